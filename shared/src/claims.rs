@@ -1,0 +1,42 @@
+//! The token payload, with flask-jwt-extended's claim names so tokens work in both directions.
+
+use serde::Serialize;
+
+/// flask-jwt-extended's `type` claim. A token without it, or with any value but `refresh`,
+/// counts as an access token, as flask-jwt-extended treats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+/// The payload we sign, in flask-jwt-extended's claim order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssuedClaims<'a> {
+    /// True for an access token straight from a login, false for one from a refresh.
+    pub fresh: bool,
+    pub iat: i64,
+    pub jti: &'a str,
+    #[serde(rename = "type")]
+    pub kind: TokenKind,
+    pub sub: &'a str,
+    pub nbf: i64,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<&'a str>,
+}
+
+/// What a token that passed every check tells us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedClaims {
+    /// The username (`sub`).
+    pub subject: String,
+    pub kind: TokenKind,
+    /// The token's id, when it has one (flask-jwt-extended allows tokens without).
+    pub jti: Option<String>,
+    /// `exp`, in seconds since the epoch.
+    pub expires_at: i64,
+}

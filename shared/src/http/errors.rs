@@ -1,0 +1,162 @@
+//! The one place where a failure becomes a status and a body.
+//!
+//! Login answers `{"error": ...}` like the seed app's login route; the token routes answer
+//! `{"msg": ...}` like flask-jwt-extended. Every 401 carries `WWW-Authenticate: Bearer`
+//! (RFC 6750). No body ever echoes a token, a password or the secret.
+
+use lambda_http::{
+    Body, Response,
+    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    http::{bearer::AuthHeaderError, body::BodyError, json_response},
+    login_schema::FieldErrors,
+    tokens::{SigningError, TokenError},
+    users::StoreError,
+};
+
+pub const BAD_CREDENTIALS: &str = "Bad username or password";
+pub const SERVICE_UNAVAILABLE: &str = "Service unavailable";
+pub const INTERNAL_ERROR: &str = "Internal server error";
+
+/// Which family of routes answers: it decides the key of an error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /login`: `{"error": ...}`.
+    Login,
+    /// Routes that take a bearer token: `{"msg": ...}`.
+    Token,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request body: {0}")]
+    Body(#[from] BodyError),
+    #[error("login body failed validation")]
+    Validation(FieldErrors),
+    #[error("bad username or password")]
+    BadCredentials,
+    #[error("authorization header: {0}")]
+    AuthHeader(#[from] AuthHeaderError),
+    #[error("token refused: {0}")]
+    Token(#[from] TokenError),
+    /// A valid token for a user the store does not have (any more).
+    #[error("token for an unknown user")]
+    UnknownUser(String),
+    #[error("{1}")]
+    StoreUnavailable(Route, StoreError),
+    #[error("{1}")]
+    Signing(Route, SigningError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Body(BodyError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Body(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadCredentials | ApiError::UnknownUser(_) => StatusCode::UNAUTHORIZED,
+            ApiError::AuthHeader(AuthHeaderError::Missing | AuthHeaderError::NoBearer) => StatusCode::UNAUTHORIZED,
+            ApiError::AuthHeader(AuthHeaderError::Malformed) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Token(error) if error.is_expired() => StatusCode::UNAUTHORIZED,
+            ApiError::Token(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::StoreUnavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Signing(..) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> Value {
+        match self {
+            ApiError::Body(error) => json!({"error": error.to_string()}),
+            ApiError::Validation(errors) => json!({"error": errors}),
+            ApiError::BadCredentials => json!({"error": BAD_CREDENTIALS}),
+            ApiError::AuthHeader(error) => json!({"msg": error.to_string()}),
+            ApiError::Token(error) => json!({"msg": error.to_string()}),
+            ApiError::UnknownUser(username) => json!({"msg": format!("Error loading the user {username}")}),
+            ApiError::StoreUnavailable(route, _) => keyed(*route, SERVICE_UNAVAILABLE),
+            ApiError::Signing(route, _) => keyed(*route, INTERNAL_ERROR),
+        }
+    }
+
+    /// The response a client gets. Server-side failures are logged with their cause here,
+    /// the only place that sees them, and reach the client without it.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = json_response(status, &self.body());
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+fn keyed(route: Route, message: &str) -> Value {
+    match route {
+        Route::Login => json!({"error": message}),
+        Route::Token => json!({"msg": message}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn expired_token_is_401_with_www_authenticate() {
+        let response = ApiError::Token(TokenError::Expired).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(body_of(&response), json!({"msg": "Token has expired"}));
+    }
+
+    #[test]
+    fn other_token_errors_are_422_without_www_authenticate() {
+        let response = ApiError::Token(TokenError::BadSignature).into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        assert_eq!(body_of(&response), json!({"msg": "Signature verification failed"}));
+    }
+
+    #[test]
+    fn header_errors_map_to_flask_jwt_extended_statuses() {
+        assert_eq!(ApiError::from(AuthHeaderError::Missing).status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(ApiError::from(AuthHeaderError::NoBearer).status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(ApiError::from(AuthHeaderError::Malformed).status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn bad_credentials_is_401_error_body() {
+        let response = ApiError::BadCredentials.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(body_of(&response), json!({"error": "Bad username or password"}));
+    }
+
+    #[test]
+    fn unavailable_store_is_503_keyed_by_route_without_the_cause() {
+        let cause = || StoreError("connection refused to 10.0.0.1".into());
+        let login = ApiError::StoreUnavailable(Route::Login, cause()).into_response();
+        assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body_of(&login), json!({"error": "Service unavailable"}));
+        let token = ApiError::StoreUnavailable(Route::Token, cause()).into_response();
+        assert_eq!(body_of(&token), json!({"msg": "Service unavailable"}));
+    }
+
+    #[test]
+    fn every_error_response_is_json() {
+        let response = ApiError::Body(BodyError::UnsupportedMediaType).into_response();
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(body_of(&response), json!({"error": "Content-Type must be application/json"}));
+    }
+}

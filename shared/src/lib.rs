@@ -1,0 +1,15 @@
+//! Everything the login, refresh and profile functions share.
+//!
+//! Domain modules (`settings`, `claims`, `tokens`, `login_schema`, `passwords`, `users`) know
+//! nothing of Lambda or HTTP; `http` is the one place where their errors become statuses.
+
+pub mod app;
+pub mod claims;
+pub mod http;
+pub mod login_schema;
+pub mod passwords;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+pub use app::AppState;

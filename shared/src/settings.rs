@@ -1,0 +1,246 @@
+//! Configuration from the environment, read and validated once per cold start.
+
+use std::{fmt, time::Duration};
+
+pub const SECRET_KEY_VAR: &str = "JWT_SECRET_KEY";
+pub const ACCESS_TTL_VAR: &str = "JWT_ACCESS_TOKEN_EXPIRES";
+pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
+pub const ISSUER_VAR: &str = "JWT_ISSUER";
+pub const AUDIENCE_VAR: &str = "JWT_AUDIENCE";
+
+/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(60 * 60);
+/// Keeps `iat + ttl` far from any integer overflow while allowing every sane lifetime.
+pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The validated configuration of a function.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub secret_key: SecretKey,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+/// The HMAC key. Its `Debug` output never shows the bytes.
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+/// A configuration value that cannot be used; names the variable, never echoes a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| match std::env::var(name) {
+            Ok(value) => Some(value),
+            Err(std::env::VarError::NotPresent) => None,
+            // Lambda only stores UTF-8; elsewhere the lossy text fails validation with a clear message.
+            Err(std::env::VarError::NotUnicode(raw)) => Some(raw.to_string_lossy().into_owned()),
+        })
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    /// An empty value counts as unset: CloudFormation passes an empty string for an unset parameter.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let read = |name: &str| lookup(name).filter(|value| !value.is_empty());
+
+        let secret_key = match read(SECRET_KEY_VAR) {
+            None => {
+                return Err(SettingsError {
+                    variable: SECRET_KEY_VAR,
+                    problem: format!(
+                        "is required: set it to a random secret of at least {MIN_SECRET_BYTES} bytes \
+                         (for example `openssl rand -base64 48`)"
+                    ),
+                });
+            }
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(SettingsError {
+                    variable: SECRET_KEY_VAR,
+                    problem: format!(
+                        "is {} bytes long; an HS256 key must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 section 3.2)",
+                        secret.len()
+                    ),
+                });
+            }
+            Some(secret) => SecretKey(secret.into_bytes()),
+        };
+
+        let ttl = |variable: &'static str, default: Duration| match read(variable) {
+            None => Ok(default),
+            Some(text) => parse_ttl(&text).map_err(|problem| SettingsError { variable, problem }),
+        };
+
+        Ok(Settings {
+            secret_key,
+            access_ttl: ttl(ACCESS_TTL_VAR, DEFAULT_ACCESS_TTL)?,
+            refresh_ttl: ttl(REFRESH_TTL_VAR, DEFAULT_REFRESH_TTL)?,
+            issuer: read(ISSUER_VAR),
+            audience: read(AUDIENCE_VAR),
+        })
+    }
+}
+
+/// Parses a token lifetime: integer seconds (`900`) or a duration (`90s`, `15m`, `1h`, `2d 3h 15m`).
+/// Token times are whole seconds, so the lifetime must be a whole number of seconds, at least one.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let accepted = "expected integer seconds or a duration like `90s`, `15m`, `1h` or `2d 3h 15m`";
+    let duration = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("`{text}` is too large; {accepted}"))?
+    } else {
+        humantime::parse_duration(text).map_err(|_| format!("`{text}` is not valid; {accepted}"))?
+    };
+    if duration < Duration::from_secs(1) {
+        return Err(format!("`{text}` must be at least one second; {accepted}"));
+    }
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("`{text}` must be a whole number of seconds; {accepted}"));
+    }
+    if duration > MAX_TTL {
+        return Err(format!(
+            "`{text}` is longer than the maximum of {} seconds (100 years)",
+            MAX_TTL.as_secs()
+        ));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn settings_from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let env: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_fifteen_minutes_and_one_hour_without_issuer_or_audience() {
+        let settings = settings_from(&[(SECRET_KEY_VAR, SECRET)]).unwrap();
+        assert_eq!(settings.access_ttl, Duration::from_secs(900));
+        assert_eq!(settings.refresh_ttl, Duration::from_secs(3600));
+        assert_eq!(settings.issuer, None);
+        assert_eq!(settings.audience, None);
+        assert_eq!(settings.secret_key.as_bytes(), SECRET.as_bytes());
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable() {
+        let error = settings_from(&[]).unwrap_err();
+        assert_eq!(error.variable, SECRET_KEY_VAR);
+        assert!(error.to_string().starts_with("JWT_SECRET_KEY: is required"));
+    }
+
+    #[test]
+    fn empty_secret_counts_as_missing() {
+        let error = settings_from(&[(SECRET_KEY_VAR, "")]).unwrap_err();
+        assert!(error.problem.starts_with("is required"));
+    }
+
+    #[test]
+    fn short_secret_is_refused_without_echoing_it() {
+        let short = "thirty-one-bytes-long-secret-xx";
+        assert_eq!(short.len(), 31);
+        let error = settings_from(&[(SECRET_KEY_VAR, short)]).unwrap_err();
+        assert_eq!(error.variable, SECRET_KEY_VAR);
+        assert!(error.problem.contains("31 bytes"));
+        assert!(!error.to_string().contains(short));
+    }
+
+    #[test]
+    fn secret_of_exactly_32_bytes_is_accepted() {
+        assert!(settings_from(&[(SECRET_KEY_VAR, SECRET)]).is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let settings = settings_from(&[(SECRET_KEY_VAR, SECRET)]).unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains(SECRET));
+        assert!(debug.contains("<redacted>"));
+    }
+
+    #[test]
+    fn ttls_accept_seconds_and_durations() {
+        let settings = settings_from(&[
+            (SECRET_KEY_VAR, SECRET),
+            (ACCESS_TTL_VAR, "90"),
+            (REFRESH_TTL_VAR, "2d 3h 15m"),
+        ])
+        .unwrap();
+        assert_eq!(settings.access_ttl, Duration::from_secs(90));
+        assert_eq!(settings.refresh_ttl, Duration::from_secs(2 * 86400 + 3 * 3600 + 15 * 60));
+    }
+
+    #[test]
+    fn parse_ttl_accepts_the_documented_forms() {
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl(" 3600 "), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("1h 30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn parse_ttl_refuses_zero_negative_fractional_and_garbage() {
+        for bad in ["0", "0s", "-5", "1.5", "500ms", "1500ms", "soon", "15 minutes please", "m"] {
+            assert!(parse_ttl(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn parse_ttl_refuses_absurd_lifetimes_instead_of_overflowing() {
+        assert!(parse_ttl("99999999999999999999999").is_err());
+        assert!(parse_ttl("18446744073709551615").is_err());
+        assert!(parse_ttl("200y").is_err());
+    }
+
+    #[test]
+    fn invalid_ttl_error_names_the_variable_and_what_is_accepted() {
+        let error = settings_from(&[(SECRET_KEY_VAR, SECRET), (REFRESH_TTL_VAR, "forever")]).unwrap_err();
+        assert_eq!(error.variable, REFRESH_TTL_VAR);
+        let text = error.to_string();
+        assert!(text.starts_with("JWT_REFRESH_TOKEN_EXPIRES: `forever` is not valid"));
+        assert!(text.contains("15m"));
+    }
+
+    #[test]
+    fn issuer_and_audience_are_read_when_set_and_ignored_when_empty() {
+        let settings = settings_from(&[
+            (SECRET_KEY_VAR, SECRET),
+            (ISSUER_VAR, "https://auth.example.com"),
+            (AUDIENCE_VAR, ""),
+        ])
+        .unwrap();
+        assert_eq!(settings.issuer.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(settings.audience, None);
+    }
+}

@@ -1,0 +1,143 @@
+//! Users: the `UserStore` trait every store implements, and the in-memory store.
+
+use std::{collections::HashMap, fmt};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+use crate::passwords;
+
+/// The demo user of the seed app, available in the local server's embedded store.
+pub const DEMO_USERNAME: &str = "cosmo";
+/// Argon2id hash of the demo password `space-corgi`; the plain text is never stored.
+pub const DEMO_PASSWORD_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$6Sd5h+4HfnlFfC0zSW4gxg$jvQWbu55aMwyUYTkRCKTL1bnQAJ+goicY8EsYrIERVE";
+
+/// A stored user.
+#[derive(Clone, PartialEq)]
+pub struct User {
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Public profile fields, returned by `GET /profile`.
+    pub profile: Map<String, Value>,
+}
+
+impl User {
+    /// The record a client may see: the profile fields and the username, never the hash.
+    pub fn public_record(&self) -> Map<String, Value> {
+        let mut record = self.profile.clone();
+        record.insert("username".to_owned(), Value::String(self.username.clone()));
+        record
+    }
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("username", &self.username)
+            .field("password_hash", &"<redacted>")
+            .field("profile", &self.profile)
+            .finish()
+    }
+}
+
+/// The store could not answer (unreachable, throttled, too slow). Never the caller's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("user store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// Where users live. Usernames are case-sensitive.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn find(&self, username: &str) -> Result<Option<User>, StoreError>;
+}
+
+/// Users held in memory: the local server's store, and the handlers' tests'.
+#[derive(Debug, Default)]
+pub struct InMemoryUserStore {
+    users: HashMap<String, User>,
+}
+
+impl InMemoryUserStore {
+    pub fn new(users: impl IntoIterator<Item = User>) -> Self {
+        Self { users: users.into_iter().map(|user| (user.username.clone(), user)).collect() }
+    }
+
+    /// The seed app's database: `cosmo` (id 1), password `space-corgi`, stored as its hash.
+    pub fn demo() -> Self {
+        let profile = json!({"id": 1}).as_object().cloned().unwrap_or_default();
+        Self::new([User {
+            username: DEMO_USERNAME.to_owned(),
+            password_hash: DEMO_PASSWORD_HASH.to_owned(),
+            profile,
+        }])
+    }
+}
+
+#[async_trait]
+impl UserStore for InMemoryUserStore {
+    async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.get(username).cloned())
+    }
+}
+
+/// The user whose password is `password`, or `None` for a wrong password and an unknown user
+/// alike. An unknown user still costs one Argon2 check, so timing does not tell them apart.
+pub async fn authenticate(
+    store: &dyn UserStore,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, StoreError> {
+    match store.find(username).await? {
+        Some(user) if passwords::verify(password, &user.password_hash).await => Ok(Some(user)),
+        Some(_) => Ok(None),
+        None => {
+            passwords::verify(password, passwords::DUMMY_HASH).await;
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn demo_user_logs_in_with_space_corgi() {
+        let store = InMemoryUserStore::demo();
+        let user = authenticate(&store, "cosmo", "space-corgi").await.unwrap().unwrap();
+        assert_eq!(user.username, "cosmo");
+    }
+
+    #[tokio::test]
+    async fn wrong_password_and_unknown_user_both_fail() {
+        let store = InMemoryUserStore::demo();
+        assert!(authenticate(&store, "cosmo", "space-corgI").await.unwrap().is_none());
+        assert!(authenticate(&store, "nobody", "space-corgi").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn usernames_are_case_sensitive() {
+        let store = InMemoryUserStore::demo();
+        assert!(store.find("Cosmo").await.unwrap().is_none());
+        assert!(store.find(" ").await.unwrap().is_none());
+        assert!(store.find("cosmo").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn demo_password_is_stored_only_as_an_argon2id_hash() {
+        assert!(DEMO_PASSWORD_HASH.starts_with("$argon2id$"));
+        assert!(!DEMO_PASSWORD_HASH.contains("space-corgi"));
+        assert!(passwords::verify_blocking("space-corgi", DEMO_PASSWORD_HASH));
+    }
+
+    #[test]
+    fn public_record_has_username_and_profile_but_no_hash() {
+        let store = InMemoryUserStore::demo();
+        let user = store.users.get("cosmo").unwrap();
+        let record = Value::Object(user.public_record());
+        assert_eq!(record, json!({"id": 1, "username": "cosmo"}));
+        assert!(!format!("{user:?}").contains("argon2"));
+    }
+}
