@@ -1,1 +1,85 @@
-fn main() {}
+//! `cargo run -p local-api`: the API on http://127.0.0.1:3000 with the demo user, no Docker.
+
+use std::{net::Ipv4Addr, sync::Arc};
+
+use lambda_http::{Error, tracing};
+use shared::{
+    AppState,
+    settings::{SECRET_KEY_VAR, Settings},
+    users::InMemoryUserStore,
+};
+
+const DEFAULT_PORT: u16 = 3000;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let port = match std::env::var("PORT") {
+        Err(_) => DEFAULT_PORT,
+        Ok(text) => text
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| format!("PORT: `{text}` is not a port number (0-65535)"))?,
+    };
+    // Locally only: without a configured secret, one that lives as long as the process,
+    // so the first run needs no setup. Lambda functions refuse to start without one.
+    let generated_secret = match std::env::var(SECRET_KEY_VAR) {
+        Ok(secret) if !secret.is_empty() => None,
+        _ => Some(random_secret()?),
+    };
+    let settings = Settings::from_lookup(|name| match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ if name == SECRET_KEY_VAR => generated_secret.clone(),
+        _ => None,
+    })?;
+    let state = Arc::new(AppState::new(
+        &settings,
+        Arc::new(InMemoryUserStore::demo()),
+    )?);
+
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("JWT auth API listening on {url}");
+    println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile");
+    if generated_secret.is_some() {
+        println!(
+            "{SECRET_KEY_VAR} is unset: using a random secret; tokens will not survive a restart."
+        );
+    }
+    println!(
+        "Try: curl -s -X POST {url}/login -H 'Content-Type: application/json' -d '{{\"username\":\"cosmo\",\"password\":\"space-corgi\"}}'"
+    );
+    println!("Press Ctrl-C to stop.");
+
+    axum::serve(listener, local_api::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!("Stopped.");
+    Ok(())
+}
+
+/// 384 random bits from the OS, as hex.
+fn random_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}

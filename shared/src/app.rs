@@ -24,7 +24,10 @@ pub enum StartupError {
 
 impl AppState {
     pub fn new(settings: &Settings, users: Arc<dyn UserStore>) -> Result<Self, StartupError> {
-        Ok(Self { tokens: TokenService::new(settings)?, users })
+        Ok(Self {
+            tokens: TokenService::new(settings)?,
+            users,
+        })
     }
 
     /// Settings from the environment and the embedded demo user store (the seed app's database).

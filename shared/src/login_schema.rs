@@ -38,7 +38,10 @@ impl fmt::Debug for Credentials {
 /// Validates a parsed JSON body.
 pub fn validate(body: &Value) -> Result<Credentials, FieldErrors> {
     let Value::Object(object) = body else {
-        return Err(FieldErrors::from([(SCHEMA_KEY.to_owned(), vec![INVALID_INPUT_TYPE])]));
+        return Err(FieldErrors::from([(
+            SCHEMA_KEY.to_owned(),
+            vec![INVALID_INPUT_TYPE],
+        )]));
     };
     let mut errors = FieldErrors::new();
     let mut values = FIELDS.iter().map(|&field| match object.get(field) {
@@ -58,7 +61,9 @@ pub fn validate(body: &Value) -> Result<Credentials, FieldErrors> {
         errors.insert(key.clone(), vec![UNKNOWN_FIELD]);
     }
     match (username, password) {
-        (Some(Ok(username)), Some(Ok(password))) if errors.is_empty() => Ok(Credentials { username, password }),
+        (Some(Ok(username)), Some(Ok(password))) if errors.is_empty() => {
+            Ok(Credentials { username, password })
+        }
         _ => Err(errors),
     }
 }
@@ -74,7 +79,8 @@ mod tests {
 
     #[test]
     fn valid_body_gives_credentials() {
-        let credentials = validate(&json!({"username": "cosmo", "password": "space-corgi"})).unwrap();
+        let credentials =
+            validate(&json!({"username": "cosmo", "password": "space-corgi"})).unwrap();
         assert_eq!(credentials.username, "cosmo");
         assert_eq!(credentials.password, "space-corgi");
     }
@@ -86,7 +92,10 @@ mod tests {
 
     #[test]
     fn empty_object_reports_both_fields_missing() {
-        assert_eq!(errors_of(json!({})), json!({"password": [MISSING], "username": [MISSING]}));
+        assert_eq!(
+            errors_of(json!({})),
+            json!({"password": [MISSING], "username": [MISSING]})
+        );
     }
 
     #[test]
@@ -104,7 +113,14 @@ mod tests {
 
     #[test]
     fn non_strings_are_not_valid_strings_and_skip_the_length_check() {
-        for bad in [json!(1), json!(1.5), json!(true), json!({}), json!([]), json!(["a"])] {
+        for bad in [
+            json!(1),
+            json!(1.5),
+            json!(true),
+            json!({}),
+            json!([]),
+            json!(["a"]),
+        ] {
             assert_eq!(
                 errors_of(json!({"username": bad, "password": "x"})),
                 json!({"username": [NOT_A_STRING]}),
@@ -115,7 +131,10 @@ mod tests {
 
     #[test]
     fn null_may_not_be_null() {
-        assert_eq!(errors_of(json!({"username": null, "password": null})), json!({"password": [NULL], "username": [NULL]}));
+        assert_eq!(
+            errors_of(json!({"username": null, "password": null})),
+            json!({"password": [NULL], "username": [NULL]})
+        );
     }
 
     #[test]
@@ -136,14 +155,25 @@ mod tests {
 
     #[test]
     fn json_that_is_not_an_object_is_invalid_input_type() {
-        for body in [json!(null), json!([]), json!("cosmo"), json!(3), json!(false)] {
-            assert_eq!(errors_of(body.clone()), json!({"_schema": [INVALID_INPUT_TYPE]}), "{body}");
+        for body in [
+            json!(null),
+            json!([]),
+            json!("cosmo"),
+            json!(3),
+            json!(false),
+        ] {
+            assert_eq!(
+                errors_of(body.clone()),
+                json!({"_schema": [INVALID_INPUT_TYPE]}),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn debug_never_shows_the_password() {
-        let credentials = validate(&json!({"username": "cosmo", "password": "space-corgi"})).unwrap();
+        let credentials =
+            validate(&json!({"username": "cosmo", "password": "space-corgi"})).unwrap();
         assert!(!format!("{credentials:?}").contains("space-corgi"));
     }
 }

@@ -5,8 +5,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 /// A hash of a random password nobody knows, with the same parameters as `hash`. Checking an
 /// unknown user's password against it costs what a real check costs, so response time does not
 /// reveal which usernames exist.
-pub const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$JyQzk1ajMfsHUJKy/cTgTw$SpxVtJNnKco5Zu1T9PCDJ6qGPmoavnMVzyMJ6mtm6uA";
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$JyQzk1ajMfsHUJKy/cTgTw$SpxVtJNnKco5Zu1T9PCDJ6qGPmoavnMVzyMJ6mtm6uA";
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not hash the password: {0}")]
@@ -31,7 +30,9 @@ pub async fn verify(password: &str, phc_hash: &str) -> bool {
 
 /// `verify` on the current thread.
 pub fn verify_blocking(password: &str, phc_hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), phc_hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc_hash)
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -41,7 +42,10 @@ mod tests {
     #[test]
     fn hash_is_argon2id_with_owasp_parameters_and_verifies() {
         let hashed = hash("space-corgi").unwrap();
-        assert!(hashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hashed}");
+        assert!(
+            hashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hashed}"
+        );
         assert!(verify_blocking("space-corgi", &hashed));
         assert!(!verify_blocking("space-corgI", &hashed));
     }

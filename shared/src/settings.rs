@@ -118,7 +118,9 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}` must be at least one second; {accepted}"));
     }
     if duration.subsec_nanos() != 0 {
-        return Err(format!("`{text}` must be a whole number of seconds; {accepted}"));
+        return Err(format!(
+            "`{text}` must be a whole number of seconds; {accepted}"
+        ));
     }
     if duration > MAX_TTL {
         return Err(format!(
@@ -137,8 +139,10 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn settings_from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let env: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|name| env.get(name).cloned())
     }
 
@@ -197,7 +201,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(settings.access_ttl, Duration::from_secs(90));
-        assert_eq!(settings.refresh_ttl, Duration::from_secs(2 * 86400 + 3 * 3600 + 15 * 60));
+        assert_eq!(
+            settings.refresh_ttl,
+            Duration::from_secs(2 * 86400 + 3 * 3600 + 15 * 60)
+        );
     }
 
     #[test]
@@ -211,7 +218,17 @@ mod tests {
 
     #[test]
     fn parse_ttl_refuses_zero_negative_fractional_and_garbage() {
-        for bad in ["0", "0s", "-5", "1.5", "500ms", "1500ms", "soon", "15 minutes please", "m"] {
+        for bad in [
+            "0",
+            "0s",
+            "-5",
+            "1.5",
+            "500ms",
+            "1500ms",
+            "soon",
+            "15 minutes please",
+            "m",
+        ] {
             assert!(parse_ttl(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -225,7 +242,8 @@ mod tests {
 
     #[test]
     fn invalid_ttl_error_names_the_variable_and_what_is_accepted() {
-        let error = settings_from(&[(SECRET_KEY_VAR, SECRET), (REFRESH_TTL_VAR, "forever")]).unwrap_err();
+        let error =
+            settings_from(&[(SECRET_KEY_VAR, SECRET), (REFRESH_TTL_VAR, "forever")]).unwrap_err();
         assert_eq!(error.variable, REFRESH_TTL_VAR);
         let text = error.to_string();
         assert!(text.starts_with("JWT_REFRESH_TOKEN_EXPIRES: `forever` is not valid"));

@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::{
     Engine,
     alphabet::URL_SAFE,
-    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose::URL_SAFE_NO_PAD},
+    engine::{
+        DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose::URL_SAFE_NO_PAD,
+    },
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::{Map, Value};
@@ -123,7 +125,12 @@ impl TokenService {
 
     /// Issues a token for `subject`, now, with a fresh random `jti`.
     /// `fresh` only matters for access tokens; refresh tokens are never fresh.
-    pub fn issue(&self, kind: TokenKind, subject: &str, fresh: bool) -> Result<String, SigningError> {
+    pub fn issue(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        fresh: bool,
+    ) -> Result<String, SigningError> {
         let jti = Uuid::new_v4().to_string();
         self.issue_at(kind, subject, fresh, unix_now().as_secs() as i64, &jti)
     }
@@ -153,7 +160,11 @@ impl TokenService {
             iss: self.issuer.as_deref(),
             aud: self.audience.as_deref(),
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding_key,
+        )?)
     }
 
     /// Checks `token` now and that it is of the `expected` kind.
@@ -162,7 +173,12 @@ impl TokenService {
     }
 
     /// Checks `token` as of `now` (seconds since the epoch, fractional like PyJWT's clock).
-    pub fn verify_at(&self, token: &str, expected: TokenKind, now: f64) -> Result<VerifiedClaims, TokenError> {
+    pub fn verify_at(
+        &self,
+        token: &str,
+        expected: TokenKind,
+        now: f64,
+    ) -> Result<VerifiedClaims, TokenError> {
         let payload = self.verified_payload(token)?;
         self.check_claims(&payload, now)?;
         let subject = match payload.get("sub") {
@@ -174,23 +190,36 @@ impl TokenService {
             _ => TokenKind::Access,
         };
         match (expected, kind) {
-            (TokenKind::Access, TokenKind::Refresh) => return Err(TokenError::RefreshTokenNotAllowed),
-            (TokenKind::Refresh, TokenKind::Access) => return Err(TokenError::RefreshTokenRequired),
+            (TokenKind::Access, TokenKind::Refresh) => {
+                return Err(TokenError::RefreshTokenNotAllowed);
+            }
+            (TokenKind::Refresh, TokenKind::Access) => {
+                return Err(TokenError::RefreshTokenRequired);
+            }
             _ => {}
         }
         Ok(VerifiedClaims {
             subject,
             kind,
-            jti: payload.get("jti").and_then(Value::as_str).map(str::to_owned),
-            expires_at: payload.get("exp").and_then(as_integer).map_or(0, |exp| exp as i64),
+            jti: payload
+                .get("jti")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            expires_at: payload
+                .get("exp")
+                .and_then(as_integer)
+                .map_or(0, |exp| exp as i64),
         })
     }
 
     /// Splits the token, checks its header and signature, and returns the payload object.
     fn verified_payload(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
-        let (signing_input, signature_segment) = token.rsplit_once('.').ok_or(TokenError::NotEnoughSegments)?;
-        let (header_segment, payload_segment) =
-            signing_input.split_once('.').ok_or(TokenError::NotEnoughSegments)?;
+        let (signing_input, signature_segment) = token
+            .rsplit_once('.')
+            .ok_or(TokenError::NotEnoughSegments)?;
+        let (header_segment, payload_segment) = signing_input
+            .split_once('.')
+            .ok_or(TokenError::NotEnoughSegments)?;
 
         let header_bytes = SEGMENT_BASE64
             .decode(header_segment)
@@ -305,7 +334,9 @@ impl TokenError {
 }
 
 fn unix_now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// Python's `int(value)` as PyJWT applies it to time claims: numbers truncate toward zero,

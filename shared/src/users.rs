@@ -10,8 +10,7 @@ use crate::passwords;
 /// The demo user of the seed app, available in the local server's embedded store.
 pub const DEMO_USERNAME: &str = "cosmo";
 /// Argon2id hash of the demo password `space-corgi`; the plain text is never stored.
-pub const DEMO_PASSWORD_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$6Sd5h+4HfnlFfC0zSW4gxg$jvQWbu55aMwyUYTkRCKTL1bnQAJ+goicY8EsYrIERVE";
+pub const DEMO_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$6Sd5h+4HfnlFfC0zSW4gxg$jvQWbu55aMwyUYTkRCKTL1bnQAJ+goicY8EsYrIERVE";
 
 /// A stored user.
 #[derive(Clone, PartialEq)]
@@ -61,7 +60,12 @@ pub struct InMemoryUserStore {
 
 impl InMemoryUserStore {
     pub fn new(users: impl IntoIterator<Item = User>) -> Self {
-        Self { users: users.into_iter().map(|user| (user.username.clone(), user)).collect() }
+        Self {
+            users: users
+                .into_iter()
+                .map(|user| (user.username.clone(), user))
+                .collect(),
+        }
     }
 
     /// The seed app's database: `cosmo` (id 1), password `space-corgi`, stored as its hash.
@@ -106,15 +110,28 @@ mod tests {
     #[tokio::test]
     async fn demo_user_logs_in_with_space_corgi() {
         let store = InMemoryUserStore::demo();
-        let user = authenticate(&store, "cosmo", "space-corgi").await.unwrap().unwrap();
+        let user = authenticate(&store, "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(user.username, "cosmo");
     }
 
     #[tokio::test]
     async fn wrong_password_and_unknown_user_both_fail() {
         let store = InMemoryUserStore::demo();
-        assert!(authenticate(&store, "cosmo", "space-corgI").await.unwrap().is_none());
-        assert!(authenticate(&store, "nobody", "space-corgi").await.unwrap().is_none());
+        assert!(
+            authenticate(&store, "cosmo", "space-corgI")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            authenticate(&store, "nobody", "space-corgi")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -129,7 +146,10 @@ mod tests {
     fn demo_password_is_stored_only_as_an_argon2id_hash() {
         assert!(DEMO_PASSWORD_HASH.starts_with("$argon2id$"));
         assert!(!DEMO_PASSWORD_HASH.contains("space-corgi"));
-        assert!(passwords::verify_blocking("space-corgi", DEMO_PASSWORD_HASH));
+        assert!(passwords::verify_blocking(
+            "space-corgi",
+            DEMO_PASSWORD_HASH
+        ));
     }
 
     #[test]

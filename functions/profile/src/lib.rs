@@ -1,0 +1,23 @@
+//! `GET /profile`: an access token in `Authorization: Bearer`, the user's public record out.
+
+use lambda_http::{Body, Error, Request, Response, http::StatusCode};
+use serde_json::Value;
+use shared::{
+    AppState,
+    claims::TokenKind,
+    http::{ApiError, guard::authorized_user, json_response},
+};
+
+pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
+    Ok(match profile(state, &request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    })
+}
+
+async fn profile(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
+    let (claims, user) = authorized_user(state, request, TokenKind::Access).await?;
+    let mut body = user.public_record();
+    body.insert("logged_in_as".to_owned(), Value::String(claims.subject));
+    Ok(json_response(StatusCode::OK, &body))
+}

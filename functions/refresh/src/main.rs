@@ -1,1 +1,13 @@
-fn main() {}
+use lambda_http::{Error, service_fn, tracing};
+use shared::{AppState, http::access_log::logged};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let state = AppState::from_env_with_demo_users()
+        .inspect_err(|error| tracing::error!(%error, "cold start failed"))?;
+    lambda_http::run(service_fn(|request| {
+        logged(request, |request| refresh::handle(&state, request))
+    }))
+    .await
+}

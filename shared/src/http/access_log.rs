@@ -17,7 +17,9 @@ where
     let result = handler(request).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     match &result {
-        Ok(response) => tracing::info!(%method, %route, status = response.status().as_u16(), latency_ms, "request"),
+        Ok(response) => {
+            tracing::info!(%method, %route, status = response.status().as_u16(), latency_ms, "request")
+        }
         Err(error) => tracing::error!(%method, %route, latency_ms, %error, "request failed"),
     }
     result

@@ -8,7 +8,9 @@ use lambda_http::http::{HeaderMap, header::AUTHORIZATION};
 pub enum AuthHeaderError {
     #[error("Missing Authorization Header")]
     Missing,
-    #[error("Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'")]
+    #[error(
+        "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'"
+    )]
     NoBearer,
     #[error("Bad Authorization header. Expected 'Authorization: Bearer <JWT>'")]
     Malformed,
@@ -20,7 +22,9 @@ pub enum AuthHeaderError {
 /// must start with the word `Bearer` (case-sensitive), and that field must be exactly two words.
 /// `Basic x, Bearer <JWT>` is accepted.
 pub fn bearer_token(headers: &HeaderMap) -> Result<String, AuthHeaderError> {
-    let raw = headers.get(AUTHORIZATION).map(|value| String::from_utf8_lossy(value.as_bytes()));
+    let raw = headers
+        .get(AUTHORIZATION)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let value = raw.as_deref().unwrap_or("").trim().trim_matches(',');
     if value.is_empty() {
         return Err(AuthHeaderError::Missing);
@@ -52,7 +56,10 @@ mod tests {
 
     #[test]
     fn bearer_token_is_extracted() {
-        assert_eq!(parse(Some("Bearer abc.def.ghi")), Ok("abc.def.ghi".to_owned()));
+        assert_eq!(
+            parse(Some("Bearer abc.def.ghi")),
+            Ok("abc.def.ghi".to_owned())
+        );
     }
 
     #[test]
@@ -64,20 +71,38 @@ mod tests {
 
     #[test]
     fn other_schemes_and_lowercase_bearer_have_no_bearer_type() {
-        for value in ["Basic abc", "bearer abc", "BEARER abc", "Token abc", "abc", "Bearerabc"] {
-            assert_eq!(parse(Some(value)), Err(AuthHeaderError::NoBearer), "{value}");
+        for value in [
+            "Basic abc",
+            "bearer abc",
+            "BEARER abc",
+            "Token abc",
+            "abc",
+            "Bearerabc",
+        ] {
+            assert_eq!(
+                parse(Some(value)),
+                Err(AuthHeaderError::NoBearer),
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn two_bearer_fields_are_ambiguous() {
-        assert_eq!(parse(Some("Bearer a, Bearer b")), Err(AuthHeaderError::NoBearer));
+        assert_eq!(
+            parse(Some("Bearer a, Bearer b")),
+            Err(AuthHeaderError::NoBearer)
+        );
     }
 
     #[test]
     fn bearer_field_must_be_exactly_two_words() {
         for value in ["Bearer", "Bearer  ", "Bearer a b", "Bearer a\tb c"] {
-            assert_eq!(parse(Some(value)), Err(AuthHeaderError::Malformed), "{value}");
+            assert_eq!(
+                parse(Some(value)),
+                Err(AuthHeaderError::Malformed),
+                "{value}"
+            );
         }
     }
 
@@ -97,7 +122,10 @@ mod tests {
     #[test]
     fn non_ascii_header_bytes_do_not_panic() {
         let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap());
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        );
         assert_eq!(bearer_token(&headers), Ok("\u{fffd}\u{fffd}".to_owned()));
     }
 }

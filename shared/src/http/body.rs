@@ -37,7 +37,12 @@ pub fn json_body(request: &Request) -> Result<Value, BodyError> {
 }
 
 fn is_json_media_type(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || (essence.contains('/') && essence.ends_with("+json"))
 }
 
@@ -46,7 +51,9 @@ mod tests {
     use super::*;
 
     fn request(content_type: Option<&str>, body: Body) -> Request {
-        let mut builder = lambda_http::http::Request::builder().method("POST").uri("/login");
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/login");
         if let Some(content_type) = content_type {
             builder = builder.header(CONTENT_TYPE, content_type);
         }
@@ -62,18 +69,30 @@ mod tests {
             "application/vnd.api+json",
             "application/problem+JSON ; q=1",
         ] {
-            assert!(json_body(&request(Some(content_type), Body::Text("{}".into()))).is_ok(), "{content_type}");
+            assert!(
+                json_body(&request(Some(content_type), Body::Text("{}".into()))).is_ok(),
+                "{content_type}"
+            );
         }
     }
 
     #[test]
     fn missing_content_type_with_json_body_is_accepted() {
-        assert_eq!(json_body(&request(None, Body::Text(r#"{"a":1}"#.into()))), Ok(serde_json::json!({"a": 1})));
+        assert_eq!(
+            json_body(&request(None, Body::Text(r#"{"a":1}"#.into()))),
+            Ok(serde_json::json!({"a": 1}))
+        );
     }
 
     #[test]
     fn other_content_types_are_unsupported() {
-        for content_type in ["text/plain", "application/x-www-form-urlencoded", "json", "", "application/jsonp"] {
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "json",
+            "",
+            "application/jsonp",
+        ] {
             assert_eq!(
                 json_body(&request(Some(content_type), Body::Text("{}".into()))),
                 Err(BodyError::UnsupportedMediaType),
@@ -84,15 +103,29 @@ mod tests {
 
     #[test]
     fn empty_and_blank_bodies_are_empty() {
-        assert_eq!(json_body(&request(None, Body::Empty)), Err(BodyError::Empty));
-        assert_eq!(json_body(&request(None, Body::Text(" \n".into()))), Err(BodyError::Empty));
+        assert_eq!(
+            json_body(&request(None, Body::Empty)),
+            Err(BodyError::Empty)
+        );
+        assert_eq!(
+            json_body(&request(None, Body::Text(" \n".into()))),
+            Err(BodyError::Empty)
+        );
     }
 
     #[test]
     fn broken_json_is_not_json() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        for body in [Body::Text("{\"username\": ".into()), Body::Text("not json".into()), Body::Binary(vec![b'"', 0xff, b'"']), Body::Text(deep)] {
-            assert_eq!(json_body(&request(Some("application/json"), body)), Err(BodyError::NotJson));
+        for body in [
+            Body::Text("{\"username\": ".into()),
+            Body::Text("not json".into()),
+            Body::Binary(vec![b'"', 0xff, b'"']),
+            Body::Text(deep),
+        ] {
+            assert_eq!(
+                json_body(&request(Some("application/json"), body)),
+                Err(BodyError::NotJson)
+            );
         }
     }
 

@@ -57,7 +57,9 @@ impl ApiError {
             ApiError::Body(BodyError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Body(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
             ApiError::BadCredentials | ApiError::UnknownUser(_) => StatusCode::UNAUTHORIZED,
-            ApiError::AuthHeader(AuthHeaderError::Missing | AuthHeaderError::NoBearer) => StatusCode::UNAUTHORIZED,
+            ApiError::AuthHeader(AuthHeaderError::Missing | AuthHeaderError::NoBearer) => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::AuthHeader(AuthHeaderError::Malformed) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Token(error) if error.is_expired() => StatusCode::UNAUTHORIZED,
             ApiError::Token(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -73,7 +75,9 @@ impl ApiError {
             ApiError::BadCredentials => json!({"error": BAD_CREDENTIALS}),
             ApiError::AuthHeader(error) => json!({"msg": error.to_string()}),
             ApiError::Token(error) => json!({"msg": error.to_string()}),
-            ApiError::UnknownUser(username) => json!({"msg": format!("Error loading the user {username}")}),
+            ApiError::UnknownUser(username) => {
+                json!({"msg": format!("Error loading the user {username}")})
+            }
             ApiError::StoreUnavailable(route, _) => keyed(*route, SERVICE_UNAVAILABLE),
             ApiError::Signing(route, _) => keyed(*route, INTERNAL_ERROR),
         }
@@ -124,14 +128,26 @@ mod tests {
         let response = ApiError::Token(TokenError::BadSignature).into_response();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
-        assert_eq!(body_of(&response), json!({"msg": "Signature verification failed"}));
+        assert_eq!(
+            body_of(&response),
+            json!({"msg": "Signature verification failed"})
+        );
     }
 
     #[test]
     fn header_errors_map_to_flask_jwt_extended_statuses() {
-        assert_eq!(ApiError::from(AuthHeaderError::Missing).status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(ApiError::from(AuthHeaderError::NoBearer).status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(ApiError::from(AuthHeaderError::Malformed).status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            ApiError::from(AuthHeaderError::Missing).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ApiError::from(AuthHeaderError::NoBearer).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ApiError::from(AuthHeaderError::Malformed).status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
 
     #[test]
@@ -139,7 +155,10 @@ mod tests {
         let response = ApiError::BadCredentials.into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
-        assert_eq!(body_of(&response), json!({"error": "Bad username or password"}));
+        assert_eq!(
+            body_of(&response),
+            json!({"error": "Bad username or password"})
+        );
     }
 
     #[test]
@@ -157,6 +176,9 @@ mod tests {
         let response = ApiError::Body(BodyError::UnsupportedMediaType).into_response();
         assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(response.headers()["content-type"], "application/json");
-        assert_eq!(body_of(&response), json!({"error": "Content-Type must be application/json"}));
+        assert_eq!(
+            body_of(&response),
+            json!({"error": "Content-Type must be application/json"})
+        );
     }
 }

@@ -18,11 +18,13 @@ use serde::Serialize;
 /// A JSON response with `status`. Serialising our own plain values cannot fail; if it ever did,
 /// the client still gets JSON.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| r#"{"error":"Internal server error"}"#.to_owned());
+    let text = serde_json::to_string(body)
+        .unwrap_or_else(|_| r#"{"error":"Internal server error"}"#.to_owned());
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -10,7 +10,10 @@ fn service_with(pairs: &[(&str, &str)]) -> TokenService {
         if name == crate::settings::SECRET_KEY_VAR {
             return Some(SECRET.to_owned());
         }
-        pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     })
     .unwrap();
     TokenService::new(&settings).unwrap()
@@ -33,7 +36,11 @@ fn sign_raw(header: &str, payload: &str, secret: &str) -> String {
 }
 
 fn signed(payload: Value) -> String {
-    sign_raw(r#"{"alg":"HS256","typ":"JWT"}"#, &payload.to_string(), SECRET)
+    sign_raw(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &payload.to_string(),
+        SECRET,
+    )
 }
 
 fn valid_claims() -> Value {
@@ -57,7 +64,9 @@ fn verify_access(token: &str) -> Result<VerifiedClaims, TokenError> {
 #[test]
 fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
     let service = service();
-    let token = service.issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "id-1").unwrap();
+    let token = service
+        .issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "id-1")
+        .unwrap();
     let claims = service.verify_at(&token, TokenKind::Access, NOW).unwrap();
     assert_eq!(claims.subject, "cosmo");
     assert_eq!(claims.kind, TokenKind::Access);
@@ -67,8 +76,12 @@ fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
 
 #[test]
 fn issued_refresh_token_lives_one_hour_and_is_never_fresh() {
-    let token = service().issue_at(TokenKind::Refresh, "cosmo", true, 1000, "id-2").unwrap();
-    let payload = jsonwebtoken::dangerous::insecure_decode::<Value>(&token).unwrap().claims;
+    let token = service()
+        .issue_at(TokenKind::Refresh, "cosmo", true, 1000, "id-2")
+        .unwrap();
+    let payload = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
+        .unwrap()
+        .claims;
     assert_eq!(payload["exp"], json!(1000 + 3600));
     assert_eq!(payload["fresh"], json!(false));
     assert_eq!(payload["type"], json!("refresh"));
@@ -85,7 +98,10 @@ fn issued_token_has_flask_jwt_extended_claims_and_hs256_header() {
     assert_eq!(claims["type"], json!("access"));
     assert_eq!(claims["fresh"], json!(true));
     assert_eq!(claims["nbf"], claims["iat"]);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
     let jti = Uuid::parse_str(claims["jti"].as_str().unwrap()).unwrap();
     assert_eq!(jti.get_version_num(), 4);
     assert!(claims.get("iss").is_none() && claims.get("aud").is_none());
@@ -94,44 +110,91 @@ fn issued_token_has_flask_jwt_extended_claims_and_hs256_header() {
 #[test]
 fn every_issued_token_gets_a_different_jti() {
     let service = service();
-    let first = service.verify(&service.issue(TokenKind::Access, "a", true).unwrap(), TokenKind::Access);
-    let second = service.verify(&service.issue(TokenKind::Access, "a", true).unwrap(), TokenKind::Access);
+    let first = service.verify(
+        &service.issue(TokenKind::Access, "a", true).unwrap(),
+        TokenKind::Access,
+    );
+    let second = service.verify(
+        &service.issue(TokenKind::Access, "a", true).unwrap(),
+        TokenKind::Access,
+    );
     assert_ne!(first.unwrap().jti, second.unwrap().jti);
 }
 
 #[test]
 fn configured_issuer_and_audience_are_issued_and_required() {
-    let service = service_with(&[("JWT_ISSUER", "https://auth.example"), ("JWT_AUDIENCE", "api")]);
-    let token = service.issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "x").unwrap();
-    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&token).unwrap().claims;
+    let service = service_with(&[
+        ("JWT_ISSUER", "https://auth.example"),
+        ("JWT_AUDIENCE", "api"),
+    ]);
+    let token = service
+        .issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "x")
+        .unwrap();
+    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
+        .unwrap()
+        .claims;
     assert_eq!(claims["iss"], json!("https://auth.example"));
     assert_eq!(claims["aud"], json!("api"));
     assert!(service.verify_at(&token, TokenKind::Access, NOW).is_ok());
 
     let plain = signed(valid_claims());
-    assert_eq!(service.verify_at(&plain, TokenKind::Access, NOW), Err(TokenError::MissingClaim("iss")));
+    assert_eq!(
+        service.verify_at(&plain, TokenKind::Access, NOW),
+        Err(TokenError::MissingClaim("iss"))
+    );
     let wrong_issuer = signed(with(valid_claims(), "iss", json!("https://evil.example")));
-    assert_eq!(service.verify_at(&wrong_issuer, TokenKind::Access, NOW), Err(TokenError::WrongIssuer));
+    assert_eq!(
+        service.verify_at(&wrong_issuer, TokenKind::Access, NOW),
+        Err(TokenError::WrongIssuer)
+    );
     let numeric_issuer = signed(with(valid_claims(), "iss", json!(5)));
-    assert_eq!(service.verify_at(&numeric_issuer, TokenKind::Access, NOW), Err(TokenError::IssuerNotString));
+    assert_eq!(
+        service.verify_at(&numeric_issuer, TokenKind::Access, NOW),
+        Err(TokenError::IssuerNotString)
+    );
 }
 
 #[test]
 fn audience_rules_follow_rfc_7519_and_pyjwt() {
     let with_audience = service_with(&[("JWT_AUDIENCE", "api")]);
     let check = |service: &TokenService, aud: Value| {
-        service.verify_at(&signed(with(valid_claims(), "aud", aud)), TokenKind::Access, NOW)
+        service.verify_at(
+            &signed(with(valid_claims(), "aud", aud)),
+            TokenKind::Access,
+            NOW,
+        )
     };
-    assert_eq!(check(&service(), json!("api")), Err(TokenError::UnexpectedAudience));
-    assert!(check(&service(), json!("")).is_ok(), "an empty aud is no audience, as in PyJWT");
+    assert_eq!(
+        check(&service(), json!("api")),
+        Err(TokenError::UnexpectedAudience)
+    );
+    assert!(
+        check(&service(), json!("")).is_ok(),
+        "an empty aud is no audience, as in PyJWT"
+    );
     assert!(check(&with_audience, json!("api")).is_ok());
     assert!(check(&with_audience, json!(["other", "api"])).is_ok());
-    assert_eq!(check(&with_audience, json!("other")), Err(TokenError::WrongAudience));
-    assert_eq!(check(&with_audience, json!(["api", 3])), Err(TokenError::AudienceFormat));
-    assert_eq!(check(&with_audience, json!(7)), Err(TokenError::AudienceFormat));
-    assert_eq!(check(&with_audience, json!([])), Err(TokenError::MissingClaim("aud")));
+    assert_eq!(
+        check(&with_audience, json!("other")),
+        Err(TokenError::WrongAudience)
+    );
+    assert_eq!(
+        check(&with_audience, json!(["api", 3])),
+        Err(TokenError::AudienceFormat)
+    );
+    assert_eq!(
+        check(&with_audience, json!(7)),
+        Err(TokenError::AudienceFormat)
+    );
+    assert_eq!(
+        check(&with_audience, json!([])),
+        Err(TokenError::MissingClaim("aud"))
+    );
     let no_aud = signed(valid_claims());
-    assert_eq!(with_audience.verify_at(&no_aud, TokenKind::Access, NOW), Err(TokenError::MissingClaim("aud")));
+    assert_eq!(
+        with_audience.verify_at(&no_aud, TokenKind::Access, NOW),
+        Err(TokenError::MissingClaim("aud"))
+    );
 }
 
 #[test]
@@ -142,21 +205,45 @@ fn missing_alg_is_algorithm_not_specified() {
 
 #[test]
 fn any_alg_but_hs256_is_not_allowed_even_when_signed_with_our_key() {
-    for alg in [r#""none""#, r#""HS384""#, r#""HS512""#, r#""RS256""#, r#""hs256""#, "null", "256"] {
-        let token = sign_raw(&format!(r#"{{"alg":{alg}}}"#), &valid_claims().to_string(), SECRET);
-        assert_eq!(verify_access(&token), Err(TokenError::AlgorithmNotAllowed), "alg {alg}");
+    for alg in [
+        r#""none""#,
+        r#""HS384""#,
+        r#""HS512""#,
+        r#""RS256""#,
+        r#""hs256""#,
+        "null",
+        "256",
+    ] {
+        let token = sign_raw(
+            &format!(r#"{{"alg":{alg}}}"#),
+            &valid_claims().to_string(),
+            SECRET,
+        );
+        assert_eq!(
+            verify_access(&token),
+            Err(TokenError::AlgorithmNotAllowed),
+            "alg {alg}"
+        );
     }
 }
 
 #[test]
 fn unsigned_none_token_is_refused() {
-    let token = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(valid_claims().to_string().as_bytes()));
+    let token = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none"}"#),
+        b64(valid_claims().to_string().as_bytes())
+    );
     assert_eq!(verify_access(&token), Err(TokenError::AlgorithmNotAllowed));
 }
 
 #[test]
 fn token_signed_with_another_key_fails_signature_verification() {
-    let token = sign_raw(r#"{"alg":"HS256"}"#, &valid_claims().to_string(), "another-secret-another-secret-another");
+    let token = sign_raw(
+        r#"{"alg":"HS256"}"#,
+        &valid_claims().to_string(),
+        "another-secret-another-secret-another",
+    );
     assert_eq!(verify_access(&token), Err(TokenError::BadSignature));
 }
 
@@ -164,9 +251,14 @@ fn token_signed_with_another_key_fails_signature_verification() {
 fn tampered_payload_fails_signature_verification() {
     let token = signed(valid_claims());
     let mut parts: Vec<&str> = token.split('.').collect();
-    let forged = b64(with(valid_claims(), "sub", json!("admin")).to_string().as_bytes());
+    let forged = b64(with(valid_claims(), "sub", json!("admin"))
+        .to_string()
+        .as_bytes());
     parts[1] = &forged;
-    assert_eq!(verify_access(&parts.join(".")), Err(TokenError::BadSignature));
+    assert_eq!(
+        verify_access(&parts.join(".")),
+        Err(TokenError::BadSignature)
+    );
 }
 
 #[test]
@@ -189,11 +281,23 @@ fn malformed_tokens_get_pyjwt_decode_messages() {
         ("abc", TokenError::NotEnoughSegments),
         ("a.b", TokenError::NotEnoughSegments),
         ("!!!.e30.e30", TokenError::HeaderEncoding),
-        (&format!("{}.{claims}.sig", b64(b"not json")), TokenError::HeaderNotJson),
-        (&format!("{}.{claims}.sig", b64(b"[1,2]")), TokenError::HeaderNotObject),
+        (
+            &format!("{}.{claims}.sig", b64(b"not json")),
+            TokenError::HeaderNotJson,
+        ),
+        (
+            &format!("{}.{claims}.sig", b64(b"[1,2]")),
+            TokenError::HeaderNotObject,
+        ),
         (&format!("{header}.%%%.sig"), TokenError::PayloadEncoding),
-        (&format!("{header}.{claims}.x.y"), TokenError::PayloadEncoding),
-        (&format!("{header}.{claims}.@@"), TokenError::SignatureEncoding),
+        (
+            &format!("{header}.{claims}.x.y"),
+            TokenError::PayloadEncoding,
+        ),
+        (
+            &format!("{header}.{claims}.@@"),
+            TokenError::SignatureEncoding,
+        ),
     ];
     for (token, expected) in cases {
         assert_eq!(verify_access(token), Err(expected), "token {token:?}");
@@ -203,16 +307,31 @@ fn malformed_tokens_get_pyjwt_decode_messages() {
 #[test]
 fn payload_that_is_not_a_json_object_is_refused_after_the_signature() {
     let header = r#"{"alg":"HS256"}"#;
-    assert_eq!(verify_access(&sign_raw(header, "not json", SECRET)), Err(TokenError::PayloadNotJson));
-    assert_eq!(verify_access(&sign_raw(header, "[1]", SECRET)), Err(TokenError::PayloadNotObject));
+    assert_eq!(
+        verify_access(&sign_raw(header, "not json", SECRET)),
+        Err(TokenError::PayloadNotJson)
+    );
+    assert_eq!(
+        verify_access(&sign_raw(header, "[1]", SECRET)),
+        Err(TokenError::PayloadNotObject)
+    );
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    assert_eq!(verify_access(&sign_raw(header, &deep, SECRET)), Err(TokenError::PayloadNotJson));
+    assert_eq!(
+        verify_access(&sign_raw(header, &deep, SECRET)),
+        Err(TokenError::PayloadNotJson)
+    );
 }
 
 #[test]
 fn token_without_exp_is_refused() {
-    assert_eq!(verify_access(&signed(without(valid_claims(), "exp"))), Err(TokenError::MissingClaim("exp")));
-    assert_eq!(verify_access(&signed(with(valid_claims(), "exp", Value::Null))), Err(TokenError::MissingClaim("exp")));
+    assert_eq!(
+        verify_access(&signed(without(valid_claims(), "exp"))),
+        Err(TokenError::MissingClaim("exp"))
+    );
+    assert_eq!(
+        verify_access(&signed(with(valid_claims(), "exp", Value::Null))),
+        Err(TokenError::MissingClaim("exp"))
+    );
     assert_eq!(
         TokenError::MissingClaim("exp").to_string(),
         r#"Token is missing the "exp" claim"#
@@ -222,19 +341,33 @@ fn token_without_exp_is_refused() {
 #[test]
 fn expiry_has_zero_leeway() {
     let at = |exp: f64| verify_access(&signed(with(valid_claims(), "exp", json!(exp))));
-    assert_eq!(at(NOW.floor()), Err(TokenError::Expired), "exp just before now is expired");
+    assert_eq!(
+        at(NOW.floor()),
+        Err(TokenError::Expired),
+        "exp just before now is expired"
+    );
     assert_eq!(at(NOW.floor() - 1.0), Err(TokenError::Expired));
     assert!(at(NOW.ceil()).is_ok(), "exp one second ahead is valid");
     let service = service();
     let token = signed(json!({"sub": "cosmo", "exp": 2000}));
-    assert_eq!(service.verify_at(&token, TokenKind::Access, 2000.0), Err(TokenError::Expired), "exp == now");
+    assert_eq!(
+        service.verify_at(&token, TokenKind::Access, 2000.0),
+        Err(TokenError::Expired),
+        "exp == now"
+    );
 }
 
 #[test]
 fn future_iat_and_nbf_are_not_yet_valid() {
     let future = json!(NOW as i64 + 5);
-    assert_eq!(verify_access(&signed(with(valid_claims(), "iat", future.clone()))), Err(TokenError::IssuedInFuture));
-    assert_eq!(verify_access(&signed(with(valid_claims(), "nbf", future))), Err(TokenError::NotYetValid));
+    assert_eq!(
+        verify_access(&signed(with(valid_claims(), "iat", future.clone()))),
+        Err(TokenError::IssuedInFuture)
+    );
+    assert_eq!(
+        verify_access(&signed(with(valid_claims(), "nbf", future))),
+        Err(TokenError::NotYetValid)
+    );
 }
 
 #[test]
@@ -246,17 +379,38 @@ fn time_claims_of_the_wrong_type_are_refused_with_pyjwt_messages() {
     ];
     for (claim, expected) in cases {
         for bad in [json!("soon"), json!([1]), json!({"t": 1})] {
-            assert_eq!(verify_access(&signed(with(valid_claims(), claim, bad.clone()))), Err(expected.clone()), "{claim}={bad}");
+            assert_eq!(
+                verify_access(&signed(with(valid_claims(), claim, bad.clone()))),
+                Err(expected.clone()),
+                "{claim}={bad}"
+            );
         }
     }
-    assert_eq!(verify_access(&signed(with(valid_claims(), "iat", Value::Null))), Err(TokenError::IssuedAtNotInteger));
+    assert_eq!(
+        verify_access(&signed(with(valid_claims(), "iat", Value::Null))),
+        Err(TokenError::IssuedAtNotInteger)
+    );
 }
 
 #[test]
 fn time_claims_truncate_like_python_int() {
     // int(1800000000.9) == 1800000000, which is not after now (…000.5).
-    assert!(verify_access(&signed(with(valid_claims(), "iat", json!(NOW.floor() + 0.9)))).is_ok());
-    assert!(verify_access(&signed(with(valid_claims(), "exp", json!(format!("{}", NOW as i64 + 60))))).is_ok());
+    assert!(
+        verify_access(&signed(with(
+            valid_claims(),
+            "iat",
+            json!(NOW.floor() + 0.9)
+        )))
+        .is_ok()
+    );
+    assert!(
+        verify_access(&signed(with(
+            valid_claims(),
+            "exp",
+            json!(format!("{}", NOW as i64 + 60))
+        )))
+        .is_ok()
+    );
 }
 
 #[test]
@@ -265,25 +419,51 @@ fn claim_checks_run_in_pyjwt_order() {
     let claims = with(with(valid_claims(), "exp", json!(1)), "sub", json!(42));
     assert_eq!(verify_access(&signed(claims)), Err(TokenError::Expired));
     // Future iat beats expiry.
-    let claims = with(with(valid_claims(), "exp", json!(1)), "iat", json!(NOW as i64 + 100));
-    assert_eq!(verify_access(&signed(claims)), Err(TokenError::IssuedInFuture));
+    let claims = with(
+        with(valid_claims(), "exp", json!(1)),
+        "iat",
+        json!(NOW as i64 + 100),
+    );
+    assert_eq!(
+        verify_access(&signed(claims)),
+        Err(TokenError::IssuedInFuture)
+    );
     // A missing exp is reported before anything else about the claims.
-    let claims = with(without(valid_claims(), "exp"), "iat", json!(NOW as i64 + 100));
-    assert_eq!(verify_access(&signed(claims)), Err(TokenError::MissingClaim("exp")));
+    let claims = with(
+        without(valid_claims(), "exp"),
+        "iat",
+        json!(NOW as i64 + 100),
+    );
+    assert_eq!(
+        verify_access(&signed(claims)),
+        Err(TokenError::MissingClaim("exp"))
+    );
     // Token type is checked last, after the subject.
     let claims = with(without(valid_claims(), "sub"), "type", json!("refresh"));
-    assert_eq!(verify_access(&signed(claims)), Err(TokenError::MissingSubject));
+    assert_eq!(
+        verify_access(&signed(claims)),
+        Err(TokenError::MissingSubject)
+    );
 }
 
 #[test]
 fn non_string_subject_and_jti_are_refused() {
-    assert_eq!(verify_access(&signed(with(valid_claims(), "sub", json!(1)))), Err(TokenError::SubjectNotString));
-    assert_eq!(verify_access(&signed(with(valid_claims(), "jti", json!(1)))), Err(TokenError::JwtIdNotString));
+    assert_eq!(
+        verify_access(&signed(with(valid_claims(), "sub", json!(1)))),
+        Err(TokenError::SubjectNotString)
+    );
+    assert_eq!(
+        verify_access(&signed(with(valid_claims(), "jti", json!(1)))),
+        Err(TokenError::JwtIdNotString)
+    );
 }
 
 #[test]
 fn missing_subject_is_missing_claim_sub() {
-    assert_eq!(verify_access(&signed(without(valid_claims(), "sub"))), Err(TokenError::MissingSubject));
+    assert_eq!(
+        verify_access(&signed(without(valid_claims(), "sub"))),
+        Err(TokenError::MissingSubject)
+    );
     assert_eq!(TokenError::MissingSubject.to_string(), "Missing claim: sub");
 }
 
@@ -292,9 +472,21 @@ fn token_type_decides_where_it_is_accepted() {
     let service = service();
     let refresh = signed(with(valid_claims(), "type", json!("refresh")));
     let access = signed(valid_claims());
-    assert_eq!(service.verify_at(&refresh, TokenKind::Access, NOW), Err(TokenError::RefreshTokenNotAllowed));
-    assert_eq!(service.verify_at(&access, TokenKind::Refresh, NOW), Err(TokenError::RefreshTokenRequired));
-    assert_eq!(service.verify_at(&refresh, TokenKind::Refresh, NOW).unwrap().kind, TokenKind::Refresh);
+    assert_eq!(
+        service.verify_at(&refresh, TokenKind::Access, NOW),
+        Err(TokenError::RefreshTokenNotAllowed)
+    );
+    assert_eq!(
+        service.verify_at(&access, TokenKind::Refresh, NOW),
+        Err(TokenError::RefreshTokenRequired)
+    );
+    assert_eq!(
+        service
+            .verify_at(&refresh, TokenKind::Refresh, NOW)
+            .unwrap()
+            .kind,
+        TokenKind::Refresh
+    );
 }
 
 #[test]
@@ -303,15 +495,30 @@ fn flask_jwt_extended_optional_claims_may_be_absent_or_extra() {
     let claims = verify_access(&signed(minimal)).unwrap();
     assert_eq!(claims.kind, TokenKind::Access, "no type counts as access");
     assert_eq!(claims.jti, None);
-    let extra = with(with(with(valid_claims(), "csrf", json!("c")), "fresh", json!(1_800_000_000.0)), "role", json!("x"));
+    let extra = with(
+        with(
+            with(valid_claims(), "csrf", json!("c")),
+            "fresh",
+            json!(1_800_000_000.0),
+        ),
+        "role",
+        json!("x"),
+    );
     assert!(verify_access(&signed(extra)).is_ok());
     let odd_type = with(valid_claims(), "type", json!("id"));
-    assert_eq!(verify_access(&signed(odd_type)).unwrap().kind, TokenKind::Access);
+    assert_eq!(
+        verify_access(&signed(odd_type)).unwrap().kind,
+        TokenKind::Access
+    );
 }
 
 #[test]
 fn kid_and_other_header_fields_are_accepted() {
-    let token = sign_raw(r#"{"alg":"HS256","typ":"JWT","kid":"k1","x":[1]}"#, &valid_claims().to_string(), SECRET);
+    let token = sign_raw(
+        r#"{"alg":"HS256","typ":"JWT","kid":"k1","x":[1]}"#,
+        &valid_claims().to_string(),
+        SECRET,
+    );
     assert!(verify_access(&token).is_ok());
 }
 

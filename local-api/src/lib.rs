@@ -1,0 +1,110 @@
+//! The three Lambda handlers behind one local HTTP server, at the routes of `template.yaml`.
+//!
+//! Requests are turned into the same `lambda_http::Request` that API Gateway's events become,
+//! so the handlers run unchanged; only the transport differs.
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::{Body as AxumBody, to_bytes},
+    extract::{Request as AxumRequest, State},
+    response::{IntoResponse, Response as AxumResponse},
+};
+use lambda_http::{
+    Body, Error, Request, Response,
+    http::{Method, StatusCode},
+};
+use serde_json::json;
+use shared::{
+    AppState,
+    http::{access_log::logged, json_response},
+};
+
+/// API Gateway's own limit is 10 MB; nothing this API takes is near 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The functions of `template.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Login,
+    Refresh,
+    Profile,
+}
+
+/// The routes of `template.yaml`'s HTTP API.
+pub const ROUTES: [(Method, &str, Function); 3] = [
+    (Method::POST, "/login", Function::Login),
+    (Method::POST, "/refresh", Function::Refresh),
+    (Method::GET, "/profile", Function::Profile),
+];
+
+/// The function API Gateway would invoke for `method` and `path`, if any.
+pub fn function_for(method: &Method, path: &str) -> Option<Function> {
+    ROUTES
+        .iter()
+        .find(|(route_method, route_path, _)| route_method == method && *route_path == path)
+        .map(|(_, _, function)| *function)
+}
+
+/// Runs `function`'s handler, as its Lambda binary would.
+pub async fn invoke(
+    state: &AppState,
+    function: Function,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    match function {
+        Function::Login => login::handle(state, request).await,
+        Function::Refresh => refresh::handle(state, request).await,
+        Function::Profile => profile::handle(state, request).await,
+    }
+}
+
+/// The server: every request goes through `serve`, which routes like API Gateway.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new().fallback(serve).with_state(state)
+}
+
+async fn serve(State(state): State<Arc<AppState>>, request: AxumRequest) -> AxumResponse {
+    let (parts, body) = request.into_parts();
+    let Some(function) = function_for(&parts.method, parts.uri.path()) else {
+        // What API Gateway answers for a route it does not have.
+        return to_axum(json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"message": "Not Found"}),
+        ));
+    };
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return to_axum(json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &json!({"message": "Request Entity Too Large"}),
+            ));
+        }
+    };
+    let body = match String::from_utf8(bytes.to_vec()) {
+        _ if bytes.is_empty() => Body::Empty,
+        Ok(text) => Body::Text(text),
+        Err(error) => Body::Binary(error.into_bytes()),
+    };
+    let request = Request::from_parts(parts, body);
+    match logged(request, |request| invoke(&state, function, request)).await {
+        Ok(response) => to_axum(response),
+        // A handler only fails like this on a bug; API Gateway would answer a bare 500.
+        Err(_) => to_axum(json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"message": "Internal Server Error"}),
+        )),
+    }
+}
+
+fn to_axum(response: Response<Body>) -> AxumResponse {
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Text(text) => AxumBody::from(text),
+        Body::Binary(bytes) => AxumBody::from(bytes),
+        _ => AxumBody::empty(),
+    };
+    (parts.status, parts.headers, body).into_response()
+}
