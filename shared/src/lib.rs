@@ -9,6 +9,8 @@ pub mod http;
 pub mod login_schema;
 pub mod passwords;
 pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tokens;
 pub mod users;
 

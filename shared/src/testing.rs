@@ -1,0 +1,94 @@
+//! Helpers for the functions' tests (feature `testing`): a known state, requests, bodies, tokens.
+
+use std::sync::Arc;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+use crate::{
+    AppState,
+    settings::{SECRET_KEY_VAR, Settings},
+    users::InMemoryUserStore,
+};
+
+pub const TEST_SECRET: &str = "handler-tests-secret-0123456789abcdef";
+
+/// The demo user store and `TEST_SECRET`, with default lifetimes and any `overrides`.
+pub fn state_with(overrides: &[(&str, &str)]) -> AppState {
+    let settings = Settings::from_lookup(|name| {
+        overrides
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+            .or_else(|| (name == SECRET_KEY_VAR).then(|| TEST_SECRET.to_owned()))
+    })
+    .expect("test settings are valid");
+    AppState::new(&settings, Arc::new(InMemoryUserStore::demo())).expect("test keys load")
+}
+
+pub fn state() -> AppState {
+    state_with(&[])
+}
+
+/// A request with `method`, `path`, headers and an optional text body.
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let body = body.map_or(Body::Empty, |text| Body::Text(text.to_owned()));
+    builder.body(body).expect("valid test request")
+}
+
+/// A request with `Authorization: Bearer <token>`.
+pub fn bearer_request(method: &str, path: &str, token: &str) -> Request {
+    request(
+        method,
+        path,
+        &[("authorization", &format!("Bearer {token}"))],
+        None,
+    )
+}
+
+/// The response body parsed as JSON; panics if it is not JSON, which every response must be.
+pub fn json_body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).expect("response body is JSON")
+}
+
+/// A token with any header and payload text, signed HS256 with `secret`, well-formed or not.
+pub fn sign_raw(header: &str, payload: &str, secret: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.as_bytes()),
+        URL_SAFE_NO_PAD.encode(payload.as_bytes())
+    );
+    let key = EncodingKey::from_secret(secret.as_bytes()).expect("non-empty secret");
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).expect("HS256 signs");
+    format!("{input}.{signature}")
+}
+
+/// `payload` signed with `TEST_SECRET` under a standard HS256 header.
+pub fn signed(payload: &Value) -> String {
+    sign_raw(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &payload.to_string(),
+        TEST_SECRET,
+    )
+}
+
+/// A token's payload, unverified: for asserting on what was issued.
+pub fn payload_of(token: &str) -> Value {
+    let segment = token
+        .split('.')
+        .nth(1)
+        .expect("a JWT has a payload segment");
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .expect("payload is base64url");
+    serde_json::from_slice(&bytes).expect("payload is JSON")
+}
