@@ -1,0 +1,150 @@
+//! The real `local-api` binary on a free port: login → profile → refresh → profile over HTTP,
+//! then a clean stop on Ctrl-C (SIGINT).
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .env("PORT", "0")
+        .env(
+            "JWT_SECRET_KEY",
+            "server-test-secret-server-test-secret-0123",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("local-api starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .expect("a first line")
+        .expect("readable stdout");
+    let url = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, url }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+fn call(request: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    let mut response = request.expect("the server answers");
+    let status = response.status().as_u16();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    (status, response.body_mut().read_json().expect("JSON body"))
+}
+
+#[test]
+fn login_profile_refresh_profile_over_real_http_then_clean_stop() {
+    let server = start_server();
+    let agent = agent();
+    let url = &server.url;
+
+    let (status, tokens) = call(
+        agent
+            .post(format!("{url}/login"))
+            .header("content-type", "application/json")
+            .send(r#"{"username": "cosmo", "password": "space-corgi"}"#),
+    );
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    let profile = |token: &str| {
+        call(
+            agent
+                .get(format!("{url}/profile"))
+                .header("authorization", format!("Bearer {token}"))
+                .call(),
+        )
+    };
+    assert_eq!(
+        profile(access),
+        (
+            200,
+            json!({"logged_in_as": "cosmo", "username": "cosmo", "id": 1})
+        )
+    );
+    assert_eq!(
+        profile(refresh),
+        (422, json!({"msg": "Only non-refresh tokens are allowed"}))
+    );
+
+    let (status, refreshed) = call(
+        agent
+            .post(format!("{url}/refresh"))
+            .header("authorization", format!("Bearer {refresh}"))
+            .send_empty(),
+    );
+    assert_eq!(status, 200, "{refreshed}");
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    assert_ne!(new_access, access);
+    assert_eq!(profile(new_access).0, 200);
+
+    let (status, body) = call(agent.get(format!("{url}/nowhere")).call());
+    assert_eq!((status, body), (404, json!({"message": "Not Found"})));
+    let (status, _) = call(agent.get(format!("{url}/login")).call());
+    assert_eq!(status, 404, "GET /login is not a route, as at API Gateway");
+
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    let signalled = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(signalled.success());
+    let exit =
+        wait_with_timeout(&mut server.child, Duration::from_secs(10)).expect("stops after Ctrl-C");
+    assert!(exit.success(), "exit status {exit}");
+}
+
+#[test]
+fn bad_credentials_over_http_are_401_with_www_authenticate() {
+    let server = start_server();
+    let mut response = agent()
+        .post(format!("{}/login", server.url))
+        .header("content-type", "application/json")
+        .send(r#"{"username": "cosmo", "password": "nope"}"#)
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let body: Value = response.body_mut().read_json().unwrap();
+    assert_eq!(body, json!({"error": "Bad username or password"}));
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
