@@ -1,9 +1,11 @@
 //! Issuing and verifying HS256 tokens exactly as flask-jwt-extended 4.7 (on PyJWT 2) does.
 //!
-//! Verification mirrors PyJWT's order and messages so that a client written against the Flask
-//! app sees the same `msg` for the same token: segments, header, `alg`, signature, payload,
-//! required `exp`, `iat`, `nbf`, `exp`, `iss`, `aud`, `sub`, `jti`, then flask-jwt-extended's
-//! own checks (`sub` present, token type). Leeway is zero.
+//! Verification gives the `msg` flask-jwt-extended gives for the same token, checked against the
+//! real library by `interop/check_flask.py`: segments, header, `alg`, signature, payload,
+//! required `exp`, `iat`, `nbf`, `iss`, `aud`, `sub`, `jti`, `sub` present, and only then expiry,
+//! then the token type. Expiry comes late because flask-jwt-extended, on an expired token,
+//! decodes it again without the expiry check, and any later failure of that second pass is
+//! what the client sees. Leeway is zero.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -180,11 +182,14 @@ impl TokenService {
         now: f64,
     ) -> Result<VerifiedClaims, TokenError> {
         let payload = self.verified_payload(token)?;
-        self.check_claims(&payload, now)?;
+        let expired = self.check_claims(&payload, now)?;
         let subject = match payload.get("sub") {
             Some(Value::String(subject)) => subject.clone(),
             _ => return Err(TokenError::MissingSubject),
         };
+        if expired {
+            return Err(TokenError::Expired);
+        }
         let kind = match payload.get("type") {
             Some(Value::String(kind)) if kind == "refresh" => TokenKind::Refresh,
             _ => TokenKind::Access,
@@ -262,8 +267,9 @@ impl TokenService {
         }
     }
 
-    /// PyJWT's claim checks, in its order, with zero leeway.
-    fn check_claims(&self, payload: &Map<String, Value>, now: f64) -> Result<(), TokenError> {
+    /// PyJWT's claim checks, in its order, with zero leeway. An expired token is not an error
+    /// here but the answer: whether it has expired, for the caller to report after the rest.
+    fn check_claims(&self, payload: &Map<String, Value>, now: f64) -> Result<bool, TokenError> {
         // Stricter than the seed app: a token that never expires is refused.
         if payload.get("exp").is_none_or(Value::is_null) {
             return Err(TokenError::MissingClaim("exp"));
@@ -278,11 +284,10 @@ impl TokenService {
                 return Err(TokenError::NotYetValid);
             }
         }
-        if let Some(exp) = payload.get("exp") {
-            if as_integer(exp).ok_or(TokenError::ExpiryNotInteger)? <= now {
-                return Err(TokenError::Expired);
-            }
-        }
+        let expired = match payload.get("exp") {
+            Some(exp) => as_integer(exp).ok_or(TokenError::ExpiryNotInteger)? <= now,
+            None => false,
+        };
         if let Some(issuer) = &self.issuer {
             match payload.get("iss") {
                 None => return Err(TokenError::MissingClaim("iss")),
@@ -298,7 +303,7 @@ impl TokenService {
         if payload.get("jti").is_some_and(|jti| !jti.is_string()) {
             return Err(TokenError::JwtIdNotString);
         }
-        Ok(())
+        Ok(expired)
     }
 
     /// RFC 7519 §4.1.3: a token naming an audience is only for a service that is that audience.

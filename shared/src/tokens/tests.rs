@@ -414,18 +414,29 @@ fn time_claims_truncate_like_python_int() {
 }
 
 #[test]
-fn claim_checks_run_in_pyjwt_order() {
-    // Expired and a numeric subject: PyJWT checks exp before sub.
-    let claims = with(with(valid_claims(), "exp", json!(1)), "sub", json!(42));
-    assert_eq!(verify_access(&signed(claims)), Err(TokenError::Expired));
-    // Future iat beats expiry.
-    let claims = with(
-        with(valid_claims(), "exp", json!(1)),
-        "iat",
-        json!(NOW as i64 + 100),
+fn claim_checks_run_in_flask_jwt_extended_order() {
+    let expired = || with(valid_claims(), "exp", json!(1));
+    // Expiry is reported only when nothing else is wrong with the claims.
+    assert_eq!(
+        verify_access(&signed(with(expired(), "sub", json!(42)))),
+        Err(TokenError::SubjectNotString)
     );
     assert_eq!(
-        verify_access(&signed(claims)),
+        verify_access(&signed(with(expired(), "jti", json!(1)))),
+        Err(TokenError::JwtIdNotString)
+    );
+    assert_eq!(
+        verify_access(&signed(without(expired(), "sub"))),
+        Err(TokenError::MissingSubject)
+    );
+    // …but before the token type.
+    assert_eq!(
+        verify_access(&signed(with(expired(), "type", json!("refresh")))),
+        Err(TokenError::Expired)
+    );
+    // A future iat beats expiry.
+    assert_eq!(
+        verify_access(&signed(with(expired(), "iat", json!(NOW as i64 + 100)))),
         Err(TokenError::IssuedInFuture)
     );
     // A missing exp is reported before anything else about the claims.
