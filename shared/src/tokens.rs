@@ -274,15 +274,15 @@ impl TokenService {
         if payload.get("exp").is_none_or(Value::is_null) {
             return Err(TokenError::MissingClaim("exp"));
         }
-        if let Some(iat) = payload.get("iat") {
-            if as_integer(iat).ok_or(TokenError::IssuedAtNotInteger)? > now {
-                return Err(TokenError::IssuedInFuture);
-            }
+        if let Some(iat) = payload.get("iat")
+            && as_integer(iat).ok_or(TokenError::IssuedAtNotInteger)? > now
+        {
+            return Err(TokenError::IssuedInFuture);
         }
-        if let Some(nbf) = payload.get("nbf") {
-            if as_integer(nbf).ok_or(TokenError::NotBeforeNotInteger)? > now {
-                return Err(TokenError::NotYetValid);
-            }
+        if let Some(nbf) = payload.get("nbf")
+            && as_integer(nbf).ok_or(TokenError::NotBeforeNotInteger)? > now
+        {
+            return Err(TokenError::NotYetValid);
         }
         let expired = match payload.get("exp") {
             Some(exp) => as_integer(exp).ok_or(TokenError::ExpiryNotInteger)? <= now,

@@ -1,1 +1,29 @@
-fn main() {}
+//! The whole `GET /profile` handler: header parsing, token verification, user lookup, response.
+//! `cargo bench -p profile --bench profile_handler`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use shared::{
+    claims::TokenKind,
+    testing::{bearer_request, state},
+};
+
+fn profile_handler(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let state = state();
+    let token = state
+        .tokens
+        .issue(TokenKind::Access, "cosmo", true)
+        .unwrap();
+    c.bench_function("GET /profile handler", |b| {
+        b.iter(|| {
+            let request = bearer_request("GET", "/profile", &token);
+            let response = runtime.block_on(profile::handle(&state, request)).unwrap();
+            assert_eq!(response.status(), 200);
+        })
+    });
+}
+
+criterion_group!(benches, profile_handler);
+criterion_main!(benches);
