@@ -81,5 +81,5 @@ check("flask refuses our access token at /refresh", status == 422, f"{status} {b
 
 for failure in failures:
     print(f"FAILED {failure}")
-print(f"flask interop: {passed} passed, {len(failures)} failed")
+print(f"interop: {passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

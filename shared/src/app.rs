@@ -35,3 +35,38 @@ impl AppState {
         Self::new(&Settings::from_env()?, Arc::new(InMemoryUserStore::demo()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::TokenKind;
+
+    #[tokio::test]
+    async fn state_issues_tokens_with_the_settings_and_finds_users_in_the_store() {
+        let settings = Settings::from_lookup(|name| {
+            (name == crate::settings::SECRET_KEY_VAR)
+                .then(|| "state-test-secret-state-test-secret!".to_owned())
+        })
+        .unwrap();
+        let state = AppState::new(&settings, Arc::new(InMemoryUserStore::demo())).unwrap();
+        let token = state
+            .tokens
+            .issue(TokenKind::Access, "cosmo", true)
+            .unwrap();
+        assert_eq!(
+            state
+                .tokens
+                .verify(&token, TokenKind::Access)
+                .unwrap()
+                .subject,
+            "cosmo"
+        );
+        assert!(state.users.find("cosmo").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn startup_error_names_the_variable() {
+        let error = StartupError::from(Settings::from_lookup(|_| None).unwrap_err());
+        assert!(error.to_string().contains("JWT_SECRET_KEY"));
+    }
+}

@@ -40,3 +40,46 @@ pub struct VerifiedClaims {
     /// `exp`, in seconds since the epoch.
     pub expires_at: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_claims_use_flask_jwt_extended_names_in_its_order() {
+        let claims = IssuedClaims {
+            fresh: true,
+            iat: 10,
+            jti: "id",
+            kind: TokenKind::Refresh,
+            sub: "cosmo",
+            nbf: 10,
+            exp: 20,
+            iss: None,
+            aud: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&claims).unwrap(),
+            r#"{"fresh":true,"iat":10,"jti":"id","type":"refresh","sub":"cosmo","nbf":10,"exp":20}"#
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_appear_only_when_configured() {
+        let claims = IssuedClaims {
+            fresh: false,
+            iat: 1,
+            jti: "j",
+            kind: TokenKind::Access,
+            sub: "s",
+            nbf: 1,
+            exp: 2,
+            iss: Some("https://auth.example"),
+            aud: Some("api"),
+        };
+        let json = serde_json::to_value(&claims).unwrap();
+        assert_eq!(json["iss"], "https://auth.example");
+        assert_eq!(json["aud"], "api");
+        assert_eq!(json["type"], "access");
+    }
+}

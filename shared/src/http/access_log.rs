@@ -24,3 +24,63 @@ where
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{
+        io::Write,
+        sync::{Arc, Mutex},
+    };
+
+    use lambda_http::{http::StatusCode, tracing::subscriber};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn logs_method_route_status_and_latency_but_no_token_or_query() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let collector = subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard =
+            lambda_http::tracing::subscriber::util::SubscriberInitExt::set_default(collector);
+
+        let request = lambda_http::http::Request::builder()
+            .method("GET")
+            .uri("/profile?token=query-secret")
+            .header("authorization", "Bearer header-secret-token")
+            .body(Body::Text("body-secret".into()))
+            .unwrap();
+        let response = logged(request, |_| async {
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        })
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.lines().count(), 1, "{log}");
+        for expected in ["method=GET", "route=/profile", "status=422", "latency_ms="] {
+            assert!(log.contains(expected), "{expected} missing from {log}");
+        }
+        for secret in ["query-secret", "header-secret-token", "body-secret"] {
+            assert!(!log.contains(secret), "{secret} leaked into {log}");
+        }
+    }
+}
