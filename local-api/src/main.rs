@@ -2,10 +2,10 @@
 
 use std::{net::Ipv4Addr, sync::Arc};
 
-use lambda_http::{Error, tracing};
+use lambda_http::Error;
 use shared::{
     AppState,
-    settings::{SECRET_KEY_VAR, Settings},
+    settings::{self, SECRET_KEY_VAR, Settings},
     users::InMemoryUserStore,
 };
 
@@ -13,7 +13,7 @@ const DEFAULT_PORT: u16 = 3000;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let port = match std::env::var("PORT") {
         Err(_) => DEFAULT_PORT,
         Ok(text) => text
@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
             .parse::<u16>()
             .map_err(|_| format!("PORT: `{text}` is not a port number (0-65535)"))?,
     };
+    settings::reject_non_unicode_env()?;
     // Locally only: without a configured secret, one that lives as long as the process,
     // so the first run needs no setup. Lambda functions refuse to start without one.
     let generated_secret = match std::env::var(SECRET_KEY_VAR) {

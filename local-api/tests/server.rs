@@ -117,7 +117,11 @@ fn login_profile_refresh_profile_over_real_http_then_clean_stop() {
 
     let mut server = server;
     let pid = server.child.id().to_string();
-    let signalled = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    // The shell's own `kill`: minimal systems have no /bin/kill.
+    let signalled = Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}")])
+        .status()
+        .unwrap();
     assert!(signalled.success());
     let exit =
         wait_with_timeout(&mut server.child, Duration::from_secs(10)).expect("stops after Ctrl-C");

@@ -43,12 +43,7 @@ mod tests {
 
     #[tokio::test]
     async fn state_issues_tokens_with_the_settings_and_finds_users_in_the_store() {
-        let settings = Settings::from_lookup(|name| {
-            (name == crate::settings::SECRET_KEY_VAR)
-                .then(|| "state-test-secret-state-test-secret!".to_owned())
-        })
-        .unwrap();
-        let state = AppState::new(&settings, Arc::new(InMemoryUserStore::demo())).unwrap();
+        let state = crate::testing_support::state();
         let token = state
             .tokens
             .issue(TokenKind::Access, "cosmo", true)

@@ -52,12 +52,8 @@ pub struct SettingsError {
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| match std::env::var(name) {
-            Ok(value) => Some(value),
-            Err(std::env::VarError::NotPresent) => None,
-            // Lambda only stores UTF-8; elsewhere the lossy text fails validation with a clear message.
-            Err(std::env::VarError::NotUnicode(raw)) => Some(raw.to_string_lossy().into_owned()),
-        })
+        reject_non_unicode_env()?;
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
@@ -99,6 +95,36 @@ impl Settings {
             issuer: read(ISSUER_VAR),
             audience: read(AUDIENCE_VAR),
         })
+    }
+}
+
+/// Every variable this module reads.
+pub const VARIABLES: [&str; 5] = [
+    SECRET_KEY_VAR,
+    ACCESS_TTL_VAR,
+    REFRESH_TTL_VAR,
+    ISSUER_VAR,
+    AUDIENCE_VAR,
+];
+
+/// Refuses a variable whose value is not UTF-8, rather than read it lossily: a secret whose bytes
+/// changed would silently sign with another key. (Lambda only stores UTF-8; a shell may not.)
+pub fn reject_non_unicode_env() -> Result<(), SettingsError> {
+    reject_non_unicode(|name| std::env::var_os(name))
+}
+
+fn reject_non_unicode(
+    read: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<(), SettingsError> {
+    match VARIABLES
+        .into_iter()
+        .find(|variable| read(variable).is_some_and(|value| value.to_str().is_none()))
+    {
+        Some(variable) => Err(SettingsError {
+            variable,
+            problem: "is not valid UTF-8".to_owned(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -144,6 +170,16 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn non_utf8_value_is_refused_by_name() {
+        use std::{ffi::OsString, os::unix::ffi::OsStringExt};
+        let read =
+            |name: &str| (name == AUDIENCE_VAR).then(|| OsString::from_vec(b"api-\xff".to_vec()));
+        let error = reject_non_unicode(read).unwrap_err();
+        assert_eq!(error.to_string(), "JWT_AUDIENCE: is not valid UTF-8");
+        assert!(reject_non_unicode(|_| Some(OsString::from("fine"))).is_ok());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use base64::{
         DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose::URL_SAFE_NO_PAD,
     },
 };
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -99,8 +99,15 @@ pub enum TokenError {
 
 /// A token could not be signed: a bug or a broken crypto backend, never the caller's fault.
 #[derive(Debug, thiserror::Error)]
-#[error("could not sign a token: {0}")]
-pub struct SigningError(#[from] jsonwebtoken::errors::Error);
+pub enum SigningError {
+    #[error("could not load or use the signing key: {0}")]
+    Crypto(#[from] jsonwebtoken::errors::Error),
+    #[error("could not serialise the claims: {0}")]
+    Claims(#[from] serde_json::Error),
+}
+
+/// The header PyJWT (and so flask-jwt-extended) writes, byte for byte.
+const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 /// Signs and checks tokens with the configured key, lifetimes, issuer and audience.
 pub struct TokenService {
@@ -162,11 +169,15 @@ impl TokenService {
             iss: self.issuer.as_deref(),
             aud: self.audience.as_deref(),
         };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding_key,
-        )?)
+        // Signed by hand rather than with `jsonwebtoken::encode`, whose header puts `typ` first.
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(HEADER_JSON),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?)
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding_key, Algorithm::HS256)?;
+        Ok(format!("{message}.{signature}"))
     }
 
     /// Checks `token` now and that it is of the `expected` kind.

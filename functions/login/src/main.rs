@@ -3,7 +3,7 @@ use shared::{AppState, http::access_log::logged};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let state = AppState::from_env_with_demo_users()
         .inspect_err(|error| tracing::error!(%error, "cold start failed"))?;
     lambda_http::run(service_fn(|request| {

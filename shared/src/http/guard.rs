@@ -25,3 +25,75 @@ pub async fn authorized_user(
         .ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?;
     Ok((claims, user))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        http::bearer::AuthHeaderError,
+        testing_support::{request_with_authorization, state},
+        tokens::TokenError,
+    };
+
+    #[tokio::test]
+    async fn returns_claims_and_user_for_a_token_of_the_right_kind() {
+        let state = state();
+        let token = state
+            .tokens
+            .issue(TokenKind::Access, "cosmo", true)
+            .unwrap();
+        let (claims, user) = authorized_user(
+            &state,
+            &request_with_authorization(&format!("Bearer {token}")),
+            TokenKind::Access,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (claims.subject.as_str(), user.username.as_str()),
+            ("cosmo", "cosmo")
+        );
+    }
+
+    #[tokio::test]
+    async fn header_then_token_then_user_are_checked() {
+        let state = state();
+        let header = authorized_user(
+            &state,
+            &request_with_authorization("Basic x"),
+            TokenKind::Access,
+        )
+        .await;
+        assert!(matches!(
+            header,
+            Err(ApiError::AuthHeader(AuthHeaderError::NoBearer))
+        ));
+
+        let refresh = state
+            .tokens
+            .issue(TokenKind::Refresh, "ghost", false)
+            .unwrap();
+        let kind = authorized_user(
+            &state,
+            &request_with_authorization(&format!("Bearer {refresh}")),
+            TokenKind::Access,
+        )
+        .await;
+        assert!(matches!(
+            kind,
+            Err(ApiError::Token(TokenError::RefreshTokenNotAllowed))
+        ));
+
+        let access = state
+            .tokens
+            .issue(TokenKind::Access, "ghost", true)
+            .unwrap();
+        let user = authorized_user(
+            &state,
+            &request_with_authorization(&format!("Bearer {access}")),
+            TokenKind::Access,
+        )
+        .await;
+        assert!(matches!(user, Err(ApiError::UnknownUser(name)) if name == "ghost"));
+    }
+}

@@ -28,3 +28,16 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_response_sets_status_content_type_and_compact_body() {
+        let response = json_response(StatusCode::CREATED, &serde_json::json!({"a": [1, "b"]}));
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(response.body().as_ref(), br#"{"a":[1,"b"]}"#);
+    }
+}
