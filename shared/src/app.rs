@@ -43,7 +43,7 @@ mod tests {
 
     #[tokio::test]
     async fn state_issues_tokens_with_the_settings_and_finds_users_in_the_store() {
-        let state = crate::testing_support::state();
+        let state = crate::testing::state();
         let token = state
             .tokens
             .issue(TokenKind::Access, "cosmo", true)

@@ -10,36 +10,9 @@ pub mod logging;
 pub mod login_schema;
 pub mod passwords;
 pub mod settings;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokens;
 pub mod users;
 
 pub use app::AppState;
-
-/// Fixtures for this crate's own unit tests.
-#[cfg(test)]
-mod testing_support {
-    use std::sync::Arc;
-
-    use lambda_http::{Body, Request};
-
-    use crate::{AppState, settings::Settings, users::InMemoryUserStore};
-
-    pub fn state() -> AppState {
-        let settings = Settings::from_lookup(|name| {
-            (name == crate::settings::SECRET_KEY_VAR)
-                .then(|| "unit-test-secret-unit-test-secret-01".to_owned())
-        })
-        .unwrap();
-        AppState::new(&settings, Arc::new(InMemoryUserStore::demo())).unwrap()
-    }
-
-    pub fn request_with_authorization(value: &str) -> Request {
-        lambda_http::http::Request::builder()
-            .uri("/profile")
-            .header("authorization", value)
-            .body(Body::Empty)
-            .unwrap()
-    }
-}

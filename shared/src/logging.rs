@@ -64,29 +64,13 @@ pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> EnvFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::{
-        io::Write,
-        sync::{Arc, Mutex},
-    };
+    use crate::testing::CapturedLog;
 
     use lambda_http::tracing::{self, subscriber::util::SubscriberInitExt};
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// What reaches the log with this filter when the runtime and our code log at every level.
     fn logged_with(filter: EnvFilter) -> String {
-        let captured = Captured::default();
+        let captured = CapturedLog::default();
         let writer = captured.clone();
         let collector = lambda_http::tracing::subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -98,7 +82,7 @@ mod tests {
         tracing::debug!(target: "lambda_runtime::runtime", "runtime debug line");
         tracing::trace!(target: "shared::tokens", "our trace line");
         tracing::info!(target: "shared::http", "our info line");
-        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+        captured.contents()
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! Helpers for the functions' tests (feature `testing`): a known state, requests, bodies, tokens.
+//! Test fixtures (feature `testing`, and this crate's own tests): a known state, requests,
+//! bodies, tokens, claims and a captured log.
 
-use std::sync::Arc;
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -91,4 +95,40 @@ pub fn payload_of(token: &str) -> Value {
         .decode(segment)
         .expect("payload is base64url");
     serde_json::from_slice(&bytes).expect("payload is JSON")
+}
+
+/// `claims` with `key` set to `value`.
+pub fn with_claim(mut claims: Value, key: &str, value: Value) -> Value {
+    claims[key] = value;
+    claims
+}
+
+/// `claims` without `key`.
+pub fn without_claim(mut claims: Value, key: &str) -> Value {
+    if let Some(object) = claims.as_object_mut() {
+        object.remove(key);
+    }
+    claims
+}
+
+/// A log writer that keeps what it is given, for asserting on log lines.
+#[derive(Clone, Default)]
+pub struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    /// Everything written so far.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log lock")).into_owned()
+    }
+}
+
+impl Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -5,7 +5,10 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     claims::TokenKind,
-    testing::{TEST_SECRET, json_body, request, sign_raw, signed, state, state_with},
+    testing::{
+        TEST_SECRET, json_body, request, sign_raw, signed, state, state_with, with_claim as with,
+        without_claim as without,
+    },
 };
 
 const BAD_HEADER: &str = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'";
@@ -21,16 +24,6 @@ fn now() -> i64 {
 
 fn claims() -> Value {
     json!({"fresh": true, "iat": now() - 5, "jti": "5f0c2a36-9a4e-4d47-8a55-0b6f5b1e3c11", "type": "access", "sub": "cosmo", "nbf": now() - 5, "exp": now() + 600})
-}
-
-fn with(mut claims: Value, key: &str, value: Value) -> Value {
-    claims[key] = value;
-    claims
-}
-
-fn without(mut claims: Value, key: &str) -> Value {
-    claims.as_object_mut().unwrap().remove(key);
-    claims
 }
 
 /// Status and body for an `Authorization` header value (or none), checking the invariants

@@ -28,29 +28,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::{
-        io::Write,
-        sync::{Arc, Mutex},
-    };
+    use crate::testing::CapturedLog;
 
     use lambda_http::{http::StatusCode, tracing::subscriber};
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn logs_method_route_status_and_latency_but_no_token_or_query() {
-        let captured = Captured::default();
+        let captured = CapturedLog::default();
         let writer = captured.clone();
         let collector = subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -74,7 +58,7 @@ mod tests {
         .unwrap();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let log = captured.contents();
         assert_eq!(log.lines().count(), 1, "{log}");
         for expected in ["method=GET", "route=/profile", "status=422", "latency_ms="] {
             assert!(log.contains(expected), "{expected} missing from {log}");

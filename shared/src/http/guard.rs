@@ -29,9 +29,14 @@ pub async fn authorized_user(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request_with_authorization(value: &str) -> Request {
+        request("GET", "/profile", &[("authorization", value)], None)
+    }
+
     use crate::{
         http::bearer::AuthHeaderError,
-        testing_support::{request_with_authorization, state},
+        testing::{request, state},
         tokens::TokenError,
     };
 

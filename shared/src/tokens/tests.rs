@@ -1,8 +1,10 @@
 use super::*;
-use crate::settings::Settings;
+use crate::{
+    settings::Settings,
+    testing::{TEST_SECRET as SECRET, sign_raw, with_claim as with, without_claim as without},
+};
 use serde_json::json;
 
-const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 const NOW: f64 = 1_800_000_000.5;
 
 fn service_with(pairs: &[(&str, &str)]) -> TokenService {
@@ -27,34 +29,12 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Signs any header and payload text with `secret`, valid or not, the way an attacker could.
-fn sign_raw(header: &str, payload: &str, secret: &str) -> String {
-    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
-    let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap();
-    format!("{input}.{signature}")
-}
-
 fn signed(payload: Value) -> String {
-    sign_raw(
-        r#"{"alg":"HS256","typ":"JWT"}"#,
-        &payload.to_string(),
-        SECRET,
-    )
+    crate::testing::signed(&payload)
 }
 
 fn valid_claims() -> Value {
     json!({"sub": "cosmo", "type": "access", "iat": NOW as i64 - 10, "nbf": NOW as i64 - 10, "exp": NOW as i64 + 900})
-}
-
-fn with(mut claims: Value, key: &str, value: Value) -> Value {
-    claims[key] = value;
-    claims
-}
-
-fn without(mut claims: Value, key: &str) -> Value {
-    claims.as_object_mut().unwrap().remove(key);
-    claims
 }
 
 fn verify_access(token: &str) -> Result<VerifiedClaims, TokenError> {
