@@ -5,15 +5,12 @@ use serde_json::json;
 use shared::{
     AppState,
     claims::TokenKind,
-    http::{ApiError, body::json_body, errors::Route, json_response},
+    http::{ApiError, body::json_body, errors::Route, json_response, respond},
     login_schema, users,
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(match login(state, &request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    })
+    respond(login(state, &request).await)
 }
 
 async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {

@@ -5,14 +5,11 @@ use serde_json::Value;
 use shared::{
     AppState,
     claims::TokenKind,
-    http::{ApiError, guard::authorized_user, json_response},
+    http::{ApiError, guard::authorized_user, json_response, respond},
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(match profile(state, &request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    })
+    respond(profile(state, &request).await)
 }
 
 async fn profile(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {

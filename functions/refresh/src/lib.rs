@@ -5,14 +5,11 @@ use serde_json::json;
 use shared::{
     AppState,
     claims::TokenKind,
-    http::{ApiError, errors::Route, guard::authorized_user, json_response},
+    http::{ApiError, errors::Route, guard::authorized_user, json_response, respond},
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(match refresh(state, &request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    })
+    respond(refresh(state, &request).await)
 }
 
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {

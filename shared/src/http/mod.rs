@@ -15,6 +15,14 @@ use lambda_http::{
 };
 use serde::Serialize;
 
+/// What a handler hands to Lambda: its response, or its error as a response. Never `Err`:
+/// API Gateway would turn that into a bare 502.
+pub fn respond(
+    result: Result<Response<Body>, ApiError>,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(result.unwrap_or_else(ApiError::into_response))
+}
+
 /// A JSON response with `status`. Serialising our own plain values cannot fail; if it ever did,
 /// the client still gets JSON.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
