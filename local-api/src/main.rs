@@ -6,7 +6,7 @@ use lambda_http::Error;
 use shared::{
     AppState,
     settings::{self, SECRET_KEY_VAR, Settings},
-    users::InMemoryUserStore,
+    users::{DynamoUserStore, InMemoryUserStore, UserStore},
 };
 
 const DEFAULT_PORT: u16 = 3000;
@@ -33,15 +33,23 @@ async fn main() -> Result<(), Error> {
         _ if name == SECRET_KEY_VAR => generated_secret.clone(),
         _ => None,
     })?;
-    let state = Arc::new(AppState::new(
-        &settings,
-        Arc::new(InMemoryUserStore::demo()),
-    )?);
+    // Like the functions: DynamoDB when USERS_TABLE names a table, else the embedded demo user.
+    let users: Arc<dyn UserStore> = match &settings.users_table {
+        Some(table) => Arc::new(DynamoUserStore::connect(table.as_str()).await),
+        None => Arc::new(InMemoryUserStore::demo()),
+    };
+    let state = Arc::new(AppState::new(&settings, users)?);
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("JWT auth API listening on {url}");
     println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile");
+    match &settings.users_table {
+        Some(table) => println!("Users: DynamoDB table {table}"),
+        None => {
+            println!("Users: embedded demo user cosmo / space-corgi (set USERS_TABLE for DynamoDB)")
+        }
+    }
     if generated_secret.is_some() {
         println!(
             "{SECRET_KEY_VAR} is unset: using a random secret; tokens will not survive a restart."

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use crate::{
-    settings::{Settings, SettingsError},
+    settings::{Settings, SettingsError, USERS_TABLE_VAR},
     tokens::{SigningError, TokenService},
-    users::{InMemoryUserStore, UserStore},
+    users::{DynamoUserStore, UserStore},
 };
 
 pub struct AppState {
@@ -20,6 +20,10 @@ pub enum StartupError {
     Settings(#[from] SettingsError),
     #[error("could not load the signing key: {0}")]
     Keys(#[from] SigningError),
+    #[error(
+        "invalid configuration: {USERS_TABLE_VAR}: is required: the name of the DynamoDB users table"
+    )]
+    NoUsersTable,
 }
 
 impl AppState {
@@ -30,9 +34,15 @@ impl AppState {
         })
     }
 
-    /// Settings from the environment and the embedded demo user store (the seed app's database).
-    pub fn from_env_with_demo_users() -> Result<Self, StartupError> {
-        Self::new(&Settings::from_env()?, Arc::new(InMemoryUserStore::demo()))
+    /// What a Lambda function runs with: settings from the environment and the DynamoDB users
+    /// table they name. There is no silent fallback to a demo user in the cloud.
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let settings = Settings::from_env()?;
+        let table = settings
+            .users_table
+            .clone()
+            .ok_or(StartupError::NoUsersTable)?;
+        Self::new(&settings, Arc::new(DynamoUserStore::connect(table).await))
     }
 }
 
@@ -57,6 +67,15 @@ mod tests {
             "cosmo"
         );
         assert!(state.users.find("cosmo").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn missing_users_table_error_names_the_variable() {
+        assert!(
+            StartupError::NoUsersTable
+                .to_string()
+                .contains("USERS_TABLE: is required")
+        );
     }
 
     #[test]

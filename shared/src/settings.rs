@@ -7,6 +7,7 @@ pub const ACCESS_TTL_VAR: &str = "JWT_ACCESS_TOKEN_EXPIRES";
 pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
 pub const ISSUER_VAR: &str = "JWT_ISSUER";
 pub const AUDIENCE_VAR: &str = "JWT_AUDIENCE";
+pub const USERS_TABLE_VAR: &str = "USERS_TABLE";
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -23,6 +24,8 @@ pub struct Settings {
     pub refresh_ttl: Duration,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// The DynamoDB users table; required by the Lambda functions, optional locally.
+    pub users_table: Option<String>,
 }
 
 /// The HMAC key. Its `Debug` output never shows the bytes.
@@ -94,6 +97,7 @@ impl Settings {
             refresh_ttl: ttl(REFRESH_TTL_VAR, DEFAULT_REFRESH_TTL)?,
             issuer: read(ISSUER_VAR),
             audience: read(AUDIENCE_VAR),
+            users_table: read(USERS_TABLE_VAR),
         })
     }
 }

@@ -20,6 +20,7 @@ use crate::{
 pub const BAD_CREDENTIALS: &str = "Bad username or password";
 pub const SERVICE_UNAVAILABLE: &str = "Service unavailable";
 pub const INTERNAL_ERROR: &str = "Internal server error";
+pub const USER_DISABLED: &str = "User account is disabled";
 
 /// Which family of routes answers: it decides the key of an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub enum ApiError {
     /// A valid token for a user the store does not have (any more).
     #[error("token for an unknown user")]
     UnknownUser(String),
+    /// A valid token for a user an operator has disabled.
+    #[error("token for a disabled user")]
+    DisabledUser,
     #[error("{1}")]
     StoreUnavailable(Route, StoreError),
     #[error("{1}")]
@@ -56,7 +60,9 @@ impl ApiError {
         match self {
             ApiError::Body(BodyError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Body(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
-            ApiError::BadCredentials | ApiError::UnknownUser(_) => StatusCode::UNAUTHORIZED,
+            ApiError::BadCredentials | ApiError::UnknownUser(_) | ApiError::DisabledUser => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::AuthHeader(AuthHeaderError::Missing | AuthHeaderError::NoBearer) => {
                 StatusCode::UNAUTHORIZED
             }
@@ -75,6 +81,7 @@ impl ApiError {
             ApiError::BadCredentials => json!({"error": BAD_CREDENTIALS}),
             ApiError::AuthHeader(error) => json!({"msg": error.to_string()}),
             ApiError::Token(error) => json!({"msg": error.to_string()}),
+            ApiError::DisabledUser => json!({"msg": USER_DISABLED}),
             ApiError::UnknownUser(username) => {
                 json!({"msg": format!("Error loading the user {username}")})
             }

@@ -1,4 +1,5 @@
-//! The check every token route starts with: a bearer token of the right kind, for a user that exists.
+//! The check every token route starts with: a bearer token of the right kind, for a user that
+//! exists and is not disabled.
 
 use lambda_http::Request;
 
@@ -23,6 +24,9 @@ pub async fn authorized_user(
         .await
         .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
         .ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?;
+    if user.disabled {
+        return Err(ApiError::DisabledUser);
+    }
     Ok((claims, user))
 }
 

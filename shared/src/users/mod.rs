@@ -1,9 +1,15 @@
-//! Users: the `UserStore` trait every store implements, and the in-memory store.
+//! Users: the `UserStore` trait, the stores (in memory, DynamoDB) and password authentication.
 
-use std::{collections::HashMap, fmt};
+mod dynamodb;
+mod memory;
+
+use std::fmt;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+
+pub use dynamodb::{AdminError, DynamoUserStore};
+pub use memory::InMemoryUserStore;
 
 use crate::passwords;
 
@@ -18,7 +24,9 @@ pub struct User {
     pub username: String,
     /// Argon2id PHC string.
     pub password_hash: String,
-    /// Public profile fields, returned by `GET /profile`.
+    /// A disabled user can neither log in nor use the tokens they already have.
+    pub disabled: bool,
+    /// Public profile fields, returned by `GET /profile` (`created_at` among them in DynamoDB).
     pub profile: Map<String, Value>,
 }
 
@@ -36,6 +44,7 @@ impl fmt::Debug for User {
         f.debug_struct("User")
             .field("username", &self.username)
             .field("password_hash", &"<redacted>")
+            .field("disabled", &self.disabled)
             .field("profile", &self.profile)
             .finish()
     }
@@ -52,49 +61,17 @@ pub trait UserStore: Send + Sync {
     async fn find(&self, username: &str) -> Result<Option<User>, StoreError>;
 }
 
-/// Users held in memory: the local server's store, and the handlers' tests'.
-#[derive(Debug, Default)]
-pub struct InMemoryUserStore {
-    users: HashMap<String, User>,
-}
-
-impl InMemoryUserStore {
-    pub fn new(users: impl IntoIterator<Item = User>) -> Self {
-        Self {
-            users: users
-                .into_iter()
-                .map(|user| (user.username.clone(), user))
-                .collect(),
-        }
-    }
-
-    /// The seed app's database: `cosmo` (id 1), password `space-corgi`, stored as its hash.
-    pub fn demo() -> Self {
-        let profile = json!({"id": 1}).as_object().cloned().unwrap_or_default();
-        Self::new([User {
-            username: DEMO_USERNAME.to_owned(),
-            password_hash: DEMO_PASSWORD_HASH.to_owned(),
-            profile,
-        }])
-    }
-}
-
-#[async_trait]
-impl UserStore for InMemoryUserStore {
-    async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.get(username).cloned())
-    }
-}
-
-/// The user whose password is `password`, or `None` for a wrong password and an unknown user
-/// alike. An unknown user still costs one Argon2 check, so timing does not tell them apart.
+/// The user whose password is `password`, or `None` for a wrong password, a disabled user and an
+/// unknown user alike. Each costs one Argon2 check, so timing does not tell them apart.
 pub async fn authenticate(
     store: &dyn UserStore,
     username: &str,
     password: &str,
 ) -> Result<Option<User>, StoreError> {
     match store.find(username).await? {
-        Some(user) if passwords::verify(password, &user.password_hash).await => Ok(Some(user)),
+        Some(user) if passwords::verify(password, &user.password_hash).await && !user.disabled => {
+            Ok(Some(user))
+        }
         Some(_) => Ok(None),
         None => {
             passwords::verify(password, passwords::DUMMY_HASH).await;
@@ -106,6 +83,7 @@ pub async fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[tokio::test]
     async fn demo_user_logs_in_with_space_corgi() {
@@ -142,6 +120,21 @@ mod tests {
         assert!(store.find("cosmo").await.unwrap().is_some());
     }
 
+    #[tokio::test]
+    async fn disabled_user_cannot_authenticate_even_with_the_right_password() {
+        let user = User {
+            disabled: true,
+            ..InMemoryUserStore::demo_user()
+        };
+        let store = InMemoryUserStore::new([user]);
+        assert!(
+            authenticate(&store, "cosmo", "space-corgi")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
     #[test]
     fn demo_password_is_stored_only_as_an_argon2id_hash() {
         assert!(DEMO_PASSWORD_HASH.starts_with("$argon2id$"));
@@ -154,8 +147,7 @@ mod tests {
 
     #[test]
     fn public_record_has_username_and_profile_but_no_hash() {
-        let store = InMemoryUserStore::demo();
-        let user = store.users.get("cosmo").unwrap();
+        let user = InMemoryUserStore::demo_user();
         let record = Value::Object(user.public_record());
         assert_eq!(record, json!({"id": 1, "username": "cosmo"}));
         assert!(!format!("{user:?}").contains("argon2"));

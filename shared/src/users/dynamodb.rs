@@ -1,0 +1,403 @@
+//! Users in a DynamoDB table: partition key `username` (S); attributes `password_hash` (S, an
+//! Argon2id PHC string), `created_at` (S, RFC 3339), `disabled` (BOOL, absent when enabled), and
+//! any other attribute is a public profile field that `GET /profile` returns.
+//!
+//! Every call has a timeout well inside the functions' 10 s, so an unreachable, throttled or slow
+//! table becomes a `StoreError` (503) rather than a Lambda timeout.
+
+use std::{collections::HashMap, time::Duration};
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::{
+    Client,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    },
+};
+use serde_json::{Map, Number, Value};
+
+use super::{StoreError, User, UserStore};
+
+pub const USERNAME: &str = "username";
+pub const PASSWORD_HASH: &str = "password_hash";
+pub const CREATED_AT: &str = "created_at";
+pub const DISABLED: &str = "disabled";
+
+/// Time to open a connection; a reachable endpoint answers far sooner.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Time for one attempt; the SDK retries throttling and transient failures.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time for a whole call, retries included: half the functions' 10 s timeout.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An administrative change that could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("user {0} already exists (use --force to replace it)")]
+    AlreadyExists(String),
+    #[error("no user {0}")]
+    NotFound(String),
+    #[error("profile field {0} is reserved")]
+    ReservedField(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The AWS configuration every store client is built from: region, credentials and endpoint
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts.
+pub async fn aws_config() -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
+/// Users in the DynamoDB table `table`. Cheap to clone; build one per cold start.
+#[derive(Debug, Clone)]
+pub struct DynamoUserStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoUserStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store over `table` with the configuration of `aws_config`.
+    pub async fn connect(table: impl Into<String>) -> Self {
+        Self::new(Client::new(&aws_config().await), table)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table as `template.yaml` declares it (for local servers and tests).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let key = AttributeDefinition::builder()
+            .attribute_name(USERNAME)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(store_error)?;
+        let schema = KeySchemaElement::builder()
+            .attribute_name(USERNAME)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(store_error)?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(key)
+            .key_schema(schema)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Stores `user`, created now. Refuses to replace an existing user unless `replace`;
+    /// the refusal is a conditional write, so two concurrent adds cannot both succeed.
+    pub async fn add(&self, user: &User, replace: bool) -> Result<(), AdminError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(user)?));
+        if !replace {
+            put = put
+                .condition_expression("attribute_not_exists(#username)")
+                .expression_attribute_names("#username", USERNAME);
+        }
+        put.send().await.map_err(|error| {
+            if is_condition_failure(&error) {
+                AdminError::AlreadyExists(user.username.clone())
+            } else {
+                AdminError::Store(store_error(error))
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Replaces the password hash of an existing user.
+    pub async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), AdminError> {
+        self.update(
+            username,
+            "SET #field = :value",
+            PASSWORD_HASH,
+            Some(AttributeValue::S(password_hash.to_owned())),
+        )
+        .await
+    }
+
+    /// Disables or enables an existing user.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
+        if disabled {
+            self.update(
+                username,
+                "SET #field = :value",
+                DISABLED,
+                Some(AttributeValue::Bool(true)),
+            )
+            .await
+        } else {
+            self.update(username, "REMOVE #field", DISABLED, None).await
+        }
+    }
+
+    async fn update(
+        &self,
+        username: &str,
+        expression: &str,
+        field: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<(), AdminError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(#username)")
+            .expression_attribute_names("#username", USERNAME)
+            .expression_attribute_names("#field", field)
+            .set_expression_attribute_values(
+                value.map(|value| HashMap::from([(":value".to_owned(), value)])),
+            )
+            .send()
+            .await
+            .map_err(|error| not_found_or_store(error, username))?;
+        Ok(())
+    }
+
+    /// Deletes an existing user.
+    pub async fn remove(&self, username: &str) -> Result<(), AdminError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            .condition_expression("attribute_exists(#username)")
+            .expression_attribute_names("#username", USERNAME)
+            .send()
+            .await
+            .map_err(|error| not_found_or_store(error, username))?;
+        Ok(())
+    }
+
+    /// Every user, sorted by username.
+    pub async fn list(&self) -> Result<Vec<User>, StoreError> {
+        let items: Vec<HashMap<String, AttributeValue>> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(store_error)?;
+        let mut users = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoUserStore {
+    async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            // A user just disabled or given a new password must not get in on a stale read.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        output.item.as_ref().map(from_item).transpose()
+    }
+}
+
+fn store_error(error: impl std::error::Error) -> StoreError {
+    StoreError(DisplayErrorContext(error).to_string())
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+fn not_found_or_store<E, R>(error: SdkError<E, R>, username: &str) -> AdminError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if is_condition_failure(&error) {
+        AdminError::NotFound(username.to_owned())
+    } else {
+        AdminError::Store(store_error(error))
+    }
+}
+
+/// The item for `user`: its key, hash, creation time, `disabled` if set, and its profile fields.
+fn to_item(user: &User) -> Result<HashMap<String, AttributeValue>, AdminError> {
+    let mut item = HashMap::new();
+    for (field, value) in &user.profile {
+        if [USERNAME, PASSWORD_HASH, DISABLED].contains(&field.as_str()) {
+            return Err(AdminError::ReservedField(field.clone()));
+        }
+        item.insert(field.clone(), to_attribute(value));
+    }
+    item.entry(CREATED_AT.to_owned()).or_insert_with(|| {
+        AttributeValue::S(
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        )
+    });
+    item.insert(
+        USERNAME.to_owned(),
+        AttributeValue::S(user.username.clone()),
+    );
+    item.insert(
+        PASSWORD_HASH.to_owned(),
+        AttributeValue::S(user.password_hash.clone()),
+    );
+    if user.disabled {
+        item.insert(DISABLED.to_owned(), AttributeValue::Bool(true));
+    }
+    Ok(item)
+}
+
+fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreError> {
+    let text = |field: &str| match item.get(field) {
+        Some(AttributeValue::S(value)) => Ok(value.clone()),
+        _ => Err(StoreError(format!(
+            "a users item has no string attribute {field}"
+        ))),
+    };
+    let profile: Map<String, Value> = item
+        .iter()
+        .filter(|(field, _)| ![USERNAME, PASSWORD_HASH, DISABLED].contains(&field.as_str()))
+        .filter_map(|(field, value)| to_json(value).map(|value| (field.clone(), value)))
+        .collect();
+    Ok(User {
+        username: text(USERNAME)?,
+        password_hash: text(PASSWORD_HASH)?,
+        disabled: matches!(item.get(DISABLED), Some(AttributeValue::Bool(true))),
+        profile,
+    })
+}
+
+fn to_attribute(value: &Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(flag) => AttributeValue::Bool(*flag),
+        Value::Number(number) => AttributeValue::N(number.to_string()),
+        Value::String(text) => AttributeValue::S(text.clone()),
+        Value::Array(list) => AttributeValue::L(list.iter().map(to_attribute).collect()),
+        Value::Object(map) => AttributeValue::M(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_attribute(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// The JSON of a profile attribute; binary attributes are not profile material and are left out.
+fn to_json(value: &AttributeValue) -> Option<Value> {
+    let number = |text: &str| text.parse::<Number>().ok().map(Value::Number);
+    match value {
+        AttributeValue::S(text) => Some(Value::String(text.clone())),
+        AttributeValue::N(text) => number(text),
+        AttributeValue::Bool(flag) => Some(Value::Bool(*flag)),
+        AttributeValue::Null(_) => Some(Value::Null),
+        AttributeValue::L(list) => Some(Value::Array(list.iter().filter_map(to_json).collect())),
+        AttributeValue::M(map) => Some(Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| to_json(v).map(|v| (k.clone(), v)))
+                .collect(),
+        )),
+        AttributeValue::Ss(set) => Some(Value::Array(
+            set.iter().cloned().map(Value::String).collect(),
+        )),
+        AttributeValue::Ns(set) => {
+            Some(Value::Array(set.iter().filter_map(|n| number(n)).collect()))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(profile: Value) -> User {
+        User {
+            username: "cosmo".into(),
+            password_hash: "$argon2id$hash".into(),
+            disabled: false,
+            profile: profile.as_object().cloned().unwrap(),
+        }
+    }
+
+    #[test]
+    fn item_round_trips_a_user_and_adds_created_at() {
+        let original = user(
+            json!({"id": 1, "display_name": "Cosmo", "tags": ["a"], "meta": {"n": 2.5, "ok": true}}),
+        );
+        let item = to_item(&original).unwrap();
+        assert!(matches!(item.get(CREATED_AT), Some(AttributeValue::S(at)) if at.ends_with('Z')));
+        assert!(!item.contains_key(DISABLED));
+        let back = from_item(&item).unwrap();
+        assert_eq!(back.username, "cosmo");
+        assert_eq!(back.password_hash, "$argon2id$hash");
+        assert_eq!(back.profile["id"], json!(1));
+        assert_eq!(back.profile["meta"], json!({"n": 2.5, "ok": true}));
+        assert_eq!(back.profile["tags"], json!(["a"]));
+        assert!(back.profile.contains_key(CREATED_AT));
+        assert!(!back.profile.contains_key(PASSWORD_HASH));
+    }
+
+    #[test]
+    fn disabled_is_stored_only_when_true() {
+        let item = to_item(&User {
+            disabled: true,
+            ..user(json!({}))
+        })
+        .unwrap();
+        assert_eq!(item.get(DISABLED), Some(&AttributeValue::Bool(true)));
+        assert!(from_item(&item).unwrap().disabled);
+    }
+
+    #[test]
+    fn reserved_profile_fields_are_refused() {
+        for field in [USERNAME, PASSWORD_HASH, DISABLED] {
+            let error = to_item(&user(json!({field: "x"}))).unwrap_err();
+            assert!(matches!(error, AdminError::ReservedField(name) if name == field));
+        }
+    }
+
+    #[test]
+    fn item_without_a_hash_is_a_store_error_not_a_user() {
+        let item = HashMap::from([(USERNAME.to_owned(), AttributeValue::S("x".into()))]);
+        assert!(from_item(&item).is_err());
+    }
+}

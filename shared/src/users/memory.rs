@@ -1,0 +1,47 @@
+//! Users held in memory: the local server's default store, and the handlers' tests'.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, StoreError, User, UserStore};
+
+/// Users held in memory: the local server's store, and the handlers' tests'.
+#[derive(Debug, Default)]
+pub struct InMemoryUserStore {
+    users: HashMap<String, User>,
+}
+
+impl InMemoryUserStore {
+    pub fn new(users: impl IntoIterator<Item = User>) -> Self {
+        Self {
+            users: users
+                .into_iter()
+                .map(|user| (user.username.clone(), user))
+                .collect(),
+        }
+    }
+
+    /// The seed app's database: `cosmo` (id 1), password `space-corgi`, stored as its hash.
+    pub fn demo() -> Self {
+        Self::new([Self::demo_user()])
+    }
+
+    /// The seed app's one user.
+    pub fn demo_user() -> User {
+        User {
+            username: DEMO_USERNAME.to_owned(),
+            password_hash: DEMO_PASSWORD_HASH.to_owned(),
+            disabled: false,
+            profile: json!({"id": 1}).as_object().cloned().unwrap_or_default(),
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for InMemoryUserStore {
+    async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.get(username).cloned())
+    }
+}
