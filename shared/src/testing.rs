@@ -132,3 +132,34 @@ impl Write for CapturedLog {
         Ok(())
     }
 }
+
+/// The DynamoDB-compatible server the tests run against (moto, started by `scripts/test`).
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: DynamoDB tests run against a real \
+             DynamoDB-compatible server; run ./scripts/test, which starts moto_server"
+        )
+    })
+}
+
+/// A store over a new, empty table of its own on the test server.
+pub async fn fresh_dynamodb_store() -> crate::users::DynamoUserStore {
+    let _ = dynamodb_endpoint();
+    let table = format!("users-test-{}", uuid::Uuid::new_v4());
+    let store = crate::users::DynamoUserStore::connect(table).await;
+    store
+        .create_table()
+        .await
+        .expect("the test server creates tables");
+    store
+}
+
+/// A store whose endpoint is `url`, for tests of a server that is down or slow.
+pub async fn dynamodb_store_at(url: &str) -> crate::users::DynamoUserStore {
+    let config = crate::users::aws_config().await;
+    let client_config = aws_sdk_dynamodb::config::Builder::from(&config)
+        .endpoint_url(url)
+        .build();
+    crate::users::DynamoUserStore::new(aws_sdk_dynamodb::Client::from_conf(client_config), "users")
+}

@@ -1,1 +1,187 @@
-fn main() {}
+//! `cargo run -p users -- add NAME`: manage the users in the DynamoDB table `USERS_TABLE`, with
+//! the same configuration (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`) as the functions.
+//!
+//! Passwords come from a no-echo prompt on a terminal, or from the first line of standard input
+//! otherwise; never from the command line, where `ps` and shell history would keep them.
+
+use std::{
+    io::{BufRead, IsTerminal},
+    process::ExitCode,
+};
+
+use clap::{Parser, Subcommand};
+use serde_json::{Map, Value};
+use shared::{
+    passwords,
+    settings::USERS_TABLE_VAR,
+    users::{AdminError, DynamoUserStore, User},
+};
+
+#[derive(Parser)]
+#[command(
+    name = "users",
+    about = "Manage the users of the DynamoDB table named by USERS_TABLE"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add a user (refuses to replace an existing one without --force).
+    Add {
+        username: String,
+        /// Replace the user if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Public profile fields as a JSON object, e.g. '{"display_name": "Cosmo"}'.
+        #[arg(long, value_name = "JSON")]
+        profile: Option<String>,
+    },
+    /// Set a new password.
+    Passwd { username: String },
+    /// Refuse the user's logins and tokens.
+    Disable { username: String },
+    /// Let a disabled user in again.
+    Enable { username: String },
+    /// Delete the user.
+    Remove { username: String },
+    /// List the users: name, state and creation time.
+    List,
+    /// Create the table (for local DynamoDB-compatible servers; in AWS the SAM template does).
+    CreateTable,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(message) => {
+            if !message.is_empty() {
+                println!("{message}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("users: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<String, String> {
+    let table = std::env::var(USERS_TABLE_VAR)
+        .ok()
+        .filter(|table| !table.is_empty())
+        .ok_or_else(|| {
+            format!("{USERS_TABLE_VAR}: is required: the name of the DynamoDB users table")
+        })?;
+    let store = DynamoUserStore::connect(table).await;
+    let admin = |error: AdminError| error.to_string();
+    match command {
+        Command::Add {
+            username,
+            force,
+            profile,
+        } => {
+            let profile = parse_profile(profile.as_deref())?;
+            let password_hash = hash(&read_password(&username)?)?;
+            let user = User {
+                username: check_username(username)?,
+                password_hash,
+                disabled: false,
+                profile,
+            };
+            store.add(&user, force).await.map_err(admin)?;
+            Ok(format!("added {}", user.username))
+        }
+        Command::Passwd { username } => {
+            let password_hash = hash(&read_password(&username)?)?;
+            store
+                .set_password_hash(&username, &password_hash)
+                .await
+                .map_err(admin)?;
+            Ok(format!("changed the password of {username}"))
+        }
+        Command::Disable { username } => {
+            store.set_disabled(&username, true).await.map_err(admin)?;
+            Ok(format!("disabled {username}"))
+        }
+        Command::Enable { username } => {
+            store.set_disabled(&username, false).await.map_err(admin)?;
+            Ok(format!("enabled {username}"))
+        }
+        Command::Remove { username } => {
+            store.remove(&username).await.map_err(admin)?;
+            Ok(format!("removed {username}"))
+        }
+        Command::List => {
+            let users = store.list().await.map_err(|error| error.to_string())?;
+            Ok(users.iter().map(list_line).collect::<Vec<_>>().join("\n"))
+        }
+        Command::CreateTable => {
+            store
+                .create_table()
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(format!("created table {}", store.table()))
+        }
+    }
+}
+
+/// The login schema takes any username of at least one character; so do we.
+fn check_username(username: String) -> Result<String, String> {
+    if username.is_empty() {
+        return Err("a username must have at least one character".to_owned());
+    }
+    Ok(username)
+}
+
+fn parse_profile(json: Option<&str>) -> Result<Map<String, Value>, String> {
+    match json.map(serde_json::from_str::<Value>) {
+        None => Ok(Map::new()),
+        Some(Ok(Value::Object(fields))) => Ok(fields),
+        Some(_) => {
+            Err("--profile must be a JSON object, e.g. '{\"display_name\": \"Cosmo\"}'".to_owned())
+        }
+    }
+}
+
+fn hash(password: &str) -> Result<String, String> {
+    passwords::hash(password).map_err(|error| error.to_string())
+}
+
+/// From a no-echo prompt (asked twice) on a terminal, else the first line of standard input.
+fn read_password(username: &str) -> Result<String, String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))
+            .map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Repeat it: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".to_owned());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    if password.is_empty() {
+        return Err("the password is empty".to_owned());
+    }
+    Ok(password)
+}
+
+fn list_line(user: &User) -> String {
+    let state = if user.disabled { "disabled" } else { "enabled" };
+    let created = user
+        .profile
+        .get("created_at")
+        .and_then(Value::as_str)
+        .unwrap_or("-");
+    format!("{}\t{state}\t{created}", user.username)
+}

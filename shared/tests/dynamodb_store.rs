@@ -1,0 +1,198 @@
+//! `DynamoUserStore` against a real DynamoDB-compatible server (moto, from `scripts/test`).
+
+use std::time::Duration;
+
+use serde_json::json;
+use shared::{
+    passwords,
+    testing::{dynamodb_store_at, fresh_dynamodb_store},
+    users::{AdminError, DynamoUserStore, User, UserStore, authenticate},
+};
+
+fn user(name: &str, password: &str) -> User {
+    User {
+        username: name.to_owned(),
+        password_hash: passwords::hash(password).unwrap(),
+        disabled: false,
+        profile: json!({"display_name": "Cosmo", "id": 1})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn added_user_is_found_with_profile_and_created_at() {
+    let store = fresh_dynamodb_store().await;
+    store
+        .add(&user("cosmo", "space-corgi"), false)
+        .await
+        .unwrap();
+    let found = store.find("cosmo").await.unwrap().unwrap();
+    assert_eq!(found.username, "cosmo");
+    assert!(!found.disabled);
+    assert_eq!(found.profile["display_name"], json!("Cosmo"));
+    assert_eq!(found.profile["id"], json!(1));
+    assert!(found.profile["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        authenticate(&store, "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store.find("Cosmo").await.unwrap().is_none(),
+        "usernames are case-sensitive"
+    );
+}
+
+#[tokio::test]
+async fn add_refuses_to_overwrite_unless_forced() {
+    let store = fresh_dynamodb_store().await;
+    store.add(&user("cosmo", "first"), false).await.unwrap();
+    let refused = store.add(&user("cosmo", "second"), false).await;
+    assert!(matches!(refused, Err(AdminError::AlreadyExists(name)) if name == "cosmo"));
+    assert!(
+        authenticate(&store, "cosmo", "first")
+            .await
+            .unwrap()
+            .is_some(),
+        "the first user is intact"
+    );
+    store.add(&user("cosmo", "second"), true).await.unwrap();
+    assert!(
+        authenticate(&store, "cosmo", "second")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_adds_of_one_name_let_exactly_one_through() {
+    let store = fresh_dynamodb_store().await;
+    let hash = passwords::hash("pw").unwrap();
+    let attempts = (0..20).map(|i| {
+        let store = store.clone();
+        let user = User {
+            username: "race".into(),
+            password_hash: hash.clone(),
+            disabled: false,
+            profile: json!({"attempt": i}).as_object().cloned().unwrap(),
+        };
+        tokio::spawn(async move { store.add(&user, false).await })
+    });
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(AdminError::AlreadyExists(_)) => {}
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+}
+
+#[tokio::test]
+async fn disable_enable_passwd_and_remove_change_the_stored_user() {
+    let store = fresh_dynamodb_store().await;
+    store
+        .add(&user("cosmo", "space-corgi"), false)
+        .await
+        .unwrap();
+
+    store.set_disabled("cosmo", true).await.unwrap();
+    assert!(store.find("cosmo").await.unwrap().unwrap().disabled);
+    assert!(
+        authenticate(&store, "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.set_disabled("cosmo", false).await.unwrap();
+    assert!(!store.find("cosmo").await.unwrap().unwrap().disabled);
+
+    store
+        .set_password_hash("cosmo", &passwords::hash("new").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        authenticate(&store, "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        authenticate(&store, "cosmo", "new")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.find("cosmo").await.unwrap().unwrap().profile["display_name"],
+        json!("Cosmo")
+    );
+
+    store.remove("cosmo").await.unwrap();
+    assert!(store.find("cosmo").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn changes_to_a_missing_user_are_not_found_and_create_nothing() {
+    let store = fresh_dynamodb_store().await;
+    for result in [
+        store.set_disabled("ghost", true).await,
+        store.set_disabled("ghost", false).await,
+        store.set_password_hash("ghost", "h").await,
+        store.remove("ghost").await,
+    ] {
+        assert!(matches!(result, Err(AdminError::NotFound(name)) if name == "ghost"));
+    }
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn list_returns_every_user_sorted() {
+    let store = fresh_dynamodb_store().await;
+    for name in ["zed", "amy", "Bob"] {
+        store.add(&user(name, "pw"), false).await.unwrap();
+    }
+    let names: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["Bob", "amy", "zed"]);
+}
+
+#[tokio::test]
+async fn stopped_server_is_a_store_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let store = dynamodb_store_at(&format!("http://127.0.0.1:{port}")).await;
+    assert!(store.find("cosmo").await.is_err());
+}
+
+#[tokio::test]
+async fn server_that_never_answers_is_a_store_error_after_the_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Accept connections and hold them open without ever answering.
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let store: DynamoUserStore = dynamodb_store_at(&url).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(30), store.find("cosmo")).await;
+    silent.abort();
+    assert!(
+        matches!(outcome, Ok(Err(_))),
+        "the store's own timeout answers, not ours"
+    );
+}
