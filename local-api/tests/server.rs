@@ -22,7 +22,13 @@ impl Drop for Server {
 }
 
 fn start_server() -> Server {
+    start_server_with(&[])
+}
+
+fn start_server_with(env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .env_remove("USERS_TABLE")
+        .envs(env.iter().copied())
         .env("PORT", "0")
         .env(
             "JWT_SECRET_KEY",
@@ -151,4 +157,38 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process:
         std::thread::sleep(Duration::from_millis(20));
     }
     None
+}
+
+#[tokio::test]
+async fn with_users_table_set_the_server_uses_dynamodb() {
+    let store = shared::testing::fresh_dynamodb_store().await;
+    let user = shared::users::User {
+        username: "dyna".into(),
+        password_hash: shared::passwords::hash("from-dynamodb").unwrap(),
+        disabled: false,
+        profile: serde_json::Map::new(),
+    };
+    store.add(&user, false).await.unwrap();
+    let table = store.table().to_owned();
+
+    let (demo_status, ok_status) = tokio::task::spawn_blocking(move || {
+        let server = start_server_with(&[("USERS_TABLE", &table)]);
+        let login = |username: &str, password: &str| {
+            agent()
+                .post(format!("{}/login", server.url))
+                .header("content-type", "application/json")
+                .send(json!({"username": username, "password": password}).to_string())
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        (
+            login("cosmo", "space-corgi"),
+            login("dyna", "from-dynamodb"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(demo_status, 401, "no demo user once USERS_TABLE is set");
+    assert_eq!(ok_status, 200);
 }

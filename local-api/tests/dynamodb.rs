@@ -1,0 +1,178 @@
+//! The three handlers over the DynamoDB store on a real DynamoDB-compatible server (moto).
+
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
+use serde_json::{Value, json};
+use shared::{
+    AppState,
+    claims::TokenKind,
+    passwords,
+    settings::Settings,
+    testing::{
+        TEST_SECRET, bearer_request, dynamodb_store_at, fresh_dynamodb_store, json_body, request,
+    },
+    users::{DynamoUserStore, User, UserStore},
+};
+
+fn state_over(store: impl UserStore + 'static) -> AppState {
+    let settings =
+        Settings::from_lookup(|name| (name == "JWT_SECRET_KEY").then(|| TEST_SECRET.to_owned()))
+            .unwrap();
+    AppState::new(&settings, Arc::new(store)).unwrap()
+}
+
+async fn store_with_cosmo() -> DynamoUserStore {
+    let store = fresh_dynamodb_store().await;
+    let cosmo = User {
+        username: "cosmo".into(),
+        password_hash: passwords::hash("space-corgi").unwrap(),
+        disabled: false,
+        profile: json!({"id": 1}).as_object().cloned().unwrap(),
+    };
+    store.add(&cosmo, false).await.unwrap();
+    store
+}
+
+async fn login(state: &AppState, password: &str) -> (StatusCode, Value) {
+    let body = json!({"username": "cosmo", "password": password}).to_string();
+    let response = login::handle(
+        state,
+        request(
+            "POST",
+            "/login",
+            &[("content-type", "application/json")],
+            Some(&body),
+        ),
+    )
+    .await
+    .unwrap();
+    (response.status(), json_body(&response))
+}
+
+async fn with_token(state: &AppState, path: &str, token: &str) -> (StatusCode, Value) {
+    let response = match path {
+        "/profile" => profile::handle(state, bearer_request("GET", path, token)).await,
+        _ => refresh::handle(state, bearer_request("POST", path, token)).await,
+    }
+    .unwrap();
+    (response.status(), json_body(&response))
+}
+
+#[tokio::test]
+async fn login_refresh_and_profile_work_over_dynamodb() {
+    let state = state_over(store_with_cosmo().await);
+    let (status, tokens) = login(&state, "space-corgi").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (status, refreshed) = with_token(
+        &state,
+        "/refresh",
+        tokens["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let (status, profile) = with_token(
+        &state,
+        "/profile",
+        refreshed["access_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(profile["logged_in_as"], json!("cosmo"));
+    assert_eq!(profile["id"], json!(1));
+    assert!(profile["created_at"].is_string());
+    assert!(profile.get("password_hash").is_none());
+    assert_eq!(
+        login(&state, "wrong").await,
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Bad username or password"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn disabled_user_cannot_log_in_refresh_or_see_the_profile() {
+    let store = store_with_cosmo().await;
+    let state = state_over(store.clone());
+    let (_, tokens) = login(&state, "space-corgi").await;
+    store.set_disabled("cosmo", true).await.unwrap();
+
+    assert_eq!(
+        login(&state, "space-corgi").await,
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Bad username or password"})
+        )
+    );
+    let disabled = (
+        StatusCode::UNAUTHORIZED,
+        json!({"msg": "User account is disabled"}),
+    );
+    assert_eq!(
+        with_token(
+            &state,
+            "/refresh",
+            tokens["refresh_token"].as_str().unwrap()
+        )
+        .await,
+        disabled
+    );
+    assert_eq!(
+        with_token(&state, "/profile", tokens["access_token"].as_str().unwrap()).await,
+        disabled
+    );
+
+    store.set_disabled("cosmo", false).await.unwrap();
+    assert_eq!(login(&state, "space-corgi").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn removed_user_is_error_loading_the_user() {
+    let store = store_with_cosmo().await;
+    let state = state_over(store.clone());
+    let (_, tokens) = login(&state, "space-corgi").await;
+    store.remove("cosmo").await.unwrap();
+    assert_eq!(
+        with_token(&state, "/profile", tokens["access_token"].as_str().unwrap()).await,
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"msg": "Error loading the user cosmo"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn stopped_store_is_503_service_unavailable_without_the_cause() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let state = state_over(dynamodb_store_at(&format!("http://127.0.0.1:{port}")).await);
+    assert_eq!(
+        login(&state, "space-corgi").await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "Service unavailable"})
+        )
+    );
+    let token = state
+        .tokens
+        .issue(TokenKind::Access, "cosmo", true)
+        .unwrap();
+    assert_eq!(
+        with_token(&state, "/profile", &token).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"msg": "Service unavailable"})
+        )
+    );
+    let refresh_token = state
+        .tokens
+        .issue(TokenKind::Refresh, "cosmo", false)
+        .unwrap();
+    assert_eq!(
+        with_token(&state, "/refresh", &refresh_token).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}

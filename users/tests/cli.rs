@@ -1,0 +1,167 @@
+//! The `users` command end to end against the DynamoDB-compatible test server.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use shared::{
+    testing::dynamodb_endpoint,
+    users::{DynamoUserStore, UserStore, authenticate},
+};
+
+struct Cli {
+    table: String,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let _ = dynamodb_endpoint();
+        static TABLES: AtomicUsize = AtomicUsize::new(0);
+        let table = format!(
+            "users-cli-{}-{}",
+            std::process::id(),
+            TABLES.fetch_add(1, Ordering::Relaxed)
+        );
+        let cli = Cli { table };
+        let created = cli.run(&["create-table"], None);
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        cli
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_users"))
+            .args(args)
+            .env("USERS_TABLE", &self.table)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    async fn store(&self) -> DynamoUserStore {
+        DynamoUserStore::connect(self.table.clone()).await
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn add_passwd_disable_enable_list_remove_end_to_end() {
+    let cli = Cli::new();
+    let store = cli.store().await;
+
+    let added = cli.run(
+        &["add", "cosmo", "--profile", r#"{"display_name": "Cosmo"}"#],
+        Some("space-corgi\nignored line\n"),
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(stdout(&added).trim(), "added cosmo");
+    let user = authenticate(&store, "cosmo", "space-corgi")
+        .await
+        .unwrap()
+        .expect("password from stdin's first line");
+    assert_eq!(user.profile["display_name"], "Cosmo");
+    assert!(
+        user.password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+
+    let again = cli.run(&["add", "cosmo"], Some("other\n"));
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(
+        authenticate(&store, "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .is_some(),
+        "not overwritten"
+    );
+
+    let forced = cli.run(&["add", "cosmo", "--force"], Some("replaced\r\n"));
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(
+        authenticate(&store, "cosmo", "replaced")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    assert!(
+        cli.run(&["passwd", "cosmo"], Some("space-corgi\n"))
+            .status
+            .success()
+    );
+    assert!(
+        authenticate(&store, "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    assert!(cli.run(&["disable", "cosmo"], None).status.success());
+    assert!(store.find("cosmo").await.unwrap().unwrap().disabled);
+    let listed = cli.run(&["list"], None);
+    assert!(
+        stdout(&listed).starts_with("cosmo\tdisabled\t"),
+        "{}",
+        stdout(&listed)
+    );
+    assert!(cli.run(&["enable", "cosmo"], None).status.success());
+    assert!(!store.find("cosmo").await.unwrap().unwrap().disabled);
+
+    assert!(cli.run(&["remove", "cosmo"], None).status.success());
+    assert!(store.find("cosmo").await.unwrap().is_none());
+    let missing = cli.run(&["remove", "cosmo"], None);
+    assert!(!missing.status.success());
+    assert_eq!(stderr(&missing).trim(), "users: no user cosmo");
+}
+
+#[test]
+fn empty_password_and_missing_table_are_refused() {
+    let cli = Cli::new();
+    let empty = cli.run(&["add", "cosmo"], Some("\n"));
+    assert!(!empty.status.success());
+    assert!(stderr(&empty).contains("the password is empty"));
+
+    let no_table = Command::new(env!("CARGO_BIN_EXE_users"))
+        .arg("list")
+        .env_remove("USERS_TABLE")
+        .output()
+        .unwrap();
+    assert!(!no_table.status.success());
+    assert!(stderr(&no_table).contains("USERS_TABLE: is required"));
+}
+
+#[test]
+fn the_password_is_never_an_argument() {
+    let help = Command::new(env!("CARGO_BIN_EXE_users"))
+        .args(["add", "--help"])
+        .output()
+        .unwrap();
+    let text = stdout(&help);
+    assert!(help.status.success());
+    assert!(!text.to_lowercase().contains("--password"), "{text}");
+}
