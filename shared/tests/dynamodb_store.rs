@@ -196,3 +196,11 @@ async fn server_that_never_answers_is_a_store_error_after_the_timeout() {
         "the store's own timeout answers, not ours"
     );
 }
+
+#[tokio::test]
+async fn username_longer_than_dynamodb_keys_is_simply_not_found() {
+    let store = fresh_dynamodb_store().await;
+    let long = "x".repeat(shared::users::MAX_USERNAME_BYTES + 1);
+    assert!(store.find(&long).await.unwrap().is_none());
+    assert!(authenticate(&store, &long, "pw").await.unwrap().is_none());
+}

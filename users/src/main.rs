@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use shared::{
     passwords,
     settings::USERS_TABLE_VAR,
-    users::{AdminError, DynamoUserStore, User},
+    users::{AdminError, DynamoUserStore, MAX_USERNAME_BYTES, User, UserStore},
 };
 
 #[derive(Parser)]
@@ -32,7 +32,7 @@ enum Command {
     /// Add a user (refuses to replace an existing one without --force).
     Add {
         username: String,
-        /// Replace the user if it exists.
+        /// Replace the user if it exists: its whole record (password, profile, enabled, created_at).
         #[arg(long)]
         force: bool,
         /// Public profile fields as a JSON object, e.g. '{"display_name": "Cosmo"}'.
@@ -85,10 +85,11 @@ async fn run(command: Command) -> Result<String, String> {
             force,
             profile,
         } => {
+            let username = check_username(username)?;
             let profile = parse_profile(profile.as_deref())?;
             let password_hash = hash(&read_password(&username)?)?;
             let user = User {
-                username: check_username(username)?,
+                username,
                 password_hash,
                 disabled: false,
                 profile,
@@ -97,6 +98,16 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(format!("added {}", user.username))
         }
         Command::Passwd { username } => {
+            // Fail before asking for a password nobody will use; the update itself is
+            // conditional on the user existing, so a removal in between is still caught.
+            if store
+                .find(&username)
+                .await
+                .map_err(|error| error.to_string())?
+                .is_none()
+            {
+                return Err(AdminError::NotFound(username).to_string());
+            }
             let password_hash = hash(&read_password(&username)?)?;
             store
                 .set_password_hash(&username, &password_hash)
@@ -130,10 +141,12 @@ async fn run(command: Command) -> Result<String, String> {
     }
 }
 
-/// The login schema takes any username of at least one character; so do we.
+/// Any username the login schema takes and a DynamoDB key can hold.
 fn check_username(username: String) -> Result<String, String> {
-    if username.is_empty() {
-        return Err("a username must have at least one character".to_owned());
+    if username.is_empty() || username.len() > MAX_USERNAME_BYTES {
+        return Err(format!(
+            "a username has 1 character to {MAX_USERNAME_BYTES} bytes"
+        ));
     }
     Ok(username)
 }

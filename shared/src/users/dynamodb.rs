@@ -217,9 +217,16 @@ impl DynamoUserStore {
     }
 }
 
+/// DynamoDB refuses longer partition keys; no such user can exist.
+pub const MAX_USERNAME_BYTES: usize = 2048;
+
 #[async_trait]
 impl UserStore for DynamoUserStore {
     async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        // Asking would be a ValidationException, i.e. a 503 for what is the caller's mistake.
+        if username.len() > MAX_USERNAME_BYTES {
+            return Ok(None);
+        }
         let output = self
             .client
             .get_item()
@@ -261,7 +268,7 @@ where
 fn to_item(user: &User) -> Result<HashMap<String, AttributeValue>, AdminError> {
     let mut item = HashMap::new();
     for (field, value) in &user.profile {
-        if [USERNAME, PASSWORD_HASH, DISABLED].contains(&field.as_str()) {
+        if [USERNAME, PASSWORD_HASH, DISABLED, CREATED_AT].contains(&field.as_str()) {
             return Err(AdminError::ReservedField(field.clone()));
         }
         item.insert(field.clone(), to_attribute(value));
@@ -389,7 +396,7 @@ mod tests {
 
     #[test]
     fn reserved_profile_fields_are_refused() {
-        for field in [USERNAME, PASSWORD_HASH, DISABLED] {
+        for field in [USERNAME, PASSWORD_HASH, DISABLED, CREATED_AT] {
             let error = to_item(&user(json!({field: "x"}))).unwrap_err();
             assert!(matches!(error, AdminError::ReservedField(name) if name == field));
         }
