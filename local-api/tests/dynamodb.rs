@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     claims::TokenKind,
-    passwords,
     settings::Settings,
     testing::{
         TEST_SECRET, bearer_request, dynamodb_store_at, fresh_dynamodb_store, json_body, request,
+        user_with_password,
     },
-    users::{DynamoUserStore, User, UserStore},
+    users::{DynamoUserStore, UserStore},
 };
 
 fn state_over(store: impl UserStore + 'static) -> AppState {
@@ -24,12 +24,7 @@ fn state_over(store: impl UserStore + 'static) -> AppState {
 
 async fn store_with_cosmo() -> DynamoUserStore {
     let store = fresh_dynamodb_store().await;
-    let cosmo = User {
-        username: "cosmo".into(),
-        password_hash: passwords::hash("space-corgi").unwrap(),
-        disabled: false,
-        profile: json!({"id": 1}).as_object().cloned().unwrap(),
-    };
+    let cosmo = user_with_password("cosmo", "space-corgi", json!({"id": 1}));
     store.add(&cosmo, false).await.unwrap();
     store
 }

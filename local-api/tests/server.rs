@@ -162,12 +162,7 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process:
 #[tokio::test]
 async fn with_users_table_set_the_server_uses_dynamodb() {
     let store = shared::testing::fresh_dynamodb_store().await;
-    let user = shared::users::User {
-        username: "dyna".into(),
-        password_hash: shared::passwords::hash("from-dynamodb").unwrap(),
-        disabled: false,
-        profile: serde_json::Map::new(),
-    };
+    let user = shared::testing::user_with_password("dyna", "from-dynamodb", json!({}));
     store.add(&user, false).await.unwrap();
     let table = store.table().to_owned();
 

@@ -163,3 +163,13 @@ pub async fn dynamodb_store_at(url: &str) -> crate::users::DynamoUserStore {
         .build();
     crate::users::DynamoUserStore::new(aws_sdk_dynamodb::Client::from_conf(client_config), "users")
 }
+
+/// An enabled user with `password` (hashed) and the profile fields of the JSON object `profile`.
+pub fn user_with_password(username: &str, password: &str, profile: Value) -> crate::users::User {
+    crate::users::User {
+        username: username.to_owned(),
+        password_hash: crate::passwords::hash(password).expect("Argon2 hashes"),
+        disabled: false,
+        profile: profile.as_object().cloned().unwrap_or_default(),
+    }
+}

@@ -5,20 +5,12 @@ use std::time::Duration;
 use serde_json::json;
 use shared::{
     passwords,
-    testing::{dynamodb_store_at, fresh_dynamodb_store},
+    testing::{dynamodb_store_at, fresh_dynamodb_store, user_with_password},
     users::{AdminError, DynamoUserStore, User, UserStore, authenticate},
 };
 
 fn user(name: &str, password: &str) -> User {
-    User {
-        username: name.to_owned(),
-        password_hash: passwords::hash(password).unwrap(),
-        disabled: false,
-        profile: json!({"display_name": "Cosmo", "id": 1})
-            .as_object()
-            .cloned()
-            .unwrap(),
-    }
+    user_with_password(name, password, json!({"display_name": "Cosmo", "id": 1}))
 }
 
 #[tokio::test]
