@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
-    settings::{Settings, SettingsError, USERS_TABLE_VAR},
+    settings::{Settings, SettingsError, USERS_TABLE_REQUIRED},
     tokens::{SigningError, TokenService},
     users::{DynamoUserStore, UserStore},
 };
@@ -20,9 +20,7 @@ pub enum StartupError {
     Settings(#[from] SettingsError),
     #[error("could not load the signing key: {0}")]
     Keys(#[from] SigningError),
-    #[error(
-        "invalid configuration: {USERS_TABLE_VAR}: is required: the name of the DynamoDB users table"
-    )]
+    #[error("invalid configuration: {USERS_TABLE_REQUIRED}")]
     NoUsersTable,
 }
 

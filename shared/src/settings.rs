@@ -8,6 +8,9 @@ pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
 pub const ISSUER_VAR: &str = "JWT_ISSUER";
 pub const AUDIENCE_VAR: &str = "JWT_AUDIENCE";
 pub const USERS_TABLE_VAR: &str = "USERS_TABLE";
+/// What to say when a program that needs the users table is started without it.
+pub const USERS_TABLE_REQUIRED: &str =
+    "USERS_TABLE: is required: the name of the DynamoDB users table";
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;

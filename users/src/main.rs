@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Map, Value};
 use shared::{
     passwords,
-    settings::USERS_TABLE_VAR,
+    settings::{USERS_TABLE_REQUIRED, USERS_TABLE_VAR},
     users::{AdminError, DynamoUserStore, MAX_USERNAME_BYTES, User, UserStore},
 };
 
@@ -74,9 +74,7 @@ async fn run(command: Command) -> Result<String, String> {
     let table = std::env::var(USERS_TABLE_VAR)
         .ok()
         .filter(|table| !table.is_empty())
-        .ok_or_else(|| {
-            format!("{USERS_TABLE_VAR}: is required: the name of the DynamoDB users table")
-        })?;
+        .ok_or_else(|| USERS_TABLE_REQUIRED.to_owned())?;
     let store = DynamoUserStore::connect(table).await;
     let admin = |error: AdminError| error.to_string();
     match command {

@@ -25,6 +25,8 @@ pub const USERNAME: &str = "username";
 pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
 pub const DISABLED: &str = "disabled";
+/// Attributes that are the account itself, never public profile fields.
+const ACCOUNT_FIELDS: [&str; 3] = [USERNAME, PASSWORD_HASH, DISABLED];
 
 /// Time to open a connection; a reachable endpoint answers far sooner.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -268,7 +270,8 @@ where
 fn to_item(user: &User) -> Result<HashMap<String, AttributeValue>, AdminError> {
     let mut item = HashMap::new();
     for (field, value) in &user.profile {
-        if [USERNAME, PASSWORD_HASH, DISABLED, CREATED_AT].contains(&field.as_str()) {
+        // created_at is public but ours to set.
+        if ACCOUNT_FIELDS.contains(&field.as_str()) || field == CREATED_AT {
             return Err(AdminError::ReservedField(field.clone()));
         }
         item.insert(field.clone(), to_attribute(value));
@@ -301,7 +304,7 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreError>
     };
     let profile: Map<String, Value> = item
         .iter()
-        .filter(|(field, _)| ![USERNAME, PASSWORD_HASH, DISABLED].contains(&field.as_str()))
+        .filter(|(field, _)| !ACCOUNT_FIELDS.contains(&field.as_str()))
         .filter_map(|(field, value)| to_json(value).map(|value| (field.clone(), value)))
         .collect();
     Ok(User {
