@@ -6,6 +6,7 @@
 pub mod app;
 pub mod claims;
 pub mod http;
+pub mod init_error;
 pub mod logging;
 pub mod login_schema;
 pub mod passwords;

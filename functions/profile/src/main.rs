@@ -1,12 +1,13 @@
-use lambda_http::{Error, service_fn, tracing};
-use shared::{AppState, http::access_log::logged};
+use lambda_http::{Error, service_fn};
+use shared::{AppState, http::access_log::logged, init_error::report_init_error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let state = AppState::from_env()
-        .await
-        .inspect_err(|error| tracing::error!(%error, "cold start failed"))?;
+    let state = match AppState::from_env().await {
+        Ok(state) => state,
+        Err(error) => return Err(report_init_error(error).await),
+    };
     lambda_http::run(service_fn(|request| {
         logged(request, |request| profile::handle(&state, request))
     }))

@@ -8,7 +8,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-pub use dynamodb::{AdminError, DynamoUserStore, MAX_USERNAME_BYTES, aws_config};
+pub use dynamodb::{AdminError, CREATED_AT, DynamoUserStore, MAX_USERNAME_BYTES, aws_config};
 pub use memory::InMemoryUserStore;
 
 use crate::passwords;

@@ -1,0 +1,299 @@
+//! The API Gateway events of `events/`, each with the reply it documents under `expected`.
+
+use std::{fs, io, path::Path};
+
+use serde_json::{Map, Value};
+
+/// One file of `events/`.
+#[derive(Debug, Clone)]
+pub struct EventFile {
+    /// The file name, e.g. `login-ok.json`.
+    pub name: String,
+    /// The file as written, `expected` included (what `sam local invoke --event` reads).
+    pub text: String,
+    /// The event API Gateway would send: the file without `expected`.
+    pub event: Value,
+    pub expected: Expected,
+}
+
+impl EventFile {
+    /// `routeKey`, e.g. `POST /login`.
+    pub fn route_key(&self) -> &str {
+        self.event["routeKey"].as_str().unwrap_or_default()
+    }
+}
+
+/// The reply an event documents: its status, and its whole body or the keys of a body of
+/// fresh tokens.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub body_keys: Option<Vec<String>>,
+}
+
+/// Every `*.json` file of `directory`, sorted by name. A file that is not an event with an
+/// `expected` reply is an error naming it.
+pub fn load(directory: &Path) -> io::Result<Vec<EventFile>> {
+    let mut paths: Vec<_> = fs::read_dir(directory)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()?;
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = fs::read_to_string(&path)?;
+            parse(name, text).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
+        })
+        .collect()
+}
+
+fn parse(name: String, text: String) -> Result<EventFile, String> {
+    if !name.ends_with(".json") {
+        return Err(format!("{name}: events/ holds only .json events"));
+    }
+    let mut event: Value =
+        serde_json::from_str(&text).map_err(|error| format!("{name}: not JSON: {error}"))?;
+    let expected = event
+        .as_object_mut()
+        .and_then(|object| object.remove("expected"))
+        .ok_or_else(|| format!("{name}: no \"expected\" reply"))?;
+    let status = expected["statusCode"]
+        .as_u64()
+        .and_then(|status| u16::try_from(status).ok())
+        .ok_or_else(|| format!("{name}: expected.statusCode is not a status"))?;
+    let body_keys = expected["bodyKeys"].as_array().map(|keys| {
+        keys.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    });
+    Ok(EventFile {
+        expected: Expected {
+            status,
+            body: expected.get("body").cloned(),
+            body_keys,
+        },
+        name,
+        text,
+        event,
+    })
+}
+
+impl Expected {
+    /// Checks a reply: the status, a JSON content type, `WWW-Authenticate: Bearer` on a 401,
+    /// and the body. `header` looks a header up by its lowercase name.
+    pub fn check(
+        &self,
+        status: u16,
+        header: impl Fn(&str) -> Option<String>,
+        body: &Value,
+    ) -> Result<(), String> {
+        if status != self.status {
+            return Err(format!(
+                "status {status}, expected {}; body {body}",
+                self.status
+            ));
+        }
+        let content_type = header("content-type");
+        if content_type.as_deref() != Some("application/json") {
+            return Err(format!("content-type {content_type:?}"));
+        }
+        if status == 401 && header("www-authenticate").as_deref() != Some("Bearer") {
+            return Err("a 401 without WWW-Authenticate: Bearer".into());
+        }
+        if let Some(expected) = &self.body
+            && body != expected
+        {
+            return Err(format!("body {body}, expected {expected}"));
+        }
+        if let Some(keys) = &self.body_keys {
+            let object = body
+                .as_object()
+                .ok_or_else(|| format!("body {body} is not an object"))?;
+            let mut actual: Vec<&String> = object.keys().collect();
+            actual.sort();
+            let mut wanted: Vec<&String> = keys.iter().collect();
+            wanted.sort();
+            if actual != wanted {
+                return Err(format!("body keys {actual:?}, expected {wanted:?}"));
+            }
+            for key in keys {
+                let is_jwt = object[key]
+                    .as_str()
+                    .is_some_and(|token| token.split('.').count() == 3);
+                if !is_jwt {
+                    return Err(format!("{key} is not a JWT: {}", object[key]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a Lambda reply in API Gateway's payload format 2.0 (`statusCode`, `headers`,
+    /// `body`, `isBase64Encoded`). `added_by_store` names body fields the user store adds to
+    /// what the event documents (DynamoDB's `created_at`): each must be there, and is then
+    /// left out of the comparison.
+    pub fn check_gateway_reply(
+        &self,
+        reply: &Value,
+        added_by_store: &[&str],
+    ) -> Result<(), String> {
+        let status = reply["statusCode"]
+            .as_u64()
+            .and_then(|status| u16::try_from(status).ok())
+            .ok_or_else(|| format!("no statusCode in {reply}"))?;
+        if reply["isBase64Encoded"].as_bool() == Some(true) {
+            return Err("a base64-encoded body for a JSON reply".into());
+        }
+        let empty = Map::new();
+        let headers = reply["headers"].as_object().unwrap_or(&empty);
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .and_then(|(_, value)| value.as_str())
+                .map(str::to_owned)
+        };
+        let body_text = reply["body"].as_str().unwrap_or_default();
+        let mut body: Value = serde_json::from_str(body_text)
+            .map_err(|error| format!("body {body_text:?} is not JSON: {error}"))?;
+        let documents_a_record = self
+            .body
+            .as_ref()
+            .is_some_and(|body| body.get("username").is_some());
+        if documents_a_record {
+            for field in added_by_store {
+                let added = body.as_object_mut().and_then(|body| body.remove(*field));
+                if added.is_none() {
+                    return Err(format!("no {field} in the user's record {body}"));
+                }
+            }
+        }
+        self.check(status, header, &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn expected(body: Option<Value>, keys: Option<&[&str]>) -> Expected {
+        Expected {
+            status: 200,
+            body,
+            body_keys: keys.map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+        }
+    }
+
+    fn reply(status: u16, headers: Value, body: Value) -> Value {
+        json!({"statusCode": status, "headers": headers, "body": body.to_string(), "isBase64Encoded": false})
+    }
+
+    #[test]
+    fn a_reply_matching_status_type_and_body_passes() {
+        let wanted = expected(Some(json!({"a": 1})), None);
+        let ok = reply(
+            200,
+            json!({"Content-Type": "application/json"}),
+            json!({"a": 1}),
+        );
+        assert_eq!(wanted.check_gateway_reply(&ok, &[]), Ok(()));
+    }
+
+    #[test]
+    fn each_difference_is_reported() {
+        let wanted = expected(Some(json!({"a": 1})), None);
+        let json_type = json!({"content-type": "application/json"});
+        let wrong_status = reply(201, json_type.clone(), json!({"a": 1}));
+        assert!(
+            wanted
+                .check_gateway_reply(&wrong_status, &[])
+                .unwrap_err()
+                .starts_with("status 201")
+        );
+        let wrong_body = reply(200, json_type.clone(), json!({"a": 2}));
+        assert!(
+            wanted
+                .check_gateway_reply(&wrong_body, &[])
+                .unwrap_err()
+                .starts_with("body")
+        );
+        let wrong_type = reply(200, json!({"content-type": "text/plain"}), json!({"a": 1}));
+        assert!(
+            wanted
+                .check_gateway_reply(&wrong_type, &[])
+                .unwrap_err()
+                .starts_with("content-type")
+        );
+        let unauthorized = Expected {
+            status: 401,
+            body: None,
+            body_keys: None,
+        };
+        let no_challenge = reply(401, json_type, json!({}));
+        assert!(
+            unauthorized
+                .check_gateway_reply(&no_challenge, &[])
+                .unwrap_err()
+                .contains("WWW-Authenticate")
+        );
+    }
+
+    #[test]
+    fn fields_the_store_adds_to_a_user_record_must_be_there_and_are_not_compared() {
+        let wanted = expected(Some(json!({"username": "cosmo", "id": 1})), None);
+        let json_type = json!({"content-type": "application/json"});
+        let stored = json!({"username": "cosmo", "id": 1, "created_at": "2026-11-29T00:00:00Z"});
+        let from_dynamodb = reply(200, json_type.clone(), stored);
+        assert_eq!(
+            wanted.check_gateway_reply(&from_dynamodb, &["created_at"]),
+            Ok(())
+        );
+        assert!(wanted.check_gateway_reply(&from_dynamodb, &[]).is_err());
+        let without = reply(200, json_type, json!({"username": "cosmo", "id": 1}));
+        let error = wanted
+            .check_gateway_reply(&without, &["created_at"])
+            .unwrap_err();
+        assert!(error.starts_with("no created_at"), "{error}");
+    }
+
+    #[test]
+    fn body_keys_must_be_exactly_the_tokens() {
+        let wanted = expected(None, Some(&["access_token"]));
+        let json_type = json!({"content-type": "application/json"});
+        let token = reply(200, json_type.clone(), json!({"access_token": "a.b.c"}));
+        assert_eq!(wanted.check_gateway_reply(&token, &[]), Ok(()));
+        let extra = reply(
+            200,
+            json_type.clone(),
+            json!({"access_token": "a.b.c", "x": "y.z.w"}),
+        );
+        assert!(wanted.check_gateway_reply(&extra, &[]).is_err());
+        let not_jwt = reply(200, json_type, json!({"access_token": "abc"}));
+        assert!(
+            wanted
+                .check_gateway_reply(&not_jwt, &[])
+                .unwrap_err()
+                .contains("not a JWT")
+        );
+    }
+
+    #[test]
+    fn a_file_without_expected_is_refused_by_name() {
+        let error = parse("x.json".into(), r#"{"routeKey": "GET /profile"}"#.into()).unwrap_err();
+        assert_eq!(error, "x.json: no \"expected\" reply");
+        let event = parse(
+            "x.json".into(),
+            r#"{"routeKey": "GET /profile", "expected": {"statusCode": 200}}"#.into(),
+        )
+        .unwrap();
+        assert_eq!(event.route_key(), "GET /profile");
+        assert!(event.event.get("expected").is_none());
+    }
+}

@@ -1,0 +1,13 @@
+//! Runs a function's real `bootstrap` binary the way Lambda does: as a child process that talks
+//! to a Runtime API, here an emulator of the documented one on loopback
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>), with the environment the
+//! SAM template gives the function.
+//!
+//! The end-to-end tests feed it API Gateway events; the cold-start benchmark times it.
+
+pub mod events;
+pub mod runtime_api;
+pub mod template;
+
+pub use runtime_api::{ExecutionEnvironment, InitError, Invocation, InvokeError, Reply};
+pub use template::{Template, TemplateError};

@@ -1,0 +1,292 @@
+//! The release `bootstrap` binaries, as `cargo lambda build --release` (and so `sam build`)
+//! makes them, answer every event of `events/` through the Lambda Runtime API, configured
+//! exactly as `template.yaml` configures them. `./scripts/test` builds them first.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use lambda_emulator::{
+    ExecutionEnvironment, InvokeError, Reply, Template,
+    events::{self, EventFile},
+};
+use serde_json::{Value, json};
+use shared::{
+    init_error::INIT_ERROR_TYPE,
+    users::{DynamoUserStore, InMemoryUserStore},
+};
+
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// `users add` stamps every DynamoDB record; the events document the seed's record.
+const ADDED_BY_DYNAMODB: &[&str] = &[shared::users::CREATED_AT];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bootstrap(binary: &str) -> PathBuf {
+    let directory = std::env::var_os("LAMBDA_BOOTSTRAP_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|dir| PathBuf::from(dir).join("lambda"))
+        })
+        .unwrap_or_else(|| root().join("target/lambda"));
+    let path = directory.join(binary).join("bootstrap");
+    assert!(
+        path.is_file(),
+        "{} is missing: build the functions first with `cargo lambda build --release` \
+         (./scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+fn template() -> Template {
+    Template::load(&root().join("template.yaml")).unwrap()
+}
+
+/// `local-env.json`, what `sam local invoke --env-vars` reads, with the test's own table.
+fn env_vars(table: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("local-env.json")).unwrap();
+    let mut env_vars: Value = serde_json::from_str(&text).unwrap();
+    env_vars["Parameters"]["USERS_TABLE"] = json!(table);
+    env_vars
+}
+
+/// What the execution role and the region give a deployed function; here, the test server.
+fn aws_environment() -> BTreeMap<String, String> {
+    let endpoint = shared::testing::dynamodb_endpoint();
+    [
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_SESSION_TOKEN", "testing".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+/// A fresh users table holding the seed's user, `cosmo`.
+async fn users_table() -> DynamoUserStore {
+    let store = shared::testing::fresh_dynamodb_store().await;
+    store
+        .add(&InMemoryUserStore::demo_user(), false)
+        .await
+        .unwrap();
+    store
+}
+
+fn function_for(event: &EventFile) -> &'static str {
+    match event.route_key() {
+        "POST /login" => "LoginFunction",
+        "POST /refresh" => "RefreshFunction",
+        "GET /profile" => "ProfileFunction",
+        other => panic!("{}: no function serves {other}", event.name),
+    }
+}
+
+async fn start(function: &str, env_vars: &Value) -> ExecutionEnvironment {
+    let template = template();
+    let config = template.function(function, env_vars).unwrap();
+    let binary = template.binary(function).expect("BuildProperties.Binary");
+    ExecutionEnvironment::start(&bootstrap(&binary), &config, &aws_environment())
+        .await
+        .unwrap()
+}
+
+fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
+    let mut secrets = vec![
+        env_vars["Parameters"]["JWT_SECRET_KEY"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
+    for event in all {
+        let body = event.event["body"].as_str().unwrap_or_default();
+        if let Ok(Value::Object(login)) = serde_json::from_str::<Value>(body)
+            && let Some(password) = login.get("password").and_then(Value::as_str)
+        {
+            secrets.push(password.to_owned());
+        }
+        if let Some(authorization) = event.event["headers"]["authorization"].as_str()
+            && let Some(token) = authorization.strip_prefix("Bearer ")
+        {
+            secrets.push(token.to_owned());
+        }
+    }
+    secrets
+}
+
+#[tokio::test]
+async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
+    let table = users_table().await;
+    let env_vars = env_vars(table.table());
+    let all = events::load(&root().join("events")).unwrap();
+    let secrets = secrets_in_events(&all, &env_vars);
+
+    let functions = template().function_ids();
+    assert_eq!(
+        functions.len(),
+        3,
+        "login, refresh and profile: {functions:?}"
+    );
+    for function in functions {
+        let mine: Vec<&EventFile> = all
+            .iter()
+            .filter(|event| function_for(event) == function)
+            .collect();
+        assert!(!mine.is_empty(), "no event for {function}");
+
+        // One execution environment per function: the first event meets a cold start, the
+        // others a warm one, as on Lambda.
+        let mut environment = start(&function, &env_vars).await;
+        let mut failures = Vec::new();
+        for event in mine {
+            let invocation = environment
+                .invoke(&event.event, REPLY_TIMEOUT)
+                .await
+                .unwrap_or_else(|error| panic!("{}: {error}\n{}", event.name, environment.logs()));
+            let Reply::Response(reply) = invocation.reply else {
+                panic!(
+                    "{}: an invocation error: {:?}",
+                    event.name, invocation.reply
+                );
+            };
+            if let Err(why) = event
+                .expected
+                .check_gateway_reply(&reply, ADDED_BY_DYNAMODB)
+            {
+                failures.push(format!("{}: {why}", event.name));
+            }
+            // Fresh tokens are secrets too: none may reach the logs.
+            if let Ok(body) = serde_json::from_str::<Value>(reply["body"].as_str().unwrap_or("")) {
+                for token in ["access_token", "refresh_token"] {
+                    if let Some(token) = body[token].as_str() {
+                        assert!(
+                            !environment.logs().contains(token),
+                            "{function} logged a token"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{function}:\n{}", failures.join("\n"));
+
+        let logs = environment.logs();
+        for line in logs.lines().filter(|line| !line.trim().is_empty()) {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok(),
+                "{function}: the template asks for JSON logs, got {line:?}"
+            );
+        }
+        for secret in &secrets {
+            assert!(
+                !logs.contains(secret.as_str()),
+                "{function} logged a secret, a password or a token"
+            );
+        }
+        environment.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
+    // CloudFormation passes an unset parameter as an empty string.
+    let mut env_vars = env_vars("users");
+    env_vars["Parameters"]["JWT_SECRET_KEY"] = json!("");
+    let mut environment = start("ProfileFunction", &env_vars).await;
+    let status = environment
+        .wait_for_exit(REPLY_TIMEOUT)
+        .await
+        .expect("a function that cannot start exits instead of hanging");
+    assert!(!status.success());
+
+    let init_error = environment
+        .init_error()
+        .expect("the failure is reported to /init/error");
+    assert_eq!(init_error.error_type, INIT_ERROR_TYPE);
+    assert_eq!(init_error.body["errorType"], INIT_ERROR_TYPE);
+    let message = init_error.body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("JWT_SECRET_KEY: is required"), "{message}");
+    assert_eq!(
+        environment.first_poll_at(),
+        None,
+        "it never polled for events"
+    );
+
+    // What Lambda makes of it: the invocation fails with the init error, it does not wait.
+    let invoked = environment.invoke(&json!({}), REPLY_TIMEOUT).await;
+    assert!(
+        matches!(
+            invoked,
+            Err(InvokeError::Exited {
+                init_error: Some(_),
+                ..
+            })
+        ),
+        "{invoked:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_function_lives_on()
+{
+    let table = users_table().await;
+    let env_vars = env_vars(table.table());
+    let all = events::load(&root().join("events")).unwrap();
+    let profile_ok = all
+        .iter()
+        .find(|event| event.name == "profile-ok.json")
+        .unwrap();
+    let mut environment = start("ProfileFunction", &env_vars).await;
+
+    let invocation = environment
+        .invoke(&json!({"not": "an API Gateway event"}), REPLY_TIMEOUT)
+        .await
+        .unwrap();
+    let Reply::Error { error_type, body } = invocation.reply else {
+        panic!("expected an invocation error, got {:?}", invocation.reply);
+    };
+    assert!(!error_type.is_empty(), "{body}");
+
+    let invocation = environment
+        .invoke(&profile_ok.event, REPLY_TIMEOUT)
+        .await
+        .unwrap();
+    let Reply::Response(reply) = invocation.reply else {
+        panic!("{:?}", invocation.reply);
+    };
+    assert_eq!(
+        profile_ok
+            .expected
+            .check_gateway_reply(&reply, ADDED_BY_DYNAMODB),
+        Ok(())
+    );
+}
+
+#[tokio::test]
+async fn the_runtime_api_times_the_cold_start() {
+    let table = users_table().await;
+    let env_vars = env_vars(table.table());
+    let all = events::load(&root().join("events")).unwrap();
+    let event = all
+        .iter()
+        .find(|event| event.name == "profile-ok.json")
+        .unwrap();
+    let mut environment = start("ProfileFunction", &env_vars).await;
+    let invocation = environment
+        .invoke(&event.event, REPLY_TIMEOUT)
+        .await
+        .unwrap();
+    let polled = environment
+        .first_poll_at()
+        .expect("it polled for the event");
+    assert!(environment.spawned_at() <= polled);
+    assert!(polled <= invocation.delivered_at);
+    assert!(invocation.delivered_at <= invocation.replied_at);
+    let peak = environment
+        .peak_rss_kib()
+        .expect("a running process has a VmHWM");
+    assert!(peak > 0);
+}
