@@ -121,6 +121,7 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(settings: &Settings) -> Result<Self, SigningError> {
+        hs256::install();
         let secret = settings.secret_key.as_bytes();
         Ok(Self {
             encoding_key: EncodingKey::from_secret(secret)?,
@@ -378,5 +379,6 @@ fn is_truthy(value: &Value) -> bool {
     }
 }
 
+mod hs256;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::{
         ScalarAttributeType,
     },
 };
+use aws_smithy_http_client::tls;
 use serde_json::{Map, Number, Value};
 
 use super::{StoreError, User, UserStore};
@@ -49,14 +50,21 @@ pub enum AdminError {
 }
 
 /// The AWS configuration every store client is built from: region, credentials and endpoint
-/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts.
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts
+/// and an HTTPS client on rustls with ring, the smallest TLS stack the SDK offers.
 pub async fn aws_config() -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         .timeout_config(timeouts)
         .load()
         .await
