@@ -5,9 +5,12 @@
 //!
 //! The end-to-end tests feed it API Gateway events; the cold-start benchmark times it.
 
+pub mod cpu_share;
+mod elf;
 pub mod events;
 pub mod runtime_api;
 pub mod template;
 
+pub use elf::elf_architecture;
 pub use runtime_api::{ExecutionEnvironment, InitError, Invocation, InvokeError, Reply};
 pub use template::{Template, TemplateError};

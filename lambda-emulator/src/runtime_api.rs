@@ -27,6 +27,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+use crate::cpu_share::CpuLimit;
+
 const API: &str = "/2018-06-01/runtime";
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 
@@ -124,6 +126,16 @@ impl ExecutionEnvironment {
         config: &FunctionConfig,
         aws: &BTreeMap<String, String>,
     ) -> io::Result<Self> {
+        Self::start_with_cpu_limit(bootstrap, config, aws, None).await
+    }
+
+    /// [`start`](Self::start), with the process moved into `cpu_limit` as soon as it exists.
+    pub async fn start_with_cpu_limit(
+        bootstrap: &Path,
+        config: &FunctionConfig,
+        aws: &BTreeMap<String, String>,
+        cpu_limit: Option<&CpuLimit>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let address = listener.local_addr()?;
         let (events, receiver) = mpsc::unbounded_channel();
@@ -158,6 +170,9 @@ impl ExecutionEnvironment {
             .kill_on_drop(true);
         let spawned_at = Instant::now();
         let mut child = command.spawn()?;
+        if let (Some(limit), Some(pid)) = (cpu_limit, child.id()) {
+            limit.add(pid)?;
+        }
         let output = Arc::new(Mutex::new(Vec::new()));
         if let Some(stdout) = child.stdout.take() {
             collect(stdout, Arc::clone(&output));

@@ -89,14 +89,21 @@ impl Template {
                 .as_str()
                 .or_else(|| overrides["Parameters"][&name].as_str());
             let resolved = match overridden {
-                Some(value) => Some(value.to_owned()),
+                Some(value) => Resolved::Value(value.to_owned()),
                 None => self.resolve(value),
             };
-            let value = resolved.ok_or_else(|| TemplateError::Unresolved {
-                function: function.to_owned(),
-                variable: name.clone(),
-            })?;
-            variables.insert(name, value);
+            match resolved {
+                Resolved::Value(value) => {
+                    variables.insert(name, value);
+                }
+                Resolved::NoValue => {}
+                Resolved::Unknown => {
+                    return Err(TemplateError::Unresolved {
+                        function: function.to_owned(),
+                        variable: name,
+                    });
+                }
+            }
         }
 
         let logging = property("LoggingConfig");
@@ -109,29 +116,101 @@ impl Template {
         })
     }
 
-    /// A literal, or a `Ref` to a parameter with a default. Anything else (a resource, an
-    /// intrinsic function) only has a value in a deployed stack.
-    fn resolve(&self, value: &Value) -> Option<String> {
+    /// A variable's value as CloudFormation would set it with the parameters' defaults:
+    /// literals, `Ref` to a parameter, and `Fn::If` on the template's conditions. `Ref` to a
+    /// resource (a table's name, say) only has a value in a deployed stack.
+    fn resolve(&self, value: &Value) -> Resolved {
         match value {
-            Value::String(text) => Some(text.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            Value::Bool(flag) => Some(flag.to_string()),
-            Value::Tagged(tagged) if tagged.tag == "Ref" => self.parameter_default(&tagged.value),
-            Value::Mapping(mapping) if mapping.len() == 1 => {
-                self.parameter_default(mapping.get("Ref")?)
+            Value::String(text) => Resolved::Value(text.clone()),
+            Value::Number(number) => Resolved::Value(number.to_string()),
+            Value::Bool(flag) => Resolved::Value(flag.to_string()),
+            _ => match intrinsic(value) {
+                Some(("Ref", Value::String(name))) if name == "AWS::NoValue" => Resolved::NoValue,
+                Some(("Ref", Value::String(name))) => {
+                    match &self.document["Parameters"][name.as_str()]["Default"] {
+                        Value::String(text) => Resolved::Value(text.clone()),
+                        Value::Number(number) => Resolved::Value(number.to_string()),
+                        _ => Resolved::Unknown,
+                    }
+                }
+                Some(("If", Value::Sequence(arguments))) if arguments.len() == 3 => {
+                    match arguments[0].as_str().and_then(|name| self.condition(name)) {
+                        Some(true) => self.resolve(&arguments[1]),
+                        Some(false) => self.resolve(&arguments[2]),
+                        None => Resolved::Unknown,
+                    }
+                }
+                _ => Resolved::Unknown,
+            },
+        }
+    }
+
+    fn condition(&self, name: &str) -> Option<bool> {
+        self.evaluate(&self.document["Conditions"][name])
+    }
+
+    /// `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition`.
+    fn evaluate(&self, expression: &Value) -> Option<bool> {
+        let (function, arguments) = intrinsic(expression)?;
+        let arguments = || arguments.as_sequence().into_iter().flatten();
+        match function {
+            "Condition" => self.condition(arguments_str(expression)?),
+            "Not" => Some(!self.evaluate(arguments().next()?)?),
+            "And" => arguments()
+                .map(|a| self.evaluate(a))
+                .try_fold(true, |all, one| Some(all && one?)),
+            "Or" => arguments()
+                .map(|a| self.evaluate(a))
+                .try_fold(false, |any, one| Some(any || one?)),
+            "Equals" => {
+                let values: Vec<Resolved> = arguments().map(|a| self.resolve(a)).collect();
+                match values.as_slice() {
+                    [Resolved::Value(left), Resolved::Value(right)] => Some(left == right),
+                    _ => None,
+                }
             }
             _ => None,
         }
     }
+}
 
-    fn parameter_default(&self, name: &Value) -> Option<String> {
-        let default = &self.document["Parameters"][name.as_str()?]["Default"];
-        match default {
-            Value::String(text) => Some(text.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            _ => None,
+#[derive(Debug, PartialEq)]
+enum Resolved {
+    Value(String),
+    /// `AWS::NoValue`: the variable is not set at all.
+    NoValue,
+    Unknown,
+}
+
+/// An intrinsic function's name (without `Fn::`) and argument, in the short (`!If [...]`) or
+/// the long (`{"Fn::If": [...]}`) form.
+fn intrinsic(value: &Value) -> Option<(&str, &Value)> {
+    match value {
+        Value::Tagged(tagged) => {
+            let name = tagged.tag.to_string();
+            let name = name.trim_start_matches('!');
+            KNOWN
+                .iter()
+                .find(|known| **known == name)
+                .map(|known| (*known, &tagged.value))
         }
+        Value::Mapping(mapping) if mapping.len() == 1 => {
+            let (key, argument) = mapping.iter().next()?;
+            let key = key.as_str()?;
+            let name = key.strip_prefix("Fn::").unwrap_or(key);
+            KNOWN
+                .iter()
+                .find(|known| **known == name)
+                .map(|known| (*known, argument))
+        }
+        _ => None,
     }
+}
+
+const KNOWN: [&str; 7] = ["Ref", "If", "Condition", "Equals", "Not", "And", "Or"];
+
+fn arguments_str(expression: &Value) -> Option<&str> {
+    intrinsic(expression)?.1.as_str()
 }
 
 #[cfg(test)]
@@ -146,6 +225,12 @@ Parameters:
   Ttl:
     Type: String
     Default: 15m
+  Endpoint:
+    Type: String
+    Default: ""
+Conditions:
+  HasEndpoint: !Not [!Equals [!Ref Endpoint, ""]]
+  HasTtl: !And [!Not [!Condition HasEndpoint], { "Fn::Equals": [{ Ref: Ttl }, 15m] }]
 Globals:
   Function:
     MemorySize: 128
@@ -158,6 +243,8 @@ Globals:
         TTL: !Ref Ttl
         TABLE: !Ref Table
         PLAIN: text
+        ENDPOINT: !If [HasEndpoint, !Ref Endpoint, !Ref AWS::NoValue]
+        SHORT: !If [HasTtl, yes, no]
 Resources:
   Table:
     Type: AWS::DynamoDB::Table
@@ -197,6 +284,7 @@ Resources:
             ("OWN", "15m"),
             ("PLAIN", "text"),
             ("SECRET", "s3cret"),
+            ("SHORT", "yes"),
             ("TABLE", "big-users"),
             ("TTL", "15m"),
         ]
@@ -212,6 +300,17 @@ Resources:
         assert_eq!(small.variables["TABLE"], "users");
         assert_eq!(small.memory_mb, 128);
         assert!(!small.variables.contains_key("UNDECLARED"));
+        assert!(
+            !small.variables.contains_key("ENDPOINT"),
+            "AWS::NoValue leaves a variable out"
+        );
+        let overridden =
+            json!({"Parameters": {"SECRET": "s", "TABLE": "t", "ENDPOINT": "http://x"}});
+        let local = template().function("Small", &overridden).unwrap();
+        assert_eq!(
+            local.variables["ENDPOINT"], "http://x",
+            "a declared variable is overridden"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use lambda_emulator::{
-    ExecutionEnvironment, InvokeError, Reply, Template,
+    ExecutionEnvironment, InvokeError, Reply, Template, elf_architecture,
     events::{self, EventFile},
 };
 use serde_json::{Value, json};
@@ -22,18 +22,33 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn bootstrap(binary: &str) -> PathBuf {
-    let directory = std::env::var_os("LAMBDA_BOOTSTRAP_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR").map(|dir| PathBuf::from(dir).join("lambda"))
-        })
-        .unwrap_or_else(|| root().join("target/lambda"));
-    let path = directory.join(binary).join("bootstrap");
-    assert!(
-        path.is_file(),
-        "{} is missing: build the functions first with `cargo lambda build --release` \
-         (./scripts/test does)",
+/// The bootstrap of `function`: from `sam build`'s directory when `LAMBDA_BUILD_DIR` names one
+/// (`<dir>/<FunctionId>/bootstrap`), else from `cargo lambda build` (`target/lambda/<binary>/`).
+fn bootstrap(function: &str, binary: &str) -> PathBuf {
+    let path = match std::env::var_os("LAMBDA_BUILD_DIR") {
+        Some(build_dir) => PathBuf::from(build_dir).join(function).join("bootstrap"),
+        None => std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("target"))
+            .join("lambda")
+            .join(binary)
+            .join("bootstrap"),
+    };
+    let bytes = std::fs::read(&path).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error}: build the functions first, with `sam build` or \
+             `cargo lambda build --release` (./scripts/test does)",
+            path.display()
+        )
+    });
+    let here = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(
+        elf_architecture(&bytes),
+        Some(here),
+        "{} is not built for this machine",
         path.display()
     );
     path
@@ -90,7 +105,7 @@ async fn start(function: &str, env_vars: &Value) -> ExecutionEnvironment {
     let template = template();
     let config = template.function(function, env_vars).unwrap();
     let binary = template.binary(function).expect("BuildProperties.Binary");
-    ExecutionEnvironment::start(&bootstrap(&binary), &config, &aws_environment())
+    ExecutionEnvironment::start(&bootstrap(function, &binary), &config, &aws_environment())
         .await
         .unwrap()
 }

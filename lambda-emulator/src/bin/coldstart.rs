@@ -1,0 +1,432 @@
+//! Cold-start benchmark: spawns each function's release `bootstrap` afresh, many times, under
+//! the Runtime API emulator, and reports what Lambda bills and users wait for.
+//!
+//! - init: spawn → the first `GET /invocation/next` (Lambda's "Init Duration");
+//! - handler: that event's delivery → its reply (the first request's duration);
+//! - first reply: spawn → the reply, what the caller of a cold function waits for;
+//! - peak RSS (`VmHWM`) after the first reply; and each binary's size per architecture.
+//!
+//! Run by `scripts/coldstart`, which builds the binaries and provides the users table.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use clap::Parser;
+use lambda_emulator::{
+    ExecutionEnvironment, Reply, Template,
+    cpu_share::{CpuLimit, lambda_cpu_share},
+    elf_architecture, events,
+};
+use plotters::prelude::*;
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(about = "Time the cold start of each function's release bootstrap")]
+struct Cli {
+    /// Cold starts per function.
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// The workspace root (template.yaml, events/, local-env.json, target/).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// The users table, holding the user of the events.
+    #[arg(long)]
+    table: String,
+    /// Where the timed binaries are, as `<dir>/<binary>/bootstrap` (cargo lambda's layout).
+    #[arg(long, default_value = "target/lambda")]
+    bootstraps: PathBuf,
+    /// Directories of `<binary>/bootstrap` files to report the size of; each file's
+    /// architecture is read from its ELF header.
+    #[arg(long = "sizes", default_values = ["target/lambda", "target/lambda-arm64"])]
+    size_dirs: Vec<PathBuf>,
+    /// Also time each function at these Lambda memory sizes, with the CPU share Lambda gives
+    /// each (a CPU cgroup; needs root), e.g. 128,512,1024,1769.
+    #[arg(long, value_delimiter = ',')]
+    memory_sizes: Vec<u32>,
+    /// Where to draw the chart.
+    #[arg(long, default_value = "docs/coldstart.png")]
+    chart: PathBuf,
+}
+
+/// The event each function is timed with: the successful request of its route.
+const CASES: [(&str, &str); 3] = [
+    ("LoginFunction", "login-ok.json"),
+    ("RefreshFunction", "refresh-ok.json"),
+    ("ProfileFunction", "profile-ok.json"),
+];
+
+const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
+
+struct Measured {
+    function: String,
+    binary: String,
+    init_ms: Vec<f64>,
+    handler_ms: Vec<f64>,
+    first_reply_ms: Vec<f64>,
+    warm_ms: Vec<f64>,
+    peak_rss_kib: Vec<u64>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    let template = Template::load(&cli.root.join("template.yaml"))?;
+    let env_vars = env_vars(&cli.root, &cli.table)?;
+    let all_events = events::load(&cli.root.join("events"))?;
+    let aws = aws_environment();
+
+    let mut results = Vec::new();
+    let mut by_memory = Vec::new();
+    for (function, event_name) in CASES {
+        let event = all_events
+            .iter()
+            .find(|event| event.name == event_name)
+            .ok_or_else(|| format!("no events/{event_name}"))?;
+        let config = template.function(function, &env_vars)?;
+        let binary = template
+            .binary(function)
+            .ok_or_else(|| format!("{function} has no BuildProperties.Binary"))?;
+        let bootstrap = cli
+            .root
+            .join(&cli.bootstraps)
+            .join(&binary)
+            .join("bootstrap");
+        if !bootstrap.is_file() {
+            return Err(format!(
+                "{} is missing: run cargo lambda build --release",
+                bootstrap.display()
+            )
+            .into());
+        }
+        let bootstrap_and_event = (bootstrap.as_path(), event);
+        let measured = measure(
+            &cli,
+            function,
+            &binary,
+            bootstrap_and_event,
+            &config,
+            &aws,
+            None,
+        )
+        .await?;
+        for &memory_mb in &cli.memory_sizes {
+            let mut config = config.clone();
+            config.memory_mb = memory_mb;
+            let limit = CpuLimit::new(lambda_cpu_share(memory_mb))?;
+            let at_size = measure(
+                &cli,
+                function,
+                &binary,
+                bootstrap_and_event,
+                &config,
+                &aws,
+                Some(&limit),
+            )
+            .await?;
+            by_memory.push((memory_mb, at_size));
+        }
+        results.push(measured);
+    }
+
+    let sizes = binary_sizes(&cli.root, &cli.size_dirs)?;
+    print_table(&results, &sizes, cli.runs);
+    if !by_memory.is_empty() {
+        print_memory_table(&by_memory, cli.runs);
+    }
+    draw_chart(&cli.chart, &results, cli.runs)?;
+    println!("\nchart: {}", cli.chart.display());
+    Ok(())
+}
+
+/// `cli.runs` cold starts of `function` (after an untimed one), each answering `event` right.
+async fn measure(
+    cli: &Cli,
+    function: &str,
+    binary: &str,
+    (bootstrap, event): (&Path, &events::EventFile),
+    config: &lambda_emulator::runtime_api::FunctionConfig,
+    aws: &BTreeMap<String, String>,
+    cpu_limit: Option<&CpuLimit>,
+) -> Result<Measured, Box<dyn std::error::Error>> {
+    let mut measured = Measured {
+        function: function.to_owned(),
+        binary: binary.to_owned(),
+        init_ms: Vec::new(),
+        handler_ms: Vec::new(),
+        first_reply_ms: Vec::new(),
+        warm_ms: Vec::new(),
+        peak_rss_kib: Vec::new(),
+    };
+    // One untimed start first: it pays for reading the binary from disk.
+    for run in 0..=cli.runs {
+        let mut environment =
+            ExecutionEnvironment::start_with_cpu_limit(bootstrap, config, aws, cpu_limit).await?;
+        let invocation = environment
+            .invoke(&event.event, Duration::from_secs(30))
+            .await?;
+        let Reply::Response(reply) = &invocation.reply else {
+            return Err(format!("{function}: {:?}", invocation.reply).into());
+        };
+        event
+            .expected
+            .check_gateway_reply(reply, &["created_at"])
+            .map_err(|why| format!("{function} answered wrongly: {why}"))?;
+        let polled = environment
+            .first_poll_at()
+            .ok_or("a reply before any poll")?;
+        // The same request again, warm: what the first one paid for being first.
+        let warm = environment
+            .invoke(&event.event, Duration::from_secs(30))
+            .await?;
+        let rss = environment.peak_rss_kib().ok_or("no VmHWM")?;
+        let spawned = environment.spawned_at();
+        environment.stop().await;
+        if run == 0 {
+            continue;
+        }
+        measured.init_ms.push(ms(polled - spawned));
+        measured
+            .handler_ms
+            .push(ms(invocation.replied_at - invocation.delivered_at));
+        measured
+            .first_reply_ms
+            .push(ms(invocation.replied_at - spawned));
+        measured
+            .warm_ms
+            .push(ms(warm.replied_at - warm.delivered_at));
+        measured.peak_rss_kib.push(rss);
+    }
+    Ok(measured)
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn env_vars(root: &Path, table: &str) -> Result<Value, Box<dyn std::error::Error>> {
+    let mut env_vars: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("local-env.json"))?)?;
+    env_vars["Parameters"]["USERS_TABLE"] = json!(table);
+    Ok(env_vars)
+}
+
+/// What the execution role and the region give a deployed function: here the caller's region,
+/// credentials and DynamoDB endpoint.
+fn aws_environment() -> BTreeMap<String, String> {
+    [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ]
+    .into_iter()
+    .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+    .collect()
+}
+
+/// (median, min, max)
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    let median = if sorted.len().is_multiple_of(2) {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    } else {
+        sorted[middle]
+    };
+    (median, sorted[0], sorted[sorted.len() - 1])
+}
+
+/// Size in bytes by (binary, architecture), of every bootstrap found in `directories`.
+fn binary_sizes(
+    root: &Path,
+    directories: &[PathBuf],
+) -> std::io::Result<BTreeMap<(String, &'static str), u64>> {
+    let mut sizes = BTreeMap::new();
+    for directory in directories {
+        let Ok(entries) = std::fs::read_dir(root.join(directory)) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path().join("bootstrap");
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            if let Some(architecture) = elf_architecture(&bytes) {
+                let binary = entry.file_name().to_string_lossy().into_owned();
+                sizes.insert((binary, architecture), bytes.len() as u64);
+            }
+        }
+    }
+    Ok(sizes)
+}
+
+fn print_table(results: &[Measured], sizes: &BTreeMap<(String, &'static str), u64>, runs: usize) {
+    println!("\nCold starts: {runs} per function, median [min-max], milliseconds\n");
+    println!(
+        "| function | init (spawn → first /next) | first request (handler) | spawn → first reply | warm request | peak RSS | size x86_64 | size arm64 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for measured in results {
+        let cell = |values: &[f64]| {
+            let (median, min, max) = spread(values);
+            format!("{median:.1} [{min:.1}-{max:.1}]")
+        };
+        let peak_mb = *measured.peak_rss_kib.iter().max().unwrap_or(&0) as f64 / 1024.0;
+        let sizes: Vec<String> = ARCHITECTURES
+            .iter()
+            .map(
+                |architecture| match sizes.get(&(measured.binary.clone(), *architecture)) {
+                    Some(bytes) => format!("{:.2} MB", *bytes as f64 / 1_000_000.0),
+                    None => "not built".to_owned(),
+                },
+            )
+            .collect();
+        println!(
+            "| {} | {} | {} | {} | {} | {:.1} MiB | {} | {} |",
+            measured.function,
+            cell(&measured.init_ms),
+            cell(&measured.handler_ms),
+            cell(&measured.first_reply_ms),
+            cell(&measured.warm_ms),
+            peak_mb,
+            sizes[0],
+            sizes[1],
+        );
+    }
+}
+
+/// Spawn → first reply per function and memory size (with its CPU share).
+fn print_memory_table(by_memory: &[(u32, Measured)], runs: usize) {
+    println!(
+        "\nCold starts at Lambda's CPU share per memory size ({runs} each), median [min-max], ms\n"
+    );
+    println!(
+        "| function | memory | CPU share | init | first request | spawn → first reply | warm request |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (memory_mb, measured) in by_memory {
+        let cell = |values: &[f64]| {
+            let (median, min, max) = spread(values);
+            format!("{median:.1} [{min:.1}-{max:.1}]")
+        };
+        println!(
+            "| {} | {memory_mb} MB | {:.0} % | {} | {} | {} | {} |",
+            measured.function,
+            lambda_cpu_share(*memory_mb) * 100.0,
+            cell(&measured.init_ms),
+            cell(&measured.handler_ms),
+            cell(&measured.first_reply_ms),
+            cell(&measured.warm_ms),
+        );
+    }
+}
+
+/// Per function, two bars: init and spawn → first reply (medians), with min-max whiskers.
+fn draw_chart(
+    path: &Path,
+    results: &[Measured],
+    runs: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    register_font()?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let root = BitMapBackend::new(path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let highest = results
+        .iter()
+        .flat_map(|measured| measured.first_reply_ms.iter().copied())
+        .fold(0.0, f64::max);
+    let count = results.len() as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("Cold start per function ({runs} runs; median, whiskers min-max)"),
+            ("sans-serif", 22),
+        )
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..count, 0.0..highest * 1.15)?;
+    let names: Vec<String> = results
+        .iter()
+        .map(|measured| measured.function.clone())
+        .collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(results.len() * 2 + 1)
+        .x_label_formatter(&|x| {
+            let index = x.floor() as usize;
+            if (x.fract() - 0.5).abs() < 1e-9 {
+                names.get(index).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("milliseconds")
+        .light_line_style(WHITE)
+        .label_style(("sans-serif", 16))
+        .draw()?;
+
+    let series = [
+        ("init: spawn → first /next", BLUE.mix(0.7)),
+        ("spawn → first reply", RED.mix(0.7)),
+    ];
+    for (offset, (label, color)) in series.into_iter().enumerate() {
+        let values = |measured: &Measured| match offset {
+            0 => spread(&measured.init_ms),
+            _ => spread(&measured.first_reply_ms),
+        };
+        let left = |index: usize| index as f64 + 0.12 + offset as f64 * 0.4;
+        chart
+            .draw_series(results.iter().enumerate().map(|(index, measured)| {
+                let (median, _, _) = values(measured);
+                Rectangle::new(
+                    [(left(index), 0.0), (left(index) + 0.36, median)],
+                    color.filled(),
+                )
+            }))?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
+        chart.draw_series(results.iter().enumerate().map(|(index, measured)| {
+            let (median, min, max) = values(measured);
+            ErrorBar::new_vertical(left(index) + 0.18, min, median, max, BLACK.filled(), 6)
+        }))?;
+        chart.draw_series(results.iter().enumerate().map(|(index, measured)| {
+            let (median, _, _) = values(measured);
+            Text::new(
+                format!("{median:.1}"),
+                (left(index), median + highest * 0.06),
+                ("sans-serif", 15),
+            )
+        }))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// plotters draws text with a font it is given: DejaVu Sans (Debian's fonts-dejavu-core).
+fn register_font() -> Result<(), Box<dyn std::error::Error>> {
+    const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    let bytes = std::fs::read(FONT)
+        .map_err(|error| format!("{FONT}: {error} (apt-get install fonts-dejavu-core)"))?;
+    plotters::style::register_font("sans-serif", FontStyle::Normal, Box::leak(bytes.into()))
+        .map_err(|_| format!("{FONT} is not a font plotters can read"))?;
+    Ok(())
+}
