@@ -1,5 +1,7 @@
-//! What `template.yaml` gives each function: memory, timeout, log format and environment,
-//! resolved the way `sam local invoke --env-vars` does it.
+//! What `template.yaml` gives each function: memory, timeout, log format and environment.
+//! Variables are overridden the way `sam local invoke --env-vars` does it, and otherwise
+//! resolved as CloudFormation would deploy them (a `Fn::If` to `AWS::NoValue` leaves the
+//! variable out, where sam local would pass "").
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
 

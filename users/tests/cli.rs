@@ -165,3 +165,23 @@ fn the_password_is_never_an_argument() {
     assert!(help.status.success());
     assert!(!text.to_lowercase().contains("--password"), "{text}");
 }
+
+#[test]
+fn an_empty_endpoint_variable_counts_as_unset_instead_of_breaking_every_call() {
+    // What CloudFormation and sam local pass for the template's declared but unset variable.
+    // With no network here the default endpoint is unreachable: a clear store error, no panic.
+    let output = Command::new(env!("CARGO_BIN_EXE_users"))
+        .arg("list")
+        .env("USERS_TABLE", "users")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let errors = stderr(&output);
+    assert!(!output.status.success());
+    assert!(!errors.contains("panicked"), "{errors}");
+    assert!(errors.contains("user store unavailable"), "{errors}");
+}

@@ -49,6 +49,9 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
+/// The SDK's variable for a DynamoDB endpoint of one's own (a local server).
+pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+
 /// The AWS configuration every store client is built from: region, credentials and endpoint
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts
 /// and an HTTPS client on rustls with ring, the smallest TLS stack the SDK offers.
@@ -87,7 +90,14 @@ impl DynamoUserStore {
 
     /// A store over `table` with the configuration of `aws_config`.
     pub async fn connect(table: impl Into<String>) -> Self {
-        Self::new(Client::new(&aws_config().await), table)
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_config().await);
+        // The template declares the variable so that a local run can set it; CloudFormation
+        // and sam local pass it as "" otherwise, which the SDK would take for the endpoint and
+        // fail every call with. Empty means unset, as for every other variable here.
+        if std::env::var_os(ENDPOINT_VARIABLE).is_some_and(|value| value.is_empty()) {
+            config.set_endpoint_url(None);
+        }
+        Self::new(Client::from_conf(config.build()), table)
     }
 
     pub fn table(&self) -> &str {

@@ -1,0 +1,61 @@
+# Sourced by the project's scripts: the Python tools in .venv and a moto server of their own.
+# shellcheck shell=bash
+
+# Installs requirements-dev.txt into .venv when it changed (a stamp holds its hash).
+ensure_venv() {
+  local stamp=.venv/.requirements.sha256 wanted
+  wanted=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    # A half-made .venv from an interrupted run is rebuilt from scratch.
+    rm -rf .venv
+    if python3 -m venv .venv; then
+      .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    else
+      # Debian's python3 without python3-venv has no ensurepip: install with the system's pip.
+      rm -rf .venv
+      python3 -m venv --without-pip .venv
+      python3 -m pip --python .venv/bin/python install --quiet --disable-pip-version-check -r requirements-dev.txt
+    fi
+    echo "$wanted" >"$stamp"
+  fi
+}
+
+# A free TCP port on ADDRESS.
+free_port() {
+  .venv/bin/python -c 'import socket, sys; s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
+}
+
+# Starts moto_server (a DynamoDB-compatible server) on ADDRESS and a free port, logging to
+# LOG, and waits until it answers. Sets moto_pid and moto_endpoint; stop it with stop_moto.
+start_moto() {
+  local address=$1 log=$2 port
+  port=$(free_port "$address")
+  .venv/bin/moto_server -H "$address" -p "$port" >"$log" 2>&1 &
+  moto_pid=$!
+  moto_endpoint="http://$address:$port"
+  for _ in $(seq 1 150); do
+    if .venv/bin/python -c "import urllib.request; urllib.request.urlopen('$moto_endpoint/moto-api/')" 2>/dev/null; then
+      echo "moto_server (pid $moto_pid) at $moto_endpoint"
+      return 0
+    fi
+    kill -0 "$moto_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$log" >&2
+  echo "moto_server did not start on $address:$port" >&2
+  return 1
+}
+
+stop_moto() {
+  if [ -n "${moto_pid:-}" ] && kill "$moto_pid" 2>/dev/null; then
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+  moto_pid=""
+}
+
+# The Rust target of Lambda's arm64 (Graviton), for `sam build` of the deployed architecture.
+ensure_arm64_target() {
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu
+  fi
+}
