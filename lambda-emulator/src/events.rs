@@ -39,17 +39,17 @@ pub fn load(directory: &Path) -> io::Result<Vec<EventFile>> {
         .map(|entry| entry.map(|entry| entry.path()))
         .collect::<Result<_, _>>()?;
     paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let text = fs::read_to_string(&path)?;
-            parse(name, text).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
-        })
-        .collect()
+    paths.iter().map(|path| read(path)).collect()
+}
+
+/// One event file.
+pub fn read(path: &Path) -> io::Result<EventFile> {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = fs::read_to_string(path)?;
+    parse(name, text).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
 }
 
 fn parse(name: String, text: String) -> Result<EventFile, String> {
@@ -162,6 +162,12 @@ impl Expected {
         let body_text = reply["body"].as_str().unwrap_or_default();
         let mut body: Value = serde_json::from_str(body_text)
             .map_err(|error| format!("body {body_text:?} is not JSON: {error}"))?;
+        if status != self.status {
+            return Err(format!(
+                "status {status}, expected {}; body {body}",
+                self.status
+            ));
+        }
         let documents_a_record = self
             .body
             .as_ref()
