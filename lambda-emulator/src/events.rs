@@ -4,6 +4,11 @@ use std::{fs, io, path::Path};
 
 use serde_json::{Map, Value};
 
+/// The fields `users add` stamps on every DynamoDB record (`created_at`); the events document
+/// the seed app's record, which has none. Pass it to [`Expected::check_gateway_reply`] for
+/// replies from a DynamoDB-backed function.
+pub const ADDED_BY_DYNAMODB: &[&str] = &["created_at"];
+
 /// One file of `events/`.
 #[derive(Debug, Clone)]
 pub struct EventFile {

@@ -15,8 +15,6 @@ use shared::{
 };
 
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
-/// `users add` stamps every DynamoDB record; the events document the seed's record.
-const ADDED_BY_DYNAMODB: &[&str] = &[shared::users::CREATED_AT];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -170,7 +168,7 @@ async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
             };
             if let Err(why) = event
                 .expected
-                .check_gateway_reply(&reply, ADDED_BY_DYNAMODB)
+                .check_gateway_reply(&reply, events::ADDED_BY_DYNAMODB)
             {
                 failures.push(format!("{}: {why}", event.name));
             }
@@ -275,7 +273,7 @@ async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_
     assert_eq!(
         profile_ok
             .expected
-            .check_gateway_reply(&reply, ADDED_BY_DYNAMODB),
+            .check_gateway_reply(&reply, events::ADDED_BY_DYNAMODB),
         Ok(())
     );
 }
@@ -304,4 +302,9 @@ async fn the_runtime_api_times_the_cold_start() {
         .peak_rss_kib()
         .expect("a running process has a VmHWM");
     assert!(peak > 0);
+}
+
+#[test]
+fn the_fields_replies_are_checked_without_are_those_the_store_adds() {
+    assert_eq!(events::ADDED_BY_DYNAMODB, [shared::users::CREATED_AT]);
 }

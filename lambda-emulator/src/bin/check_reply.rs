@@ -5,11 +5,8 @@
 
 use std::{path::Path, process::ExitCode};
 
-use lambda_emulator::events;
+use lambda_emulator::events::{self, ADDED_BY_DYNAMODB};
 use serde_json::Value;
-
-/// `users add` stamps every DynamoDB record; the events document the seed app's record.
-const ADDED_BY_DYNAMODB: &[&str] = &["created_at"];
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();

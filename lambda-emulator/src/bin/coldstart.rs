@@ -172,7 +172,7 @@ async fn measure(
         };
         event
             .expected
-            .check_gateway_reply(reply, &["created_at"])
+            .check_gateway_reply(reply, events::ADDED_BY_DYNAMODB)
             .map_err(|why| format!("{function} answered wrongly: {why}"))?;
         let polled = environment
             .first_poll_at()
