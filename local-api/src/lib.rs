@@ -1,4 +1,4 @@
-//! The three Lambda handlers behind one local HTTP server, at the routes of `template.yaml`.
+//! The Lambda handlers behind one local HTTP server, at the routes of `template.yaml`.
 //!
 //! Requests are turned into the same `lambda_http::Request` that API Gateway's events become,
 //! so the handlers run unchanged; only the transport differs.
@@ -30,13 +30,15 @@ pub enum Function {
     Login,
     Refresh,
     Profile,
+    Logout,
 }
 
 /// The routes of `template.yaml`'s HTTP API.
-pub const ROUTES: [(Method, &str, Function); 3] = [
+pub const ROUTES: [(Method, &str, Function); 4] = [
     (Method::POST, "/login", Function::Login),
     (Method::POST, "/refresh", Function::Refresh),
     (Method::GET, "/profile", Function::Profile),
+    (Method::POST, "/logout", Function::Logout),
 ];
 
 /// The function API Gateway would invoke for `method` and `path`, if any.
@@ -57,6 +59,7 @@ pub async fn invoke(
         Function::Login => login::handle(state, request).await,
         Function::Refresh => refresh::handle(state, request).await,
         Function::Profile => profile::handle(state, request).await,
+        Function::Logout => logout::handle(state, request).await,
     }
 }
 

@@ -5,6 +5,7 @@ use std::{net::Ipv4Addr, sync::Arc};
 use lambda_http::Error;
 use shared::{
     AppState,
+    sessions::{DynamoSessionStore, InMemorySessionStore, SessionStore},
     settings::{self, SECRET_KEY_VAR, Settings},
     users::{DynamoUserStore, InMemoryUserStore, UserStore},
 };
@@ -38,17 +39,27 @@ async fn main() -> Result<(), Error> {
         Some(table) => Arc::new(DynamoUserStore::connect(table.as_str()).await),
         None => Arc::new(InMemoryUserStore::demo()),
     };
-    let state = Arc::new(AppState::new(&settings, users)?);
+    // Revocations, sessions and login counters: DynamoDB when SESSIONS_TABLE names a table,
+    // else memory (gone at a restart, with the random secret's tokens).
+    let sessions: Arc<dyn SessionStore> = match &settings.sessions_table {
+        Some(table) => Arc::new(DynamoSessionStore::connect(table.as_str()).await),
+        None => Arc::new(InMemorySessionStore::default()),
+    };
+    let state = Arc::new(AppState::new(&settings, users, sessions)?);
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("JWT auth API listening on {url}");
-    println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile");
+    println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile, POST {url}/logout");
     match &settings.users_table {
         Some(table) => println!("Users: DynamoDB table {table}"),
         None => {
             println!("Users: embedded demo user cosmo / space-corgi (set USERS_TABLE for DynamoDB)")
         }
+    }
+    match &settings.sessions_table {
+        Some(table) => println!("Sessions: DynamoDB table {table}"),
+        None => println!("Sessions: in memory (set SESSIONS_TABLE for DynamoDB)"),
     }
     if generated_secret.is_some() {
         println!(

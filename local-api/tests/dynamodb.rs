@@ -1,4 +1,4 @@
-//! The three handlers over the DynamoDB store on a real DynamoDB-compatible server (moto).
+//! The handlers over the DynamoDB stores on a real DynamoDB-compatible server (moto).
 
 use std::sync::Arc;
 
@@ -7,19 +7,20 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     claims::TokenKind,
+    sessions::SessionStore,
     settings::Settings,
     testing::{
-        TEST_SECRET, bearer_request, dynamodb_store_at, fresh_dynamodb_store, json_body, request,
-        user_with_password,
+        TEST_SECRET, bearer_request, dynamodb_sessions_at, dynamodb_store_at,
+        fresh_dynamodb_sessions, fresh_dynamodb_store, json_body, request, user_with_password,
     },
     users::{DynamoUserStore, UserStore},
 };
 
-fn state_over(store: impl UserStore + 'static) -> AppState {
+fn state_over(users: impl UserStore + 'static, sessions: impl SessionStore + 'static) -> AppState {
     let settings =
         Settings::from_lookup(|name| (name == "JWT_SECRET_KEY").then(|| TEST_SECRET.to_owned()))
             .unwrap();
-    AppState::new(&settings, Arc::new(store)).unwrap()
+    AppState::new(&settings, Arc::new(users), Arc::new(sessions)).unwrap()
 }
 
 async fn store_with_cosmo() -> DynamoUserStore {
@@ -56,7 +57,7 @@ async fn with_token(state: &AppState, path: &str, token: &str) -> (StatusCode, V
 
 #[tokio::test]
 async fn login_refresh_and_profile_work_over_dynamodb() {
-    let state = state_over(store_with_cosmo().await);
+    let state = state_over(store_with_cosmo().await, fresh_dynamodb_sessions().await);
     let (status, tokens) = login(&state, "space-corgi").await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let (status, refreshed) = with_token(
@@ -89,7 +90,7 @@ async fn login_refresh_and_profile_work_over_dynamodb() {
 #[tokio::test]
 async fn disabled_user_cannot_log_in_refresh_or_see_the_profile() {
     let store = store_with_cosmo().await;
-    let state = state_over(store.clone());
+    let state = state_over(store.clone(), fresh_dynamodb_sessions().await);
     let (_, tokens) = login(&state, "space-corgi").await;
     store.set_disabled("cosmo", true).await.unwrap();
 
@@ -125,7 +126,7 @@ async fn disabled_user_cannot_log_in_refresh_or_see_the_profile() {
 #[tokio::test]
 async fn removed_user_is_error_loading_the_user() {
     let store = store_with_cosmo().await;
-    let state = state_over(store.clone());
+    let state = state_over(store.clone(), fresh_dynamodb_sessions().await);
     let (_, tokens) = login(&state, "space-corgi").await;
     store.remove("cosmo").await.unwrap();
     assert_eq!(
@@ -143,7 +144,11 @@ async fn stopped_store_is_503_service_unavailable_without_the_cause() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let state = state_over(dynamodb_store_at(&format!("http://127.0.0.1:{port}")).await);
+    let stopped = format!("http://127.0.0.1:{port}");
+    let state = state_over(
+        dynamodb_store_at(&stopped).await,
+        dynamodb_sessions_at(&stopped).await,
+    );
     assert_eq!(
         login(&state, "space-corgi").await,
         (

@@ -7,7 +7,9 @@ use lambda_emulator::events::{self, EventFile};
 use lambda_http::RequestExt;
 use local_api::{Function, function_for, invoke};
 use serde_json::Value;
-use shared::{AppState, settings::Settings, users::InMemoryUserStore};
+use shared::{
+    AppState, sessions::InMemorySessionStore, settings::Settings, users::InMemoryUserStore,
+};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -24,7 +26,12 @@ fn local_state() -> AppState {
             .map(str::to_owned)
     })
     .unwrap();
-    AppState::new(&settings, std::sync::Arc::new(InMemoryUserStore::demo())).unwrap()
+    AppState::new(
+        &settings,
+        std::sync::Arc::new(InMemoryUserStore::demo()),
+        std::sync::Arc::new(InMemorySessionStore::default()),
+    )
+    .unwrap()
 }
 
 fn event_files() -> Vec<EventFile> {
@@ -63,6 +70,7 @@ async fn every_event_gets_the_response_it_documents() {
             Function::Login => "login-",
             Function::Refresh => "refresh-",
             Function::Profile => "profile-",
+            Function::Logout => "logout-",
         };
         assert!(
             name.starts_with(prefix),
@@ -85,7 +93,12 @@ async fn every_event_gets_the_response_it_documents() {
         assert_eq!(checked, Ok(()), "{name}");
         seen.push(function);
     }
-    for function in [Function::Login, Function::Refresh, Function::Profile] {
+    for function in [
+        Function::Login,
+        Function::Refresh,
+        Function::Profile,
+        Function::Logout,
+    ] {
         assert!(seen.contains(&function), "no event for {function:?}");
     }
 }

@@ -6,7 +6,10 @@ use std::{fs, path::PathBuf, sync::Arc};
 use lambda_http::{Body, http::Request};
 use local_api::{function_for, invoke};
 use serde_json::{Value, json};
-use shared::{AppState, claims::TokenKind, settings::Settings, users::InMemoryUserStore};
+use shared::{
+    AppState, claims::TokenKind, sessions::InMemorySessionStore, settings::Settings,
+    users::InMemoryUserStore,
+};
 
 const ISSUED: i64 = 1_795_910_400; // 2026-11-29
 const VALID_UNTIL: i64 = 4_102_444_800; // 2100-01-01
@@ -28,7 +31,12 @@ fn state(secret: &str, ttl: Option<String>) -> AppState {
         _ => None,
     })
     .unwrap();
-    AppState::new(&settings, Arc::new(InMemoryUserStore::demo())).unwrap()
+    AppState::new(
+        &settings,
+        Arc::new(InMemoryUserStore::demo()),
+        Arc::new(InMemorySessionStore::default()),
+    )
+    .unwrap()
 }
 
 async fn send(
@@ -161,7 +169,7 @@ fn our_issued_tokens_are_the_committed_vectors() {
     let issue = |kind, jti| {
         state
             .tokens
-            .issue_at(kind, "cosmo", true, ISSUED, jti)
+            .issue_at(kind, "cosmo", true, ISSUED, jti, None)
             .unwrap()
     };
     let ours = json!({

@@ -3,14 +3,22 @@
 use std::sync::Arc;
 
 use crate::{
-    settings::{Settings, SettingsError, USERS_TABLE_REQUIRED},
+    login_throttle::LoginThrottle,
+    sessions::{DynamoSessionStore, SessionStore},
+    settings::{
+        RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError, USERS_TABLE_REQUIRED,
+    },
     tokens::{SigningError, TokenService},
-    users::{DynamoUserStore, UserStore},
+    users::{DynamoUserStore, UserStore, dynamodb_client},
 };
 
 pub struct AppState {
     pub tokens: TokenService,
     pub users: Arc<dyn UserStore>,
+    /// Revoked tokens, sessions and login-failure counts.
+    pub sessions: Arc<dyn SessionStore>,
+    pub rotation: RotationPolicy,
+    pub login_throttle: LoginThrottle,
 }
 
 /// Why a function could not start. Names the variable at fault, never a secret.
@@ -22,25 +30,44 @@ pub enum StartupError {
     Keys(#[from] SigningError),
     #[error("invalid configuration: {USERS_TABLE_REQUIRED}")]
     NoUsersTable,
+    #[error("invalid configuration: {SESSIONS_TABLE_REQUIRED}")]
+    NoSessionsTable,
 }
 
 impl AppState {
-    pub fn new(settings: &Settings, users: Arc<dyn UserStore>) -> Result<Self, StartupError> {
+    pub fn new(
+        settings: &Settings,
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+    ) -> Result<Self, StartupError> {
         Ok(Self {
             tokens: TokenService::new(settings)?,
             users,
+            sessions,
+            rotation: settings.rotation,
+            login_throttle: LoginThrottle::new(settings.login_throttle),
         })
     }
 
-    /// What a Lambda function runs with: settings from the environment and the DynamoDB users
-    /// table they name. There is no silent fallback to a demo user in the cloud.
+    /// What a Lambda function runs with: settings from the environment and the DynamoDB
+    /// tables they name, over one client. There is no silent fallback to memory in the cloud:
+    /// a revocation that only one instance knew of would not be one.
     pub async fn from_env() -> Result<Self, StartupError> {
         let settings = Settings::from_env()?;
-        let table = settings
+        let users_table = settings
             .users_table
             .clone()
             .ok_or(StartupError::NoUsersTable)?;
-        Self::new(&settings, Arc::new(DynamoUserStore::connect(table).await))
+        let sessions_table = settings
+            .sessions_table
+            .clone()
+            .ok_or(StartupError::NoSessionsTable)?;
+        let client = dynamodb_client().await;
+        Self::new(
+            &settings,
+            Arc::new(DynamoUserStore::new(client.clone(), users_table)),
+            Arc::new(DynamoSessionStore::new(client, sessions_table)),
+        )
     }
 }
 
@@ -73,6 +100,15 @@ mod tests {
             StartupError::NoUsersTable
                 .to_string()
                 .contains("USERS_TABLE: is required")
+        );
+    }
+
+    #[test]
+    fn missing_sessions_table_error_names_the_variable() {
+        assert!(
+            StartupError::NoSessionsTable
+                .to_string()
+                .contains("SESSIONS_TABLE: is required")
         );
     }
 

@@ -18,6 +18,10 @@ pub struct IssuedClaims<'a> {
     pub fresh: bool,
     pub iat: i64,
     pub jti: &'a str,
+    /// The session (refresh-token family) the token belongs to: OpenID Connect's `sid` name.
+    /// Absent only from tokens issued by other means (flask-jwt-extended's, the tests').
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<&'a str>,
     #[serde(rename = "type")]
     pub kind: TokenKind,
     pub sub: &'a str,
@@ -39,6 +43,18 @@ pub struct VerifiedClaims {
     pub jti: Option<String>,
     /// `exp`, in seconds since the epoch.
     pub expires_at: i64,
+    /// `iat`, in seconds since the epoch, when the token has one.
+    pub issued_at: Option<i64>,
+    /// The session (`sid`) the token belongs to, when it names one.
+    pub session: Option<String>,
+}
+
+impl VerifiedClaims {
+    /// The session the token belongs to: its `sid`, or for a token without one (issued before
+    /// sessions, or by flask-jwt-extended) its own `jti`, a session of one token.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref().or(self.jti.as_deref())
+    }
 }
 
 #[cfg(test)]
@@ -51,6 +67,7 @@ mod tests {
             fresh: true,
             iat: 10,
             jti: "id",
+            sid: None,
             kind: TokenKind::Refresh,
             sub: "cosmo",
             nbf: 10,
@@ -70,6 +87,7 @@ mod tests {
             fresh: false,
             iat: 1,
             jti: "j",
+            sid: Some("s"),
             kind: TokenKind::Access,
             sub: "s",
             nbf: 1,
@@ -81,5 +99,6 @@ mod tests {
         assert_eq!(json["iss"], "https://auth.example");
         assert_eq!(json["aud"], "api");
         assert_eq!(json["type"], "access");
+        assert_eq!(json["sid"], "s");
     }
 }

@@ -8,9 +8,17 @@ pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
 pub const ISSUER_VAR: &str = "JWT_ISSUER";
 pub const AUDIENCE_VAR: &str = "JWT_AUDIENCE";
 pub const USERS_TABLE_VAR: &str = "USERS_TABLE";
+pub const SESSIONS_TABLE_VAR: &str = "SESSIONS_TABLE";
+pub const ROTATION_VAR: &str = "JWT_REFRESH_TOKEN_ROTATION";
+pub const ROTATION_GRACE_VAR: &str = "JWT_REFRESH_TOKEN_ROTATION_GRACE";
+pub const LOGIN_MAX_FAILURES_VAR: &str = "LOGIN_MAX_FAILURES";
+pub const LOGIN_FAILURE_WINDOW_VAR: &str = "LOGIN_FAILURE_WINDOW";
 /// What to say when a program that needs the users table is started without it.
 pub const USERS_TABLE_REQUIRED: &str =
     "USERS_TABLE: is required: the name of the DynamoDB users table";
+/// What to say when a function is started without the sessions table.
+pub const SESSIONS_TABLE_REQUIRED: &str = "SESSIONS_TABLE: is required: the name of the DynamoDB \
+     table of revoked tokens, refresh-token sessions and login-failure counters";
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -18,6 +26,10 @@ pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(60 * 60);
 /// Keeps `iat + ttl` far from any integer overflow while allowing every sane lifetime.
 pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
+pub const DEFAULT_LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// A grace longer than a client's retry would let a thief's replay pass as a retry.
+pub const MAX_ROTATION_GRACE: Duration = Duration::from_secs(5 * 60);
 
 /// The validated configuration of a function.
 #[derive(Clone, Debug)]
@@ -29,6 +41,39 @@ pub struct Settings {
     pub audience: Option<String>,
     /// The DynamoDB users table; required by the Lambda functions, optional locally.
     pub users_table: Option<String>,
+    /// The DynamoDB sessions table; required by the Lambda functions, optional locally.
+    pub sessions_table: Option<String>,
+    pub rotation: RotationPolicy,
+    pub login_throttle: LoginThrottlePolicy,
+}
+
+/// Refresh-token rotation (RFC 9700 section 4.14.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// Every refresh answers with a new refresh token, and the one used is spent. Off by
+    /// default: clients of the seed contract reuse one refresh token.
+    pub enabled: bool,
+    /// How long after a rotation the spent token may still rotate once more, for a client
+    /// that lost the answer. Zero: any second use counts as theft.
+    pub grace: Duration,
+}
+
+/// Login throttling per username.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginThrottlePolicy {
+    /// Failed logins allowed in a window; 0 turns throttling off.
+    pub max_failures: u32,
+    /// How long failures count, from the first one of the window.
+    pub window: Duration,
+}
+
+impl Default for LoginThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: DEFAULT_LOGIN_MAX_FAILURES,
+            window: DEFAULT_LOGIN_FAILURE_WINDOW,
+        }
+    }
 }
 
 /// The HMAC key. Its `Debug` output never shows the bytes.
@@ -94,6 +139,24 @@ impl Settings {
             Some(text) => parse_ttl(&text).map_err(|problem| SettingsError { variable, problem }),
         };
 
+        let grace = match read(ROTATION_GRACE_VAR) {
+            None => Duration::ZERO,
+            Some(text) => parse_grace(&text).map_err(|problem| SettingsError {
+                variable: ROTATION_GRACE_VAR,
+                problem,
+            })?,
+        };
+        let max_failures = match read(LOGIN_MAX_FAILURES_VAR) {
+            None => DEFAULT_LOGIN_MAX_FAILURES,
+            Some(text) => text.trim().parse::<u32>().map_err(|_| SettingsError {
+                variable: LOGIN_MAX_FAILURES_VAR,
+                problem: format!(
+                    "`{text}` is not a whole number from 0 to {}; 0 turns throttling off",
+                    u32::MAX
+                ),
+            })?,
+        };
+
         Ok(Settings {
             secret_key,
             access_ttl: ttl(ACCESS_TTL_VAR, DEFAULT_ACCESS_TTL)?,
@@ -101,17 +164,38 @@ impl Settings {
             issuer: read(ISSUER_VAR),
             audience: read(AUDIENCE_VAR),
             users_table: read(USERS_TABLE_VAR),
+            sessions_table: read(SESSIONS_TABLE_VAR),
+            rotation: RotationPolicy {
+                enabled: match read(ROTATION_VAR) {
+                    None => false,
+                    Some(text) => parse_switch(&text).map_err(|problem| SettingsError {
+                        variable: ROTATION_VAR,
+                        problem,
+                    })?,
+                },
+                grace,
+            },
+            login_throttle: LoginThrottlePolicy {
+                max_failures,
+                window: ttl(LOGIN_FAILURE_WINDOW_VAR, DEFAULT_LOGIN_FAILURE_WINDOW)?,
+            },
         })
     }
 }
 
 /// Every variable this module reads.
-pub const VARIABLES: [&str; 5] = [
+pub const VARIABLES: [&str; 11] = [
     SECRET_KEY_VAR,
     ACCESS_TTL_VAR,
     REFRESH_TTL_VAR,
     ISSUER_VAR,
     AUDIENCE_VAR,
+    USERS_TABLE_VAR,
+    SESSIONS_TABLE_VAR,
+    ROTATION_VAR,
+    ROTATION_GRACE_VAR,
+    LOGIN_MAX_FAILURES_VAR,
+    LOGIN_FAILURE_WINDOW_VAR,
 ];
 
 /// Refuses a variable whose value is not UTF-8, rather than read it lossily: a secret whose bytes
@@ -162,6 +246,33 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// `true` or `false`, in any case (CloudFormation parameters are strings).
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("`{text}` is not `true` or `false`")),
+    }
+}
+
+/// Parses the rotation grace: like a lifetime, but zero is allowed (and the default), and it is
+/// at most `MAX_ROTATION_GRACE`.
+pub fn parse_grace(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed == "0" || trimmed == "0s" {
+        return Ok(Duration::ZERO);
+    }
+    let grace = parse_ttl(trimmed)?;
+    if grace > MAX_ROTATION_GRACE {
+        return Err(format!(
+            "`{trimmed}` is longer than the maximum of {} seconds: a long grace lets a stolen \
+             refresh token pass for a retry",
+            MAX_ROTATION_GRACE.as_secs()
+        ));
+    }
+    Ok(grace)
 }
 
 #[cfg(test)]
@@ -303,5 +414,58 @@ mod tests {
         .unwrap();
         assert_eq!(settings.issuer.as_deref(), Some("https://auth.example.com"));
         assert_eq!(settings.audience, None);
+    }
+
+    #[test]
+    fn session_settings_default_to_rotation_off_and_five_failures_in_fifteen_minutes() {
+        let settings = settings_from(&[(SECRET_KEY_VAR, SECRET)]).unwrap();
+        assert_eq!(settings.rotation, RotationPolicy::default());
+        assert!(!settings.rotation.enabled);
+        assert_eq!(settings.rotation.grace, Duration::ZERO);
+        assert_eq!(settings.login_throttle.max_failures, 5);
+        assert_eq!(settings.login_throttle.window, Duration::from_secs(900));
+        assert_eq!(settings.sessions_table, None);
+    }
+
+    #[test]
+    fn session_settings_are_read_when_set() {
+        let settings = settings_from(&[
+            (SECRET_KEY_VAR, SECRET),
+            (ROTATION_VAR, "TRUE"),
+            (ROTATION_GRACE_VAR, "10s"),
+            (LOGIN_MAX_FAILURES_VAR, "0"),
+            (LOGIN_FAILURE_WINDOW_VAR, "2s"),
+            (SESSIONS_TABLE_VAR, "sessions"),
+        ])
+        .unwrap();
+        assert!(settings.rotation.enabled);
+        assert_eq!(settings.rotation.grace, Duration::from_secs(10));
+        assert_eq!(settings.login_throttle.max_failures, 0);
+        assert_eq!(settings.login_throttle.window, Duration::from_secs(2));
+        assert_eq!(settings.sessions_table.as_deref(), Some("sessions"));
+    }
+
+    #[test]
+    fn bad_session_settings_name_their_variable() {
+        for (variable, value) in [
+            (ROTATION_VAR, "yes"),
+            (ROTATION_GRACE_VAR, "1h"),
+            (ROTATION_GRACE_VAR, "soon"),
+            (LOGIN_MAX_FAILURES_VAR, "-1"),
+            (LOGIN_MAX_FAILURES_VAR, "five"),
+            (LOGIN_FAILURE_WINDOW_VAR, "0"),
+        ] {
+            let error = settings_from(&[(SECRET_KEY_VAR, SECRET), (variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+            assert!(error.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn grace_accepts_zero_and_at_most_five_minutes() {
+        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("5m"), Ok(Duration::from_secs(300)));
+        assert!(parse_grace("301").is_err());
     }
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::{
     AppState,
+    sessions::InMemorySessionStore,
     settings::{SECRET_KEY_VAR, Settings},
     users::InMemoryUserStore,
 };
@@ -29,7 +30,12 @@ pub fn state_with(overrides: &[(&str, &str)]) -> AppState {
             .or_else(|| (name == SECRET_KEY_VAR).then(|| TEST_SECRET.to_owned()))
     })
     .expect("test settings are valid");
-    AppState::new(&settings, Arc::new(InMemoryUserStore::demo())).expect("test keys load")
+    AppState::new(
+        &settings,
+        Arc::new(InMemoryUserStore::demo()),
+        Arc::new(InMemorySessionStore::default()),
+    )
+    .expect("test keys load")
 }
 
 pub fn state() -> AppState {
@@ -170,6 +176,31 @@ pub fn user_with_password(username: &str, password: &str, profile: Value) -> cra
         username: username.to_owned(),
         password_hash: crate::passwords::hash(password).expect("Argon2 hashes"),
         disabled: false,
+        tokens_valid_after: None,
         profile: profile.as_object().cloned().unwrap_or_default(),
     }
+}
+
+/// A sessions store over a new, empty table of its own on the test server.
+pub async fn fresh_dynamodb_sessions() -> crate::sessions::DynamoSessionStore {
+    let _ = dynamodb_endpoint();
+    let table = format!("sessions-test-{}", uuid::Uuid::new_v4());
+    let store = crate::sessions::DynamoSessionStore::connect(table).await;
+    store
+        .create_table()
+        .await
+        .expect("the test server creates tables");
+    store
+}
+
+/// A sessions store whose endpoint is `url`, for tests of a server that is down.
+pub async fn dynamodb_sessions_at(url: &str) -> crate::sessions::DynamoSessionStore {
+    let config = crate::users::aws_config().await;
+    let client_config = aws_sdk_dynamodb::config::Builder::from(&config)
+        .endpoint_url(url)
+        .build();
+    crate::sessions::DynamoSessionStore::new(
+        aws_sdk_dynamodb::Client::from_conf(client_config),
+        "sessions",
+    )
 }

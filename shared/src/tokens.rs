@@ -133,7 +133,7 @@ impl TokenService {
         })
     }
 
-    /// Issues a token for `subject`, now, with a fresh random `jti`.
+    /// Issues a token for `subject`, now, with a fresh random `jti` and no session.
     /// `fresh` only matters for access tokens; refresh tokens are never fresh.
     pub fn issue(
         &self,
@@ -141,11 +141,23 @@ impl TokenService {
         subject: &str,
         fresh: bool,
     ) -> Result<String, SigningError> {
-        let jti = Uuid::new_v4().to_string();
-        self.issue_at(kind, subject, fresh, unix_now().as_secs() as i64, &jti)
+        let jti = new_token_id();
+        self.issue_at(kind, subject, fresh, unix_now_secs(), &jti, None)
     }
 
-    /// Issues a token with a given issue time and id; `issue` is this with the clock and a UUIDv4.
+    /// Issues a token of `session` for `subject`, now, with a fresh random `jti`.
+    pub fn issue_in_session(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        fresh: bool,
+        session: Option<&str>,
+    ) -> Result<String, SigningError> {
+        let jti = new_token_id();
+        self.issue_at(kind, subject, fresh, unix_now_secs(), &jti, session)
+    }
+
+    /// Issues a token with a given issue time, id and session; the others are this.
     pub fn issue_at(
         &self,
         kind: TokenKind,
@@ -153,20 +165,17 @@ impl TokenService {
         fresh: bool,
         issued_at: i64,
         jti: &str,
+        session: Option<&str>,
     ) -> Result<String, SigningError> {
-        let ttl = match kind {
-            TokenKind::Access => self.access_ttl,
-            TokenKind::Refresh => self.refresh_ttl,
-        };
         let claims = IssuedClaims {
             fresh: fresh && kind == TokenKind::Access,
             iat: issued_at,
             jti,
+            sid: session,
             kind,
             sub: subject,
             nbf: issued_at,
-            // Settings cap the lifetime at 100 years, so this cannot overflow.
-            exp: issued_at + ttl.as_secs() as i64,
+            exp: self.expiry(kind, issued_at),
             iss: self.issuer.as_deref(),
             aud: self.audience.as_deref(),
         };
@@ -181,9 +190,28 @@ impl TokenService {
         Ok(format!("{message}.{signature}"))
     }
 
+    /// The `exp` of a token of `kind` issued at `issued_at`.
+    pub fn expiry(&self, kind: TokenKind, issued_at: i64) -> i64 {
+        // Settings cap the lifetime at 100 years, so this cannot overflow.
+        issued_at + self.lifetime(kind).as_secs() as i64
+    }
+
+    /// The lifetime of tokens of `kind`.
+    pub fn lifetime(&self, kind: TokenKind) -> Duration {
+        match kind {
+            TokenKind::Access => self.access_ttl,
+            TokenKind::Refresh => self.refresh_ttl,
+        }
+    }
+
     /// Checks `token` now and that it is of the `expected` kind.
     pub fn verify(&self, token: &str, expected: TokenKind) -> Result<VerifiedClaims, TokenError> {
         self.verify_at(token, expected, unix_now().as_secs_f64())
+    }
+
+    /// Checks `token` now, of either kind (for logout, which takes both).
+    pub fn verify_any(&self, token: &str) -> Result<VerifiedClaims, TokenError> {
+        self.verify_kind_at(token, None, unix_now().as_secs_f64())
     }
 
     /// Checks `token` as of `now` (seconds since the epoch, fractional like PyJWT's clock).
@@ -191,6 +219,15 @@ impl TokenService {
         &self,
         token: &str,
         expected: TokenKind,
+        now: f64,
+    ) -> Result<VerifiedClaims, TokenError> {
+        self.verify_kind_at(token, Some(expected), now)
+    }
+
+    fn verify_kind_at(
+        &self,
+        token: &str,
+        expected: Option<TokenKind>,
         now: f64,
     ) -> Result<VerifiedClaims, TokenError> {
         let payload = self.verified_payload(token)?;
@@ -207,10 +244,10 @@ impl TokenService {
             _ => TokenKind::Access,
         };
         match (expected, kind) {
-            (TokenKind::Access, TokenKind::Refresh) => {
+            (Some(TokenKind::Access), TokenKind::Refresh) => {
                 return Err(TokenError::RefreshTokenNotAllowed);
             }
-            (TokenKind::Refresh, TokenKind::Access) => {
+            (Some(TokenKind::Refresh), TokenKind::Access) => {
                 return Err(TokenError::RefreshTokenRequired);
             }
             _ => {}
@@ -226,6 +263,14 @@ impl TokenService {
                 .get("exp")
                 .and_then(as_integer)
                 .map_or(0, |exp| exp as i64),
+            issued_at: payload
+                .get("iat")
+                .and_then(as_integer)
+                .map(|iat| iat as i64),
+            session: payload
+                .get("sid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 
@@ -348,6 +393,16 @@ impl TokenError {
     pub fn is_expired(&self) -> bool {
         matches!(self, TokenError::Expired)
     }
+}
+
+/// A new token id: a random UUID, as flask-jwt-extended makes them.
+pub fn new_token_id() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// Seconds since the epoch, now.
+pub fn unix_now_secs() -> i64 {
+    unix_now().as_secs() as i64
 }
 
 fn unix_now() -> Duration {

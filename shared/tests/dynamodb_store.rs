@@ -70,6 +70,7 @@ async fn concurrent_adds_of_one_name_let_exactly_one_through() {
             username: "race".into(),
             password_hash: hash.clone(),
             disabled: false,
+            tokens_valid_after: None,
             profile: json!({"attempt": i}).as_object().cloned().unwrap(),
         };
         tokio::spawn(async move { store.add(&user, false).await })

@@ -13,7 +13,10 @@ use clap::{Parser, Subcommand};
 use serde_json::{Map, Value};
 use shared::{
     passwords,
-    settings::{USERS_TABLE_REQUIRED, USERS_TABLE_VAR},
+    sessions::DynamoSessionStore,
+    settings::{
+        SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
+    },
     users::{AdminError, DynamoUserStore, MAX_USERNAME_BYTES, User, UserStore},
 };
 
@@ -39,10 +42,12 @@ enum Command {
         #[arg(long, value_name = "JSON")]
         profile: Option<String>,
     },
-    /// Set a new password.
+    /// Set a new password; the user's tokens issued until now stop working.
     Passwd { username: String },
-    /// Refuse the user's logins and tokens.
+    /// Refuse the user's logins and tokens; re-enabling does not bring the tokens back.
     Disable { username: String },
+    /// Sign the user out everywhere: their tokens issued until now stop working.
+    EndSessions { username: String },
     /// Let a disabled user in again.
     Enable { username: String },
     /// Delete the user.
@@ -51,6 +56,8 @@ enum Command {
     List,
     /// Create the table (for local DynamoDB-compatible servers; in AWS the SAM template does).
     CreateTable,
+    /// Create the sessions table named by SESSIONS_TABLE, with its TTL (local servers only).
+    CreateSessionsTable,
 }
 
 #[tokio::main]
@@ -71,11 +78,6 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<String, String> {
-    let table = std::env::var(USERS_TABLE_VAR)
-        .ok()
-        .filter(|table| !table.is_empty())
-        .ok_or_else(|| USERS_TABLE_REQUIRED.to_owned())?;
-    let store = DynamoUserStore::connect(table).await;
     let admin = |error: AdminError| error.to_string();
     match command {
         Command::Add {
@@ -83,6 +85,7 @@ async fn run(command: Command) -> Result<String, String> {
             force,
             profile,
         } => {
+            let store = users().await?;
             let username = check_username(username)?;
             let profile = parse_profile(profile.as_deref())?;
             let password_hash = hash(&read_password(&username)?)?;
@@ -90,12 +93,14 @@ async fn run(command: Command) -> Result<String, String> {
                 username,
                 password_hash,
                 disabled: false,
+                tokens_valid_after: None,
                 profile,
             };
             store.add(&user, force).await.map_err(admin)?;
             Ok(format!("added {}", user.username))
         }
         Command::Passwd { username } => {
+            let store = users().await?;
             // Fail before asking for a password nobody will use; the update itself is
             // conditional on the user existing, so a removal in between is still caught.
             if store
@@ -114,22 +119,40 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(format!("changed the password of {username}"))
         }
         Command::Disable { username } => {
+            let store = users().await?;
             store.set_disabled(&username, true).await.map_err(admin)?;
             Ok(format!("disabled {username}"))
         }
+        Command::EndSessions { username } => {
+            let store = users().await?;
+            store.end_sessions(&username).await.map_err(admin)?;
+            Ok(format!("ended every session of {username}"))
+        }
         Command::Enable { username } => {
+            let store = users().await?;
             store.set_disabled(&username, false).await.map_err(admin)?;
             Ok(format!("enabled {username}"))
         }
         Command::Remove { username } => {
+            let store = users().await?;
             store.remove(&username).await.map_err(admin)?;
             Ok(format!("removed {username}"))
         }
         Command::List => {
+            let store = users().await?;
             let users = store.list().await.map_err(|error| error.to_string())?;
             Ok(users.iter().map(list_line).collect::<Vec<_>>().join("\n"))
         }
+        Command::CreateSessionsTable => {
+            let store = DynamoSessionStore::connect(table(SESSIONS_TABLE_VAR)?).await;
+            store
+                .create_table()
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(format!("created table {}", store.table()))
+        }
         Command::CreateTable => {
+            let store = users().await?;
             store
                 .create_table()
                 .await
@@ -137,6 +160,23 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(format!("created table {}", store.table()))
         }
     }
+}
+
+/// The value of the table variable `name`, which must be set.
+fn table(name: &str) -> Result<String, String> {
+    let required = if name == SESSIONS_TABLE_VAR {
+        SESSIONS_TABLE_REQUIRED
+    } else {
+        USERS_TABLE_REQUIRED
+    };
+    std::env::var(name)
+        .ok()
+        .filter(|table| !table.is_empty())
+        .ok_or_else(|| required.to_owned())
+}
+
+async fn users() -> Result<DynamoUserStore, String> {
+    Ok(DynamoUserStore::connect(table(USERS_TABLE_VAR)?).await)
 }
 
 /// Any username the login schema takes and a DynamoDB key can hold.

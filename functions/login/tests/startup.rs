@@ -47,3 +47,13 @@ fn without_a_users_table_it_stops_instead_of_serving_a_demo_user() {
     assert!(!ok);
     assert!(output.contains("USERS_TABLE: is required"), "{output}");
 }
+
+#[test]
+fn without_a_sessions_table_it_stops_instead_of_forgetting_revocations() {
+    let (ok, output) = start(&[
+        ("JWT_SECRET_KEY", "a-secret-that-is-long-enough-for-hs256!"),
+        ("USERS_TABLE", "users"),
+    ]);
+    assert!(!ok);
+    assert!(output.contains("SESSIONS_TABLE: is required"), "{output}");
+}

@@ -1,11 +1,15 @@
-//! `POST /refresh`: a refresh token in `Authorization: Bearer`, a new (non-fresh) access token out.
+//! `POST /refresh`: a refresh token in `Authorization: Bearer`, a new (non-fresh) access token
+//! out, of the same session. With rotation on, also a new refresh token, and the one presented
+//! is spent: presenting it again ends the session.
 
 use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 use serde_json::json;
 use shared::{
     AppState,
-    claims::TokenKind,
+    claims::{TokenKind, VerifiedClaims},
     http::{ApiError, errors::Route, guard::authorized_user, json_response, respond},
+    sessions::{Rotation, RotationOutcome},
+    tokens::{TokenError, new_token_id, unix_now_secs},
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
@@ -13,13 +17,86 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 }
 
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, user) = authorized_user(state, request, TokenKind::Refresh).await?;
+    let (claims, user) = authorized_user(state, request, TokenKind::Refresh).await?;
+    let now = unix_now_secs();
+    let signing = |error| ApiError::Signing(Route::Token, error);
+    let session = claims.session_id();
     let access_token = state
         .tokens
-        .issue(TokenKind::Access, &user.username, false)
-        .map_err(|error| ApiError::Signing(Route::Token, error))?;
+        .issue_at(
+            TokenKind::Access,
+            &user.username,
+            false,
+            now,
+            &new_token_id(),
+            session,
+        )
+        .map_err(signing)?;
+    if !state.rotation.enabled {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"access_token": access_token}),
+        ));
+    }
+    let replacement = new_token_id();
+    rotate(state, &claims, &replacement, now).await?;
+    let refresh_token = state
+        .tokens
+        .issue_at(
+            TokenKind::Refresh,
+            &user.username,
+            false,
+            now,
+            &replacement,
+            session,
+        )
+        .map_err(signing)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({"access_token": access_token}),
+        &json!({"access_token": access_token, "refresh_token": refresh_token}),
     ))
+}
+
+/// Spends the presented refresh token for `replacement`, or ends the session on a replay.
+async fn rotate(
+    state: &AppState,
+    claims: &VerifiedClaims,
+    replacement: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    // A refresh token without an id cannot be spent, so it cannot rotate.
+    let presented = claims
+        .jti
+        .as_deref()
+        .ok_or(ApiError::Token(TokenError::MissingClaim("jti")))?;
+    let session = claims.session_id().unwrap_or(presented);
+    let grace = state.rotation.grace.as_secs() as i64;
+    let rotation = Rotation {
+        session,
+        presented,
+        replacement,
+        now,
+        grace_since: (grace > 0).then(|| now - grace),
+        // The new refresh token's life, plus that of an access token it may still buy.
+        keep_until: state.tokens.expiry(TokenKind::Refresh, now)
+            + state.tokens.lifetime(TokenKind::Access).as_secs() as i64,
+    };
+    match state
+        .sessions
+        .rotate(&rotation)
+        .await
+        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
+    {
+        RotationOutcome::Rotated => Ok(()),
+        RotationOutcome::Reused => {
+            // Ids only: never a token.
+            tracing::warn!(
+                user = %claims.subject,
+                session,
+                "a spent refresh token was presented again: the session is revoked"
+            );
+            Err(ApiError::Revoked)
+        }
+        RotationOutcome::Revoked => Err(ApiError::Revoked),
+    }
 }

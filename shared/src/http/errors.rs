@@ -6,13 +6,17 @@
 
 use lambda_http::{
     Body, Response,
-    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    http::{
+        HeaderValue, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
 };
 use serde_json::{Value, json};
 
 use crate::{
     http::{bearer::AuthHeaderError, body::BodyError, json_response},
     login_schema::FieldErrors,
+    login_throttle::{ThrottleError, Throttled},
     tokens::{SigningError, TokenError},
     users::StoreError,
 };
@@ -21,6 +25,9 @@ pub const BAD_CREDENTIALS: &str = "Bad username or password";
 pub const SERVICE_UNAVAILABLE: &str = "Service unavailable";
 pub const INTERNAL_ERROR: &str = "Internal server error";
 pub const USER_DISABLED: &str = "User account is disabled";
+/// flask-jwt-extended's message for a token in its blocklist.
+pub const TOKEN_REVOKED: &str = "Token has been revoked";
+pub const TOO_MANY_LOGIN_ATTEMPTS: &str = "Too many failed login attempts";
 
 /// Which family of routes answers: it decides the key of an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +56,12 @@ pub enum ApiError {
     /// A valid token for a user an operator has disabled.
     #[error("token for a disabled user")]
     DisabledUser,
+    /// A valid token that was revoked: logged out, of a session that ended, or issued before
+    /// its user's last password change.
+    #[error("revoked token")]
+    Revoked,
+    #[error("too many failed login attempts")]
+    Throttled(Throttled),
     #[error("{1}")]
     StoreUnavailable(Route, StoreError),
     #[error("{1}")]
@@ -60,9 +73,11 @@ impl ApiError {
         match self {
             ApiError::Body(BodyError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Body(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
-            ApiError::BadCredentials | ApiError::UnknownUser(_) | ApiError::DisabledUser => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::BadCredentials
+            | ApiError::UnknownUser(_)
+            | ApiError::DisabledUser
+            | ApiError::Revoked => StatusCode::UNAUTHORIZED,
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::AuthHeader(AuthHeaderError::Missing | AuthHeaderError::NoBearer) => {
                 StatusCode::UNAUTHORIZED
             }
@@ -82,6 +97,8 @@ impl ApiError {
             ApiError::AuthHeader(error) => json!({"msg": error.to_string()}),
             ApiError::Token(error) => json!({"msg": error.to_string()}),
             ApiError::DisabledUser => json!({"msg": USER_DISABLED}),
+            ApiError::Revoked => json!({"msg": TOKEN_REVOKED}),
+            ApiError::Throttled(_) => json!({"error": TOO_MANY_LOGIN_ATTEMPTS}),
             ApiError::UnknownUser(username) => {
                 json!({"msg": format!("Error loading the user {username}")})
             }
@@ -103,7 +120,21 @@ impl ApiError {
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let ApiError::Throttled(throttled) = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(throttled.retry_after));
+        }
         response
+    }
+}
+
+impl From<ThrottleError> for ApiError {
+    fn from(error: ThrottleError) -> Self {
+        match error {
+            ThrottleError::Throttled(throttled) => ApiError::Throttled(throttled),
+            ThrottleError::Store(error) => ApiError::StoreUnavailable(Route::Login, error),
+        }
     }
 }
 
@@ -186,6 +217,26 @@ mod tests {
         assert_eq!(
             body_of(&response),
             json!({"error": "Content-Type must be application/json"})
+        );
+    }
+
+    #[test]
+    fn revoked_token_is_401_with_flask_jwt_extendeds_message() {
+        let response = ApiError::Revoked.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(body_of(&response), json!({"msg": "Token has been revoked"}));
+    }
+
+    #[test]
+    fn throttled_login_is_429_with_retry_after() {
+        let response = ApiError::Throttled(Throttled { retry_after: 42 }).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "42");
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        assert_eq!(
+            body_of(&response),
+            json!({"error": "Too many failed login attempts"})
         );
     }
 }

@@ -1,5 +1,5 @@
-//! The check every token route starts with: a bearer token of the right kind, for a user that
-//! exists and is not disabled.
+//! The check every token route starts with: a bearer token of the right kind, not revoked, for
+//! a user that exists, is not disabled, and has not ended their sessions since it was issued.
 
 use lambda_http::Request;
 
@@ -18,14 +18,26 @@ pub async fn authorized_user(
 ) -> Result<(VerifiedClaims, User), ApiError> {
     let token = bearer_token(request.headers())?;
     let claims = state.tokens.verify(&token, kind)?;
-    let user = state
-        .users
-        .find(&claims.subject)
-        .await
-        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
+    let unavailable = |error| ApiError::StoreUnavailable(Route::Token, error);
+    // Two reads, one wait: both stores are asked at once.
+    let (revoked, user) = tokio::join!(
+        state
+            .sessions
+            .is_revoked(claims.jti.as_deref(), claims.session_id()),
+        state.users.find(&claims.subject)
+    );
+    // flask-jwt-extended's order: the blocklist, then the user.
+    if revoked.map_err(unavailable)? {
+        return Err(ApiError::Revoked);
+    }
+    let user = user
+        .map_err(unavailable)?
         .ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?;
     if user.disabled {
         return Err(ApiError::DisabledUser);
+    }
+    if user.outlived(claims.issued_at) {
+        return Err(ApiError::Revoked);
     }
     Ok((claims, user))
 }
@@ -104,5 +116,24 @@ mod tests {
         )
         .await;
         assert!(matches!(user, Err(ApiError::UnknownUser(name)) if name == "ghost"));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_token_or_session_is_refused() {
+        let state = state();
+        let token = state
+            .tokens
+            .issue_in_session(TokenKind::Access, "cosmo", true, Some("session-1"))
+            .unwrap();
+        let claims = state.tokens.verify(&token, TokenKind::Access).unwrap();
+        let request = request_with_authorization(&format!("Bearer {token}"));
+        let check = || authorized_user(&state, &request, TokenKind::Access);
+        assert!(check().await.is_ok());
+        state
+            .sessions
+            .revoke_session("session-1", claims.expires_at)
+            .await
+            .unwrap();
+        assert!(matches!(check().await, Err(ApiError::Revoked)));
     }
 }

@@ -45,19 +45,39 @@ fn verify_access(token: &str) -> Result<VerifiedClaims, TokenError> {
 fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
     let service = service();
     let token = service
-        .issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "id-1")
+        .issue_at(
+            TokenKind::Access,
+            "cosmo",
+            true,
+            NOW as i64,
+            "id-1",
+            Some("session-1"),
+        )
         .unwrap();
     let claims = service.verify_at(&token, TokenKind::Access, NOW).unwrap();
     assert_eq!(claims.subject, "cosmo");
     assert_eq!(claims.kind, TokenKind::Access);
     assert_eq!(claims.jti.as_deref(), Some("id-1"));
     assert_eq!(claims.expires_at, NOW as i64 + 900);
+    assert_eq!(claims.issued_at, Some(NOW as i64));
+    assert_eq!(claims.session_id(), Some("session-1"));
+}
+
+#[test]
+fn a_token_without_a_session_is_a_session_of_its_own() {
+    let service = service();
+    let token = service
+        .issue_at(TokenKind::Refresh, "cosmo", false, NOW as i64, "id-9", None)
+        .unwrap();
+    let claims = service.verify_at(&token, TokenKind::Refresh, NOW).unwrap();
+    assert_eq!(claims.session, None);
+    assert_eq!(claims.session_id(), Some("id-9"));
 }
 
 #[test]
 fn issued_refresh_token_lives_one_hour_and_is_never_fresh() {
     let token = service()
-        .issue_at(TokenKind::Refresh, "cosmo", true, 1000, "id-2")
+        .issue_at(TokenKind::Refresh, "cosmo", true, 1000, "id-2", None)
         .unwrap();
     let payload = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
         .unwrap()
@@ -114,7 +134,7 @@ fn configured_issuer_and_audience_are_issued_and_required() {
         ("JWT_AUDIENCE", "api"),
     ]);
     let token = service
-        .issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "x")
+        .issue_at(TokenKind::Access, "cosmo", true, NOW as i64, "x", None)
         .unwrap();
     let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
         .unwrap()

@@ -26,8 +26,9 @@ pub const USERNAME: &str = "username";
 pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
 pub const DISABLED: &str = "disabled";
+pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
 /// Attributes that are the account itself, never public profile fields.
-const ACCOUNT_FIELDS: [&str; 3] = [USERNAME, PASSWORD_HASH, DISABLED];
+const ACCOUNT_FIELDS: [&str; 4] = [USERNAME, PASSWORD_HASH, DISABLED, TOKENS_VALID_AFTER];
 
 /// Time to open a connection; a reachable endpoint answers far sooner.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -73,6 +74,19 @@ pub async fn aws_config() -> SdkConfig {
         .await
 }
 
+/// A DynamoDB client with the configuration of `aws_config`. Build one per cold start and
+/// share it (it is a cheap handle): loading the configuration is most of a client's cost.
+pub async fn client() -> Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_config().await);
+    // The template declares the variable so that a local run can set it; CloudFormation
+    // and sam local pass it as "" otherwise, which the SDK would take for the endpoint and
+    // fail every call with. Empty means unset, as for every other variable here.
+    if std::env::var_os(ENDPOINT_VARIABLE).is_some_and(|value| value.is_empty()) {
+        config.set_endpoint_url(None);
+    }
+    Client::from_conf(config.build())
+}
+
 /// Users in the DynamoDB table `table`. Cheap to clone; build one per cold start.
 #[derive(Debug, Clone)]
 pub struct DynamoUserStore {
@@ -88,16 +102,9 @@ impl DynamoUserStore {
         }
     }
 
-    /// A store over `table` with the configuration of `aws_config`.
+    /// A store over `table` with the client of `client()`.
     pub async fn connect(table: impl Into<String>) -> Self {
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_config().await);
-        // The template declares the variable so that a local run can set it; CloudFormation
-        // and sam local pass it as "" otherwise, which the SDK would take for the endpoint and
-        // fail every call with. Empty means unset, as for every other variable here.
-        if std::env::var_os(ENDPOINT_VARIABLE).is_some_and(|value| value.is_empty()) {
-            config.set_endpoint_url(None);
-        }
-        Self::new(Client::from_conf(config.build()), table)
+        Self::new(client().await, table)
     }
 
     pub fn table(&self) -> &str {
@@ -151,7 +158,7 @@ impl DynamoUserStore {
         Ok(())
     }
 
-    /// Replaces the password hash of an existing user.
+    /// Replaces the password hash of an existing user, and ends every session they had.
     pub async fn set_password_hash(
         &self,
         username: &str,
@@ -159,19 +166,20 @@ impl DynamoUserStore {
     ) -> Result<(), AdminError> {
         self.update(
             username,
-            "SET #field = :value",
+            "SET #field = :value, #after = :after",
             PASSWORD_HASH,
             Some(AttributeValue::S(password_hash.to_owned())),
         )
         .await
     }
 
-    /// Disables or enables an existing user.
+    /// Disables an existing user (and ends every session they had) or enables them again.
+    /// Enabling does not bring back the tokens of before the disable.
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
         if disabled {
             self.update(
                 username,
-                "SET #field = :value",
+                "SET #field = :value, #after = :after",
                 DISABLED,
                 Some(AttributeValue::Bool(true)),
             )
@@ -181,6 +189,14 @@ impl DynamoUserStore {
         }
     }
 
+    /// Ends every session of an existing user: their tokens issued until now are refused.
+    pub async fn end_sessions(&self, username: &str) -> Result<(), AdminError> {
+        self.update(username, "SET #field = :after", TOKENS_VALID_AFTER, None)
+            .await
+    }
+
+    /// Updates an existing user with `expression`, where `#field` is `field`, `:value` is
+    /// `value`, and `#after` = `:after` ends the user's sessions.
     async fn update(
         &self,
         username: &str,
@@ -188,17 +204,30 @@ impl DynamoUserStore {
         field: &str,
         value: Option<AttributeValue>,
     ) -> Result<(), AdminError> {
-        self.client
+        let mut values = HashMap::new();
+        if let Some(value) = value {
+            values.insert(":value".to_owned(), value);
+        }
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(USERNAME, AttributeValue::S(username.to_owned()))
             .update_expression(expression)
             .condition_expression("attribute_exists(#username)")
             .expression_attribute_names("#username", USERNAME)
-            .expression_attribute_names("#field", field)
-            .set_expression_attribute_values(
-                value.map(|value| HashMap::from([(":value".to_owned(), value)])),
-            )
+            .expression_attribute_names("#field", field);
+        if expression.contains(":after") {
+            values.insert(
+                ":after".to_owned(),
+                AttributeValue::N(sessions_end_now().to_string()),
+            );
+        }
+        if expression.contains("#after") {
+            update = update.expression_attribute_names("#after", TOKENS_VALID_AFTER);
+        }
+        update
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .send()
             .await
             .map_err(|error| not_found_or_store(error, username))?;
@@ -237,6 +266,13 @@ impl DynamoUserStore {
     }
 }
 
+/// The `tokens_valid_after` that ends every session now: the next whole second, since `iat` is
+/// in whole seconds and a token issued earlier in this second must be refused too. (Login waits
+/// for that second before it issues tokens; see `login`.)
+pub fn sessions_end_now() -> i64 {
+    crate::tokens::unix_now_secs() + 1
+}
+
 /// DynamoDB refuses longer partition keys; no such user can exist.
 pub const MAX_USERNAME_BYTES: usize = 2048;
 
@@ -261,11 +297,11 @@ impl UserStore for DynamoUserStore {
     }
 }
 
-fn store_error(error: impl std::error::Error) -> StoreError {
+pub(crate) fn store_error(error: impl std::error::Error) -> StoreError {
     StoreError(DisplayErrorContext(error).to_string())
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     error
         .as_service_error()
         .and_then(ProvideErrorMetadata::code)
@@ -310,6 +346,12 @@ fn to_item(user: &User) -> Result<HashMap<String, AttributeValue>, AdminError> {
     if user.disabled {
         item.insert(DISABLED.to_owned(), AttributeValue::Bool(true));
     }
+    if let Some(after) = user.tokens_valid_after {
+        item.insert(
+            TOKENS_VALID_AFTER.to_owned(),
+            AttributeValue::N(after.to_string()),
+        );
+    }
     Ok(item)
 }
 
@@ -329,6 +371,14 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreError>
         username: text(USERNAME)?,
         password_hash: text(PASSWORD_HASH)?,
         disabled: matches!(item.get(DISABLED), Some(AttributeValue::Bool(true))),
+        tokens_valid_after: match item.get(TOKENS_VALID_AFTER) {
+            Some(AttributeValue::N(seconds)) => Some(seconds.parse().map_err(|_| {
+                StoreError(format!(
+                    "a users item has a {TOKENS_VALID_AFTER} that is not an integer"
+                ))
+            })?),
+            _ => None,
+        },
         profile,
     })
 }
@@ -382,6 +432,7 @@ mod tests {
             username: "cosmo".into(),
             password_hash: "$argon2id$hash".into(),
             disabled: false,
+            tokens_valid_after: None,
             profile: profile.as_object().cloned().unwrap(),
         }
     }

@@ -1,6 +1,6 @@
 //! Users held in memory: the local server's default store, and the handlers' tests'.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::RwLock};
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -10,17 +10,28 @@ use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, StoreError, User, UserStore};
 /// Users held in memory: the local server's store, and the handlers' tests'.
 #[derive(Debug, Default)]
 pub struct InMemoryUserStore {
-    users: HashMap<String, User>,
+    users: RwLock<HashMap<String, User>>,
 }
 
 impl InMemoryUserStore {
     pub fn new(users: impl IntoIterator<Item = User>) -> Self {
         Self {
-            users: users
-                .into_iter()
-                .map(|user| (user.username.clone(), user))
-                .collect(),
+            users: RwLock::new(
+                users
+                    .into_iter()
+                    .map(|user| (user.username.clone(), user))
+                    .collect(),
+            ),
         }
+    }
+
+    /// Changes the user `username` with `change`, as an administrator would; false if there is
+    /// no such user.
+    pub fn update(&self, username: &str, change: impl FnOnce(&mut User)) -> bool {
+        let Ok(mut users) = self.users.write() else {
+            return false;
+        };
+        users.get_mut(username).map(change).is_some()
     }
 
     /// The seed app's database: `cosmo` (id 1), password `space-corgi`, stored as its hash.
@@ -34,6 +45,7 @@ impl InMemoryUserStore {
             username: DEMO_USERNAME.to_owned(),
             password_hash: DEMO_PASSWORD_HASH.to_owned(),
             disabled: false,
+            tokens_valid_after: None,
             profile: json!({"id": 1}).as_object().cloned().unwrap_or_default(),
         }
     }
@@ -42,6 +54,10 @@ impl InMemoryUserStore {
 #[async_trait]
 impl UserStore for InMemoryUserStore {
     async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.get(username).cloned())
+        let users = self
+            .users
+            .read()
+            .map_err(|_| StoreError("the in-memory user store is poisoned".to_owned()))?;
+        Ok(users.get(username).cloned())
     }
 }

@@ -1,6 +1,6 @@
 //! Users: the `UserStore` trait, the stores (in memory, DynamoDB) and password authentication.
 
-mod dynamodb;
+pub(crate) mod dynamodb;
 mod memory;
 
 use std::fmt;
@@ -8,7 +8,10 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-pub use dynamodb::{AdminError, CREATED_AT, DynamoUserStore, MAX_USERNAME_BYTES, aws_config};
+pub use dynamodb::{
+    AdminError, CREATED_AT, DynamoUserStore, MAX_USERNAME_BYTES, aws_config,
+    client as dynamodb_client, sessions_end_now,
+};
 pub use memory::InMemoryUserStore;
 
 use crate::passwords;
@@ -26,11 +29,21 @@ pub struct User {
     pub password_hash: String,
     /// A disabled user can neither log in nor use the tokens they already have.
     pub disabled: bool,
+    /// Tokens issued before this time (seconds since the epoch) are refused: set when the
+    /// password changes or the user is disabled, it ends every session the user had.
+    pub tokens_valid_after: Option<i64>,
     /// Public profile fields, returned by `GET /profile` (`created_at` among them in DynamoDB).
     pub profile: Map<String, Value>,
 }
 
 impl User {
+    /// Whether a token issued at `issued_at` (its `iat`) predates the user's last password
+    /// change or disable. A token without `iat` cannot show that it does not.
+    pub fn outlived(&self, issued_at: Option<i64>) -> bool {
+        self.tokens_valid_after
+            .is_some_and(|after| issued_at.is_none_or(|iat| iat < after))
+    }
+
     /// The record a client may see: the profile fields and the username, never the hash.
     pub fn public_record(&self) -> Map<String, Value> {
         let mut record = self.profile.clone();
@@ -45,6 +58,7 @@ impl fmt::Debug for User {
             .field("username", &self.username)
             .field("password_hash", &"<redacted>")
             .field("disabled", &self.disabled)
+            .field("tokens_valid_after", &self.tokens_valid_after)
             .field("profile", &self.profile)
             .finish()
     }

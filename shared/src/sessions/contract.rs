@@ -1,0 +1,227 @@
+//! What every `SessionStore` must do, as checks that take the store: the in-memory store runs
+//! them in this crate's tests, the DynamoDB store against a real server in `tests/`.
+
+use std::sync::Arc;
+
+use super::{Rotation, RotationOutcome, SessionStore};
+use crate::tokens::{new_token_id, unix_now_secs};
+
+/// A time in the future far enough that nothing of a test expires during it.
+fn later() -> i64 {
+    unix_now_secs() + 3600
+}
+
+fn rotation<'a>(session: &'a str, presented: &'a str, replacement: &'a str) -> Rotation<'a> {
+    Rotation {
+        session,
+        presented,
+        replacement,
+        now: unix_now_secs(),
+        grace_since: None,
+        keep_until: later(),
+    }
+}
+
+pub async fn revoked_token_is_revoked_and_others_are_not(store: &dyn SessionStore) {
+    let (revoked, other) = (new_token_id(), new_token_id());
+    store.revoke_token(&revoked, later()).await.unwrap();
+    assert!(store.is_revoked(Some(&revoked), None).await.unwrap());
+    assert!(!store.is_revoked(Some(&other), None).await.unwrap());
+    assert!(!store.is_revoked(None, None).await.unwrap());
+}
+
+pub async fn revoked_session_revokes_every_token_of_it(store: &dyn SessionStore) {
+    let (session, other) = (new_token_id(), new_token_id());
+    store.revoke_session(&session, later()).await.unwrap();
+    assert!(
+        store
+            .is_revoked(Some(&new_token_id()), Some(&session))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(Some(&new_token_id()), Some(&other))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn rotation_spends_each_token_once_and_reuse_revokes_the_session(
+    store: &dyn SessionStore,
+) {
+    let session = new_token_id();
+    let (first, second, third) = (new_token_id(), new_token_id(), new_token_id());
+    let outcome = store.rotate(&rotation(&session, &first, &second)).await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Rotated);
+    let outcome = store.rotate(&rotation(&session, &second, &third)).await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Rotated);
+    assert!(!store.is_revoked(None, Some(&session)).await.unwrap());
+
+    // The first token, spent two rotations ago, comes back: a replay.
+    let outcome = store
+        .rotate(&rotation(&session, &first, &new_token_id()))
+        .await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Reused);
+    assert!(store.is_revoked(None, Some(&session)).await.unwrap());
+    // Even the legitimate current token is dead now.
+    let outcome = store
+        .rotate(&rotation(&session, &third, &new_token_id()))
+        .await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Revoked);
+}
+
+pub async fn a_revoked_session_does_not_rotate(store: &dyn SessionStore) {
+    let session = new_token_id();
+    store.revoke_session(&session, later()).await.unwrap();
+    let outcome = store
+        .rotate(&rotation(&session, &new_token_id(), &new_token_id()))
+        .await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Revoked);
+}
+
+pub async fn within_the_grace_a_spent_token_rotates_again(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let (first, lost, retry) = (new_token_id(), new_token_id(), new_token_id());
+    let now = unix_now_secs();
+    let with_grace = |presented, replacement| Rotation {
+        grace_since: Some(now - 10),
+        ..rotation(&session, presented, replacement)
+    };
+    assert_eq!(
+        store.rotate(&with_grace(&first, &lost)).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    // The client never got `lost`, and retries with `first`.
+    assert_eq!(
+        store.rotate(&with_grace(&first, &retry)).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    // `retry` is the session's token now; `lost` is not.
+    assert_eq!(
+        store
+            .rotate(&with_grace(&retry, &new_token_id()))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated
+    );
+    assert!(!store.is_revoked(None, Some(&session)).await.unwrap());
+}
+
+pub async fn after_the_grace_a_spent_token_is_a_replay(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let (first, second) = (new_token_id(), new_token_id());
+    assert_eq!(
+        store
+            .rotate(&rotation(&session, &first, &second))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated
+    );
+    // A grace that began after the rotation does not cover it.
+    let replacement = new_token_id();
+    let late = Rotation {
+        grace_since: Some(unix_now_secs() + 5),
+        ..rotation(&session, &first, &replacement)
+    };
+    assert_eq!(store.rotate(&late).await.unwrap(), RotationOutcome::Reused);
+}
+
+/// Twenty rotations of one token at once: one wins, and the rest are replays.
+pub async fn concurrent_rotations_of_one_token_rotate_exactly_once(store: Arc<dyn SessionStore>) {
+    let session = new_token_id();
+    let presented = new_token_id();
+    let attempts = (0..20).map(|_| {
+        let (store, session, presented) = (store.clone(), session.clone(), presented.clone());
+        tokio::spawn(async move {
+            let replacement = new_token_id();
+            store
+                .rotate(&rotation(&session, &presented, &replacement))
+                .await
+                .unwrap()
+        })
+    });
+    let mut outcomes = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        outcomes.push(attempt.await.unwrap());
+    }
+    let rotated = outcomes
+        .iter()
+        .filter(|outcome| **outcome == RotationOutcome::Rotated)
+        .count();
+    assert_eq!(rotated, 1, "{outcomes:?}");
+    assert!(outcomes.contains(&RotationOutcome::Reused));
+}
+
+pub async fn login_attempts_count_in_a_window_and_start_over_after_it(store: &dyn SessionStore) {
+    let username = format!("user-{}", new_token_id());
+    let now = unix_now_secs();
+    let end = now + 900;
+    for expected in 1..=3 {
+        let attempts = store
+            .count_login_attempt(&username, now, end)
+            .await
+            .unwrap();
+        assert_eq!((attempts.count, attempts.window_ends_at), (expected, end));
+    }
+    // The window stays the one the first attempt opened.
+    let attempts = store
+        .count_login_attempt(&username, now + 10, end + 10)
+        .await
+        .unwrap();
+    assert_eq!((attempts.count, attempts.window_ends_at), (4, end));
+    // Once it has passed, counting starts again, even if the record is still there.
+    let attempts = store
+        .count_login_attempt(&username, end, end + 900)
+        .await
+        .unwrap();
+    assert_eq!((attempts.count, attempts.window_ends_at), (1, end + 900));
+    // Usernames are counted apart, case included.
+    let other = store
+        .count_login_attempt(&username.to_uppercase(), end, end + 900)
+        .await
+        .unwrap();
+    assert_eq!(other.count, 1);
+}
+
+pub async fn cleared_login_attempts_start_from_zero(store: &dyn SessionStore) {
+    let username = format!("user-{}", new_token_id());
+    let now = unix_now_secs();
+    for _ in 0..3 {
+        store
+            .count_login_attempt(&username, now, now + 900)
+            .await
+            .unwrap();
+    }
+    store.clear_login_attempts(&username).await.unwrap();
+    store.clear_login_attempts("nobody-at-all").await.unwrap();
+    let attempts = store
+        .count_login_attempt(&username, now, now + 900)
+        .await
+        .unwrap();
+    assert_eq!(attempts.count, 1);
+}
+
+/// Ten attempts at once are ten counts: no update is lost.
+pub async fn concurrent_login_attempts_are_all_counted(store: Arc<dyn SessionStore>) {
+    let username = format!("user-{}", new_token_id());
+    let now = unix_now_secs();
+    let attempts: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, username) = (store.clone(), username.clone());
+            tokio::spawn(async move {
+                store
+                    .count_login_attempt(&username, now, now + 900)
+                    .await
+                    .unwrap()
+                    .count
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for attempt in attempts {
+        counts.push(attempt.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
+}

@@ -1,0 +1,378 @@
+//! Sessions in a DynamoDB table: partition key `pk` (S), TTL attribute `expires_at` (N, seconds
+//! since the epoch). Three kinds of item, told apart by the key's prefix:
+//! - `token#<jti>`: a revoked token, until its `exp`;
+//! - `session#<sid>`: a session, `revoked` (BOOL) when ended, and with rotation on its
+//!   `current` and `previous` refresh-token ids and `rotated_at` (N);
+//! - `login#<username>`: `attempts` (N) counted in the window that ends at `expires_at`.
+//!
+//! DynamoDB deletes expired items within days, not at once, so every read that cares about
+//! time also compares `expires_at` with now.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    Client,
+    operation::update_item::builders::UpdateItemFluentBuilder,
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+        ScalarAttributeType, TimeToLiveSpecification,
+    },
+};
+use sha2::{Digest, Sha256};
+
+use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
+use crate::users::{
+    StoreError,
+    dynamodb::{is_condition_failure, store_error},
+};
+
+pub const KEY: &str = "pk";
+/// The TTL attribute.
+pub const EXPIRES_AT: &str = "expires_at";
+const REVOKED: &str = "revoked";
+const CURRENT: &str = "current";
+const PREVIOUS: &str = "previous";
+const ROTATED_AT: &str = "rotated_at";
+const ATTEMPTS: &str = "attempts";
+/// DynamoDB's limit on a partition key.
+const MAX_KEY_BYTES: usize = 2048;
+/// A window that ends between a read and a conditional write makes the write fail; the next
+/// try sees the new state. Two more tries cover any such race.
+const LOGIN_COUNT_TRIES: usize = 3;
+
+/// Sessions in the DynamoDB table `table`. Cheap to clone; build one per cold start.
+#[derive(Debug, Clone)]
+pub struct DynamoSessionStore {
+    client: Client,
+    table: String,
+}
+
+fn token_key(jti: &str) -> String {
+    format!("token#{jti}")
+}
+
+fn session_key(session: &str) -> String {
+    format!("session#{session}")
+}
+
+/// A username too long for a key cannot exist, but its attempts still count (under its hash),
+/// so that an answer never depends on the username's length.
+fn login_key(username: &str) -> String {
+    let key = format!("login#{username}");
+    if key.len() <= MAX_KEY_BYTES {
+        return key;
+    }
+    let digest = Sha256::digest(username.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("login-sha256#{hex}")
+}
+
+fn number(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn text(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn read_number(item: &HashMap<String, AttributeValue>, field: &str) -> Option<i64> {
+    match item.get(field) {
+        Some(AttributeValue::N(value)) => value.parse().ok(),
+        _ => None,
+    }
+}
+
+impl DynamoSessionStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store over `table` with the same AWS configuration as the users table.
+    pub async fn connect(table: impl Into<String>) -> Self {
+        Self::new(crate::users::dynamodb_client().await, table)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table as `template.yaml` declares it, TTL included (for local servers and
+    /// tests).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let key = AttributeDefinition::builder()
+            .attribute_name(KEY)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(store_error)?;
+        let schema = KeySchemaElement::builder()
+            .attribute_name(KEY)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(store_error)?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(key)
+            .key_schema(schema)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(store_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// An update of the item `key`, with every attribute name of this module bound.
+    fn update(&self, key: String) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(key))
+            .expression_attribute_names("#expires", EXPIRES_AT)
+    }
+
+    async fn item(
+        &self,
+        key: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(key))
+            // A logout is in force for the very next request.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item)
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoSessionStore {
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, AttributeValue::S(token_key(jti)))
+            .item(EXPIRES_AT, number(expires_at))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn revoke_session(&self, session: &str, keep_until: i64) -> Result<(), StoreError> {
+        // A session record that exists already lasts as long as any token the session issued.
+        self.update(session_key(session))
+            .update_expression("SET #revoked = :true, #expires = if_not_exists(#expires, :keep)")
+            .expression_attribute_names("#revoked", REVOKED)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":keep", number(keep_until))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn is_revoked(
+        &self,
+        jti: Option<&str>,
+        session: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let token = async {
+            match jti {
+                Some(jti) => Ok(self.item(token_key(jti)).await?.is_some()),
+                None => Ok(false),
+            }
+        };
+        let session = async {
+            match session {
+                Some(session) => Ok(self.item(session_key(session)).await?.is_some_and(|item| {
+                    matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)))
+                })),
+                None => Ok(false),
+            }
+        };
+        let (token, session) = tokio::join!(token, session);
+        Ok(token? || session?)
+    }
+
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        let key = session_key(rotation.session);
+        let names = |update: UpdateItemFluentBuilder| {
+            update
+                .expression_attribute_names("#revoked", REVOKED)
+                .expression_attribute_names("#current", CURRENT)
+                .expression_attribute_names("#previous", PREVIOUS)
+                .expression_attribute_names("#rotated", ROTATED_AT)
+                .expression_attribute_values(":presented", text(rotation.presented))
+                .expression_attribute_values(":replacement", text(rotation.replacement))
+                .expression_attribute_values(":keep", number(rotation.keep_until))
+        };
+        // The presented token is the session's current one (or the session's first rotation).
+        let rotated = names(self.update(key.clone()))
+            .update_expression(
+                "SET #current = :replacement, #previous = :presented, #rotated = :now, \
+                 #expires = :keep",
+            )
+            .condition_expression(
+                "attribute_not_exists(#revoked) AND \
+                 (attribute_not_exists(#current) OR #current = :presented)",
+            )
+            .expression_attribute_values(":now", number(rotation.now))
+            .send()
+            .await;
+        match rotated {
+            Ok(_) => return Ok(RotationOutcome::Rotated),
+            Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
+            Err(_) => {}
+        }
+        // The presented token was spent within the grace: it may rotate once more. The grace
+        // runs from its first rotation, which this does not move.
+        if let Some(since) = rotation.grace_since {
+            let retried = names(self.update(key.clone()))
+                .update_expression("SET #current = :replacement, #expires = :keep")
+                .condition_expression(
+                    "attribute_not_exists(#revoked) AND #previous = :presented AND \
+                     #rotated >= :since",
+                )
+                .expression_attribute_values(":since", number(since))
+                .send()
+                .await;
+            match retried {
+                Ok(_) => return Ok(RotationOutcome::Rotated),
+                Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
+                Err(_) => {}
+            }
+        }
+        // Spent, or revoked already. Revoking is conditional too, so the answer says which.
+        let revoked = self
+            .update(key)
+            .update_expression("SET #revoked = :true, #expires = if_not_exists(#expires, :keep)")
+            .condition_expression("attribute_not_exists(#revoked)")
+            .expression_attribute_names("#revoked", REVOKED)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":keep", number(rotation.keep_until))
+            .send()
+            .await;
+        match revoked {
+            Ok(_) => Ok(RotationOutcome::Reused),
+            Err(error) if is_condition_failure(&error) => Ok(RotationOutcome::Revoked),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    async fn count_login_attempt(
+        &self,
+        username: &str,
+        now: i64,
+        window_end: i64,
+    ) -> Result<LoginAttempts, StoreError> {
+        let key = login_key(username);
+        for _ in 0..LOGIN_COUNT_TRIES {
+            // One more in the current window, or the first of a new one.
+            let counted = self
+                .update(key.clone())
+                .update_expression(
+                    "ADD #attempts :one SET #expires = if_not_exists(#expires, :end)",
+                )
+                .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
+                .expression_attribute_names("#attempts", ATTEMPTS)
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":end", number(window_end))
+                .expression_attribute_values(":now", number(now))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            let item = match counted {
+                Ok(output) => output.attributes,
+                Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
+                // The window has ended, but DynamoDB has not deleted the item yet: restart it.
+                Err(_) => {
+                    let restarted = self
+                        .update(key.clone())
+                        .update_expression("SET #attempts = :one, #expires = :end")
+                        .condition_expression("#expires <= :now")
+                        .expression_attribute_names("#attempts", ATTEMPTS)
+                        .expression_attribute_values(":one", number(1))
+                        .expression_attribute_values(":end", number(window_end))
+                        .expression_attribute_values(":now", number(now))
+                        .return_values(ReturnValue::AllNew)
+                        .send()
+                        .await;
+                    match restarted {
+                        Ok(output) => output.attributes,
+                        Err(error) if !is_condition_failure(&error) => {
+                            return Err(store_error(error));
+                        }
+                        // Another attempt restarted it first: count in its window.
+                        Err(_) => continue,
+                    }
+                }
+            };
+            let item = item.unwrap_or_default();
+            return match (read_number(&item, ATTEMPTS), read_number(&item, EXPIRES_AT)) {
+                (Some(count), Some(window_ends_at)) => Ok(LoginAttempts {
+                    count: count.max(0) as u64,
+                    window_ends_at,
+                }),
+                _ => Err(StoreError(
+                    "a login-attempts item has no attempts or expires_at number".to_owned(),
+                )),
+            };
+        }
+        Err(StoreError(format!(
+            "the login-attempts count changed window {LOGIN_COUNT_TRIES} times in a row"
+        )))
+    }
+
+    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(login_key(username)))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_prefixed_ids_never_tokens() {
+        assert_eq!(token_key("abc"), "token#abc");
+        assert_eq!(session_key("s-1"), "session#s-1");
+        assert_eq!(login_key("cosmo"), "login#cosmo");
+    }
+
+    #[test]
+    fn an_overlong_username_is_counted_under_its_hash_within_the_key_limit() {
+        let long = "x".repeat(5000);
+        let key = login_key(&long);
+        assert!(key.starts_with("login-sha256#"));
+        assert!(key.len() <= MAX_KEY_BYTES);
+        assert_eq!(key, login_key(&long));
+        assert_ne!(key, login_key(&"x".repeat(5001)));
+    }
+}

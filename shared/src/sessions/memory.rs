@@ -1,0 +1,144 @@
+//! Sessions held in memory: the local server's store, and the handlers' tests'. One lock makes
+//! each operation atomic, as DynamoDB's conditional writes do.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use async_trait::async_trait;
+
+use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
+use crate::{tokens::unix_now_secs, users::StoreError};
+
+#[derive(Debug, Default)]
+pub struct InMemorySessionStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Revoked token ids, with when their record may go.
+    revoked_tokens: HashMap<String, i64>,
+    sessions: HashMap<String, Session>,
+    login_attempts: HashMap<String, LoginAttempts>,
+}
+
+#[derive(Debug, Default)]
+struct Session {
+    current: Option<String>,
+    previous: Option<String>,
+    rotated_at: i64,
+    revoked: bool,
+    keep_until: i64,
+}
+
+impl InMemorySessionStore {
+    fn with_state<T>(&self, change: impl FnOnce(&mut State) -> T) -> Result<T, StoreError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError("the in-memory session store is poisoned".to_owned()))?;
+        Ok(change(&mut state))
+    }
+}
+
+impl State {
+    /// What DynamoDB's TTL does: records past their time go, so memory stays bounded.
+    fn forget_expired(&mut self, now: i64) {
+        self.revoked_tokens.retain(|_, until| *until > now);
+        self.sessions.retain(|_, session| session.keep_until > now);
+        self.login_attempts
+            .retain(|_, attempts| attempts.window_ends_at > now);
+    }
+}
+
+#[async_trait]
+impl SessionStore for InMemorySessionStore {
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(unix_now_secs());
+            state.revoked_tokens.insert(jti.to_owned(), expires_at);
+        })
+    }
+
+    async fn revoke_session(&self, session: &str, keep_until: i64) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(unix_now_secs());
+            let record = state.sessions.entry(session.to_owned()).or_default();
+            record.revoked = true;
+            record.keep_until = record.keep_until.max(keep_until);
+        })
+    }
+
+    async fn is_revoked(
+        &self,
+        jti: Option<&str>,
+        session: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.with_state(|state| {
+            jti.is_some_and(|jti| state.revoked_tokens.contains_key(jti))
+                || session.is_some_and(|session| {
+                    state
+                        .sessions
+                        .get(session)
+                        .is_some_and(|record| record.revoked)
+                })
+        })
+    }
+
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(rotation.now);
+            let session = state
+                .sessions
+                .entry(rotation.session.to_owned())
+                .or_default();
+            if session.revoked {
+                return RotationOutcome::Revoked;
+            }
+            let is_current = session
+                .current
+                .as_deref()
+                .is_none_or(|current| current == rotation.presented);
+            let in_grace = rotation.grace_since.is_some_and(|since| {
+                session.previous.as_deref() == Some(rotation.presented)
+                    && session.rotated_at >= since
+            });
+            if is_current {
+                session.previous = Some(rotation.presented.to_owned());
+                session.rotated_at = rotation.now;
+            } else if !in_grace {
+                session.revoked = true;
+                return RotationOutcome::Reused;
+            }
+            session.current = Some(rotation.replacement.to_owned());
+            session.keep_until = session.keep_until.max(rotation.keep_until);
+            RotationOutcome::Rotated
+        })
+    }
+
+    async fn count_login_attempt(
+        &self,
+        username: &str,
+        now: i64,
+        window_end: i64,
+    ) -> Result<LoginAttempts, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            let attempts =
+                state
+                    .login_attempts
+                    .entry(username.to_owned())
+                    .or_insert(LoginAttempts {
+                        count: 0,
+                        window_ends_at: window_end,
+                    });
+            attempts.count += 1;
+            *attempts
+        })
+    }
+
+    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state.login_attempts.remove(username);
+        })
+    }
+}

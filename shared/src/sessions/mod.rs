@@ -1,0 +1,96 @@
+//! Sessions: what ends a token before its `exp`. Revoked token ids, sessions (the family of
+//! tokens one login starts) with their refresh-token rotation state, and login-failure
+//! counters; and the stores that keep them (in memory, DynamoDB).
+//!
+//! Everything is keyed by ids from the tokens' claims (`jti`, `sid`) or by username: never by a
+//! token or its hash. Every record carries the time after which it may go (DynamoDB's TTL), so
+//! the store cleans itself.
+
+mod dynamodb;
+mod memory;
+
+use async_trait::async_trait;
+
+pub use dynamodb::DynamoSessionStore;
+pub use memory::InMemorySessionStore;
+
+use crate::users::StoreError;
+
+/// One refresh of a session with rotation on: the refresh token `presented` is spent and
+/// `replacement` becomes the session's current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation<'a> {
+    pub session: &'a str,
+    /// The `jti` of the refresh token presented.
+    pub presented: &'a str,
+    /// The `jti` of the refresh token issued in its place.
+    pub replacement: &'a str,
+    /// Seconds since the epoch.
+    pub now: i64,
+    /// A spent token may rotate once more if its rotation happened at or after this time (a
+    /// client that lost the answer retries); `None` when there is no grace.
+    pub grace_since: Option<i64>,
+    /// When the session's record may go: after every token it can still issue has expired.
+    pub keep_until: i64,
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// `replacement` is now the session's refresh token.
+    Rotated,
+    /// `presented` had already been spent: a replay, by a thief or by the user after a thief.
+    /// The whole session is revoked now (RFC 9700 section 4.14.2).
+    Reused,
+    /// The session had been revoked before.
+    Revoked,
+}
+
+/// The failed-login count of a username in its current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAttempts {
+    /// Attempts counted in the window, this one included.
+    pub count: u64,
+    /// When the window ends (seconds since the epoch) and the count starts again from zero.
+    pub window_ends_at: i64,
+}
+
+/// Where revocations, sessions and login counters live.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Revokes the token `jti`. `expires_at` is its `exp`: after it the record may go.
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+
+    /// Revokes every token of `session`, until `keep_until`.
+    async fn revoke_session(&self, session: &str, keep_until: i64) -> Result<(), StoreError>;
+
+    /// Whether the token `jti`, or the session it belongs to, is revoked. Reads the latest
+    /// write: a logout is in force for the very next request.
+    async fn is_revoked(
+        &self,
+        jti: Option<&str>,
+        session: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Spends `rotation.presented` for `rotation.replacement` in one atomic step: of several
+    /// concurrent rotations of one token, exactly one is `Rotated` (the grace aside).
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError>;
+
+    /// Counts one login attempt for `username`, atomically, in the window that its first
+    /// counted attempt opened; a window that ended at or before `now` starts anew, ending at
+    /// `window_end`.
+    async fn count_login_attempt(
+        &self,
+        username: &str,
+        now: i64,
+        window_end: i64,
+    ) -> Result<LoginAttempts, StoreError>;
+
+    /// Forgets the attempts of `username` (after a successful login).
+    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError>;
+}
+
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,37 @@
+//! The in-memory store passes the whole `SessionStore` contract.
+
+use std::sync::Arc;
+
+use super::{InMemorySessionStore, contract};
+
+#[tokio::test]
+async fn revocation_of_tokens_and_sessions() {
+    let store = InMemorySessionStore::default();
+    contract::revoked_token_is_revoked_and_others_are_not(&store).await;
+    contract::revoked_session_revokes_every_token_of_it(&store).await;
+}
+
+#[tokio::test]
+async fn rotation_and_reuse_detection() {
+    let store = InMemorySessionStore::default();
+    contract::rotation_spends_each_token_once_and_reuse_revokes_the_session(&store).await;
+    contract::a_revoked_session_does_not_rotate(&store).await;
+    contract::within_the_grace_a_spent_token_rotates_again(&store).await;
+    contract::after_the_grace_a_spent_token_is_a_replay(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_rotate_once() {
+    contract::concurrent_rotations_of_one_token_rotate_exactly_once(Arc::new(
+        InMemorySessionStore::default(),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_attempts() {
+    let store = Arc::new(InMemorySessionStore::default());
+    contract::login_attempts_count_in_a_window_and_start_over_after_it(store.as_ref()).await;
+    contract::cleared_login_attempts_start_from_zero(store.as_ref()).await;
+    contract::concurrent_login_attempts_are_all_counted(store).await;
+}

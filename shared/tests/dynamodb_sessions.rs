@@ -1,0 +1,54 @@
+//! `DynamoSessionStore` passes the whole `SessionStore` contract against a real
+//! DynamoDB-compatible server (moto, from `scripts/test`): conditional writes, atomic counters
+//! and TTL items as DynamoDB has them.
+
+use std::sync::Arc;
+
+use shared::{sessions::contract, testing::fresh_dynamodb_sessions};
+
+#[tokio::test]
+async fn revocation_of_tokens_and_sessions() {
+    let store = fresh_dynamodb_sessions().await;
+    contract::revoked_token_is_revoked_and_others_are_not(&store).await;
+    contract::revoked_session_revokes_every_token_of_it(&store).await;
+}
+
+#[tokio::test]
+async fn rotation_and_reuse_detection() {
+    let store = fresh_dynamodb_sessions().await;
+    contract::rotation_spends_each_token_once_and_reuse_revokes_the_session(&store).await;
+    contract::a_revoked_session_does_not_rotate(&store).await;
+    contract::within_the_grace_a_spent_token_rotates_again(&store).await;
+    contract::after_the_grace_a_spent_token_is_a_replay(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_rotate_once() {
+    contract::concurrent_rotations_of_one_token_rotate_exactly_once(Arc::new(
+        fresh_dynamodb_sessions().await,
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_attempts() {
+    let store = Arc::new(fresh_dynamodb_sessions().await);
+    contract::login_attempts_count_in_a_window_and_start_over_after_it(store.as_ref()).await;
+    contract::cleared_login_attempts_start_from_zero(store.as_ref()).await;
+    contract::concurrent_login_attempts_are_all_counted(store).await;
+}
+
+#[tokio::test]
+async fn the_table_has_its_ttl_on_expires_at() {
+    let store = fresh_dynamodb_sessions().await;
+    let config = shared::users::aws_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    let description = ttl.time_to_live_description().unwrap();
+    assert_eq!(description.attribute_name(), Some("expires_at"));
+}
