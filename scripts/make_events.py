@@ -16,6 +16,8 @@ SECRET = json.loads((ROOT / "local-env.json").read_text())["Parameters"]["JWT_SE
 ISSUED = 1795910400  # 2026-11-29
 VALID_UNTIL = 4102444800  # 2100-01-01
 EXPIRED_AT = 1577836800  # 2020-01-01
+LOGOUT_ACCESS_JTI = "00000000-0000-4000-8000-00000000000a"
+LOGOUT_REFRESH_JTI = "00000000-0000-4000-8000-00000000000b"
 
 
 def token(kind, sub="cosmo", exp=VALID_UNTIL, secret=SECRET, jti="00000000-0000-4000-8000-000000000000"):
@@ -98,6 +100,17 @@ CASES = {
                              {"statusCode": 422, "body": {"msg": "Signature verification failed"}}),
     "profile-unknown-user": (event("GET", "/profile", bearer(token("access", sub="ghost"))),
                              {"statusCode": 401, "body": {"msg": "Error loading the user ghost"}}),
+    # Logout revokes by jti; these tokens have ids of their own so that no other event's token
+    # is revoked. Logging out again answers the same, so every event can run more than once.
+    "logout-access-token": (event("POST", "/logout", bearer(token("access", jti=LOGOUT_ACCESS_JTI))),
+                            {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
+    "logout-refresh-token-in-body": (event("POST", "/logout", JSON, json.dumps(
+                                         {"refresh_token": token("refresh", jti=LOGOUT_REFRESH_JTI)})),
+                                     {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
+    "logout-no-token": (event("POST", "/logout"),
+                        {"statusCode": 401, "body": {"msg": "Missing Authorization Header"}}),
+    "logout-access-token-in-body": (event("POST", "/logout", JSON, json.dumps({"refresh_token": token("access")})),
+                                    {"statusCode": 422, "body": {"msg": "Only refresh tokens are allowed"}}),
 }
 
 if __name__ == "__main__":

@@ -56,12 +56,20 @@ fn template() -> Template {
     Template::load(&root().join("template.yaml")).unwrap()
 }
 
-/// `local-env.json`, what `sam local invoke --env-vars` reads, with the test's own table.
-fn env_vars(table: &str) -> Value {
+/// `local-env.json`, what `sam local invoke --env-vars` reads, with the test's own tables.
+fn env_vars(users_table: &str, sessions_table: &str) -> Value {
     let text = std::fs::read_to_string(root().join("local-env.json")).unwrap();
     let mut env_vars: Value = serde_json::from_str(&text).unwrap();
-    env_vars["Parameters"]["USERS_TABLE"] = json!(table);
+    env_vars["Parameters"]["USERS_TABLE"] = json!(users_table);
+    env_vars["Parameters"]["SESSIONS_TABLE"] = json!(sessions_table);
     env_vars
+}
+
+/// `env_vars` over fresh tables: users holding `cosmo`, and an empty sessions table.
+async fn env_vars_with_fresh_tables() -> Value {
+    let users = users_table().await;
+    let sessions = shared::testing::fresh_dynamodb_sessions().await;
+    env_vars(users.table(), sessions.table())
 }
 
 /// What the execution role and the region give a deployed function; here, the test server.
@@ -95,6 +103,7 @@ fn function_for(event: &EventFile) -> &'static str {
         "POST /login" => "LoginFunction",
         "POST /refresh" => "RefreshFunction",
         "GET /profile" => "ProfileFunction",
+        "POST /logout" => "LogoutFunction",
         other => panic!("{}: no function serves {other}", event.name),
     }
 }
@@ -133,16 +142,15 @@ fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
-    let table = users_table().await;
-    let env_vars = env_vars(table.table());
+    let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();
     let secrets = secrets_in_events(&all, &env_vars);
 
     let functions = template().function_ids();
     assert_eq!(
         functions.len(),
-        3,
-        "login, refresh and profile: {functions:?}"
+        4,
+        "login, refresh, profile and logout: {functions:?}"
     );
     for function in functions {
         let mine: Vec<&EventFile> = all
@@ -206,7 +214,7 @@ async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
 #[tokio::test]
 async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
     // CloudFormation passes an unset parameter as an empty string.
-    let mut env_vars = env_vars("users");
+    let mut env_vars = env_vars("users", "sessions");
     env_vars["Parameters"]["JWT_SECRET_KEY"] = json!("");
     let mut environment = start("ProfileFunction", &env_vars).await;
     let status = environment
@@ -245,8 +253,7 @@ async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
 #[tokio::test]
 async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_function_lives_on()
 {
-    let table = users_table().await;
-    let env_vars = env_vars(table.table());
+    let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();
     let profile_ok = all
         .iter()
@@ -280,8 +287,7 @@ async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_
 
 #[tokio::test]
 async fn the_runtime_api_times_the_cold_start() {
-    let table = users_table().await;
-    let env_vars = env_vars(table.table());
+    let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();
     let event = all
         .iter()

@@ -6,7 +6,7 @@
 //! - first reply: spawn → the reply, what the caller of a cold function waits for;
 //! - peak RSS (`VmHWM`) after the first reply; and each binary's size per architecture.
 //!
-//! Run by `scripts/coldstart`, which builds the binaries and provides the users table.
+//! Run by `scripts/coldstart`, which builds the binaries and provides the tables.
 
 use std::{
     collections::BTreeMap,
@@ -35,6 +35,9 @@ struct Cli {
     /// The users table, holding the user of the events.
     #[arg(long)]
     table: String,
+    /// The sessions table (revocations, sessions, login counters).
+    #[arg(long)]
+    sessions_table: String,
     /// Where the timed binaries are, as `<dir>/<binary>/bootstrap` (cargo lambda's layout).
     #[arg(long, default_value = "target/lambda")]
     bootstraps: PathBuf,
@@ -52,10 +55,11 @@ struct Cli {
 }
 
 /// The event each function is timed with: the successful request of its route.
-const CASES: [(&str, &str); 3] = [
+const CASES: [(&str, &str); 4] = [
     ("LoginFunction", "login-ok.json"),
     ("RefreshFunction", "refresh-ok.json"),
     ("ProfileFunction", "profile-ok.json"),
+    ("LogoutFunction", "logout-access-token.json"),
 ];
 
 const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
@@ -74,7 +78,7 @@ struct Measured {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let template = Template::load(&cli.root.join("template.yaml"))?;
-    let env_vars = env_vars(&cli.root, &cli.table)?;
+    let env_vars = env_vars(&cli.root, &cli.table, &cli.sessions_table)?;
     let all_events = events::load(&cli.root.join("events"))?;
     let aws = aws_environment();
 
@@ -206,10 +210,15 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn env_vars(root: &Path, table: &str) -> Result<Value, Box<dyn std::error::Error>> {
+fn env_vars(
+    root: &Path,
+    table: &str,
+    sessions_table: &str,
+) -> Result<Value, Box<dyn std::error::Error>> {
     let mut env_vars: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("local-env.json"))?)?;
     env_vars["Parameters"]["USERS_TABLE"] = json!(table);
+    env_vars["Parameters"]["SESSIONS_TABLE"] = json!(sessions_table);
     Ok(env_vars)
 }
 
