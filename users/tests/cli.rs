@@ -185,3 +185,76 @@ fn an_empty_endpoint_variable_counts_as_unset_instead_of_breaking_every_call() {
     assert!(!errors.contains("panicked"), "{errors}");
     assert!(errors.contains("user store unavailable"), "{errors}");
 }
+
+#[tokio::test]
+async fn passwd_disable_and_end_sessions_each_end_the_users_sessions() {
+    let cli = Cli::new();
+    let store = cli.store().await;
+    let added = cli.run(&["add", "cosmo"], Some("space-corgi\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let valid_after = || async {
+        store
+            .find("cosmo")
+            .await
+            .unwrap()
+            .unwrap()
+            .tokens_valid_after
+    };
+    assert_eq!(
+        valid_after().await,
+        None,
+        "a new user has no sessions to end"
+    );
+
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    for args in [
+        &["passwd", "cosmo"][..],
+        &["end-sessions", "cosmo"],
+        &["disable", "cosmo"],
+    ] {
+        let before = now();
+        let ran = cli.run(args, Some("new-corgi\n"));
+        assert!(ran.status.success(), "{args:?}: {}", stderr(&ran));
+        let after = valid_after().await.expect("tokens_valid_after is set");
+        // The next whole second: tokens issued up to now are refused.
+        assert!(after > before && after <= now() + 1, "{args:?}: {after}");
+        assert!(
+            !store
+                .find("cosmo")
+                .await
+                .unwrap()
+                .unwrap()
+                .public_record()
+                .contains_key("tokens_valid_after"),
+            "it is not a profile field"
+        );
+    }
+    let missing = cli.run(&["end-sessions", "nobody"], None);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("no user nobody"));
+}
+
+#[test]
+fn create_sessions_table_needs_sessions_table_and_makes_it() {
+    let _ = dynamodb_endpoint();
+    let users = |args: &[&str], table: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_users"));
+        command.args(args).env_remove("SESSIONS_TABLE");
+        if let Some(table) = table {
+            command.env("SESSIONS_TABLE", table);
+        }
+        command.output().unwrap()
+    };
+    let refused = users(&["create-sessions-table"], None);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("SESSIONS_TABLE: is required"));
+    let table = format!("sessions-cli-{}", std::process::id());
+    let created = users(&["create-sessions-table"], Some(&table));
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(stdout(&created).trim(), format!("created table {table}"));
+}
