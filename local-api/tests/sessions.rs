@@ -136,6 +136,15 @@ impl Service {
         reply(logout::handle(&self.state, request).await.unwrap())
     }
 
+    async fn end_sessions(&self) {
+        match &self.users {
+            Users::Memory(store) => assert!(store.update("cosmo", |user| {
+                user.tokens_valid_after = Some(shared::users::sessions_end_now());
+            })),
+            Users::DynamoDb(store) => store.end_sessions("cosmo").await.unwrap(),
+        }
+    }
+
     async fn change_password(&self, password: &str) {
         let hash = shared::passwords::hash(password).unwrap();
         match &self.users {
@@ -184,10 +193,10 @@ async fn logout_with_an_access_token_revokes_it_and_only_it() {
         assert_eq!(refreshed.status, StatusCode::OK, "{backend:?}");
         let new_access = token(&refreshed, "access_token");
         assert_eq!(service.profile(&new_access).await.status, StatusCode::OK);
-        // Logging out again is the same answer, not an error.
-        assert_eq!(
-            service.logout(Some(&access), None).await.status,
-            StatusCode::OK
+        // A revoked token is refused here too, as everywhere.
+        assert_revoked(
+            &service.logout(Some(&access), None).await,
+            "logging out again",
         );
     }
 }
@@ -346,7 +355,8 @@ async fn with_a_grace_a_client_that_lost_the_answer_may_retry() {
 #[tokio::test]
 async fn failed_logins_lock_the_username_until_the_window_passes() {
     for backend in BACKENDS {
-        let throttle = [("LOGIN_MAX_FAILURES", "3"), ("LOGIN_FAILURE_WINDOW", "2s")];
+        // Windows end on whole seconds, so a 3 s window lasts between 2 and 3 s.
+        let throttle = [("LOGIN_MAX_FAILURES", "3"), ("LOGIN_FAILURE_WINDOW", "3s")];
         let service = service(backend, &throttle).await;
         for username in ["cosmo", "nobody"] {
             for _ in 0..3 {
@@ -364,14 +374,14 @@ async fn failed_logins_lock_the_username_until_the_window_passes() {
                 "{backend:?} {username}"
             );
             let retry_after = locked.retry_after.expect("Retry-After");
-            assert!((1..=2).contains(&retry_after), "{retry_after}");
+            assert!((1..=3).contains(&retry_after), "{retry_after}");
         }
         // Other usernames are not affected.
         assert_eq!(
             service.login_as("wanda", "wrong").await.status,
             StatusCode::UNAUTHORIZED
         );
-        tokio::time::sleep(Duration::from_millis(2100)).await;
+        tokio::time::sleep(Duration::from_millis(3100)).await;
         assert_eq!(
             service.login_as("cosmo", PASSWORD).await.status,
             StatusCode::OK,
@@ -429,5 +439,25 @@ async fn tokens_issued_before_a_password_change_are_refused() {
         assert_eq!(service.profile(&access).await.status, StatusCode::OK);
         let refresh = token(&reply, "refresh_token");
         assert_eq!(service.refresh(&refresh).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn ending_a_users_sessions_refuses_every_token_they_had_but_not_new_ones() {
+    for backend in BACKENDS {
+        let service = service(backend, &[ROTATION]).await;
+        let sessions = [service.login().await, service.login().await];
+        service.end_sessions().await;
+        for (access, refresh) in &sessions {
+            assert_revoked(&service.profile(access).await, "an access token of before");
+            assert_revoked(&service.refresh(refresh).await, "a refresh token of before");
+        }
+        let (access, refresh) = service.login().await;
+        assert_eq!(service.profile(&access).await.status, StatusCode::OK);
+        assert_eq!(
+            service.refresh(&refresh).await.status,
+            StatusCode::OK,
+            "{backend:?}"
+        );
     }
 }

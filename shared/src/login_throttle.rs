@@ -5,14 +5,12 @@
 //! Each attempt is counted before the password is checked, in one atomic update, so a burst of
 //! concurrent guesses cannot slip past the limit; a successful login clears the count.
 
-use std::time::Duration;
-
 use crate::{sessions::SessionStore, settings::LoginThrottlePolicy, users::StoreError};
 
 /// A login refused because its username has had too many failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
-    /// Whole seconds until the window ends (at least one): the `Retry-After`.
+    /// Whole seconds until the window ends, at least one.
     pub retry_after: u64,
 }
 
@@ -70,14 +68,12 @@ impl LoginThrottle {
         }
         Ok(())
     }
-
-    pub fn window(&self) -> Duration {
-        self.policy.window
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::{sessions::InMemorySessionStore, tokens::unix_now_secs};
 

@@ -53,8 +53,8 @@ pub struct RotationPolicy {
     /// Every refresh answers with a new refresh token, and the one used is spent. Off by
     /// default: clients of the seed contract reuse one refresh token.
     pub enabled: bool,
-    /// How long after a rotation the spent token may still rotate once more, for a client
-    /// that lost the answer. Zero: any second use counts as theft.
+    /// How long after a rotation the spent token still gets the session's current refresh
+    /// token, for a client that lost the answer. Zero: any second use counts as theft.
     pub grace: Duration,
 }
 

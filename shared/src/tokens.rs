@@ -196,8 +196,14 @@ impl TokenService {
         issued_at + self.lifetime(kind).as_secs() as i64
     }
 
+    /// Until when a record about the session of a refresh token expiring at `refresh_expires_at`
+    /// matters: that token's life, plus that of the last access token it can buy.
+    pub fn session_outlives(&self, refresh_expires_at: i64) -> i64 {
+        refresh_expires_at.saturating_add(self.access_ttl.as_secs() as i64)
+    }
+
     /// The lifetime of tokens of `kind`.
-    pub fn lifetime(&self, kind: TokenKind) -> Duration {
+    fn lifetime(&self, kind: TokenKind) -> Duration {
         match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,

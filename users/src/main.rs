@@ -144,7 +144,9 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(users.iter().map(list_line).collect::<Vec<_>>().join("\n"))
         }
         Command::CreateSessionsTable => {
-            let store = DynamoSessionStore::connect(table(SESSIONS_TABLE_VAR)?).await;
+            let store =
+                DynamoSessionStore::connect(table(SESSIONS_TABLE_VAR, SESSIONS_TABLE_REQUIRED)?)
+                    .await;
             store
                 .create_table()
                 .await
@@ -162,13 +164,8 @@ async fn run(command: Command) -> Result<String, String> {
     }
 }
 
-/// The value of the table variable `name`, which must be set.
-fn table(name: &str) -> Result<String, String> {
-    let required = if name == SESSIONS_TABLE_VAR {
-        SESSIONS_TABLE_REQUIRED
-    } else {
-        USERS_TABLE_REQUIRED
-    };
+/// The value of the table variable `name`, or `required` when it is unset.
+fn table(name: &str, required: &str) -> Result<String, String> {
     std::env::var(name)
         .ok()
         .filter(|table| !table.is_empty())
@@ -176,7 +173,7 @@ fn table(name: &str) -> Result<String, String> {
 }
 
 async fn users() -> Result<DynamoUserStore, String> {
-    Ok(DynamoUserStore::connect(table(USERS_TABLE_VAR)?).await)
+    Ok(DynamoUserStore::connect(table(USERS_TABLE_VAR, USERS_TABLE_REQUIRED)?).await)
 }
 
 /// Any username the login schema takes and a DynamoDB key can hold.

@@ -2,9 +2,9 @@
 //! refresh token (in the body as `{"refresh_token": ...}`, or as the bearer) is revoked with its
 //! whole session, so that the access tokens it bought stop working too. Both may come at once.
 //!
-//! Logging out is idempotent: a token that is revoked already is revoked again, and the answer
-//! is the same, so a client that lost the answer can simply retry (as RFC 7009 section 2.2 has
-//! it for token revocation).
+//! A token that is revoked already gets 401 "Token has been revoked" here as at every other
+//! route (flask-jwt-extended's blocklist answers so), which tells a client that lost the answer
+//! of its first logout all it needs to know.
 
 use lambda_http::{
     Body, Error, Request, Response,
@@ -52,6 +52,17 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     if let Some(token) = &body_token {
         verified.push(state.tokens.verify(token, TokenKind::Refresh)?);
     }
+    let unavailable = |error| ApiError::StoreUnavailable(Route::Token, error);
+    for claims in &verified {
+        let revoked = state
+            .sessions
+            .is_revoked(claims.jti.as_deref(), claims.session_id())
+            .await
+            .map_err(unavailable)?;
+        if revoked {
+            return Err(ApiError::Revoked);
+        }
+    }
     for claims in &verified {
         revoke(state, claims).await?;
     }
@@ -72,9 +83,7 @@ async fn revoke(state: &AppState, claims: &VerifiedClaims) -> Result<(), ApiErro
         .await
         .map_err(unavailable)?;
     if claims.kind == TokenKind::Refresh {
-        // Until every access token this refresh token could still buy has expired.
-        let keep_until =
-            claims.expires_at + state.tokens.lifetime(TokenKind::Access).as_secs() as i64;
+        let keep_until = state.tokens.session_outlives(claims.expires_at);
         let session = claims.session_id().unwrap_or(jti);
         sessions
             .revoke_session(session, keep_until)

@@ -38,8 +38,7 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
             &json!({"access_token": access_token}),
         ));
     }
-    let replacement = new_token_id();
-    rotate(state, &claims, &replacement, now).await?;
+    let refresh_jti = rotate(state, &claims, now).await?;
     let refresh_token = state
         .tokens
         .issue_at(
@@ -47,7 +46,7 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
             &user.username,
             false,
             now,
-            &replacement,
+            &refresh_jti,
             session,
         )
         .map_err(signing)?;
@@ -57,13 +56,9 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     ))
 }
 
-/// Spends the presented refresh token for `replacement`, or ends the session on a replay.
-async fn rotate(
-    state: &AppState,
-    claims: &VerifiedClaims,
-    replacement: &str,
-    now: i64,
-) -> Result<(), ApiError> {
+/// Spends the presented refresh token, or ends the session on a replay: the id of the refresh
+/// token to issue.
+async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<String, ApiError> {
     // A refresh token without an id cannot be spent, so it cannot rotate.
     let presented = claims
         .jti
@@ -71,15 +66,16 @@ async fn rotate(
         .ok_or(ApiError::Token(TokenError::MissingClaim("jti")))?;
     let session = claims.session_id().unwrap_or(presented);
     let grace = state.rotation.grace.as_secs() as i64;
+    let replacement = new_token_id();
     let rotation = Rotation {
         session,
         presented,
-        replacement,
+        replacement: &replacement,
         now,
         grace_since: (grace > 0).then(|| now - grace),
-        // The new refresh token's life, plus that of an access token it may still buy.
-        keep_until: state.tokens.expiry(TokenKind::Refresh, now)
-            + state.tokens.lifetime(TokenKind::Access).as_secs() as i64,
+        keep_until: state
+            .tokens
+            .session_outlives(state.tokens.expiry(TokenKind::Refresh, now)),
     };
     match state
         .sessions
@@ -87,7 +83,7 @@ async fn rotate(
         .await
         .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
     {
-        RotationOutcome::Rotated => Ok(()),
+        RotationOutcome::Rotated(refresh_jti) => Ok(refresh_jti),
         RotationOutcome::Reused => {
             // Ids only: never a token.
             tracing::warn!(

@@ -119,6 +119,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_revoked_token_is_refused_and_another_of_its_session_is_not() {
+        let state = state();
+        let issue = || {
+            state
+                .tokens
+                .issue_in_session(TokenKind::Access, "cosmo", true, Some("session-2"))
+                .unwrap()
+        };
+        let (revoked, other) = (issue(), issue());
+        let claims = state.tokens.verify(&revoked, TokenKind::Access).unwrap();
+        state
+            .sessions
+            .revoke_token(claims.jti.as_deref().unwrap(), claims.expires_at)
+            .await
+            .unwrap();
+        let check = |token: &str| {
+            let request = request_with_authorization(&format!("Bearer {token}"));
+            let state = &state;
+            async move { authorized_user(state, &request, TokenKind::Access).await }
+        };
+        assert!(matches!(check(&revoked).await, Err(ApiError::Revoked)));
+        assert!(check(&other).await.is_ok());
+    }
+
+    #[tokio::test]
     async fn a_revoked_token_or_session_is_refused() {
         let state = state();
         let token = state

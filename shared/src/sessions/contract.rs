@@ -47,15 +47,32 @@ pub async fn revoked_session_revokes_every_token_of_it(store: &dyn SessionStore)
     );
 }
 
+/// A rotation within a grace that began at `since`.
+fn graced<'a>(
+    session: &'a str,
+    presented: &'a str,
+    replacement: &'a str,
+    since: i64,
+) -> Rotation<'a> {
+    Rotation {
+        grace_since: Some(since),
+        ..rotation(session, presented, replacement)
+    }
+}
+
+fn rotated(id: &str) -> RotationOutcome {
+    RotationOutcome::Rotated(id.to_owned())
+}
+
 pub async fn rotation_spends_each_token_once_and_reuse_revokes_the_session(
     store: &dyn SessionStore,
 ) {
     let session = new_token_id();
     let (first, second, third) = (new_token_id(), new_token_id(), new_token_id());
     let outcome = store.rotate(&rotation(&session, &first, &second)).await;
-    assert_eq!(outcome.unwrap(), RotationOutcome::Rotated);
+    assert_eq!(outcome.unwrap(), rotated(&second));
     let outcome = store.rotate(&rotation(&session, &second, &third)).await;
-    assert_eq!(outcome.unwrap(), RotationOutcome::Rotated);
+    assert_eq!(outcome.unwrap(), rotated(&third));
     assert!(!store.is_revoked(None, Some(&session)).await.unwrap());
 
     // The first token, spent two rotations ago, comes back: a replay.
@@ -80,32 +97,46 @@ pub async fn a_revoked_session_does_not_rotate(store: &dyn SessionStore) {
     assert_eq!(outcome.unwrap(), RotationOutcome::Revoked);
 }
 
-pub async fn within_the_grace_a_spent_token_rotates_again(store: &dyn SessionStore) {
+pub async fn within_the_grace_a_spent_token_gets_the_current_one_again(store: &dyn SessionStore) {
     let session = new_token_id();
-    let (first, lost, retry) = (new_token_id(), new_token_id(), new_token_id());
-    let now = unix_now_secs();
-    let with_grace = |presented, replacement| Rotation {
-        grace_since: Some(now - 10),
-        ..rotation(&session, presented, replacement)
-    };
-    assert_eq!(
-        store.rotate(&with_grace(&first, &lost)).await.unwrap(),
-        RotationOutcome::Rotated
-    );
-    // The client never got `lost`, and retries with `first`.
-    assert_eq!(
-        store.rotate(&with_grace(&first, &retry)).await.unwrap(),
-        RotationOutcome::Rotated
-    );
-    // `retry` is the session's token now; `lost` is not.
+    let (first, lost) = (new_token_id(), new_token_id());
+    let since = unix_now_secs() - 10;
     assert_eq!(
         store
-            .rotate(&with_grace(&retry, &new_token_id()))
+            .rotate(&graced(&session, &first, &lost, since))
             .await
             .unwrap(),
-        RotationOutcome::Rotated
+        rotated(&lost)
+    );
+    // The client never got `lost`, and retries with `first`, twice: it gets `lost` again, not
+    // a second live token, so the session never forks.
+    for _ in 0..2 {
+        let retry = new_token_id();
+        assert_eq!(
+            store
+                .rotate(&graced(&session, &first, &retry, since))
+                .await
+                .unwrap(),
+            rotated(&lost)
+        );
+    }
+    let next = new_token_id();
+    assert_eq!(
+        store
+            .rotate(&graced(&session, &lost, &next, since))
+            .await
+            .unwrap(),
+        rotated(&next)
     );
     assert!(!store.is_revoked(None, Some(&session)).await.unwrap());
+    // Spent twice over now (first, then lost): a replay even within the grace.
+    assert_eq!(
+        store
+            .rotate(&graced(&session, &first, &new_token_id(), since))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused
+    );
 }
 
 pub async fn after_the_grace_a_spent_token_is_a_replay(store: &dyn SessionStore) {
@@ -116,7 +147,7 @@ pub async fn after_the_grace_a_spent_token_is_a_replay(store: &dyn SessionStore)
             .rotate(&rotation(&session, &first, &second))
             .await
             .unwrap(),
-        RotationOutcome::Rotated
+        rotated(&second)
     );
     // A grace that began after the rotation does not cover it.
     let replacement = new_token_id();
@@ -145,11 +176,11 @@ pub async fn concurrent_rotations_of_one_token_rotate_exactly_once(store: Arc<dy
     for attempt in attempts.collect::<Vec<_>>() {
         outcomes.push(attempt.await.unwrap());
     }
-    let rotated = outcomes
+    let rotations = outcomes
         .iter()
-        .filter(|outcome| **outcome == RotationOutcome::Rotated)
+        .filter(|outcome| matches!(outcome, RotationOutcome::Rotated(_)))
         .count();
-    assert_eq!(rotated, 1, "{outcomes:?}");
+    assert_eq!(rotations, 1, "{outcomes:?}");
     assert!(outcomes.contains(&RotationOutcome::Reused));
 }
 

@@ -216,18 +216,16 @@ impl SessionStore for DynamoSessionStore {
 
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
         let key = session_key(rotation.session);
-        let names = |update: UpdateItemFluentBuilder| {
-            update
-                .expression_attribute_names("#revoked", REVOKED)
-                .expression_attribute_names("#current", CURRENT)
-                .expression_attribute_names("#previous", PREVIOUS)
-                .expression_attribute_names("#rotated", ROTATED_AT)
-                .expression_attribute_values(":presented", text(rotation.presented))
-                .expression_attribute_values(":replacement", text(rotation.replacement))
-                .expression_attribute_values(":keep", number(rotation.keep_until))
-        };
         // The presented token is the session's current one (or the session's first rotation).
-        let rotated = names(self.update(key.clone()))
+        let rotated = self
+            .update(key.clone())
+            .expression_attribute_names("#revoked", REVOKED)
+            .expression_attribute_names("#current", CURRENT)
+            .expression_attribute_names("#previous", PREVIOUS)
+            .expression_attribute_names("#rotated", ROTATED_AT)
+            .expression_attribute_values(":presented", text(rotation.presented))
+            .expression_attribute_values(":replacement", text(rotation.replacement))
+            .expression_attribute_values(":keep", number(rotation.keep_until))
             .update_expression(
                 "SET #current = :replacement, #previous = :presented, #rotated = :now, \
                  #expires = :keep",
@@ -240,24 +238,42 @@ impl SessionStore for DynamoSessionStore {
             .send()
             .await;
         match rotated {
-            Ok(_) => return Ok(RotationOutcome::Rotated),
+            Ok(_) => return Ok(RotationOutcome::Rotated(rotation.replacement.to_owned())),
             Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
             Err(_) => {}
         }
-        // The presented token was spent within the grace: it may rotate once more. The grace
-        // runs from its first rotation, which this does not move.
+        // The presented token was spent within the grace: a retry, which gets the current
+        // token again (with a new life). The grace runs from the rotation, which this does
+        // not move.
         if let Some(since) = rotation.grace_since {
-            let retried = names(self.update(key.clone()))
-                .update_expression("SET #current = :replacement, #expires = :keep")
+            let retried = self
+                .update(key.clone())
+                .update_expression("SET #expires = :keep")
                 .condition_expression(
                     "attribute_not_exists(#revoked) AND #previous = :presented AND \
                      #rotated >= :since",
                 )
+                .expression_attribute_names("#revoked", REVOKED)
+                .expression_attribute_names("#previous", PREVIOUS)
+                .expression_attribute_names("#rotated", ROTATED_AT)
+                .expression_attribute_values(":presented", text(rotation.presented))
+                .expression_attribute_values(":keep", number(rotation.keep_until))
                 .expression_attribute_values(":since", number(since))
+                .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
             match retried {
-                Ok(_) => return Ok(RotationOutcome::Rotated),
+                Ok(output) => {
+                    let current = output
+                        .attributes
+                        .as_ref()
+                        .and_then(|item| item.get(CURRENT))
+                        .and_then(|value| value.as_s().ok())
+                        .ok_or_else(|| {
+                            StoreError("a session item has no current refresh token".to_owned())
+                        })?;
+                    return Ok(RotationOutcome::Rotated(current.clone()));
+                }
                 Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
                 Err(_) => {}
             }

@@ -105,13 +105,13 @@ impl SessionStore for InMemorySessionStore {
             if is_current {
                 session.previous = Some(rotation.presented.to_owned());
                 session.rotated_at = rotation.now;
+                session.current = Some(rotation.replacement.to_owned());
             } else if !in_grace {
                 session.revoked = true;
                 return RotationOutcome::Reused;
             }
-            session.current = Some(rotation.replacement.to_owned());
             session.keep_until = session.keep_until.max(rotation.keep_until);
-            RotationOutcome::Rotated
+            RotationOutcome::Rotated(session.current.clone().unwrap_or_default())
         })
     }
 

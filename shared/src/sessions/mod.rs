@@ -27,18 +27,21 @@ pub struct Rotation<'a> {
     pub replacement: &'a str,
     /// Seconds since the epoch.
     pub now: i64,
-    /// A spent token may rotate once more if its rotation happened at or after this time (a
-    /// client that lost the answer retries); `None` when there is no grace.
+    /// A spent token rotated at or after this time is a retry of a client that lost the
+    /// answer, and gets the session's current refresh token again; `None` when there is no
+    /// grace.
     pub grace_since: Option<i64>,
     /// When the session's record may go: after every token it can still issue has expired.
     pub keep_until: i64,
 }
 
 /// What a rotation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
-    /// `replacement` is now the session's refresh token.
-    Rotated,
+    /// The session's refresh token is now the one with this id: `replacement`, or for a retry
+    /// within the grace the current one, which the lost answer carried. A retry never forks
+    /// the session into two live refresh tokens.
+    Rotated(String),
     /// `presented` had already been spent: a replay, by a thief or by the user after a thief.
     /// The whole session is revoked now (RFC 9700 section 4.14.2).
     Reused,
@@ -73,7 +76,7 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Spends `rotation.presented` for `rotation.replacement` in one atomic step: of several
-    /// concurrent rotations of one token, exactly one is `Rotated` (the grace aside).
+    /// concurrent rotations of one token without a grace, exactly one is `Rotated`.
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError>;
 
     /// Counts one login attempt for `username`, atomically, in the window that its first

@@ -37,6 +37,20 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time for a whole call, retries included: half the functions' 10 s timeout.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What an administrative update does to one attribute.
+enum Change {
+    Set(&'static str, AttributeValue),
+    Remove(&'static str),
+    None,
+}
+
+/// Whether an administrative update ends the user's sessions.
+#[derive(PartialEq, Eq)]
+enum Sessions {
+    End,
+    Keep,
+}
+
 /// An administrative change that could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -164,70 +178,72 @@ impl DynamoUserStore {
         username: &str,
         password_hash: &str,
     ) -> Result<(), AdminError> {
-        self.update(
-            username,
-            "SET #field = :value, #after = :after",
-            PASSWORD_HASH,
-            Some(AttributeValue::S(password_hash.to_owned())),
-        )
-        .await
+        let hash = AttributeValue::S(password_hash.to_owned());
+        self.update(username, Change::Set(PASSWORD_HASH, hash), Sessions::End)
+            .await
     }
 
     /// Disables an existing user (and ends every session they had) or enables them again.
     /// Enabling does not bring back the tokens of before the disable.
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
         if disabled {
-            self.update(
-                username,
-                "SET #field = :value, #after = :after",
-                DISABLED,
-                Some(AttributeValue::Bool(true)),
-            )
-            .await
+            let flag = AttributeValue::Bool(true);
+            self.update(username, Change::Set(DISABLED, flag), Sessions::End)
+                .await
         } else {
-            self.update(username, "REMOVE #field", DISABLED, None).await
+            self.update(username, Change::Remove(DISABLED), Sessions::Keep)
+                .await
         }
     }
 
     /// Ends every session of an existing user: their tokens issued until now are refused.
     pub async fn end_sessions(&self, username: &str) -> Result<(), AdminError> {
-        self.update(username, "SET #field = :after", TOKENS_VALID_AFTER, None)
-            .await
+        self.update(username, Change::None, Sessions::End).await
     }
 
-    /// Updates an existing user with `expression`, where `#field` is `field`, `:value` is
-    /// `value`, and `#after` = `:after` ends the user's sessions.
+    /// Makes `change` to an existing user, and ends their sessions if `sessions` says so.
     async fn update(
         &self,
         username: &str,
-        expression: &str,
-        field: &str,
-        value: Option<AttributeValue>,
+        change: Change,
+        sessions: Sessions,
     ) -> Result<(), AdminError> {
-        let mut values = HashMap::new();
-        if let Some(value) = value {
-            values.insert(":value".to_owned(), value);
-        }
+        let mut set = Vec::new();
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(USERNAME, AttributeValue::S(username.to_owned()))
-            .update_expression(expression)
             .condition_expression("attribute_exists(#username)")
-            .expression_attribute_names("#username", USERNAME)
-            .expression_attribute_names("#field", field);
-        if expression.contains(":after") {
-            values.insert(
-                ":after".to_owned(),
-                AttributeValue::N(sessions_end_now().to_string()),
-            );
+            .expression_attribute_names("#username", USERNAME);
+        let mut expression = String::new();
+        match change {
+            Change::Set(field, value) => {
+                set.push("#field = :value");
+                update = update
+                    .expression_attribute_names("#field", field)
+                    .expression_attribute_values(":value", value);
+            }
+            Change::Remove(field) => {
+                expression.push_str(" REMOVE #field");
+                update = update.expression_attribute_names("#field", field);
+            }
+            Change::None => {}
         }
-        if expression.contains("#after") {
-            update = update.expression_attribute_names("#after", TOKENS_VALID_AFTER);
+        if sessions == Sessions::End {
+            set.push("#after = :after");
+            update = update
+                .expression_attribute_names("#after", TOKENS_VALID_AFTER)
+                .expression_attribute_values(
+                    ":after",
+                    AttributeValue::N(sessions_end_now().to_string()),
+                );
+        }
+        if !set.is_empty() {
+            expression.insert_str(0, &format!("SET {}", set.join(", ")));
         }
         update
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .update_expression(expression.trim())
             .send()
             .await
             .map_err(|error| not_found_or_store(error, username))?;
