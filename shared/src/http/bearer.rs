@@ -24,7 +24,15 @@ pub enum AuthHeaderError {
 pub fn bearer_token(headers: &HeaderMap) -> Result<String, AuthHeaderError> {
     let raw = headers
         .get(AUTHORIZATION)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+        // As WSGI (and so Flask) reads header bytes: Latin-1, one character per byte. Read as
+        // UTF-8, `Bearer\xC2\xA0<JWT>` would split at a no-break space Flask never sees.
+        .map(|value| {
+            value
+                .as_bytes()
+                .iter()
+                .map(|&byte| char::from(byte))
+                .collect::<String>()
+        });
     let value = raw.as_deref().unwrap_or("").trim().trim_matches(',');
     if value.is_empty() {
         return Err(AuthHeaderError::Missing);
@@ -120,12 +128,20 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_header_bytes_do_not_panic() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+    fn non_ascii_header_bytes_are_latin_1_as_in_flask() {
+        let parse_bytes = |bytes: &[u8]| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_bytes(bytes).unwrap());
+            bearer_token(&headers)
+        };
+        assert_eq!(
+            parse_bytes(b"Bearer \xff\xfe"),
+            Ok("\u{ff}\u{fe}".to_owned())
         );
-        assert_eq!(bearer_token(&headers), Ok("\u{fffd}\u{fffd}".to_owned()));
+        // A UTF-8 no-break space is two Latin-1 characters, the first not a space.
+        assert_eq!(
+            parse_bytes(b"Bearer\xc2\xa0tok"),
+            Err(AuthHeaderError::NoBearer)
+        );
     }
 }
