@@ -14,17 +14,14 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     operation::update_item::builders::UpdateItemFluentBuilder,
-    types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-        ScalarAttributeType, TimeToLiveSpecification,
-    },
+    types::{AttributeValue, ReturnValue, TimeToLiveSpecification},
 };
 use sha2::{Digest, Sha256};
 
 use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
 use crate::users::{
     StoreError,
-    dynamodb::{is_condition_failure, store_error},
+    dynamodb::{create_table, is_condition_failure, store_error},
 };
 
 pub const KEY: &str = "pk";
@@ -103,25 +100,7 @@ impl DynamoSessionStore {
     /// Creates the table as `template.yaml` declares it, TTL included (for local servers and
     /// tests).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let key = AttributeDefinition::builder()
-            .attribute_name(KEY)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(store_error)?;
-        let schema = KeySchemaElement::builder()
-            .attribute_name(KEY)
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(store_error)?;
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(key)
-            .key_schema(schema)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(store_error)?;
+        create_table(&self.client, &self.table, KEY).await?;
         let ttl = TimeToLiveSpecification::builder()
             .attribute_name(EXPIRES_AT)
             .enabled(true)
@@ -302,19 +281,22 @@ impl SessionStore for DynamoSessionStore {
         window_end: i64,
     ) -> Result<LoginAttempts, StoreError> {
         let key = login_key(username);
-        for _ in 0..LOGIN_COUNT_TRIES {
-            // One more in the current window, or the first of a new one.
-            let counted = self
-                .update(key.clone())
-                .update_expression(
-                    "ADD #attempts :one SET #expires = if_not_exists(#expires, :end)",
-                )
-                .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
+        // Both writes below bind the same names and values, and answer with the item.
+        let counter = || {
+            self.update(key.clone())
                 .expression_attribute_names("#attempts", ATTEMPTS)
                 .expression_attribute_values(":one", number(1))
                 .expression_attribute_values(":end", number(window_end))
                 .expression_attribute_values(":now", number(now))
                 .return_values(ReturnValue::AllNew)
+        };
+        for _ in 0..LOGIN_COUNT_TRIES {
+            // One more in the current window, or the first of a new one.
+            let counted = counter()
+                .update_expression(
+                    "ADD #attempts :one SET #expires = if_not_exists(#expires, :end)",
+                )
+                .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
                 .send()
                 .await;
             let item = match counted {
@@ -322,15 +304,9 @@ impl SessionStore for DynamoSessionStore {
                 Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
                 // The window has ended, but DynamoDB has not deleted the item yet: restart it.
                 Err(_) => {
-                    let restarted = self
-                        .update(key.clone())
+                    let restarted = counter()
                         .update_expression("SET #attempts = :one, #expires = :end")
                         .condition_expression("#expires <= :now")
-                        .expression_attribute_names("#attempts", ATTEMPTS)
-                        .expression_attribute_values(":one", number(1))
-                        .expression_attribute_values(":end", number(window_end))
-                        .expression_attribute_values(":now", number(now))
-                        .return_values(ReturnValue::AllNew)
                         .send()
                         .await;
                     match restarted {

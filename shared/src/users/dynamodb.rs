@@ -127,26 +127,7 @@ impl DynamoUserStore {
 
     /// Creates the table as `template.yaml` declares it (for local servers and tests).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let key = AttributeDefinition::builder()
-            .attribute_name(USERNAME)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(store_error)?;
-        let schema = KeySchemaElement::builder()
-            .attribute_name(USERNAME)
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(store_error)?;
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(key)
-            .key_schema(schema)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        create_table(&self.client, &self.table, USERNAME).await
     }
 
     /// Stores `user`, created now. Refuses to replace an existing user unless `replace`;
@@ -311,6 +292,35 @@ impl UserStore for DynamoUserStore {
             .map_err(store_error)?;
         output.item.as_ref().map(from_item).transpose()
     }
+}
+
+/// Creates the on-demand table `table` with the string partition key `key`, as the template's
+/// tables are (for local servers and tests).
+pub(crate) async fn create_table(
+    client: &Client,
+    table: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    let attribute = AttributeDefinition::builder()
+        .attribute_name(key)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(store_error)?;
+    let schema = KeySchemaElement::builder()
+        .attribute_name(key)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(store_error)?;
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attribute)
+        .key_schema(schema)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 pub(crate) fn store_error(error: impl std::error::Error) -> StoreError {
