@@ -461,3 +461,27 @@ async fn ending_a_users_sessions_refuses_every_token_they_had_but_not_new_ones()
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_without_a_jti_cannot_be_revoked_and_revokes_nothing_with_it() {
+    let service = service(Backend::Memory, &[]).await;
+    let (access, _) = service.login().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let without_jti = shared::testing::signed(
+        &json!({"type": "refresh", "sub": "cosmo", "iat": now, "exp": now + 600}),
+    );
+    let refused = service
+        .logout(Some(&access), Some(json!({"refresh_token": without_jti})))
+        .await;
+    assert_eq!(
+        (refused.status, refused.body),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"msg": "Token is missing the \"jti\" claim"})
+        )
+    );
+    assert_eq!(service.profile(&access).await.status, StatusCode::OK);
+}

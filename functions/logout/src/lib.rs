@@ -54,6 +54,10 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     }
     let unavailable = |error| ApiError::StoreUnavailable(Route::Token, error);
     for claims in &verified {
+        // Revocation is by id; a token without one cannot be told apart from others.
+        if claims.jti.is_none() {
+            return Err(ApiError::Token(TokenError::MissingClaim("jti")));
+        }
         let revoked = state
             .sessions
             .is_revoked(claims.jti.as_deref(), claims.session_id())
@@ -71,7 +75,6 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
 
 /// Revokes the token of `claims` and, for a refresh token, its session.
 async fn revoke(state: &AppState, claims: &VerifiedClaims) -> Result<(), ApiError> {
-    // Revocation is by id; a token without one cannot be told apart from others.
     let jti = claims
         .jti
         .as_deref()
