@@ -54,12 +54,13 @@ struct Cli {
     chart: PathBuf,
 }
 
-/// The event each function is timed with: the successful request of its route.
-const CASES: [(&str, &str); 4] = [
+/// The event each function is timed with: the successful request of its route. Not logout:
+/// its successful request revokes the token, so every start after the first would time a 401
+/// (and its work, a read and a write of the sessions table, is profile's read plus a write).
+const CASES: [(&str, &str); 3] = [
     ("LoginFunction", "login-ok.json"),
     ("RefreshFunction", "refresh-ok.json"),
     ("ProfileFunction", "profile-ok.json"),
-    ("LogoutFunction", "logout-access-token.json"),
 ];
 
 const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
