@@ -27,11 +27,17 @@ free_port() {
 
 # Starts moto_server (a DynamoDB-compatible server) on ADDRESS and a free port, logging to
 # LOG, and waits until it answers. It runs through moto_server.py, which answers one request at
-# a time, as atomic per item as DynamoDB (see there). Sets moto_pid and moto_endpoint; stop it with stop_moto.
+# a time, as atomic per item as DynamoDB (see there); with MOTO_THREADED=1 it is moto's own
+# threaded server, for timings, where serialising a function's concurrent reads would charge
+# it for moto's lock. Sets moto_pid and moto_endpoint; stop it with stop_moto.
 start_moto() {
   local address=$1 log=$2 port
   port=$(free_port "$address")
-  .venv/bin/python scripts/lib/moto_server.py -H "$address" -p "$port" >"$log" 2>&1 &
+  local server=(.venv/bin/python scripts/lib/moto_server.py)
+  if [ "${MOTO_THREADED:-0}" = 1 ]; then
+    server=(.venv/bin/moto_server)
+  fi
+  "${server[@]}" -H "$address" -p "$port" >"$log" 2>&1 &
   moto_pid=$!
   moto_endpoint="http://$address:$port"
   for _ in $(seq 1 150); do
