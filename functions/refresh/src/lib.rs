@@ -19,41 +19,27 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     let (claims, user) = authorized_user(state, request, TokenKind::Refresh).await?;
     let now = unix_now_secs();
-    let signing = |error| ApiError::Signing(Route::Token, error);
+    // Rotation first: a replay gets nothing signed.
+    let refresh_jti = if state.rotation.enabled {
+        Some(rotate(state, &claims, now).await?)
+    } else {
+        None
+    };
     let session = claims.session_id();
-    let access_token = state
-        .tokens
-        .issue_at(
-            TokenKind::Access,
-            &user.username,
-            false,
-            now,
-            &new_token_id(),
-            session,
-        )
-        .map_err(signing)?;
-    if !state.rotation.enabled {
-        return Ok(json_response(
-            StatusCode::OK,
-            &json!({"access_token": access_token}),
-        ));
-    }
-    let refresh_jti = rotate(state, &claims, now).await?;
-    let refresh_token = state
-        .tokens
-        .issue_at(
-            TokenKind::Refresh,
-            &user.username,
-            false,
-            now,
-            &refresh_jti,
-            session,
-        )
-        .map_err(signing)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"access_token": access_token, "refresh_token": refresh_token}),
-    ))
+    let issue = |kind, jti: &str| {
+        state
+            .tokens
+            .issue_at(kind, &user.username, false, now, jti, session)
+            .map_err(|error| ApiError::Signing(Route::Token, error))
+    };
+    let access_token = issue(TokenKind::Access, &new_token_id())?;
+    let body = match refresh_jti {
+        None => json!({"access_token": access_token}),
+        Some(jti) => {
+            json!({"access_token": access_token, "refresh_token": issue(TokenKind::Refresh, &jti)?})
+        }
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// Spends the presented refresh token, or ends the session on a replay: the id of the refresh
