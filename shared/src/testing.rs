@@ -76,6 +76,8 @@ pub fn sign_raw(header: &str, payload: &str, secret: &str) -> String {
         URL_SAFE_NO_PAD.encode(header.as_bytes()),
         URL_SAFE_NO_PAD.encode(payload.as_bytes())
     );
+    // A test may sign before any TokenService exists (and installs the provider).
+    crate::tokens::install_crypto_provider();
     let key = EncodingKey::from_secret(secret.as_bytes()).expect("non-empty secret");
     let signature =
         jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).expect("HS256 signs");

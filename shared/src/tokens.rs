@@ -401,6 +401,12 @@ impl TokenError {
     }
 }
 
+/// Installs the HS256-only provider jsonwebtoken's crypto runs on (it has no built-in one here).
+/// `TokenService::new` does; anything else that signs with jsonwebtoken first must call it.
+pub fn install_crypto_provider() {
+    hs256::install();
+}
+
 /// A new token id: a random UUID, as flask-jwt-extended makes them.
 pub fn new_token_id() -> String {
     Uuid::new_v4().to_string()
