@@ -19,6 +19,7 @@ use shared::{
         bearer::{AuthHeaderError, bearer_token},
         body::json_body,
         errors::Route,
+        guard::refuse_revoked,
         json_response, respond,
     },
     logout_schema,
@@ -52,20 +53,12 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     if let Some(token) = &body_token {
         verified.push(state.tokens.verify(token, TokenKind::Refresh)?);
     }
-    let unavailable = |error| ApiError::StoreUnavailable(Route::Token, error);
     for claims in &verified {
         // Revocation is by id; a token without one cannot be told apart from others.
         if claims.jti.is_none() {
             return Err(ApiError::Token(TokenError::MissingClaim("jti")));
         }
-        let revoked = state
-            .sessions
-            .is_revoked(claims.jti.as_deref(), claims.session_id())
-            .await
-            .map_err(unavailable)?;
-        if revoked {
-            return Err(ApiError::Revoked);
-        }
+        refuse_revoked(state, claims).await?;
     }
     for claims in &verified {
         revoke(state, claims).await?;

@@ -18,20 +18,15 @@ pub async fn authorized_user(
 ) -> Result<(VerifiedClaims, User), ApiError> {
     let token = bearer_token(request.headers())?;
     let claims = state.tokens.verify(&token, kind)?;
-    let unavailable = |error| ApiError::StoreUnavailable(Route::Token, error);
     // Two reads, one wait: both stores are asked at once.
-    let (revoked, user) = tokio::join!(
-        state
-            .sessions
-            .is_revoked(claims.jti.as_deref(), claims.session_id()),
+    let (not_revoked, user) = tokio::join!(
+        refuse_revoked(state, &claims),
         state.users.find(&claims.subject)
     );
     // flask-jwt-extended's order: the blocklist, then the user.
-    if revoked.map_err(unavailable)? {
-        return Err(ApiError::Revoked);
-    }
+    not_revoked?;
     let user = user
-        .map_err(unavailable)?
+        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
         .ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?;
     if user.disabled {
         return Err(ApiError::DisabledUser);
@@ -40,6 +35,19 @@ pub async fn authorized_user(
         return Err(ApiError::Revoked);
     }
     Ok((claims, user))
+}
+
+/// `Err(Revoked)` when the token of `claims`, or its session, is revoked.
+pub async fn refuse_revoked(state: &AppState, claims: &VerifiedClaims) -> Result<(), ApiError> {
+    let revoked = state
+        .sessions
+        .is_revoked(claims.jti.as_deref(), claims.session_id())
+        .await
+        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?;
+    if revoked {
+        return Err(ApiError::Revoked);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
