@@ -1,11 +1,20 @@
-//! Everything the login, refresh and profile functions share.
+//! Everything the functions (login, refresh, profile, logout) share.
 //!
-//! Domain modules (`settings`, `claims`, `tokens`, `login_schema`, `logout_schema`,
-//! `passwords`, `users`, `sessions`, `login_throttle`) know nothing of Lambda or HTTP; `http`
-//! is the one place where their errors become statuses.
+//! Domain modules (`settings`, `clock`, `claims`, `tokens`, `login_schema`, `logout_schema`,
+//! `passwords`, `users`, `sessions`, `login_throttle`, `store`) know nothing of Lambda or HTTP;
+//! `http` is the one place where their errors become statuses, and `dynamodb` the plumbing
+//! both DynamoDB stores share.
+//!
+//! Features: `dynamodb` (default) brings the DynamoDB stores and the AWS SDK; without it the
+//! crate is the pure token, header and schema code (what the fuzz targets build). `admin` adds
+//! what only an operator does (create tables, add and change users); `testing` the fixtures of
+//! the tests.
 
 pub mod app;
 pub mod claims;
+pub mod clock;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 pub mod http;
 pub mod init_error;
 pub mod logging;
@@ -15,6 +24,7 @@ pub mod logout_schema;
 pub mod passwords;
 pub mod sessions;
 pub mod settings;
+pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokens;

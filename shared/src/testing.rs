@@ -165,11 +165,7 @@ pub async fn fresh_dynamodb_store() -> crate::users::DynamoUserStore {
 
 /// A store whose endpoint is `url`, for tests of a server that is down or slow.
 pub async fn dynamodb_store_at(url: &str) -> crate::users::DynamoUserStore {
-    let config = crate::users::aws_config().await;
-    let client_config = aws_sdk_dynamodb::config::Builder::from(&config)
-        .endpoint_url(url)
-        .build();
-    crate::users::DynamoUserStore::new(aws_sdk_dynamodb::Client::from_conf(client_config), "users")
+    crate::users::DynamoUserStore::new(crate::dynamodb::client_at(url).await, "users")
 }
 
 /// An enabled user with `password` (hashed) and the profile fields of the JSON object `profile`.
@@ -195,14 +191,7 @@ pub async fn fresh_dynamodb_sessions() -> crate::sessions::DynamoSessionStore {
     store
 }
 
-/// A sessions store whose endpoint is `url`, for tests of a server that is down.
+/// A sessions store whose endpoint is `url`, for tests of a server that is down or slow.
 pub async fn dynamodb_sessions_at(url: &str) -> crate::sessions::DynamoSessionStore {
-    let config = crate::users::aws_config().await;
-    let client_config = aws_sdk_dynamodb::config::Builder::from(&config)
-        .endpoint_url(url)
-        .build();
-    crate::sessions::DynamoSessionStore::new(
-        aws_sdk_dynamodb::Client::from_conf(client_config),
-        "sessions",
-    )
+    crate::sessions::DynamoSessionStore::new(crate::dynamodb::client_at(url).await, "sessions")
 }

@@ -5,7 +5,8 @@ use std::{collections::HashMap, sync::RwLock};
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, StoreError, User, UserStore};
+use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, User, UserStore};
+use crate::store::StoreError;
 
 /// Users held in memory: the local server's store, and the handlers' tests'.
 #[derive(Debug, Default)]

@@ -1,0 +1,343 @@
+//! What only an operator does to the users table (the `users` command, and tests): create it,
+//! add, change, end the sessions of, remove and list users. Behind the `admin` feature, so the
+//! Lambda functions, whose IAM policies allow them only `GetItem`, do not carry it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
+use serde_json::Value;
+
+use super::{
+    User,
+    dynamodb::{
+        ACCOUNT_FIELDS, CREATED_AT, DISABLED, DynamoUserStore, PASSWORD_HASH, TOKENS_VALID_AFTER,
+        USERNAME, from_item,
+    },
+};
+use crate::{
+    dynamodb::{create_table, is_condition_failure, store_error},
+    store::StoreError,
+};
+
+/// An administrative change that could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("user {0} already exists (use --force to replace it)")]
+    AlreadyExists(String),
+    #[error("no user {0}")]
+    NotFound(String),
+    #[error("profile field {0} is reserved")]
+    ReservedField(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an administrative update does to one attribute.
+enum Change {
+    Set(&'static str, AttributeValue),
+    Remove(&'static str),
+    None,
+}
+
+/// Whether an administrative update ends the user's sessions.
+#[derive(PartialEq, Eq)]
+enum Sessions {
+    End,
+    Keep,
+}
+
+/// The `tokens_valid_after` that ends every session now: the next whole second, since `iat` is
+/// in whole seconds and a token issued earlier in this second must be refused too. (Login waits
+/// for that second before it issues tokens; see `login`.)
+pub fn sessions_end_now() -> i64 {
+    crate::clock::Clock::System.unix_secs() + 1
+}
+
+impl DynamoUserStore {
+    /// Creates the table as `template.yaml` declares it (for local servers and tests).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        create_table(self.client(), self.table(), USERNAME).await
+    }
+
+    /// Stores `user`, created now. Refuses to replace an existing user unless `replace`; the
+    /// refusal is a conditional write, so two concurrent adds cannot both succeed.
+    ///
+    /// Every creation or replacement starts the account's token history afresh: its
+    /// `tokens_valid_after` is its creation time, whatever `user` holds, so no token issued
+    /// before this account existed (to a removed or replaced account of the same name, or
+    /// before a password change that a replacement would otherwise forget) ever opens it.
+    pub async fn add(&self, user: &User, replace: bool) -> Result<(), AdminError> {
+        let mut put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(to_item(user, sessions_end_now())?));
+        if !replace {
+            put = put
+                .condition_expression("attribute_not_exists(#username)")
+                .expression_attribute_names("#username", USERNAME);
+        }
+        put.send().await.map_err(|error| {
+            if is_condition_failure(&error) {
+                AdminError::AlreadyExists(user.username.clone())
+            } else {
+                AdminError::Store(store_error(error))
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Replaces the password hash of an existing user, and ends every session they had.
+    pub async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), AdminError> {
+        let hash = AttributeValue::S(password_hash.to_owned());
+        self.update(username, Change::Set(PASSWORD_HASH, hash), Sessions::End)
+            .await
+    }
+
+    /// Disables an existing user (and ends every session they had) or enables them again.
+    /// Enabling does not bring back the tokens of before the disable.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
+        if disabled {
+            let flag = AttributeValue::Bool(true);
+            self.update(username, Change::Set(DISABLED, flag), Sessions::End)
+                .await
+        } else {
+            self.update(username, Change::Remove(DISABLED), Sessions::Keep)
+                .await
+        }
+    }
+
+    /// Ends every session of an existing user: their tokens issued until now are refused.
+    pub async fn end_sessions(&self, username: &str) -> Result<(), AdminError> {
+        self.update(username, Change::None, Sessions::End).await
+    }
+
+    /// Makes `change` to an existing user, and ends their sessions if `sessions` says so.
+    async fn update(
+        &self,
+        username: &str,
+        change: Change,
+        sessions: Sessions,
+    ) -> Result<(), AdminError> {
+        let mut set = Vec::new();
+        let mut update = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            .condition_expression("attribute_exists(#username)")
+            .expression_attribute_names("#username", USERNAME);
+        let mut expression = String::new();
+        match change {
+            Change::Set(field, value) => {
+                set.push("#field = :value");
+                update = update
+                    .expression_attribute_names("#field", field)
+                    .expression_attribute_values(":value", value);
+            }
+            Change::Remove(field) => {
+                expression.push_str(" REMOVE #field");
+                update = update.expression_attribute_names("#field", field);
+            }
+            Change::None => {}
+        }
+        if sessions == Sessions::End {
+            set.push("#after = :after");
+            update = update
+                .expression_attribute_names("#after", TOKENS_VALID_AFTER)
+                .expression_attribute_values(
+                    ":after",
+                    AttributeValue::N(sessions_end_now().to_string()),
+                );
+        }
+        if !set.is_empty() {
+            expression.insert_str(0, &format!("SET {}", set.join(", ")));
+        }
+        update
+            .update_expression(expression.trim())
+            .send()
+            .await
+            .map_err(|error| not_found_or_store(error, username))?;
+        Ok(())
+    }
+
+    /// Deletes an existing user.
+    pub async fn remove(&self, username: &str) -> Result<(), AdminError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            .condition_expression("attribute_exists(#username)")
+            .expression_attribute_names("#username", USERNAME)
+            .send()
+            .await
+            .map_err(|error| not_found_or_store(error, username))?;
+        Ok(())
+    }
+
+    /// Every user, sorted by username.
+    pub async fn list(&self) -> Result<Vec<User>, StoreError> {
+        let items: Vec<HashMap<String, AttributeValue>> = self
+            .client()
+            .scan()
+            .table_name(self.table())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(store_error)?;
+        let mut users = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+}
+
+fn not_found_or_store<E, R>(error: SdkError<E, R>, username: &str) -> AdminError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if is_condition_failure(&error) {
+        AdminError::NotFound(username.to_owned())
+    } else {
+        AdminError::Store(store_error(error))
+    }
+}
+
+/// The item for `user`, created now with `tokens_valid_after`: its key, hash, creation time,
+/// `disabled` if set, and its profile fields.
+fn to_item(
+    user: &User,
+    tokens_valid_after: i64,
+) -> Result<HashMap<String, AttributeValue>, AdminError> {
+    let mut item = HashMap::new();
+    for (field, value) in &user.profile {
+        // created_at is public but ours to set.
+        if ACCOUNT_FIELDS.contains(&field.as_str()) || field == CREATED_AT {
+            return Err(AdminError::ReservedField(field.clone()));
+        }
+        item.insert(field.clone(), to_attribute(value));
+    }
+    item.insert(
+        CREATED_AT.to_owned(),
+        AttributeValue::S(
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        ),
+    );
+    item.insert(
+        USERNAME.to_owned(),
+        AttributeValue::S(user.username.clone()),
+    );
+    item.insert(
+        PASSWORD_HASH.to_owned(),
+        AttributeValue::S(user.password_hash.clone()),
+    );
+    if user.disabled {
+        item.insert(DISABLED.to_owned(), AttributeValue::Bool(true));
+    }
+    item.insert(
+        TOKENS_VALID_AFTER.to_owned(),
+        AttributeValue::N(tokens_valid_after.to_string()),
+    );
+    Ok(item)
+}
+
+fn to_attribute(value: &Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(flag) => AttributeValue::Bool(*flag),
+        Value::Number(number) => AttributeValue::N(number.to_string()),
+        Value::String(text) => AttributeValue::S(text.clone()),
+        Value::Array(list) => AttributeValue::L(list.iter().map(to_attribute).collect()),
+        Value::Object(map) => AttributeValue::M(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_attribute(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(profile: Value) -> User {
+        User {
+            username: "cosmo".into(),
+            password_hash: "$argon2id$hash".into(),
+            disabled: false,
+            tokens_valid_after: None,
+            profile: profile.as_object().cloned().unwrap(),
+        }
+    }
+
+    #[test]
+    fn item_round_trips_a_user_and_adds_created_at() {
+        let original = user(
+            json!({"id": 1, "display_name": "Cosmo", "tags": ["a"], "meta": {"n": 2.5, "ok": true}}),
+        );
+        let item = to_item(&original, 7).unwrap();
+        assert!(matches!(item.get(CREATED_AT), Some(AttributeValue::S(at)) if at.ends_with('Z')));
+        assert!(!item.contains_key(DISABLED));
+        let back = from_item(&item).unwrap();
+        assert_eq!(back.username, "cosmo");
+        assert_eq!(back.password_hash, "$argon2id$hash");
+        assert_eq!(back.profile["id"], json!(1));
+        assert_eq!(back.profile["meta"], json!({"n": 2.5, "ok": true}));
+        assert_eq!(back.profile["tags"], json!(["a"]));
+        assert!(back.profile.contains_key(CREATED_AT));
+        assert!(!back.profile.contains_key(PASSWORD_HASH));
+    }
+
+    #[test]
+    fn a_new_record_refuses_tokens_from_before_it_whatever_the_user_held() {
+        for held in [None, Some(0), Some(i64::MAX)] {
+            let item = to_item(
+                &User {
+                    tokens_valid_after: held,
+                    ..user(json!({}))
+                },
+                1_700_000_001,
+            )
+            .unwrap();
+            assert_eq!(
+                from_item(&item).unwrap().tokens_valid_after,
+                Some(1_700_000_001)
+            );
+        }
+    }
+
+    #[test]
+    fn disabled_is_stored_only_when_true() {
+        let item = to_item(
+            &User {
+                disabled: true,
+                ..user(json!({}))
+            },
+            1,
+        )
+        .unwrap();
+        assert_eq!(item.get(DISABLED), Some(&AttributeValue::Bool(true)));
+        assert!(from_item(&item).unwrap().disabled);
+    }
+
+    #[test]
+    fn reserved_profile_fields_are_refused() {
+        for field in [
+            USERNAME,
+            PASSWORD_HASH,
+            DISABLED,
+            CREATED_AT,
+            TOKENS_VALID_AFTER,
+        ] {
+            let error = to_item(&user(json!({field: "x"})), 1).unwrap_err();
+            assert!(matches!(error, AdminError::ReservedField(name) if name == field));
+        }
+    }
+}
