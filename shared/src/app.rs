@@ -1,15 +1,18 @@
 //! What a function builds once per cold start and every request borrows.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use crate::{
+    clock::Clock,
+    http::deadline,
     login_throttle::LoginThrottle,
-    sessions::{DynamoSessionStore, SessionStore},
+    passwords::PasswordChecker,
+    sessions::SessionStore,
     settings::{
         RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError, USERS_TABLE_REQUIRED,
     },
     tokens::{SigningError, TokenService},
-    users::{DynamoUserStore, UserStore, dynamodb_client},
+    users::UserStore,
 };
 
 pub struct AppState {
@@ -19,6 +22,12 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionStore>,
     pub rotation: RotationPolicy,
     pub login_throttle: LoginThrottle,
+    /// Checks passwords with one worker per CPU, each with an Argon2 memory it keeps.
+    pub passwords: PasswordChecker,
+    /// The time every check and every record is measured by.
+    pub clock: Clock,
+    /// How long a request may take when it has no Lambda deadline (`http::deadline`).
+    pub request_budget: Duration,
 }
 
 /// Why a function could not start. Names the variable at fault, never a secret.
@@ -46,13 +55,19 @@ impl AppState {
             sessions,
             rotation: settings.rotation,
             login_throttle: LoginThrottle::new(settings.login_throttle),
+            passwords: PasswordChecker::per_cpu(),
+            clock: Clock::System,
+            request_budget: deadline::DEFAULT_BUDGET,
         })
     }
 
     /// What a Lambda function runs with: settings from the environment and the DynamoDB
     /// tables they name, over one client. There is no silent fallback to memory in the cloud:
     /// a revocation that only one instance knew of would not be one.
+    #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, StartupError> {
+        use crate::{dynamodb, sessions::DynamoSessionStore, users::DynamoUserStore};
+
         let settings = Settings::from_env()?;
         let users_table = settings
             .users_table
@@ -62,7 +77,7 @@ impl AppState {
             .sessions_table
             .clone()
             .ok_or(StartupError::NoSessionsTable)?;
-        let client = dynamodb_client().await;
+        let client = dynamodb::client().await;
         Self::new(
             &settings,
             Arc::new(DynamoUserStore::new(client.clone(), users_table)),

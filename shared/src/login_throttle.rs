@@ -5,7 +5,7 @@
 //! Each attempt is counted before the password is checked, in one atomic update, so a burst of
 //! concurrent guesses cannot slip past the limit; a successful login clears the count.
 
-use crate::{sessions::SessionStore, settings::LoginThrottlePolicy, users::StoreError};
+use crate::{sessions::SessionStore, settings::LoginThrottlePolicy, store::StoreError};
 
 /// A login refused because its username has had too many failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,11 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::{sessions::InMemorySessionStore, tokens::unix_now_secs};
+    use crate::{clock::Clock, sessions::InMemorySessionStore};
+
+    fn unix_now_secs() -> i64 {
+        Clock::System.unix_secs()
+    }
 
     fn throttle(max_failures: u32) -> LoginThrottle {
         LoginThrottle::new(LoginThrottlePolicy {

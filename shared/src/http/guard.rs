@@ -17,7 +17,9 @@ pub async fn authorized_user(
     kind: TokenKind,
 ) -> Result<(VerifiedClaims, User), ApiError> {
     let token = bearer_token(request.headers())?;
-    let claims = state.tokens.verify(&token, kind)?;
+    let claims = state
+        .tokens
+        .verify_at(&token, kind, state.clock.now().as_secs_f64())?;
     // Two reads, one wait: both stores are asked at once.
     let (not_revoked, user) = tokio::join!(
         refuse_revoked(state, &claims),
@@ -41,7 +43,11 @@ pub async fn authorized_user(
 pub async fn refuse_revoked(state: &AppState, claims: &VerifiedClaims) -> Result<(), ApiError> {
     let revoked = state
         .sessions
-        .is_revoked(claims.jti.as_deref(), claims.session_id())
+        .is_revoked(
+            claims.jti.as_deref(),
+            claims.session_id(),
+            state.clock.unix_secs(),
+        )
         .await
         .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?;
     if revoked {
@@ -61,8 +67,28 @@ mod tests {
     use crate::{
         http::bearer::AuthHeaderError,
         testing::{request, state},
-        tokens::TokenError,
+        tokens::{SessionClaims, TokenError, new_token_id},
     };
+
+    /// An access token for cosmo in `session`.
+    fn issue_in_session(state: &AppState, session: &str) -> String {
+        let now = state.clock.unix_secs();
+        let session = SessionClaims {
+            id: session,
+            started_at: now,
+        };
+        state
+            .tokens
+            .issue_at(
+                TokenKind::Access,
+                "cosmo",
+                true,
+                now,
+                &new_token_id(),
+                Some(session),
+            )
+            .unwrap()
+    }
 
     #[tokio::test]
     async fn returns_claims_and_user_for_a_token_of_the_right_kind() {
@@ -129,17 +155,16 @@ mod tests {
     #[tokio::test]
     async fn a_revoked_token_is_refused_and_another_of_its_session_is_not() {
         let state = state();
-        let issue = || {
-            state
-                .tokens
-                .issue_in_session(TokenKind::Access, "cosmo", true, Some("session-2"))
-                .unwrap()
-        };
+        let issue = || issue_in_session(&state, "session-2");
         let (revoked, other) = (issue(), issue());
         let claims = state.tokens.verify(&revoked, TokenKind::Access).unwrap();
         state
             .sessions
-            .revoke_token(claims.jti.as_deref().unwrap(), claims.expires_at)
+            .revoke_token(
+                claims.jti.as_deref().unwrap(),
+                claims.expires_at,
+                state.clock.unix_secs(),
+            )
             .await
             .unwrap();
         let check = |token: &str| {
@@ -154,17 +179,14 @@ mod tests {
     #[tokio::test]
     async fn a_revoked_token_or_session_is_refused() {
         let state = state();
-        let token = state
-            .tokens
-            .issue_in_session(TokenKind::Access, "cosmo", true, Some("session-1"))
-            .unwrap();
+        let token = issue_in_session(&state, "session-1");
         let claims = state.tokens.verify(&token, TokenKind::Access).unwrap();
         let request = request_with_authorization(&format!("Bearer {token}"));
         let check = || authorized_user(&state, &request, TokenKind::Access);
         assert!(check().await.is_ok());
         state
             .sessions
-            .revoke_session("session-1", claims.expires_at)
+            .revoke_session("session-1", claims.expires_at, state.clock.unix_secs())
             .await
             .unwrap();
         assert!(matches!(check().await, Err(ApiError::Revoked)));

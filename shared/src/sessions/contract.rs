@@ -4,11 +4,15 @@
 use std::sync::Arc;
 
 use super::{Rotation, RotationOutcome, SessionStore};
-use crate::tokens::{new_token_id, unix_now_secs};
+use crate::{clock::Clock, tokens::new_token_id};
+
+fn now() -> i64 {
+    Clock::System.unix_secs()
+}
 
 /// A time in the future far enough that nothing of a test expires during it.
 fn later() -> i64 {
-    unix_now_secs() + 3600
+    now() + 3600
 }
 
 fn rotation<'a>(session: &'a str, presented: &'a str, replacement: &'a str) -> Rotation<'a> {
@@ -16,35 +20,146 @@ fn rotation<'a>(session: &'a str, presented: &'a str, replacement: &'a str) -> R
         session,
         presented,
         replacement,
-        now: unix_now_secs(),
+        now: now(),
         grace_since: None,
-        keep_until: later(),
+        record_until: later(),
     }
+}
+
+/// Whether `session` is revoked at `at`.
+async fn session_revoked_at(store: &dyn SessionStore, session: &str, at: i64) -> bool {
+    store.is_revoked(None, Some(session), at).await.unwrap()
 }
 
 pub async fn revoked_token_is_revoked_and_others_are_not(store: &dyn SessionStore) {
     let (revoked, other) = (new_token_id(), new_token_id());
-    store.revoke_token(&revoked, later()).await.unwrap();
-    assert!(store.is_revoked(Some(&revoked), None).await.unwrap());
-    assert!(!store.is_revoked(Some(&other), None).await.unwrap());
-    assert!(!store.is_revoked(None, None).await.unwrap());
+    store.revoke_token(&revoked, later(), now()).await.unwrap();
+    assert!(store.is_revoked(Some(&revoked), None, now()).await.unwrap());
+    assert!(!store.is_revoked(Some(&other), None, now()).await.unwrap());
+    assert!(!store.is_revoked(None, None, now()).await.unwrap());
 }
 
 pub async fn revoked_session_revokes_every_token_of_it(store: &dyn SessionStore) {
     let (session, other) = (new_token_id(), new_token_id());
-    store.revoke_session(&session, later()).await.unwrap();
+    store
+        .revoke_session(&session, later(), now())
+        .await
+        .unwrap();
     assert!(
         store
-            .is_revoked(Some(&new_token_id()), Some(&session))
+            .is_revoked(Some(&new_token_id()), Some(&session), now())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_revoked(Some(&new_token_id()), Some(&other))
+            .is_revoked(Some(&new_token_id()), Some(&other), now())
             .await
             .unwrap()
     );
+}
+
+/// Revoking twice is revoking once: a retried logout is not an error, and changes nothing.
+pub async fn revoking_again_is_revoking_once(store: &dyn SessionStore) {
+    let (jti, session) = (new_token_id(), new_token_id());
+    let end = later();
+    for _ in 0..2 {
+        store.revoke_token(&jti, end, now()).await.unwrap();
+        store.revoke_session(&session, end, now()).await.unwrap();
+    }
+    assert!(store.is_revoked(Some(&jti), None, now()).await.unwrap());
+    assert!(session_revoked_at(store, &session, end - 1).await);
+    assert!(!session_revoked_at(store, &session, end).await);
+}
+
+/// A record means nothing from its end on, whether or not the store has deleted it yet (DynamoDB
+/// deletes expired items days later).
+pub async fn records_mean_nothing_from_their_end_on(store: &dyn SessionStore) {
+    let (jti, session) = (new_token_id(), new_token_id());
+    let start = now();
+    let end = start + 100;
+    store.revoke_token(&jti, end, start).await.unwrap();
+    store.revoke_session(&session, end, start).await.unwrap();
+    assert!(store.is_revoked(Some(&jti), None, end - 1).await.unwrap());
+    assert!(session_revoked_at(store, &session, end - 1).await);
+    assert!(!store.is_revoked(Some(&jti), None, end).await.unwrap());
+    assert!(!session_revoked_at(store, &session, end).await);
+    assert!(
+        !store
+            .is_revoked(Some(&jti), Some(&session), end + 1)
+            .await
+            .unwrap()
+    );
+}
+
+/// Every write to a session's record sets the record's end to the one it is given: a
+/// rotation, a replay that revokes the session, and a revocation alike. (The stores once
+/// differed here: one kept the latest end, the other the first.)
+pub async fn every_write_to_a_session_sets_the_end_of_its_record(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let first = new_token_id();
+    let start = now();
+    let session = session.as_str();
+    let rotate = |presented: String, until: i64| {
+        let replacement = new_token_id();
+        async move {
+            store
+                .rotate(&Rotation {
+                    session,
+                    presented: &presented,
+                    replacement: &replacement,
+                    now: start,
+                    grace_since: None,
+                    record_until: until,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        rotate(first.clone(), start + 300).await,
+        RotationOutcome::Rotated(_)
+    ));
+    // The replay of `first` revokes the session, until the end that replay gives.
+    assert_eq!(
+        rotate(first.clone(), start + 200).await,
+        RotationOutcome::Reused
+    );
+    assert!(session_revoked_at(store, session, start + 199).await);
+    assert!(!session_revoked_at(store, session, start + 200).await);
+    // A revocation sets it again, later or earlier.
+    store
+        .revoke_session(session, start + 400, start)
+        .await
+        .unwrap();
+    assert!(session_revoked_at(store, session, start + 399).await);
+    assert!(!session_revoked_at(store, session, start + 400).await);
+    store
+        .revoke_session(session, start + 150, start)
+        .await
+        .unwrap();
+    assert!(!session_revoked_at(store, session, start + 150).await);
+}
+
+/// A session record past its end means nothing to a rotation either: the presented token
+/// rotates as the first of a session would, even if the old record was revoked.
+pub async fn a_session_record_past_its_end_does_not_stop_a_rotation(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let start = now();
+    store
+        .revoke_session(&session, start + 10, start)
+        .await
+        .unwrap();
+    let (presented, replacement) = (new_token_id(), new_token_id());
+    let outcome = store
+        .rotate(&Rotation {
+            now: start + 10,
+            ..rotation(&session, &presented, &replacement)
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, RotationOutcome::Rotated(replacement.clone()));
+    assert!(!session_revoked_at(store, &session, start + 10).await);
 }
 
 /// A rotation within a grace that began at `since`.
@@ -73,14 +188,14 @@ pub async fn rotation_spends_each_token_once_and_reuse_revokes_the_session(
     assert_eq!(outcome.unwrap(), rotated(&second));
     let outcome = store.rotate(&rotation(&session, &second, &third)).await;
     assert_eq!(outcome.unwrap(), rotated(&third));
-    assert!(!store.is_revoked(None, Some(&session)).await.unwrap());
+    assert!(!session_revoked_at(store, &session, now()).await);
 
     // The first token, spent two rotations ago, comes back: a replay.
     let outcome = store
         .rotate(&rotation(&session, &first, &new_token_id()))
         .await;
     assert_eq!(outcome.unwrap(), RotationOutcome::Reused);
-    assert!(store.is_revoked(None, Some(&session)).await.unwrap());
+    assert!(session_revoked_at(store, &session, now()).await);
     // Even the legitimate current token is dead now.
     let outcome = store
         .rotate(&rotation(&session, &third, &new_token_id()))
@@ -90,7 +205,10 @@ pub async fn rotation_spends_each_token_once_and_reuse_revokes_the_session(
 
 pub async fn a_revoked_session_does_not_rotate(store: &dyn SessionStore) {
     let session = new_token_id();
-    store.revoke_session(&session, later()).await.unwrap();
+    store
+        .revoke_session(&session, later(), now())
+        .await
+        .unwrap();
     let outcome = store
         .rotate(&rotation(&session, &new_token_id(), &new_token_id()))
         .await;
@@ -100,7 +218,7 @@ pub async fn a_revoked_session_does_not_rotate(store: &dyn SessionStore) {
 pub async fn within_the_grace_a_spent_token_gets_the_current_one_again(store: &dyn SessionStore) {
     let session = new_token_id();
     let (first, lost) = (new_token_id(), new_token_id());
-    let since = unix_now_secs() - 10;
+    let since = now() - 10;
     assert_eq!(
         store
             .rotate(&graced(&session, &first, &lost, since))
@@ -128,7 +246,7 @@ pub async fn within_the_grace_a_spent_token_gets_the_current_one_again(store: &d
             .unwrap(),
         rotated(&next)
     );
-    assert!(!store.is_revoked(None, Some(&session)).await.unwrap());
+    assert!(!session_revoked_at(store, &session, now()).await);
     // Spent twice over now (first, then lost): a replay even within the grace.
     assert_eq!(
         store
@@ -152,7 +270,7 @@ pub async fn after_the_grace_a_spent_token_is_a_replay(store: &dyn SessionStore)
     // A grace that began after the rotation does not cover it.
     let replacement = new_token_id();
     let late = Rotation {
-        grace_since: Some(unix_now_secs() + 5),
+        grace_since: Some(now() + 5),
         ..rotation(&session, &first, &replacement)
     };
     assert_eq!(store.rotate(&late).await.unwrap(), RotationOutcome::Reused);
@@ -186,7 +304,7 @@ pub async fn concurrent_rotations_of_one_token_rotate_exactly_once(store: Arc<dy
 
 pub async fn login_attempts_count_in_a_window_and_start_over_after_it(store: &dyn SessionStore) {
     let username = format!("user-{}", new_token_id());
-    let now = unix_now_secs();
+    let now = now();
     let end = now + 900;
     for expected in 1..=3 {
         let attempts = store
@@ -217,7 +335,7 @@ pub async fn login_attempts_count_in_a_window_and_start_over_after_it(store: &dy
 
 pub async fn cleared_login_attempts_start_from_zero(store: &dyn SessionStore) {
     let username = format!("user-{}", new_token_id());
-    let now = unix_now_secs();
+    let now = now();
     for _ in 0..3 {
         store
             .count_login_attempt(&username, now, now + 900)
@@ -236,7 +354,7 @@ pub async fn cleared_login_attempts_start_from_zero(store: &dyn SessionStore) {
 /// Ten attempts at once are ten counts: no update is lost.
 pub async fn concurrent_login_attempts_are_all_counted(store: Arc<dyn SessionStore>) {
     let username = format!("user-{}", new_token_id());
-    let now = unix_now_secs();
+    let now = now();
     let attempts: Vec<_> = (0..10)
         .map(|_| {
             let (store, username) = (store.clone(), username.clone());

@@ -5,8 +5,8 @@
 //!   `current` and `previous` refresh-token ids and `rotated_at` (N);
 //! - `login#<username>`: `attempts` (N) counted in the window that ends at `expires_at`.
 //!
-//! DynamoDB deletes expired items within days, not at once, so every read that cares about
-//! time also compares `expires_at` with now.
+//! DynamoDB deletes expired items within days, not at once, so every read compares
+//! `expires_at` with now: an item at or past its end is read as no item.
 
 use std::collections::HashMap;
 
@@ -14,14 +14,14 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     operation::update_item::builders::UpdateItemFluentBuilder,
-    types::{AttributeValue, ReturnValue, TimeToLiveSpecification},
+    types::{AttributeValue, ReturnValue},
 };
 use sha2::{Digest, Sha256};
 
 use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
-use crate::users::{
-    StoreError,
-    dynamodb::{create_table, is_condition_failure, store_error},
+use crate::{
+    dynamodb::{self, MAX_KEY_BYTES, is_condition_failure, store_error},
+    store::StoreError,
 };
 
 pub const KEY: &str = "pk";
@@ -32,8 +32,6 @@ const CURRENT: &str = "current";
 const PREVIOUS: &str = "previous";
 const ROTATED_AT: &str = "rotated_at";
 const ATTEMPTS: &str = "attempts";
-/// DynamoDB's limit on a partition key.
-const MAX_KEY_BYTES: usize = 2048;
 /// A window that ends between a read and a conditional write makes the write fail; the next
 /// try sees the new state. Two more tries cover any such race.
 const LOGIN_COUNT_TRIES: usize = 3;
@@ -90,7 +88,7 @@ impl DynamoSessionStore {
 
     /// A store over `table` with the same AWS configuration as the users table.
     pub async fn connect(table: impl Into<String>) -> Self {
-        Self::new(crate::users::dynamodb_client().await, table)
+        Self::new(dynamodb::client().await, table)
     }
 
     pub fn table(&self) -> &str {
@@ -99,8 +97,10 @@ impl DynamoSessionStore {
 
     /// Creates the table as `template.yaml` declares it, TTL included (for local servers and
     /// tests).
+    #[cfg(feature = "admin")]
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        create_table(&self.client, &self.table, KEY).await?;
+        use aws_sdk_dynamodb::types::TimeToLiveSpecification;
+        dynamodb::create_table(&self.client, &self.table, KEY).await?;
         let ttl = TimeToLiveSpecification::builder()
             .attribute_name(EXPIRES_AT)
             .enabled(true)
@@ -125,9 +125,11 @@ impl DynamoSessionStore {
             .expression_attribute_names("#expires", EXPIRES_AT)
     }
 
+    /// The item `key`, unless it has reached its end at `now`.
     async fn item(
         &self,
         key: String,
+        now: i64,
     ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
@@ -139,13 +141,15 @@ impl DynamoSessionStore {
             .send()
             .await
             .map_err(store_error)?;
-        Ok(output.item)
+        Ok(output
+            .item
+            .filter(|item| read_number(item, EXPIRES_AT).is_none_or(|end| end > now)))
     }
 }
 
 #[async_trait]
 impl SessionStore for DynamoSessionStore {
-    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, expires_at: i64, _now: i64) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -157,13 +161,17 @@ impl SessionStore for DynamoSessionStore {
         Ok(())
     }
 
-    async fn revoke_session(&self, session: &str, keep_until: i64) -> Result<(), StoreError> {
-        // A session record that exists already lasts as long as any token the session issued.
+    async fn revoke_session(
+        &self,
+        session: &str,
+        record_until: i64,
+        _now: i64,
+    ) -> Result<(), StoreError> {
         self.update(session_key(session))
-            .update_expression("SET #revoked = :true, #expires = if_not_exists(#expires, :keep)")
+            .update_expression("SET #revoked = :true, #expires = :until")
             .expression_attribute_names("#revoked", REVOKED)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":keep", number(keep_until))
+            .expression_attribute_values(":until", number(record_until))
             .send()
             .await
             .map_err(store_error)?;
@@ -174,18 +182,24 @@ impl SessionStore for DynamoSessionStore {
         &self,
         jti: Option<&str>,
         session: Option<&str>,
+        now: i64,
     ) -> Result<bool, StoreError> {
         let token = async {
             match jti {
-                Some(jti) => Ok(self.item(token_key(jti)).await?.is_some()),
+                Some(jti) => Ok(self.item(token_key(jti), now).await?.is_some()),
                 None => Ok(false),
             }
         };
         let session = async {
             match session {
-                Some(session) => Ok(self.item(session_key(session)).await?.is_some_and(|item| {
-                    matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)))
-                })),
+                Some(session) => {
+                    Ok(self
+                        .item(session_key(session), now)
+                        .await?
+                        .is_some_and(|item| {
+                            matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)))
+                        }))
+                }
                 None => Ok(false),
             }
         };
@@ -195,7 +209,8 @@ impl SessionStore for DynamoSessionStore {
 
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
         let key = session_key(rotation.session);
-        // The presented token is the session's current one (or the session's first rotation).
+        // The presented token is the session's current one, or this is the session's first
+        // rotation: there is no record yet, or only one past its end, which means nothing.
         let rotated = self
             .update(key.clone())
             .expression_attribute_names("#revoked", REVOKED)
@@ -204,14 +219,15 @@ impl SessionStore for DynamoSessionStore {
             .expression_attribute_names("#rotated", ROTATED_AT)
             .expression_attribute_values(":presented", text(rotation.presented))
             .expression_attribute_values(":replacement", text(rotation.replacement))
-            .expression_attribute_values(":keep", number(rotation.keep_until))
+            .expression_attribute_values(":until", number(rotation.record_until))
             .update_expression(
                 "SET #current = :replacement, #previous = :presented, #rotated = :now, \
-                 #expires = :keep",
+                 #expires = :until REMOVE #revoked",
             )
             .condition_expression(
-                "attribute_not_exists(#revoked) AND \
-                 (attribute_not_exists(#current) OR #current = :presented)",
+                "(attribute_not_exists(#revoked) AND \
+                  (attribute_not_exists(#current) OR #current = :presented)) \
+                 OR #expires <= :now",
             )
             .expression_attribute_values(":now", number(rotation.now))
             .send()
@@ -227,7 +243,7 @@ impl SessionStore for DynamoSessionStore {
         if let Some(since) = rotation.grace_since {
             let retried = self
                 .update(key.clone())
-                .update_expression("SET #expires = :keep")
+                .update_expression("SET #expires = :until")
                 .condition_expression(
                     "attribute_not_exists(#revoked) AND #previous = :presented AND \
                      #rotated >= :since",
@@ -236,7 +252,7 @@ impl SessionStore for DynamoSessionStore {
                 .expression_attribute_names("#previous", PREVIOUS)
                 .expression_attribute_names("#rotated", ROTATED_AT)
                 .expression_attribute_values(":presented", text(rotation.presented))
-                .expression_attribute_values(":keep", number(rotation.keep_until))
+                .expression_attribute_values(":until", number(rotation.record_until))
                 .expression_attribute_values(":since", number(since))
                 .return_values(ReturnValue::AllNew)
                 .send()
@@ -260,11 +276,11 @@ impl SessionStore for DynamoSessionStore {
         // Spent, or revoked already. Revoking is conditional too, so the answer says which.
         let revoked = self
             .update(key)
-            .update_expression("SET #revoked = :true, #expires = if_not_exists(#expires, :keep)")
+            .update_expression("SET #revoked = :true, #expires = :until")
             .condition_expression("attribute_not_exists(#revoked)")
             .expression_attribute_names("#revoked", REVOKED)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":keep", number(rotation.keep_until))
+            .expression_attribute_values(":until", number(rotation.record_until))
             .send()
             .await;
         match revoked {

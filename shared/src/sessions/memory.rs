@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 
 use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
-use crate::{tokens::unix_now_secs, users::StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, Default)]
 pub struct InMemorySessionStore {
@@ -27,7 +27,8 @@ struct Session {
     previous: Option<String>,
     rotated_at: i64,
     revoked: bool,
-    keep_until: i64,
+    /// The record's end.
+    until: i64,
 }
 
 impl InMemorySessionStore {
@@ -41,10 +42,11 @@ impl InMemorySessionStore {
 }
 
 impl State {
-    /// What DynamoDB's TTL does: records past their time go, so memory stays bounded.
+    /// What DynamoDB's TTL does, at once: records at or past their end go, so that a read
+    /// finds nothing there and memory stays bounded.
     fn forget_expired(&mut self, now: i64) {
         self.revoked_tokens.retain(|_, until| *until > now);
-        self.sessions.retain(|_, session| session.keep_until > now);
+        self.sessions.retain(|_, session| session.until > now);
         self.login_attempts
             .retain(|_, attempts| attempts.window_ends_at > now);
     }
@@ -52,19 +54,24 @@ impl State {
 
 #[async_trait]
 impl SessionStore for InMemorySessionStore {
-    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
         self.with_state(|state| {
-            state.forget_expired(unix_now_secs());
+            state.forget_expired(now);
             state.revoked_tokens.insert(jti.to_owned(), expires_at);
         })
     }
 
-    async fn revoke_session(&self, session: &str, keep_until: i64) -> Result<(), StoreError> {
+    async fn revoke_session(
+        &self,
+        session: &str,
+        record_until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.with_state(|state| {
-            state.forget_expired(unix_now_secs());
+            state.forget_expired(now);
             let record = state.sessions.entry(session.to_owned()).or_default();
             record.revoked = true;
-            record.keep_until = record.keep_until.max(keep_until);
+            record.until = record_until;
         })
     }
 
@@ -72,8 +79,10 @@ impl SessionStore for InMemorySessionStore {
         &self,
         jti: Option<&str>,
         session: Option<&str>,
+        now: i64,
     ) -> Result<bool, StoreError> {
         self.with_state(|state| {
+            state.forget_expired(now);
             jti.is_some_and(|jti| state.revoked_tokens.contains_key(jti))
                 || session.is_some_and(|session| {
                     state
@@ -102,6 +111,7 @@ impl SessionStore for InMemorySessionStore {
                 session.previous.as_deref() == Some(rotation.presented)
                     && session.rotated_at >= since
             });
+            session.until = rotation.record_until;
             if is_current {
                 session.previous = Some(rotation.presented.to_owned());
                 session.rotated_at = rotation.now;
@@ -110,7 +120,6 @@ impl SessionStore for InMemorySessionStore {
                 session.revoked = true;
                 return RotationOutcome::Reused;
             }
-            session.keep_until = session.keep_until.max(rotation.keep_until);
             RotationOutcome::Rotated(session.current.clone().unwrap_or_default())
         })
     }

@@ -3,18 +3,26 @@
 //! counters; and the stores that keep them (in memory, DynamoDB).
 //!
 //! Everything is keyed by ids from the tokens' claims (`jti`, `sid`) or by username: never by a
-//! token or its hash. Every record carries the time after which it may go (DynamoDB's TTL), so
-//! the store cleans itself.
+//! token or its hash. Every record carries its end, the time from which it means nothing
+//! (DynamoDB's TTL deletes it some time after), so the store cleans itself. The rules every
+//! store follows, pinned by `contract`:
+//! - a record means nothing from its end on: a read at or after it finds nothing, whether or
+//!   not the record is gone yet;
+//! - every write to a session's record sets the record's end to the one it is given, which is
+//!   the same for every token of a session: the session's end plus an access token's life
+//!   (`TokenService::session_record_until`).
 
+#[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod memory;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoSessionStore;
 pub use memory::InMemorySessionStore;
 
-use crate::users::StoreError;
+use crate::store::StoreError;
 
 /// One refresh of a session with rotation on: the refresh token `presented` is spent and
 /// `replacement` becomes the session's current one.
@@ -31,8 +39,8 @@ pub struct Rotation<'a> {
     /// answer, and gets the session's current refresh token again; `None` when there is no
     /// grace.
     pub grace_since: Option<i64>,
-    /// When the session's record may go: after every token it can still issue has expired.
-    pub keep_until: i64,
+    /// The end of the session's record: after every token the session can issue has expired.
+    pub record_until: i64,
 }
 
 /// What a rotation did.
@@ -58,21 +66,30 @@ pub struct LoginAttempts {
     pub window_ends_at: i64,
 }
 
-/// Where revocations, sessions and login counters live.
+/// Where revocations, sessions and login counters live. Times are seconds since the epoch;
+/// `now` comes from the caller's clock.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Revokes the token `jti`. `expires_at` is its `exp`: after it the record may go.
-    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Revokes the token `jti`. `expires_at` is its `exp`: the record's end. Revoking a token
+    /// twice is revoking it once.
+    async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError>;
 
-    /// Revokes every token of `session`, until `keep_until`.
-    async fn revoke_session(&self, session: &str, keep_until: i64) -> Result<(), StoreError>;
+    /// Revokes every token of `session`; the session's record ends at `record_until`. Revoking
+    /// a session twice is revoking it once.
+    async fn revoke_session(
+        &self,
+        session: &str,
+        record_until: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
-    /// Whether the token `jti`, or the session it belongs to, is revoked. Reads the latest
-    /// write: a logout is in force for the very next request.
+    /// Whether the token `jti`, or the session it belongs to, is revoked at `now`. Reads the
+    /// latest write: a logout is in force for the very next request.
     async fn is_revoked(
         &self,
         jti: Option<&str>,
         session: Option<&str>,
+        now: i64,
     ) -> Result<bool, StoreError>;
 
     /// Spends `rotation.presented` for `rotation.replacement` in one atomic step: of several

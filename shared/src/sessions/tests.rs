@@ -9,6 +9,15 @@ async fn revocation_of_tokens_and_sessions() {
     let store = InMemorySessionStore::default();
     contract::revoked_token_is_revoked_and_others_are_not(&store).await;
     contract::revoked_session_revokes_every_token_of_it(&store).await;
+    contract::revoking_again_is_revoking_once(&store).await;
+}
+
+#[tokio::test]
+async fn the_ends_of_records() {
+    let store = InMemorySessionStore::default();
+    contract::records_mean_nothing_from_their_end_on(&store).await;
+    contract::every_write_to_a_session_sets_the_end_of_its_record(&store).await;
+    contract::a_session_record_past_its_end_does_not_stop_a_rotation(&store).await;
 }
 
 #[tokio::test]
