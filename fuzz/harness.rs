@@ -22,6 +22,7 @@ use lambda_http::{
 };
 use shared::{
     claims::{TokenKind, VerifiedClaims},
+    clock::Clock,
     http::{bearer::bearer_token, body::json_body},
     login_schema::{self, FieldErrors, INVALID_INPUT_TYPE, SCHEMA_KEY},
     logout_schema,
@@ -78,14 +79,17 @@ pub fn bearer_token_verify(data: &[u8]) -> String {
     format!("header: {header}; raw: {raw}")
 }
 
-/// `verify` as an access and as a refresh token, and `verify_any`, which must agree: a token
-/// refused whatever its kind is refused with the same error by all three; one accepted is
-/// accepted as its own kind and refused as the other with the kind's error.
+/// `verify_at` as an access and as a refresh token, and `check_revocable_at` (what logout
+/// uses), of either kind and of each, all as of one instant, which must agree: a token refused
+/// whatever its kind is refused with the same error by all of them; an expired one is refused
+/// as expired by `verify_at` and reported as expired by `check_revocable_at`; one accepted is
+/// accepted as its own kind and refused as the other with the kind's error, expired or not.
 fn verify(token: &str) -> String {
     let tokens = &*TOKENS;
-    let access = tokens.verify(token, TokenKind::Access);
-    let refresh = tokens.verify(token, TokenKind::Refresh);
-    let any = tokens.verify_any(token);
+    let now = Clock::System.now().as_secs_f64();
+    let access = tokens.verify_at(token, TokenKind::Access, now);
+    let refresh = tokens.verify_at(token, TokenKind::Refresh, now);
+    let any = tokens.check_revocable_at(token, None, now);
     match &any {
         Err(error) => {
             let message = error.to_string();
@@ -93,23 +97,67 @@ fn verify(token: &str) -> String {
             assert!(
                 !matches!(
                     error,
-                    TokenError::RefreshTokenNotAllowed | TokenError::RefreshTokenRequired
+                    TokenError::RefreshTokenNotAllowed
+                        | TokenError::RefreshTokenRequired
+                        | TokenError::Expired
                 ),
-                "verify_any refused a token for its kind: {error:?}"
+                "a check of either kind refused a token for its kind or expiry: {error:?}"
             );
             assert_eq!(access.as_ref().err(), Some(error), "access vs any");
             assert_eq!(refresh.as_ref().err(), Some(error), "refresh vs any");
+            for kind in [TokenKind::Access, TokenKind::Refresh] {
+                assert_eq!(
+                    tokens
+                        .check_revocable_at(token, Some(kind), now)
+                        .as_ref()
+                        .err(),
+                    Some(error),
+                    "{kind:?} revocation vs any"
+                );
+            }
             format!("refused: {message}")
         }
-        Ok(claims) => {
+        Ok(checked) => {
+            let claims = &checked.claims;
             assert!(
                 token.matches('.').count() >= 2,
                 "{token:?} passed with fewer than three segments"
             );
-            let (same, other, other_error) = match claims.kind {
-                TokenKind::Access => (&access, &refresh, TokenError::RefreshTokenRequired),
-                TokenKind::Refresh => (&refresh, &access, TokenError::RefreshTokenNotAllowed),
+            let (same, other, other_kind, other_error) = match claims.kind {
+                TokenKind::Access => (
+                    &access,
+                    &refresh,
+                    TokenKind::Refresh,
+                    TokenError::RefreshTokenRequired,
+                ),
+                TokenKind::Refresh => (
+                    &refresh,
+                    &access,
+                    TokenKind::Access,
+                    TokenError::RefreshTokenNotAllowed,
+                ),
             };
+            assert_eq!(
+                tokens
+                    .check_revocable_at(token, Some(claims.kind), now)
+                    .as_ref()
+                    .ok(),
+                Some(checked),
+                "same kind's revocation vs any"
+            );
+            assert_eq!(
+                tokens
+                    .check_revocable_at(token, Some(other_kind), now)
+                    .as_ref()
+                    .err(),
+                Some(&other_error),
+                "other kind's revocation vs any"
+            );
+            if checked.expired {
+                assert_eq!(same.as_ref().err(), Some(&TokenError::Expired), "expired");
+                assert_eq!(other.as_ref().err(), Some(&TokenError::Expired), "expired");
+                return "refused: Token has expired".to_owned();
+            }
             assert_eq!(same.as_ref().ok(), Some(claims), "same kind vs any");
             assert_eq!(
                 other.as_ref().err(),

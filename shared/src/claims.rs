@@ -22,6 +22,10 @@ pub struct IssuedClaims<'a> {
     /// Absent only from tokens issued by other means (flask-jwt-extended's, the tests').
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
+    /// When the session began, at its login: OpenID Connect's `auth_time`. Carried unchanged
+    /// by every token of the session, it caps the session's life (`JWT_SESSION_MAX_AGE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
     #[serde(rename = "type")]
     pub kind: TokenKind,
     pub sub: &'a str,
@@ -47,6 +51,8 @@ pub struct VerifiedClaims {
     pub issued_at: Option<i64>,
     /// The session (`sid`) the token belongs to, when it names one.
     pub session: Option<String>,
+    /// `auth_time`, when the token has one as an integer: when its session began.
+    pub auth_time: Option<i64>,
 }
 
 impl VerifiedClaims {
@@ -54,6 +60,13 @@ impl VerifiedClaims {
     /// sessions, or by flask-jwt-extended) its own `jti`, a session of one token.
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_deref().or(self.jti.as_deref())
+    }
+
+    /// When the token's session began: its `auth_time`, or for a token without one (issued
+    /// before sessions had a start, or by flask-jwt-extended) its `iat`, the latest the
+    /// session can have begun.
+    pub fn session_started_at(&self) -> Option<i64> {
+        self.auth_time.or(self.issued_at)
     }
 }
 
@@ -68,6 +81,7 @@ mod tests {
             iat: 10,
             jti: "id",
             sid: None,
+            auth_time: None,
             kind: TokenKind::Refresh,
             sub: "cosmo",
             nbf: 10,
@@ -88,6 +102,7 @@ mod tests {
             iat: 1,
             jti: "j",
             sid: Some("s"),
+            auth_time: Some(1),
             kind: TokenKind::Access,
             sub: "s",
             nbf: 1,
@@ -100,5 +115,6 @@ mod tests {
         assert_eq!(json["aud"], "api");
         assert_eq!(json["type"], "access");
         assert_eq!(json["sid"], "s");
+        assert_eq!(json["auth_time"], 1);
     }
 }

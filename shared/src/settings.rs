@@ -5,6 +5,7 @@ use std::{fmt, time::Duration};
 pub const SECRET_KEY_VAR: &str = "JWT_SECRET_KEY";
 pub const ACCESS_TTL_VAR: &str = "JWT_ACCESS_TOKEN_EXPIRES";
 pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
+pub const SESSION_MAX_AGE_VAR: &str = "JWT_SESSION_MAX_AGE";
 pub const ISSUER_VAR: &str = "JWT_ISSUER";
 pub const AUDIENCE_VAR: &str = "JWT_AUDIENCE";
 pub const USERS_TABLE_VAR: &str = "USERS_TABLE";
@@ -24,6 +25,9 @@ pub const SESSIONS_TABLE_REQUIRED: &str = "SESSIONS_TABLE: is required: the name
 pub const MIN_SECRET_BYTES: usize = 32;
 pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(60 * 60);
+/// flask-jwt-extended's default refresh-token lifetime, and a common cap on a session in use
+/// (RFC 9700 section 4.14.2 asks for one that rotation does not extend).
+pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Keeps `iat + ttl` far from any integer overflow while allowing every sane lifetime.
 pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
@@ -37,6 +41,9 @@ pub struct Settings {
     pub secret_key: SecretKey,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// The longest a session lives from its login, however often it is refreshed: no refresh
+    /// token of it expires later.
+    pub session_max_age: Duration,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     /// The DynamoDB users table; required by the Lambda functions, optional locally.
@@ -161,6 +168,7 @@ impl Settings {
             secret_key,
             access_ttl: ttl(ACCESS_TTL_VAR, DEFAULT_ACCESS_TTL)?,
             refresh_ttl: ttl(REFRESH_TTL_VAR, DEFAULT_REFRESH_TTL)?,
+            session_max_age: ttl(SESSION_MAX_AGE_VAR, DEFAULT_SESSION_MAX_AGE)?,
             issuer: read(ISSUER_VAR),
             audience: read(AUDIENCE_VAR),
             users_table: read(USERS_TABLE_VAR),
@@ -184,10 +192,11 @@ impl Settings {
 }
 
 /// Every variable this module reads.
-pub const VARIABLES: [&str; 11] = [
+pub const VARIABLES: [&str; 12] = [
     SECRET_KEY_VAR,
     ACCESS_TTL_VAR,
     REFRESH_TTL_VAR,
+    SESSION_MAX_AGE_VAR,
     ISSUER_VAR,
     AUDIENCE_VAR,
     USERS_TABLE_VAR,
@@ -424,6 +433,7 @@ mod tests {
         assert_eq!(settings.rotation.grace, Duration::ZERO);
         assert_eq!(settings.login_throttle.max_failures, 5);
         assert_eq!(settings.login_throttle.window, Duration::from_secs(900));
+        assert_eq!(settings.session_max_age, Duration::from_secs(30 * 86400));
         assert_eq!(settings.sessions_table, None);
     }
 
@@ -433,6 +443,7 @@ mod tests {
             (SECRET_KEY_VAR, SECRET),
             (ROTATION_VAR, "TRUE"),
             (ROTATION_GRACE_VAR, "10s"),
+            (SESSION_MAX_AGE_VAR, "7d"),
             (LOGIN_MAX_FAILURES_VAR, "0"),
             (LOGIN_FAILURE_WINDOW_VAR, "2s"),
             (SESSIONS_TABLE_VAR, "sessions"),
@@ -440,6 +451,7 @@ mod tests {
         .unwrap();
         assert!(settings.rotation.enabled);
         assert_eq!(settings.rotation.grace, Duration::from_secs(10));
+        assert_eq!(settings.session_max_age, Duration::from_secs(7 * 86400));
         assert_eq!(settings.login_throttle.max_failures, 0);
         assert_eq!(settings.login_throttle.window, Duration::from_secs(2));
         assert_eq!(settings.sessions_table.as_deref(), Some("sessions"));
@@ -454,6 +466,8 @@ mod tests {
             (LOGIN_MAX_FAILURES_VAR, "-1"),
             (LOGIN_MAX_FAILURES_VAR, "five"),
             (LOGIN_FAILURE_WINDOW_VAR, "0"),
+            (SESSION_MAX_AGE_VAR, "0"),
+            (SESSION_MAX_AGE_VAR, "a month"),
         ] {
             let error = settings_from(&[(SECRET_KEY_VAR, SECRET), (variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");

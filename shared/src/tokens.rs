@@ -7,7 +7,7 @@
 //! decodes it again without the expiry check, and any later failure of that second pass is
 //! what the client sees. Leeway is zero.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::{
     Engine,
@@ -115,8 +115,25 @@ pub struct TokenService {
     decoding_key: DecodingKey,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    session_max_age: Duration,
     issuer: Option<String>,
     audience: Option<String>,
+}
+
+/// The session a token is issued in: its id (`sid`) and when it began (`auth_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClaims<'a> {
+    pub id: &'a str,
+    /// Seconds since the epoch.
+    pub started_at: i64,
+}
+
+/// A token whose signature, header and claims check out, with whether it has expired (its
+/// `exp`, or for a refresh token the end of its session) told apart rather than refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedToken {
+    pub claims: VerifiedClaims,
+    pub expired: bool,
 }
 
 impl TokenService {
@@ -128,36 +145,29 @@ impl TokenService {
             decoding_key: DecodingKey::from_secret(secret)?,
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
+            session_max_age: settings.session_max_age,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         })
     }
 
-    /// Issues a token for `subject`, now, with a fresh random `jti` and no session.
-    /// `fresh` only matters for access tokens; refresh tokens are never fresh.
+    /// Issues a token for `subject`, now (the system clock), with a fresh random `jti` and no
+    /// session: for tests, which want a valid token and nothing else.
+    #[cfg(any(test, feature = "testing"))]
     pub fn issue(
         &self,
         kind: TokenKind,
         subject: &str,
         fresh: bool,
     ) -> Result<String, SigningError> {
-        let jti = new_token_id();
-        self.issue_at(kind, subject, fresh, unix_now_secs(), &jti, None)
+        let now = crate::clock::Clock::System.unix_secs();
+        self.issue_at(kind, subject, fresh, now, &new_token_id(), None)
     }
 
-    /// Issues a token of `session` for `subject`, now, with a fresh random `jti`.
-    pub fn issue_in_session(
-        &self,
-        kind: TokenKind,
-        subject: &str,
-        fresh: bool,
-        session: Option<&str>,
-    ) -> Result<String, SigningError> {
-        let jti = new_token_id();
-        self.issue_at(kind, subject, fresh, unix_now_secs(), &jti, session)
-    }
-
-    /// Issues a token with a given issue time, id and session; the others are this.
+    /// Issues a token of `kind` for `subject`, issued at `issued_at`, with the id `jti`, in
+    /// `session`. Access tokens live their lifetime; a refresh token of a session never
+    /// outlives the session (`JWT_SESSION_MAX_AGE` from its start). `fresh` only matters for
+    /// access tokens; refresh tokens are never fresh.
     pub fn issue_at(
         &self,
         kind: TokenKind,
@@ -165,17 +175,18 @@ impl TokenService {
         fresh: bool,
         issued_at: i64,
         jti: &str,
-        session: Option<&str>,
+        session: Option<SessionClaims<'_>>,
     ) -> Result<String, SigningError> {
         let claims = IssuedClaims {
             fresh: fresh && kind == TokenKind::Access,
             iat: issued_at,
             jti,
-            sid: session,
+            sid: session.map(|session| session.id),
+            auth_time: session.map(|session| session.started_at),
             kind,
             sub: subject,
             nbf: issued_at,
-            exp: self.expiry(kind, issued_at),
+            exp: self.expiry(kind, issued_at, session.map(|session| session.started_at)),
             iss: self.issuer.as_deref(),
             aud: self.audience.as_deref(),
         };
@@ -190,16 +201,32 @@ impl TokenService {
         Ok(format!("{message}.{signature}"))
     }
 
-    /// The `exp` of a token of `kind` issued at `issued_at`.
-    pub fn expiry(&self, kind: TokenKind, issued_at: i64) -> i64 {
-        // Settings cap the lifetime at 100 years, so this cannot overflow.
-        issued_at + self.lifetime(kind).as_secs() as i64
+    /// The `exp` of a token of `kind` issued at `issued_at` in a session that began at
+    /// `session_start`: its lifetime, and for a refresh token no later than the session's end.
+    pub fn expiry(&self, kind: TokenKind, issued_at: i64, session_start: Option<i64>) -> i64 {
+        // Settings cap the lifetimes at 100 years, so this cannot overflow.
+        let exp = issued_at + self.lifetime(kind).as_secs() as i64;
+        match (kind, session_start) {
+            (TokenKind::Refresh, Some(start)) => exp.min(self.session_end(start)),
+            _ => exp,
+        }
     }
 
-    /// Until when a record about the session of a refresh token expiring at `refresh_expires_at`
-    /// matters: that token's life, plus that of the last access token it can buy.
-    pub fn session_outlives(&self, refresh_expires_at: i64) -> i64 {
-        refresh_expires_at.saturating_add(self.access_ttl.as_secs() as i64)
+    /// The end of a session that began at `started_at`: no refresh token of it is good after.
+    pub fn session_end(&self, started_at: i64) -> i64 {
+        started_at.saturating_add(self.session_max_age.as_secs() as i64)
+    }
+
+    /// Until when the record of the session of `claims` (a refresh token) matters: until every
+    /// token of the session that can still be used has expired. That is the session's end plus
+    /// the life of the last access token it can buy; the same for every token of the session,
+    /// so every write to the record gives it the same end. A token with no `auth_time` or
+    /// `iat` has no known start, and its session is as long as the token.
+    pub fn session_record_until(&self, claims: &VerifiedClaims) -> i64 {
+        let last_refresh = claims
+            .session_started_at()
+            .map_or(claims.expires_at, |start| self.session_end(start));
+        last_refresh.saturating_add(self.access_ttl.as_secs() as i64)
     }
 
     /// The lifetime of tokens of `kind`.
@@ -210,14 +237,9 @@ impl TokenService {
         }
     }
 
-    /// Checks `token` now and that it is of the `expected` kind.
+    /// Checks `token` now (the system clock) and that it is of the `expected` kind.
     pub fn verify(&self, token: &str, expected: TokenKind) -> Result<VerifiedClaims, TokenError> {
-        self.verify_at(token, expected, unix_now().as_secs_f64())
-    }
-
-    /// Checks `token` now, of either kind (for logout, which takes both).
-    pub fn verify_any(&self, token: &str) -> Result<VerifiedClaims, TokenError> {
-        self.verify_kind_at(token, None, unix_now().as_secs_f64())
+        self.verify_kind_at(token, Some(expected), unix_now().as_secs_f64())
     }
 
     /// Checks `token` as of `now` (seconds since the epoch, fractional like PyJWT's clock).
@@ -230,53 +252,73 @@ impl TokenService {
         self.verify_kind_at(token, Some(expected), now)
     }
 
+    /// Checks `token` as of `now` as `verify_at` does, of the `expected` kind if one is given,
+    /// but reports an expired token rather than refuse it: what a token's revocation needs
+    /// (RFC 7009 section 2.2: revoking an expired token is not an error). Every other failure
+    /// is refused with the message `verify_at` gives.
+    pub fn check_revocable_at(
+        &self,
+        token: &str,
+        expected: Option<TokenKind>,
+        now: f64,
+    ) -> Result<CheckedToken, TokenError> {
+        let checked = self.check_at(token, now)?;
+        check_kind(expected, checked.claims.kind)?;
+        Ok(checked)
+    }
+
     fn verify_kind_at(
         &self,
         token: &str,
         expected: Option<TokenKind>,
         now: f64,
     ) -> Result<VerifiedClaims, TokenError> {
+        let checked = self.check_at(token, now)?;
+        // flask-jwt-extended's order: an expired token is that, whatever its kind.
+        if checked.expired {
+            return Err(TokenError::Expired);
+        }
+        check_kind(expected, checked.claims.kind)?;
+        Ok(checked.claims)
+    }
+
+    /// Every check up to the expiry, whose answer it returns.
+    fn check_at(&self, token: &str, now: f64) -> Result<CheckedToken, TokenError> {
         let payload = self.verified_payload(token)?;
-        let expired = self.check_claims(&payload, now)?;
+        let exp_passed = self.check_claims(&payload, now)?;
         let subject = match payload.get("sub") {
             Some(Value::String(subject)) => subject.clone(),
             _ => return Err(TokenError::MissingSubject),
         };
-        if expired {
-            return Err(TokenError::Expired);
-        }
         let kind = match payload.get("type") {
             Some(Value::String(kind)) if kind == "refresh" => TokenKind::Refresh,
             _ => TokenKind::Access,
         };
-        match (expected, kind) {
-            (Some(TokenKind::Access), TokenKind::Refresh) => {
-                return Err(TokenError::RefreshTokenNotAllowed);
-            }
-            (Some(TokenKind::Refresh), TokenKind::Access) => {
-                return Err(TokenError::RefreshTokenRequired);
-            }
-            _ => {}
-        }
-        Ok(VerifiedClaims {
+        let integer = |claim: &str| payload.get(claim).and_then(as_integer).map(|n| n as i64);
+        let claims = VerifiedClaims {
             subject,
             kind,
             jti: payload
                 .get("jti")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            expires_at: payload
-                .get("exp")
-                .and_then(as_integer)
-                .map_or(0, |exp| exp as i64),
-            issued_at: payload
-                .get("iat")
-                .and_then(as_integer)
-                .map(|iat| iat as i64),
+            expires_at: integer("exp").unwrap_or(0),
+            issued_at: integer("iat"),
             session: payload
                 .get("sid")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            auth_time: integer("auth_time"),
+        };
+        // A refresh token is good no longer than its session, whatever its `exp` says (one
+        // issued before the cap was lowered, or by flask-jwt-extended).
+        let session_ended = kind == TokenKind::Refresh
+            && claims
+                .session_started_at()
+                .is_some_and(|start| self.session_end(start) as f64 <= now);
+        Ok(CheckedToken {
+            expired: exp_passed || session_ended,
+            claims,
         })
     }
 
@@ -394,6 +436,15 @@ impl TokenService {
     }
 }
 
+/// `Err` with flask-jwt-extended's message when a token of `kind` is not of the `expected` one.
+fn check_kind(expected: Option<TokenKind>, kind: TokenKind) -> Result<(), TokenError> {
+    match (expected, kind) {
+        (Some(TokenKind::Access), TokenKind::Refresh) => Err(TokenError::RefreshTokenNotAllowed),
+        (Some(TokenKind::Refresh), TokenKind::Access) => Err(TokenError::RefreshTokenRequired),
+        _ => Ok(()),
+    }
+}
+
 impl TokenError {
     /// The one failure flask-jwt-extended answers with 401 rather than 422.
     pub fn is_expired(&self) -> bool {
@@ -412,15 +463,8 @@ pub fn new_token_id() -> String {
     Uuid::new_v4().to_string()
 }
 
-/// Seconds since the epoch, now.
-pub fn unix_now_secs() -> i64 {
-    unix_now().as_secs() as i64
-}
-
 fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
+    crate::clock::Clock::System.now()
 }
 
 /// Python's `int(value)` as PyJWT applies it to time claims: numbers truncate toward zero,

@@ -1,6 +1,7 @@
 //! `POST /refresh`: a refresh token in `Authorization: Bearer`, a new (non-fresh) access token
 //! out, of the same session. With rotation on, also a new refresh token, and the one presented
-//! is spent: presenting it again ends the session.
+//! is spent: presenting it again ends the session. No refresh token outlives its session's
+//! cap (`JWT_SESSION_MAX_AGE` from the login), however often it rotates.
 
 use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 use serde_json::json;
@@ -9,23 +10,28 @@ use shared::{
     claims::{TokenKind, VerifiedClaims},
     http::{ApiError, errors::Route, guard::authorized_user, json_response, respond},
     sessions::{Rotation, RotationOutcome},
-    tokens::{TokenError, new_token_id, unix_now_secs},
+    tokens::{SessionClaims, TokenError, new_token_id},
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(refresh(state, &request).await)
+    respond(state, &request, Route::Token, refresh(state, &request)).await
 }
 
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     let (claims, user) = authorized_user(state, request, TokenKind::Refresh).await?;
-    let now = unix_now_secs();
+    let now = state.clock.unix_secs();
     // Rotation first: a replay gets nothing signed.
     let refresh_jti = if state.rotation.enabled {
         Some(rotate(state, &claims, now).await?)
     } else {
         None
     };
-    let session = claims.session_id();
+    // The new tokens stay in the session, with its start: a token that had none (issued
+    // before sessions, or by flask-jwt-extended) is a session of its own, begun at its `iat`.
+    let session = claims.session_id().map(|id| SessionClaims {
+        id,
+        started_at: claims.session_started_at().unwrap_or(now),
+    });
     let issue = |kind, jti: &str| {
         state
             .tokens
@@ -59,9 +65,7 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
         replacement: &replacement,
         now,
         grace_since: (grace > 0).then(|| now - grace),
-        keep_until: state
-            .tokens
-            .session_outlives(state.tokens.expiry(TokenKind::Refresh, now)),
+        record_until: state.tokens.session_record_until(claims),
     };
     match state
         .sessions

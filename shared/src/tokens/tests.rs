@@ -51,7 +51,10 @@ fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
             true,
             NOW as i64,
             "id-1",
-            Some("session-1"),
+            Some(SessionClaims {
+                id: "session-1",
+                started_at: NOW as i64 - 60,
+            }),
         )
         .unwrap();
     let claims = service.verify_at(&token, TokenKind::Access, NOW).unwrap();
@@ -61,6 +64,155 @@ fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
     assert_eq!(claims.expires_at, NOW as i64 + 900);
     assert_eq!(claims.issued_at, Some(NOW as i64));
     assert_eq!(claims.session_id(), Some("session-1"));
+    assert_eq!(claims.auth_time, Some(NOW as i64 - 60));
+    assert_eq!(claims.session_started_at(), Some(NOW as i64 - 60));
+}
+
+const HOUR: i64 = 3600;
+
+/// Refresh tokens of one hour in sessions of at most two.
+fn capped_service() -> TokenService {
+    service_with(&[("JWT_SESSION_MAX_AGE", "2h")])
+}
+
+fn refresh_in_session(service: &TokenService, started_at: i64, issued_at: i64) -> String {
+    let session = SessionClaims {
+        id: "s",
+        started_at,
+    };
+    service
+        .issue_at(
+            TokenKind::Refresh,
+            "cosmo",
+            false,
+            issued_at,
+            "r",
+            Some(session),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_refresh_token_never_expires_after_its_sessions_end() {
+    let service = capped_service();
+    let start = NOW as i64;
+    let first = refresh_in_session(&service, start, start);
+    let verify = |token: &str, at: i64| service.verify_at(token, TokenKind::Refresh, at as f64);
+    assert_eq!(verify(&first, start).unwrap().expires_at, start + HOUR);
+    // Issued by a refresh 90 minutes in: it gets what is left of the session, not an hour.
+    let late = refresh_in_session(&service, start, start + 90 * 60);
+    assert_eq!(
+        verify(&late, start + 90 * 60).unwrap().expires_at,
+        start + 2 * HOUR
+    );
+    assert!(verify(&late, start + 2 * HOUR - 1).is_ok());
+    assert_eq!(verify(&late, start + 2 * HOUR), Err(TokenError::Expired));
+    // Access tokens are not capped: one bought at the last moment lives its full life.
+    let access = service
+        .issue_at(
+            TokenKind::Access,
+            "cosmo",
+            false,
+            start + 2 * HOUR - 1,
+            "a",
+            Some(SessionClaims {
+                id: "s",
+                started_at: start,
+            }),
+        )
+        .unwrap();
+    let claims = service
+        .verify_at(&access, TokenKind::Access, (start + 2 * HOUR + 60) as f64)
+        .unwrap();
+    assert_eq!(claims.expires_at, start + 2 * HOUR - 1 + 900);
+}
+
+#[test]
+fn a_refresh_token_whose_session_is_older_than_the_cap_has_expired_whatever_its_exp_says() {
+    let service = capped_service();
+    let now = NOW as i64;
+    // Signed when the cap was longer, or by flask-jwt-extended: its exp is far away.
+    for (claim, started) in [("auth_time", now - 2 * HOUR), ("iat", now - 3 * HOUR)] {
+        let token = signed(json!({
+            "type": "refresh", "sub": "cosmo", "iat": now - 3 * HOUR, "exp": now + 86_400,
+            claim: started,
+        }));
+        assert_eq!(
+            service.verify_at(&token, TokenKind::Refresh, NOW),
+            Err(TokenError::Expired),
+            "{claim}"
+        );
+    }
+    // Within the cap from auth_time, though its iat is older.
+    let token = signed(json!({
+        "type": "refresh", "sub": "cosmo", "iat": now - 3 * HOUR, "exp": now + 60,
+        "auth_time": now - HOUR,
+    }));
+    assert!(service.verify_at(&token, TokenKind::Refresh, NOW).is_ok());
+    // An access token is not a session's refresh: its own exp decides.
+    let access = signed(json!({
+        "type": "access", "sub": "cosmo", "iat": now - 3 * HOUR, "exp": now + 60,
+        "auth_time": now - 3 * HOUR,
+    }));
+    assert!(service.verify_at(&access, TokenKind::Access, NOW).is_ok());
+}
+
+#[test]
+fn the_record_of_a_session_lasts_until_its_end_and_the_last_access_tokens_life() {
+    let service = capped_service();
+    let start = NOW as i64;
+    let claims = |token: &str| {
+        service
+            .verify_at(token, TokenKind::Refresh, start as f64)
+            .unwrap()
+    };
+    let first = claims(&refresh_in_session(&service, start, start));
+    let later = claims(&refresh_in_session(&service, start, start));
+    // The same for every token of the session, whenever it was issued.
+    assert_eq!(service.session_record_until(&first), start + 2 * HOUR + 900);
+    assert_eq!(service.session_record_until(&later), start + 2 * HOUR + 900);
+    // A token with no start known is a session as long as itself.
+    let token = signed(json!({"type": "refresh", "sub": "cosmo", "exp": start + 60}));
+    assert_eq!(
+        service.session_record_until(&claims(&token)),
+        start + 60 + 900
+    );
+}
+
+#[test]
+fn revocation_sees_an_expired_token_and_refuses_what_is_not_a_good_token() {
+    let service = service();
+    let expired = signed(with(valid_claims(), "exp", json!(NOW as i64 - 1)));
+    let checked = service.check_revocable_at(&expired, None, NOW).unwrap();
+    assert!(checked.expired);
+    assert_eq!(checked.claims.subject, "cosmo");
+    let live = signed(valid_claims());
+    assert!(
+        !service
+            .check_revocable_at(&live, None, NOW)
+            .unwrap()
+            .expired
+    );
+    // The kind is checked, expired or not: an access token is no refresh token to revoke.
+    for token in [&live, &expired] {
+        assert_eq!(
+            service.check_revocable_at(token, Some(TokenKind::Refresh), NOW),
+            Err(TokenError::RefreshTokenRequired)
+        );
+    }
+    let forged = sign_raw(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &with(valid_claims(), "exp", json!(NOW as i64 - 1)).to_string(),
+        "another-secret-of-at-least-32-bytes!",
+    );
+    assert_eq!(
+        service.check_revocable_at(&forged, None, NOW),
+        Err(TokenError::BadSignature)
+    );
+    assert_eq!(
+        service.check_revocable_at("not.a-token", None, NOW),
+        Err(TokenError::NotEnoughSegments)
+    );
 }
 
 #[test]
