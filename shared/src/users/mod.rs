@@ -1,5 +1,8 @@
 //! Users: the `UserStore` trait, the stores (in memory, DynamoDB) and password authentication.
 
+#[cfg(feature = "admin")]
+mod admin;
+#[cfg(feature = "dynamodb")]
 pub(crate) mod dynamodb;
 mod memory;
 
@@ -8,13 +11,16 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-pub use dynamodb::{
-    AdminError, CREATED_AT, DynamoUserStore, MAX_USERNAME_BYTES, aws_config,
-    client as dynamodb_client, sessions_end_now,
-};
+#[cfg(feature = "admin")]
+pub use admin::{AdminError, sessions_end_now};
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{CREATED_AT, DynamoUserStore, MAX_USERNAME_BYTES};
 pub use memory::InMemoryUserStore;
 
-use crate::passwords;
+use crate::{
+    passwords::{self, PasswordChecker},
+    store::StoreError,
+};
 
 /// The demo user of the seed app, available in the local server's embedded store.
 pub const DEMO_USERNAME: &str = "cosmo";
@@ -64,11 +70,6 @@ impl fmt::Debug for User {
     }
 }
 
-/// The store could not answer (unreachable, throttled, too slow). Never the caller's fault.
-#[derive(Debug, thiserror::Error)]
-#[error("user store unavailable: {0}")]
-pub struct StoreError(pub String);
-
 /// Where users live. Usernames are case-sensitive.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -79,16 +80,17 @@ pub trait UserStore: Send + Sync {
 /// unknown user alike. Each costs one Argon2 check, so timing does not tell them apart.
 pub async fn authenticate(
     store: &dyn UserStore,
+    checker: &PasswordChecker,
     username: &str,
     password: &str,
 ) -> Result<Option<User>, StoreError> {
     match store.find(username).await? {
-        Some(user) if passwords::verify(password, &user.password_hash).await && !user.disabled => {
+        Some(user) if checker.verify(password, &user.password_hash).await && !user.disabled => {
             Ok(Some(user))
         }
         Some(_) => Ok(None),
         None => {
-            passwords::verify(password, passwords::DUMMY_HASH).await;
+            checker.verify(password, passwords::DUMMY_HASH).await;
             Ok(None)
         }
     }
@@ -99,10 +101,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn checker() -> PasswordChecker {
+        PasswordChecker::new(1)
+    }
+
     #[tokio::test]
     async fn demo_user_logs_in_with_space_corgi() {
         let store = InMemoryUserStore::demo();
-        let user = authenticate(&store, "cosmo", "space-corgi")
+        let user = authenticate(&store, &checker(), "cosmo", "space-corgi")
             .await
             .unwrap()
             .unwrap();
@@ -113,13 +119,13 @@ mod tests {
     async fn wrong_password_and_unknown_user_both_fail() {
         let store = InMemoryUserStore::demo();
         assert!(
-            authenticate(&store, "cosmo", "space-corgI")
+            authenticate(&store, &checker(), "cosmo", "space-corgI")
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(
-            authenticate(&store, "nobody", "space-corgi")
+            authenticate(&store, &checker(), "nobody", "space-corgi")
                 .await
                 .unwrap()
                 .is_none()
@@ -142,7 +148,7 @@ mod tests {
         };
         let store = InMemoryUserStore::new([user]);
         assert!(
-            authenticate(&store, "cosmo", "space-corgi")
+            authenticate(&store, &checker(), "cosmo", "space-corgi")
                 .await
                 .unwrap()
                 .is_none()
