@@ -8,9 +8,10 @@ use serde_json::json;
 use shared::{
     AppState,
     claims::TokenKind,
+    clock::Clock,
     http::{ApiError, body::json_body, errors::Route, json_response, respond},
     login_schema,
-    tokens::{new_token_id, unix_now_secs},
+    tokens::{SessionClaims, new_token_id},
     users::{self, User},
 };
 
@@ -18,7 +19,7 @@ use shared::{
 const MAX_WAIT_FOR_VALID_AFTER: Duration = Duration::from_secs(2);
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(login(state, &request).await)
+    respond(state, &request, Route::Login, login(state, &request)).await
 }
 
 async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -27,29 +28,44 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     let sessions = state.sessions.as_ref();
     state
         .login_throttle
-        .admit(sessions, &credentials.username, unix_now_secs())
+        .admit(sessions, &credentials.username, state.clock.unix_secs())
         .await?;
-    let unavailable = |error| ApiError::StoreUnavailable(Route::Login, error);
     let user = users::authenticate(
         state.users.as_ref(),
+        &state.passwords,
         &credentials.username,
         &credentials.password,
     )
     .await
-    .map_err(unavailable)?
+    .map_err(|error| ApiError::StoreUnavailable(Route::Login, error))?
     .ok_or(ApiError::BadCredentials)?;
-    state
+    if let Err(error) = state
         .login_throttle
         .succeeded(sessions, &user.username)
         .await
-        .map_err(unavailable)?;
-    wait_until_tokens_are_valid(&user).await;
+    {
+        // The password is proven: refusing the login would punish the user for our outage.
+        // The count stays until its window ends, one more attempt of the user's allowance.
+        tracing::error!(%error, "could not clear the failed-login count after a login");
+    }
+    let now = wait_until_tokens_are_valid(&state.clock, &user).await;
 
-    let session = new_token_id();
+    let session_id = new_token_id();
+    let session = SessionClaims {
+        id: &session_id,
+        started_at: now,
+    };
     let issue = |kind| {
         state
             .tokens
-            .issue_in_session(kind, &user.username, true, Some(&session))
+            .issue_at(
+                kind,
+                &user.username,
+                true,
+                now,
+                &new_token_id(),
+                Some(session),
+            )
             .map_err(|error| ApiError::Signing(Route::Login, error))
     };
     let body = json!({"access_token": issue(TokenKind::Access)?, "refresh_token": issue(TokenKind::Refresh)?});
@@ -58,13 +74,16 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
 
 /// A password changed in this very second refuses tokens issued up to its end (`iat` counts
 /// whole seconds): a login right after it waits for the next second rather than hand out
-/// tokens that would be refused.
-async fn wait_until_tokens_are_valid(user: &User) {
-    if let Some(after) = user.tokens_valid_after {
-        let wait = after.saturating_sub(unix_now_secs());
-        if wait > 0 {
-            let wait = Duration::from_secs(wait as u64).min(MAX_WAIT_FOR_VALID_AFTER);
-            tokio::time::sleep(wait).await;
+/// tokens that would be refused. The time to issue the tokens at.
+async fn wait_until_tokens_are_valid(clock: &Clock, user: &User) -> i64 {
+    if let Some(after) = user
+        .tokens_valid_after
+        .and_then(|after| u64::try_from(after).ok())
+    {
+        let wait = Duration::from_secs(after).saturating_sub(clock.now());
+        if !wait.is_zero() {
+            clock.sleep(wait.min(MAX_WAIT_FOR_VALID_AFTER)).await;
         }
     }
+    clock.unix_secs()
 }

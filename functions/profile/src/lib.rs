@@ -5,11 +5,11 @@ use serde_json::Value;
 use shared::{
     AppState,
     claims::TokenKind,
-    http::{ApiError, guard::authorized_user, json_response, respond},
+    http::{ApiError, errors::Route, guard::authorized_user, json_response, respond},
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(profile(state, &request).await)
+    respond(state, &request, Route::Token, profile(state, &request)).await
 }
 
 async fn profile(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {

@@ -17,8 +17,8 @@ use crate::{
     http::{bearer::AuthHeaderError, body::BodyError, json_response},
     login_schema::FieldErrors,
     login_throttle::{ThrottleError, Throttled},
+    store::StoreError,
     tokens::{SigningError, TokenError},
-    users::StoreError,
 };
 
 pub const BAD_CREDENTIALS: &str = "Bad username or password";
@@ -28,6 +28,9 @@ pub const USER_DISABLED: &str = "User account is disabled";
 /// flask-jwt-extended's message for a token in its blocklist.
 pub const TOKEN_REVOKED: &str = "Token has been revoked";
 pub const TOO_MANY_LOGIN_ATTEMPTS: &str = "Too many failed login attempts";
+/// What a 503 asks a client to wait before it tries again: an outage or a slow store is
+/// usually over in seconds, and a login flood is worked off at tens of logins a second.
+pub const RETRY_UNAVAILABLE_AFTER_SECS: u64 = 2;
 
 /// Which family of routes answers: it decides the key of an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,10 @@ pub enum ApiError {
     Throttled(Throttled),
     #[error("{1}")]
     StoreUnavailable(Route, StoreError),
+    /// The request's deadline passed before it was answered: a slow store, or more logins
+    /// than there are CPUs to check their passwords.
+    #[error("the request's deadline passed before it was answered")]
+    DeadlineExceeded(Route),
     #[error("{1}")]
     Signing(Route, SigningError),
 }
@@ -84,7 +91,9 @@ impl ApiError {
             ApiError::AuthHeader(AuthHeaderError::Malformed) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Token(error) if error.is_expired() => StatusCode::UNAUTHORIZED,
             ApiError::Token(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::StoreUnavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StoreUnavailable(..) | ApiError::DeadlineExceeded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Signing(..) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,7 +111,9 @@ impl ApiError {
             ApiError::UnknownUser(username) => {
                 json!({"msg": format!("Error loading the user {username}")})
             }
-            ApiError::StoreUnavailable(route, _) => keyed(*route, SERVICE_UNAVAILABLE),
+            ApiError::StoreUnavailable(route, _) | ApiError::DeadlineExceeded(route) => {
+                keyed(*route, SERVICE_UNAVAILABLE)
+            }
             ApiError::Signing(route, _) => keyed(*route, INTERNAL_ERROR),
         }
     }
@@ -120,10 +131,15 @@ impl ApiError {
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Throttled(throttled) = self {
+        let retry_after = match &self {
+            ApiError::Throttled(throttled) => Some(throttled.retry_after),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_UNAVAILABLE_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(throttled.retry_after));
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -206,6 +222,19 @@ mod tests {
         assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body_of(&login), json!({"error": "Service unavailable"}));
         let token = ApiError::StoreUnavailable(Route::Token, cause()).into_response();
+        assert_eq!(body_of(&token), json!({"msg": "Service unavailable"}));
+        for response in [&login, &token] {
+            assert_eq!(response.headers()[RETRY_AFTER], "2");
+        }
+    }
+
+    #[test]
+    fn a_passed_deadline_is_503_with_retry_after_keyed_by_route() {
+        let login = ApiError::DeadlineExceeded(Route::Login).into_response();
+        assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(login.headers()[RETRY_AFTER], "2");
+        assert_eq!(body_of(&login), json!({"error": "Service unavailable"}));
+        let token = ApiError::DeadlineExceeded(Route::Token).into_response();
         assert_eq!(body_of(&token), json!({"msg": "Service unavailable"}));
     }
 

@@ -1,25 +1,38 @@
-//! The thin HTTP layer: bearer extraction, JSON bodies, the access log, and `errors`, the one
-//! place where domain errors become statuses.
+//! The thin HTTP layer: bearer extraction, JSON bodies, the access log, the request deadline,
+//! and `errors`, the one place where domain errors become statuses.
 
 pub mod access_log;
 pub mod bearer;
 pub mod body;
+pub mod deadline;
 pub mod errors;
 pub mod guard;
+
+use std::future::Future;
 
 pub use errors::ApiError;
 
 use lambda_http::{
-    Body, Response,
+    Body, Request, Response,
     http::{StatusCode, header},
 };
 use serde::Serialize;
 
-/// What a handler hands to Lambda: its response, or its error as a response. Never `Err`:
-/// API Gateway would turn that into a bare 502.
-pub fn respond(
-    result: Result<Response<Body>, ApiError>,
+use crate::{AppState, http::errors::Route};
+
+/// What a handler hands to Lambda: the response of `work` on `request`, or its error as a
+/// response, within the request's deadline (`deadline`). Never `Err`: API Gateway would turn
+/// that into a bare 502.
+pub async fn respond(
+    state: &AppState,
+    request: &Request,
+    route: Route,
+    work: impl Future<Output = Result<Response<Body>, ApiError>>,
 ) -> Result<Response<Body>, lambda_http::Error> {
+    let budget = deadline::budget(request, state.request_budget);
+    let result = deadline::within(budget, work)
+        .await
+        .unwrap_or(Err(ApiError::DeadlineExceeded(route)));
     Ok(result.unwrap_or_else(ApiError::into_response))
 }
 
