@@ -141,6 +141,7 @@ fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
     let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();
@@ -212,6 +213,7 @@ async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
 }
 
 #[tokio::test]
+#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
     // CloudFormation passes an unset parameter as an empty string.
     let mut env_vars = env_vars("users", "sessions");
@@ -251,6 +253,7 @@ async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
 }
 
 #[tokio::test]
+#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_function_lives_on()
 {
     let env_vars = env_vars_with_fresh_tables().await;
@@ -286,6 +289,7 @@ async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_
 }
 
 #[tokio::test]
+#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn the_runtime_api_times_the_cold_start() {
     let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();

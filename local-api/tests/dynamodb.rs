@@ -1,4 +1,5 @@
-//! The handlers over the DynamoDB stores on a real DynamoDB-compatible server (moto).
+//! The handlers over the DynamoDB stores on a real DynamoDB-compatible server (moto, which
+//! `./scripts/test` starts; a plain `cargo test` has none, and ignores these).
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ async fn with_token(state: &AppState, path: &str, token: &str) -> (StatusCode, V
 }
 
 #[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn login_refresh_and_profile_work_over_dynamodb() {
     let state = state_over(store_with_cosmo().await, fresh_dynamodb_sessions().await);
     let (status, tokens) = login(&state, "space-corgi").await;
@@ -88,6 +90,7 @@ async fn login_refresh_and_profile_work_over_dynamodb() {
 }
 
 #[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn disabled_user_cannot_log_in_refresh_or_see_the_profile() {
     let store = store_with_cosmo().await;
     let state = state_over(store.clone(), fresh_dynamodb_sessions().await);
@@ -124,6 +127,7 @@ async fn disabled_user_cannot_log_in_refresh_or_see_the_profile() {
 }
 
 #[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn removed_user_is_error_loading_the_user() {
     let store = store_with_cosmo().await;
     let state = state_over(store.clone(), fresh_dynamodb_sessions().await);
@@ -139,6 +143,7 @@ async fn removed_user_is_error_loading_the_user() {
 }
 
 #[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn stopped_store_is_503_service_unavailable_without_the_cause() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -175,4 +180,58 @@ async fn stopped_store_is_503_service_unavailable_without_the_cause() {
         with_token(&state, "/refresh", &refresh_token).await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
+}
+
+/// Tokens of an account never open the account that replaces it: `users add --force` starts
+/// the record afresh, and must not forget that its tokens were ended before.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn replacing_a_user_refuses_the_tokens_of_before() {
+    let store = store_with_cosmo().await;
+    let state = state_over(store.clone(), fresh_dynamodb_sessions().await);
+    let (_, tokens) = login(&state, "space-corgi").await;
+    let cosmo = user_with_password("cosmo", "new-corgi", json!({"id": 1}));
+    store.add(&cosmo, true).await.unwrap();
+    let revoked = (
+        StatusCode::UNAUTHORIZED,
+        json!({"msg": "Token has been revoked"}),
+    );
+    for (path, token) in [
+        ("/profile", &tokens["access_token"]),
+        ("/refresh", &tokens["refresh_token"]),
+    ] {
+        assert_eq!(
+            with_token(&state, path, token.as_str().unwrap()).await,
+            revoked,
+            "{path}"
+        );
+    }
+    let (status, _) = login(&state, "new-corgi").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// `users remove NAME` then `users add NAME`: a new account of the same name, which the tokens
+/// of the removed one must not open.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_user_removed_and_added_again_refuses_the_old_accounts_tokens() {
+    let store = store_with_cosmo().await;
+    let state = state_over(store.clone(), fresh_dynamodb_sessions().await);
+    let (_, tokens) = login(&state, "space-corgi").await;
+    store.remove("cosmo").await.unwrap();
+    let cosmo = user_with_password("cosmo", "space-corgi", json!({"id": 2}));
+    store.add(&cosmo, false).await.unwrap();
+    assert_eq!(
+        with_token(&state, "/profile", tokens["access_token"].as_str().unwrap()).await,
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"msg": "Token has been revoked"})
+        )
+    );
+    // The new account's own tokens work.
+    let (status, fresh) = login(&state, "space-corgi").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, profile) =
+        with_token(&state, "/profile", fresh["access_token"].as_str().unwrap()).await;
+    assert_eq!((status, &profile["id"]), (StatusCode::OK, &json!(2)));
 }

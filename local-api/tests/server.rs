@@ -160,6 +160,7 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process:
 }
 
 #[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn with_users_table_set_the_server_uses_dynamodb() {
     let store = shared::testing::fresh_dynamodb_store().await;
     let user = shared::testing::user_with_password("dyna", "from-dynamodb", json!({}));

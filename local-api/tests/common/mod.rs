@@ -1,0 +1,549 @@
+//! The service the handler tests drive, over either store: in memory (the local server's) or
+//! DynamoDB on a real DynamoDB-compatible server (moto, which `./scripts/test` starts); with a
+//! clock the tests move by hand, and stores that can be made slow or made to fail.
+
+#![allow(dead_code)] // Each test file uses part of this.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
+use serde_json::{Value, json};
+use shared::{
+    AppState,
+    clock::Clock,
+    sessions::{LoginAttempts, Rotation, RotationOutcome, SessionStore},
+    settings::Settings,
+    store::StoreError,
+    testing::{
+        TEST_SECRET, bearer_request, dynamodb_endpoint, fresh_dynamodb_sessions,
+        fresh_dynamodb_store, json_body, request, user_with_password,
+    },
+    users::{DynamoUserStore, InMemoryUserStore, User, UserStore},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+pub const PASSWORD: &str = "space-corgi";
+
+/// Runs each named scenario (an `async fn(Backend)` of the test file) twice: over the
+/// in-memory stores, and over DynamoDB on moto. The DynamoDB runs are ignored by a plain
+/// `cargo test`, which has no server; `./scripts/test` starts moto and runs them.
+#[allow(unused_macros)]
+macro_rules! over_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod in_memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::common::Backend::Memory).await
+                }
+            )*
+        }
+        mod over_dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+                async fn $scenario() {
+                    super::$scenario(super::common::Backend::DynamoDb).await
+                }
+            )*
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    DynamoDb,
+}
+
+/// What an operator changes about a user, in whichever store holds them.
+enum Users {
+    Memory(Arc<InMemoryUserStore>),
+    DynamoDb(DynamoUserStore),
+}
+
+/// How a test wants its service.
+pub struct Setup<'a> {
+    pub overrides: &'a [(&'a str, &'a str)],
+    /// `Clock::manual()` unless a test needs the system's (the `users` command's writes use it).
+    pub clock: Clock,
+    /// Every store call takes this long (DynamoDB: through a proxy that holds each request).
+    pub store_delay: Option<Duration>,
+    pub request_budget: Option<Duration>,
+    /// Password checks at once; the default is one per CPU, as the functions have it.
+    pub password_workers: Option<usize>,
+}
+
+impl Default for Setup<'_> {
+    fn default() -> Self {
+        Self {
+            overrides: &[],
+            clock: Clock::manual(),
+            store_delay: None,
+            request_budget: None,
+            password_workers: None,
+        }
+    }
+}
+
+pub struct Service {
+    pub state: Arc<AppState>,
+    pub backend: Backend,
+    users: Users,
+    /// What the service's sessions store is wrapped in, to make its writes fail.
+    pub faults: Arc<Faults>,
+    /// When set, every request comes as Lambda delivers it, with a deadline this far away
+    /// (plus the margin the handlers keep back).
+    lambda_budget: Mutex<Option<Duration>>,
+}
+
+/// The reply of a handler.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub retry_after: Option<u64>,
+}
+
+fn reply(response: Response<Body>) -> Reply {
+    Reply {
+        status: response.status(),
+        body: json_body(&response),
+        retry_after: response
+            .headers()
+            .get("retry-after")
+            .map(|value| value.to_str().unwrap().parse().unwrap()),
+    }
+}
+
+fn settings(overrides: &[(&str, &str)]) -> Settings {
+    Settings::from_lookup(|name| {
+        overrides
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+            .or_else(|| (name == "JWT_SECRET_KEY").then(|| TEST_SECRET.to_owned()))
+    })
+    .unwrap()
+}
+
+fn cosmo() -> User {
+    user_with_password("cosmo", PASSWORD, json!({"id": 1}))
+}
+
+impl Service {
+    /// The service over `backend` with `cosmo` / `space-corgi`, the settings `overrides` and a
+    /// manual clock.
+    pub async fn new(backend: Backend, overrides: &[(&str, &str)]) -> Self {
+        Self::with(
+            backend,
+            Setup {
+                overrides,
+                ..Setup::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn with(backend: Backend, setup: Setup<'_>) -> Self {
+        let faults = Arc::new(Faults::default());
+        let (users, user_store, sessions): (Users, Arc<dyn UserStore>, Arc<dyn SessionStore>) =
+            match backend {
+                Backend::Memory => {
+                    let store = Arc::new(InMemoryUserStore::new([cosmo()]));
+                    let sessions = Arc::new(shared::sessions::InMemorySessionStore::default());
+                    match setup.store_delay {
+                        None => (Users::Memory(store.clone()), store, sessions),
+                        Some(delay) => (
+                            Users::Memory(store.clone()),
+                            Arc::new(SlowUsers {
+                                inner: store,
+                                delay,
+                            }),
+                            Arc::new(SlowSessions {
+                                inner: sessions,
+                                delay,
+                            }),
+                        ),
+                    }
+                }
+                Backend::DynamoDb => {
+                    let store = fresh_dynamodb_store().await;
+                    store.add(&cosmo(), false).await.unwrap();
+                    let sessions = fresh_dynamodb_sessions().await;
+                    match setup.store_delay {
+                        None => (
+                            Users::DynamoDb(store.clone()),
+                            Arc::new(store),
+                            Arc::new(sessions),
+                        ),
+                        Some(delay) => {
+                            let url = DelayingProxy::start(&dynamodb_endpoint(), delay).await;
+                            let client = shared::dynamodb::client_at(&url).await;
+                            (
+                                Users::DynamoDb(store.clone()),
+                                Arc::new(DynamoUserStore::new(client.clone(), store.table())),
+                                Arc::new(shared::sessions::DynamoSessionStore::new(
+                                    client,
+                                    sessions.table(),
+                                )),
+                            )
+                        }
+                    }
+                }
+            };
+        let sessions = Arc::new(FaultySessions {
+            inner: sessions,
+            faults: faults.clone(),
+        });
+        let mut state = AppState::new(&settings(setup.overrides), user_store, sessions).unwrap();
+        state.clock = setup.clock;
+        if let Some(budget) = setup.request_budget {
+            state.request_budget = budget;
+        }
+        if let Some(workers) = setup.password_workers {
+            state.passwords = shared::passwords::PasswordChecker::new(workers);
+        }
+        Service {
+            state: Arc::new(state),
+            backend,
+            users,
+            faults,
+            lambda_budget: Mutex::new(None),
+        }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// From now on, requests carry a Lambda deadline that leaves the handler `budget`.
+    pub fn set_lambda_budget(&self, budget: Duration) {
+        *self.lambda_budget.lock().unwrap() = Some(budget);
+    }
+
+    /// `request` as this service's requests come: with a Lambda deadline, if one is set.
+    fn deliver(&self, request: Request) -> Request {
+        let Some(budget) = *self.lambda_budget.lock().unwrap() else {
+            return request;
+        };
+        let deadline = SystemTime::now() + budget + shared::http::deadline::LAMBDA_MARGIN;
+        let mut context = lambda_http::Context::default();
+        context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        request.with_lambda_context(context)
+    }
+
+    pub async fn login_as(&self, username: &str, password: &str) -> Reply {
+        let body = json!({"username": username, "password": password}).to_string();
+        let request = request(
+            "POST",
+            "/login",
+            &[("content-type", "application/json")],
+            Some(&body),
+        );
+        reply(
+            login::handle(&self.state, self.deliver(request))
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// Logs in as cosmo: the access and the refresh token.
+    pub async fn login(&self) -> (String, String) {
+        let reply = self.login_as("cosmo", PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        (
+            token(&reply, "access_token"),
+            token(&reply, "refresh_token"),
+        )
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        let request = bearer_request("POST", "/refresh", refresh_token);
+        reply(
+            refresh::handle(&self.state, self.deliver(request))
+                .await
+                .unwrap(),
+        )
+    }
+
+    pub async fn profile(&self, access_token: &str) -> Reply {
+        let request = bearer_request("GET", "/profile", access_token);
+        reply(
+            profile::handle(&self.state, self.deliver(request))
+                .await
+                .unwrap(),
+        )
+    }
+
+    pub async fn logout(&self, bearer: Option<&str>, body: Option<Value>) -> Reply {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(value) = &authorization {
+            headers.push(("authorization", value));
+        }
+        let body = body.map(|body| body.to_string());
+        let request: Request = request("POST", "/logout", &headers, body.as_deref());
+        reply(
+            logout::handle(&self.state, self.deliver(request))
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// What `users end-sessions cosmo` does. Its time is the system clock's, as the command's.
+    pub async fn end_sessions(&self) {
+        match &self.users {
+            Users::Memory(store) => assert!(store.update("cosmo", |user| {
+                user.tokens_valid_after = Some(shared::users::sessions_end_now());
+            })),
+            Users::DynamoDb(store) => store.end_sessions("cosmo").await.unwrap(),
+        }
+    }
+
+    /// What `users passwd cosmo` does, on the system clock like `end_sessions`.
+    pub async fn change_password(&self, password: &str) {
+        let hash = shared::passwords::hash(password).unwrap();
+        match &self.users {
+            Users::Memory(store) => assert!(store.update("cosmo", |user| {
+                user.password_hash = hash;
+                user.tokens_valid_after = Some(shared::users::sessions_end_now());
+            })),
+            Users::DynamoDb(store) => store.set_password_hash("cosmo", &hash).await.unwrap(),
+        }
+    }
+}
+
+pub fn token(reply: &Reply, field: &str) -> String {
+    reply.body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {}", reply.body))
+        .to_owned()
+}
+
+pub fn assert_revoked(reply: &Reply, what: &str) {
+    assert_eq!(
+        (reply.status, &reply.body),
+        (
+            StatusCode::UNAUTHORIZED,
+            &json!({"msg": "Token has been revoked"})
+        ),
+        "{what}"
+    );
+}
+
+pub fn assert_logged_out(reply: &Reply, what: &str) {
+    assert_eq!(
+        (reply.status, &reply.body),
+        (StatusCode::OK, &json!({"msg": "Successfully logged out"})),
+        "{what}"
+    );
+}
+
+pub fn assert_expired(reply: &Reply, what: &str) {
+    assert_eq!(
+        (reply.status, &reply.body),
+        (
+            StatusCode::UNAUTHORIZED,
+            &json!({"msg": "Token has expired"})
+        ),
+        "{what}"
+    );
+}
+
+/// Failures to inject into the sessions store's writes.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// How many of the next session revocations fail, as an outage would.
+    pub failing_session_revocations: AtomicUsize,
+    /// How many of the next clearings of login failures fail.
+    pub failing_clears: AtomicUsize,
+}
+
+/// Takes one of the failures `counter` holds, if any is left.
+fn take_failure(counter: &AtomicUsize) -> Result<(), StoreError> {
+    match counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
+        Ok(_) => Err(StoreError("injected: the store is down".to_owned())),
+        Err(_) => Ok(()),
+    }
+}
+
+struct FaultySessions {
+    inner: Arc<dyn SessionStore>,
+    faults: Arc<Faults>,
+}
+
+#[async_trait]
+impl SessionStore for FaultySessions {
+    async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+        self.inner.revoke_token(jti, expires_at, now).await
+    }
+
+    async fn revoke_session(
+        &self,
+        session: &str,
+        record_until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        take_failure(&self.faults.failing_session_revocations)?;
+        self.inner.revoke_session(session, record_until, now).await
+    }
+
+    async fn is_revoked(
+        &self,
+        jti: Option<&str>,
+        session: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.is_revoked(jti, session, now).await
+    }
+
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        self.inner.rotate(rotation).await
+    }
+
+    async fn count_login_attempt(
+        &self,
+        username: &str,
+        now: i64,
+        window_end: i64,
+    ) -> Result<LoginAttempts, StoreError> {
+        self.inner
+            .count_login_attempt(username, now, window_end)
+            .await
+    }
+
+    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
+        take_failure(&self.faults.failing_clears)?;
+        self.inner.clear_login_attempts(username).await
+    }
+}
+
+/// A user store whose every answer takes `delay`.
+struct SlowUsers {
+    inner: Arc<dyn UserStore>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl UserStore for SlowUsers {
+    async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.find(username).await
+    }
+}
+
+/// A sessions store whose every answer takes `delay`, and whose writes are made after it, as
+/// a slow server's are.
+struct SlowSessions {
+    inner: Arc<dyn SessionStore>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl SessionStore for SlowSessions {
+    async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.revoke_token(jti, expires_at, now).await
+    }
+
+    async fn revoke_session(
+        &self,
+        session: &str,
+        record_until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.revoke_session(session, record_until, now).await
+    }
+
+    async fn is_revoked(
+        &self,
+        jti: Option<&str>,
+        session: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.is_revoked(jti, session, now).await
+    }
+
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.rotate(rotation).await
+    }
+
+    async fn count_login_attempt(
+        &self,
+        username: &str,
+        now: i64,
+        window_end: i64,
+    ) -> Result<LoginAttempts, StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner
+            .count_login_attempt(username, now, window_end)
+            .await
+    }
+
+    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.clear_login_attempts(username).await
+    }
+}
+
+/// A TCP proxy on loopback in front of `upstream` that holds every chunk a client sends for
+/// `delay` before passing it on: a DynamoDB that answers every request, slowly.
+pub struct DelayingProxy;
+
+impl DelayingProxy {
+    /// Starts the proxy on a free port; its URL. It lives as long as the test's runtime.
+    pub async fn start(upstream: &str, delay: Duration) -> String {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(&upstream).await {
+                        relay(client, server, delay).await;
+                    }
+                });
+            }
+        });
+        url
+    }
+}
+
+async fn relay(client: TcpStream, server: TcpStream, delay: Duration) {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let requests = async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        while let Ok(read) = client_read.read(&mut buffer).await {
+            if read == 0 {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            if server_write.write_all(&buffer[..read]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let responses = async move {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+    };
+    tokio::join!(requests, responses);
+}
