@@ -107,6 +107,11 @@ CASES = {
     "logout-refresh-token-in-body": (event("POST", "/logout", JSON, json.dumps(
                                          {"refresh_token": token("refresh", jti=LOGOUT_REFRESH_JTI)})),
                                      {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
+    # An idle client logs out with what it has, expired: nothing of it can be used any more, and
+    # revoking what is already invalid is no error (RFC 7009), so the answer is 200.
+    "logout-expired-tokens": (event("POST", "/logout", {**JSON, **bearer(token("access", exp=EXPIRED_AT))},
+                                    json.dumps({"refresh_token": token("refresh", exp=EXPIRED_AT)})),
+                              {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
     "logout-no-token": (event("POST", "/logout"),
                         {"statusCode": 401, "body": {"msg": "Missing Authorization Header"}}),
     "logout-access-token-in-body": (event("POST", "/logout", JSON, json.dumps({"refresh_token": token("access")})),

@@ -9,6 +9,14 @@ use serde_json::{Map, Value};
 /// replies from a DynamoDB-backed function.
 pub const ADDED_BY_DYNAMODB: &[&str] = &["created_at"];
 
+/// When the events' tokens were issued (their `iat`; `scripts/make_events.py`'s `ISSUED`,
+/// 2026-11-29T00:00:00Z). The user they act for must have existed since then (`users add
+/// --created-at`): an account refuses the tokens of before its creation.
+pub const TOKENS_ISSUED_AT: u64 = 1_795_910_400;
+
+/// The same, as `users add --created-at` reads it.
+pub const TOKENS_ISSUED_AT_RFC3339: &str = "2026-11-29T00:00:00Z";
+
 /// One file of `events/`.
 #[derive(Debug, Clone)]
 pub struct EventFile {

@@ -2,7 +2,11 @@
 //! makes them, answer every event of `events/` through the Lambda Runtime API, configured
 //! exactly as `template.yaml` configures them. `./scripts/test` builds them first.
 
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    time::{Duration, UNIX_EPOCH},
+};
 
 use lambda_emulator::{
     ExecutionEnvironment, InvokeError, Reply, Template, elf_architecture,
@@ -88,11 +92,13 @@ fn aws_environment() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// A fresh users table holding the seed's user, `cosmo`.
+/// A fresh users table holding the seed's user, `cosmo`, there since the events' tokens were
+/// issued.
 async fn users_table() -> DynamoUserStore {
     let store = shared::testing::fresh_dynamodb_store().await;
+    let since = UNIX_EPOCH + Duration::from_secs(events::TOKENS_ISSUED_AT);
     store
-        .add(&InMemoryUserStore::demo_user(), false)
+        .add_created_at(&InMemoryUserStore::demo_user(), false, since)
         .await
         .unwrap();
     store
@@ -312,6 +318,45 @@ async fn the_runtime_api_times_the_cold_start() {
         .peak_rss_kib()
         .expect("a running process has a VmHWM");
     assert!(peak > 0);
+}
+
+#[test]
+fn every_token_of_the_events_was_issued_when_the_events_say() {
+    let all = events::load(&root().join("events")).unwrap();
+    let mut tokens = 0;
+    for event in &all {
+        let authorization = event.event["headers"]["authorization"].as_str();
+        let body: Value = serde_json::from_str(event.event["body"].as_str().unwrap_or("null"))
+            .unwrap_or(Value::Null);
+        let candidates = [
+            authorization.and_then(|value| value.strip_prefix("Bearer ")),
+            body["refresh_token"].as_str(),
+        ];
+        for token in candidates.into_iter().flatten() {
+            let Some(payload) = token
+                .split('.')
+                .nth(1)
+                .filter(|segment| !segment.is_empty())
+            else {
+                continue;
+            };
+            let iat = shared::testing::payload_of(&format!("x.{payload}.y"))["iat"].as_u64();
+            assert!(
+                iat.is_some_and(|iat| iat <= events::TOKENS_ISSUED_AT),
+                "{}: iat {iat:?} is after the events' {}",
+                event.name,
+                events::TOKENS_ISSUED_AT
+            );
+            tokens += 1;
+        }
+    }
+    assert!(tokens >= 10, "only {tokens} tokens in the events");
+    // As `users add --created-at` reads it.
+    let parsed = humantime::parse_rfc3339_weak(events::TOKENS_ISSUED_AT_RFC3339).unwrap();
+    assert_eq!(
+        parsed,
+        UNIX_EPOCH + Duration::from_secs(events::TOKENS_ISSUED_AT)
+    );
 }
 
 #[test]

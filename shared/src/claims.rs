@@ -61,13 +61,6 @@ impl VerifiedClaims {
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_deref().or(self.jti.as_deref())
     }
-
-    /// When the token's session began: its `auth_time`, or for a token without one (issued
-    /// before sessions had a start, or by flask-jwt-extended) its `iat`, the latest the
-    /// session can have begun.
-    pub fn session_started_at(&self) -> Option<i64> {
-        self.auth_time.or(self.issued_at)
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use std::{
     io::{BufRead, IsTerminal},
     process::ExitCode,
+    time::SystemTime,
 };
 
 use clap::{Parser, Subcommand};
@@ -32,7 +33,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add a user (refuses to replace an existing one without --force).
+    /// Add a user (refuses to replace an existing one without --force). Tokens issued before
+    /// the account was created never open it.
     Add {
         username: String,
         /// Replace the user if it exists: its whole record (password, profile, enabled, created_at).
@@ -41,6 +43,10 @@ enum Command {
         /// Public profile fields as a JSON object, e.g. '{"display_name": "Cosmo"}'.
         #[arg(long, value_name = "JSON")]
         profile: Option<String>,
+        /// For an account moved from elsewhere: it has existed since this time (RFC 3339, e.g.
+        /// 2026-01-31T09:00:00Z), and its tokens issued since then keep working. Default: now.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        created_at: Option<SystemTime>,
     },
     /// Set a new password; the user's tokens issued until now stop working.
     Passwd { username: String },
@@ -84,6 +90,7 @@ async fn run(command: Command) -> Result<String, String> {
             username,
             force,
             profile,
+            created_at,
         } => {
             let store = users().await?;
             let username = check_username(username)?;
@@ -96,7 +103,11 @@ async fn run(command: Command) -> Result<String, String> {
                 tokens_valid_after: None,
                 profile,
             };
-            store.add(&user, force).await.map_err(admin)?;
+            let created_at = created_at.unwrap_or_else(SystemTime::now);
+            store
+                .add_created_at(&user, force, created_at)
+                .await
+                .map_err(admin)?;
             Ok(format!("added {}", user.username))
         }
         Command::Passwd { username } => {
@@ -184,6 +195,11 @@ fn check_username(username: String) -> Result<String, String> {
         ));
     }
     Ok(username)
+}
+
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(text)
+        .map_err(|_| format!("`{text}` is not a time like 2026-01-31T09:00:00Z"))
 }
 
 fn parse_profile(json: Option<&str>) -> Result<Map<String, Value>, String> {

@@ -203,6 +203,27 @@ pub async fn rotation_spends_each_token_once_and_reuse_revokes_the_session(
     assert_eq!(outcome.unwrap(), RotationOutcome::Revoked);
 }
 
+/// The same rotation made twice (the SDK retries a write whose answer was lost, and the
+/// retry finds the token spent by the first attempt) is made once: the session lives on with
+/// the replacement, while any other rotation of the spent token is a replay.
+pub async fn the_same_rotation_made_again_is_no_replay(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let (presented, replacement) = (new_token_id(), new_token_id());
+    let once = rotation(&session, &presented, &replacement);
+    for _ in 0..2 {
+        assert_eq!(store.rotate(&once).await.unwrap(), rotated(&replacement));
+    }
+    assert!(!session_revoked_at(store, &session, now()).await);
+    let other = new_token_id();
+    assert_eq!(
+        store
+            .rotate(&rotation(&session, &presented, &other))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused
+    );
+}
+
 pub async fn a_revoked_session_does_not_rotate(store: &dyn SessionStore) {
     let session = new_token_id();
     store

@@ -273,20 +273,38 @@ impl SessionStore for DynamoSessionStore {
                 Err(_) => {}
             }
         }
-        // Spent, or revoked already. Revoking is conditional too, so the answer says which.
+        // Spent, or revoked already, or spent by this very rotation: the SDK retries a write
+        // whose answer was lost (a timeout), and the retry finds the token spent by the first
+        // attempt. Revoking is conditional too, so the answer says which.
         let revoked = self
-            .update(key)
+            .update(key.clone())
             .update_expression("SET #revoked = :true, #expires = :until")
-            .condition_expression("attribute_not_exists(#revoked)")
+            .condition_expression(
+                "attribute_not_exists(#revoked) AND \
+                 NOT (#current = :replacement AND #previous = :presented)",
+            )
             .expression_attribute_names("#revoked", REVOKED)
+            .expression_attribute_names("#current", CURRENT)
+            .expression_attribute_names("#previous", PREVIOUS)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":until", number(rotation.record_until))
+            .expression_attribute_values(":replacement", text(rotation.replacement))
+            .expression_attribute_values(":presented", text(rotation.presented))
             .send()
             .await;
         match revoked {
             Ok(_) => Ok(RotationOutcome::Reused),
-            Err(error) if is_condition_failure(&error) => Ok(RotationOutcome::Revoked),
-            Err(error) => Err(store_error(error)),
+            Err(error) if !is_condition_failure(&error) => Err(store_error(error)),
+            Err(_) => {
+                let item = self.item(key, rotation.now).await?.unwrap_or_default();
+                let revoked = matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)));
+                let current = item.get(CURRENT).and_then(|value| value.as_s().ok());
+                if !revoked && current == Some(&rotation.replacement.to_owned()) {
+                    Ok(RotationOutcome::Rotated(rotation.replacement.to_owned()))
+                } else {
+                    Ok(RotationOutcome::Revoked)
+                }
+            }
         }
     }
 

@@ -111,12 +111,15 @@ impl SessionStore for InMemorySessionStore {
                 session.previous.as_deref() == Some(rotation.presented)
                     && session.rotated_at >= since
             });
+            // This very rotation, made before: a retry of a write whose answer was lost.
+            let already_made = session.current.as_deref() == Some(rotation.replacement)
+                && session.previous.as_deref() == Some(rotation.presented);
             session.until = rotation.record_until;
             if is_current {
                 session.previous = Some(rotation.presented.to_owned());
                 session.rotated_at = rotation.now;
                 session.current = Some(rotation.replacement.to_owned());
-            } else if !in_grace {
+            } else if !in_grace && !already_made {
                 session.revoked = true;
                 return RotationOutcome::Reused;
             }

@@ -25,6 +25,7 @@ async fn rotation_and_reuse_detection() {
     let store = InMemorySessionStore::default();
     contract::rotation_spends_each_token_once_and_reuse_revokes_the_session(&store).await;
     contract::a_revoked_session_does_not_rotate(&store).await;
+    contract::the_same_rotation_made_again_is_no_replay(&store).await;
     contract::within_the_grace_a_spent_token_gets_the_current_one_again(&store).await;
     contract::after_the_grace_a_spent_token_is_a_replay(&store).await;
 }

@@ -2,7 +2,10 @@
 //! add, change, end the sessions of, remove and list users. Behind the `admin` feature, so the
 //! Lambda functions, whose IAM policies allow them only `GetItem`, do not carry it.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 use serde_json::Value;
@@ -28,6 +31,8 @@ pub enum AdminError {
     NotFound(String),
     #[error("profile field {0} is reserved")]
     ReservedField(String),
+    #[error("an account cannot be created in the future")]
+    CreatedInTheFuture,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,11 +72,27 @@ impl DynamoUserStore {
     /// before this account existed (to a removed or replaced account of the same name, or
     /// before a password change that a replacement would otherwise forget) ever opens it.
     pub async fn add(&self, user: &User, replace: bool) -> Result<(), AdminError> {
+        self.add_created_at(user, replace, SystemTime::now()).await
+    }
+
+    /// `add`, for an account that has existed since `created_at`, in the past: one moved here
+    /// from another system (the Flask app) whose tokens issued since then must keep working.
+    /// Tokens issued before `created_at` are refused; a token of its very second may predate
+    /// it unless it is a whole second.
+    pub async fn add_created_at(
+        &self,
+        user: &User,
+        replace: bool,
+        created_at: SystemTime,
+    ) -> Result<(), AdminError> {
+        if created_at > SystemTime::now() {
+            return Err(AdminError::CreatedInTheFuture);
+        }
         let mut put = self
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(to_item(user, sessions_end_now())?));
+            .set_item(Some(to_item(user, created_at)?));
         if !replace {
             put = put
                 .condition_expression("attribute_not_exists(#username)")
@@ -209,11 +230,23 @@ where
     }
 }
 
-/// The item for `user`, created now with `tokens_valid_after`: its key, hash, creation time,
-/// `disabled` if set, and its profile fields.
+/// The first second whose tokens an account created at `created_at` accepts: that second if
+/// the account is as old as all of it, else the next (`iat` counts whole seconds).
+fn tokens_valid_from(created_at: SystemTime) -> i64 {
+    let since_epoch = created_at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let whole = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    if since_epoch.subsec_nanos() == 0 {
+        whole
+    } else {
+        whole.saturating_add(1)
+    }
+}
+
+/// The item for `user`, created at `created_at`: its key, hash, creation time, the
+/// `tokens_valid_after` that follows from it, `disabled` if set, and its profile fields.
 fn to_item(
     user: &User,
-    tokens_valid_after: i64,
+    created_at: SystemTime,
 ) -> Result<HashMap<String, AttributeValue>, AdminError> {
     let mut item = HashMap::new();
     for (field, value) in &user.profile {
@@ -225,9 +258,7 @@ fn to_item(
     }
     item.insert(
         CREATED_AT.to_owned(),
-        AttributeValue::S(
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        ),
+        AttributeValue::S(humantime::format_rfc3339_seconds(created_at).to_string()),
     );
     item.insert(
         USERNAME.to_owned(),
@@ -242,7 +273,7 @@ fn to_item(
     }
     item.insert(
         TOKENS_VALID_AFTER.to_owned(),
-        AttributeValue::N(tokens_valid_after.to_string()),
+        AttributeValue::N(tokens_valid_from(created_at).to_string()),
     );
     Ok(item)
 }
@@ -266,6 +297,7 @@ fn to_attribute(value: &Value) -> AttributeValue {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn user(profile: Value) -> User {
         User {
@@ -282,7 +314,7 @@ mod tests {
         let original = user(
             json!({"id": 1, "display_name": "Cosmo", "tags": ["a"], "meta": {"n": 2.5, "ok": true}}),
         );
-        let item = to_item(&original, 7).unwrap();
+        let item = to_item(&original, SystemTime::now()).unwrap();
         assert!(matches!(item.get(CREATED_AT), Some(AttributeValue::S(at)) if at.ends_with('Z')));
         assert!(!item.contains_key(DISABLED));
         let back = from_item(&item).unwrap();
@@ -295,6 +327,10 @@ mod tests {
         assert!(!back.profile.contains_key(PASSWORD_HASH));
     }
 
+    fn at(seconds: u64, millis: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_millis(millis)
+    }
+
     #[test]
     fn a_new_record_refuses_tokens_from_before_it_whatever_the_user_held() {
         for held in [None, Some(0), Some(i64::MAX)] {
@@ -303,14 +339,24 @@ mod tests {
                     tokens_valid_after: held,
                     ..user(json!({}))
                 },
-                1_700_000_001,
+                at(1_700_000_000, 250),
             )
             .unwrap();
+            // Created during second 1_700_000_000: a token of that second may be older.
             assert_eq!(
                 from_item(&item).unwrap().tokens_valid_after,
                 Some(1_700_000_001)
             );
         }
+        let whole = to_item(&user(json!({})), at(1_700_000_000, 0)).unwrap();
+        assert_eq!(
+            from_item(&whole).unwrap().tokens_valid_after,
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            whole.get(CREATED_AT),
+            Some(&AttributeValue::S("2023-11-14T22:13:20Z".into()))
+        );
     }
 
     #[test]
@@ -320,7 +366,7 @@ mod tests {
                 disabled: true,
                 ..user(json!({}))
             },
-            1,
+            SystemTime::now(),
         )
         .unwrap();
         assert_eq!(item.get(DISABLED), Some(&AttributeValue::Bool(true)));
@@ -336,7 +382,7 @@ mod tests {
             CREATED_AT,
             TOKENS_VALID_AFTER,
         ] {
-            let error = to_item(&user(json!({field: "x"})), 1).unwrap_err();
+            let error = to_item(&user(json!({field: "x"})), SystemTime::now()).unwrap_err();
             assert!(matches!(error, AdminError::ReservedField(name) if name == field));
         }
     }
