@@ -241,7 +241,7 @@ impl TokenService {
 
     /// Checks `token` now (the system clock) and that it is of the `expected` kind.
     pub fn verify(&self, token: &str, expected: TokenKind) -> Result<VerifiedClaims, TokenError> {
-        self.verify_kind_at(token, Some(expected), unix_now().as_secs_f64())
+        self.verify_at(token, expected, unix_now().as_secs_f64())
     }
 
     /// Checks `token` as of `now` (seconds since the epoch, fractional like PyJWT's clock).
@@ -251,7 +251,13 @@ impl TokenService {
         expected: TokenKind,
         now: f64,
     ) -> Result<VerifiedClaims, TokenError> {
-        self.verify_kind_at(token, Some(expected), now)
+        let checked = self.check_at(token, now)?;
+        // flask-jwt-extended's order: an expired token is that, whatever its kind.
+        if checked.expired {
+            return Err(TokenError::Expired);
+        }
+        check_kind(Some(expected), checked.claims.kind)?;
+        Ok(checked.claims)
     }
 
     /// Checks `token` as of `now` as `verify_at` does, of the `expected` kind if one is given,
@@ -267,21 +273,6 @@ impl TokenService {
         let checked = self.check_at(token, now)?;
         check_kind(expected, checked.claims.kind)?;
         Ok(checked)
-    }
-
-    fn verify_kind_at(
-        &self,
-        token: &str,
-        expected: Option<TokenKind>,
-        now: f64,
-    ) -> Result<VerifiedClaims, TokenError> {
-        let checked = self.check_at(token, now)?;
-        // flask-jwt-extended's order: an expired token is that, whatever its kind.
-        if checked.expired {
-            return Err(TokenError::Expired);
-        }
-        check_kind(expected, checked.claims.kind)?;
-        Ok(checked.claims)
     }
 
     /// Every check up to the expiry, whose answer it returns.

@@ -170,10 +170,7 @@ impl Service {
                                 inner: store,
                                 delay,
                             }),
-                            Arc::new(SlowSessions {
-                                inner: sessions,
-                                delay,
-                            }),
+                            sessions,
                         ),
                     }
                 }
@@ -202,8 +199,14 @@ impl Service {
                     }
                 }
             };
-        let sessions = Arc::new(FaultySessions {
+        // A slow DynamoDB is slow through its proxy already; memory is slowed here.
+        let delay = match backend {
+            Backend::Memory => setup.store_delay.unwrap_or_default(),
+            Backend::DynamoDb => Duration::ZERO,
+        };
+        let sessions = Arc::new(TestSessions {
             inner: sessions,
+            delay,
             faults: faults.clone(),
         });
         let mut state = AppState::new(&settings(setup.overrides), user_store, sessions).unwrap();
@@ -378,14 +381,18 @@ fn take_failure(counter: &AtomicUsize) -> Result<(), StoreError> {
     }
 }
 
-struct FaultySessions {
+/// The service's sessions store: `inner`, each of whose answers takes `delay` (its writes made
+/// after it, as a slow server's are) and fails as `faults` say.
+struct TestSessions {
     inner: Arc<dyn SessionStore>,
+    delay: Duration,
     faults: Arc<Faults>,
 }
 
 #[async_trait]
-impl SessionStore for FaultySessions {
+impl SessionStore for TestSessions {
     async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.revoke_token(jti, expires_at, now).await
     }
 
@@ -395,6 +402,7 @@ impl SessionStore for FaultySessions {
         record_until: i64,
         now: i64,
     ) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
         take_failure(&self.faults.failing_session_revocations)?;
         self.inner.revoke_session(session, record_until, now).await
     }
@@ -405,10 +413,12 @@ impl SessionStore for FaultySessions {
         session: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.is_revoked(jti, session, now).await
     }
 
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.rotate(rotation).await
     }
 
@@ -418,12 +428,14 @@ impl SessionStore for FaultySessions {
         now: i64,
         window_end: i64,
     ) -> Result<LoginAttempts, StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner
             .count_login_attempt(username, now, window_end)
             .await
     }
 
     async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
         take_failure(&self.faults.failing_clears)?;
         self.inner.clear_login_attempts(username).await
     }
@@ -440,63 +452,6 @@ impl UserStore for SlowUsers {
     async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
         tokio::time::sleep(self.delay).await;
         self.inner.find(username).await
-    }
-}
-
-/// A sessions store whose every answer takes `delay`, and whose writes are made after it, as
-/// a slow server's are.
-struct SlowSessions {
-    inner: Arc<dyn SessionStore>,
-    delay: Duration,
-}
-
-#[async_trait]
-impl SessionStore for SlowSessions {
-    async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.revoke_token(jti, expires_at, now).await
-    }
-
-    async fn revoke_session(
-        &self,
-        session: &str,
-        record_until: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.revoke_session(session, record_until, now).await
-    }
-
-    async fn is_revoked(
-        &self,
-        jti: Option<&str>,
-        session: Option<&str>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.is_revoked(jti, session, now).await
-    }
-
-    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.rotate(rotation).await
-    }
-
-    async fn count_login_attempt(
-        &self,
-        username: &str,
-        now: i64,
-        window_end: i64,
-    ) -> Result<LoginAttempts, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner
-            .count_login_attempt(username, now, window_end)
-            .await
-    }
-
-    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.clear_login_attempts(username).await
     }
 }
 
