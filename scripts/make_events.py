@@ -18,6 +18,8 @@ VALID_UNTIL = 4102444800  # 2100-01-01
 EXPIRED_AT = 1577836800  # 2020-01-01
 LOGOUT_ACCESS_JTI = "00000000-0000-4000-8000-00000000000a"
 LOGOUT_REFRESH_JTI = "00000000-0000-4000-8000-00000000000b"
+LOGOUT_EXPIRED_ACCESS_JTI = "00000000-0000-4000-8000-00000000000c"
+LOGOUT_EXPIRED_REFRESH_JTI = "00000000-0000-4000-8000-00000000000d"
 
 
 def token(kind, sub="cosmo", exp=VALID_UNTIL, secret=SECRET, jti="00000000-0000-4000-8000-000000000000"):
@@ -109,8 +111,10 @@ CASES = {
                                      {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
     # An idle client logs out with what it has, expired: nothing of it can be used any more, and
     # revoking what is already invalid is no error (RFC 7009), so the answer is 200.
-    "logout-expired-tokens": (event("POST", "/logout", {**JSON, **bearer(token("access", exp=EXPIRED_AT))},
-                                    json.dumps({"refresh_token": token("refresh", exp=EXPIRED_AT)})),
+    "logout-expired-tokens": (event("POST", "/logout", {**JSON, **bearer(token(
+                                        "access", exp=EXPIRED_AT, jti=LOGOUT_EXPIRED_ACCESS_JTI))},
+                                    json.dumps({"refresh_token": token(
+                                        "refresh", exp=EXPIRED_AT, jti=LOGOUT_EXPIRED_REFRESH_JTI)})),
                               {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
     "logout-no-token": (event("POST", "/logout"),
                         {"statusCode": 401, "body": {"msg": "Missing Authorization Header"}}),

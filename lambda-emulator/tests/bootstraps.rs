@@ -98,7 +98,7 @@ async fn users_table() -> DynamoUserStore {
     let store = shared::testing::fresh_dynamodb_store().await;
     let since = UNIX_EPOCH + Duration::from_secs(events::TOKENS_ISSUED_AT);
     store
-        .add_created_at(&InMemoryUserStore::demo_user(), false, since)
+        .import(&InMemoryUserStore::demo_user(), since)
         .await
         .unwrap();
     store

@@ -24,10 +24,13 @@ fn read_json(name: &str) -> Value {
     serde_json::from_str(&fs::read_to_string(interop_file(name)).unwrap()).unwrap()
 }
 
+/// The service the contract's tokens were minted for: they live until 2100, and so may its
+/// sessions (the longest cap there is), lest the cases' answers change a month after `ISSUED`.
 fn state(secret: &str, ttl: Option<String>) -> AppState {
     let settings = Settings::from_lookup(|name| match name {
         "JWT_SECRET_KEY" => Some(secret.to_owned()),
         "JWT_ACCESS_TOKEN_EXPIRES" | "JWT_REFRESH_TOKEN_EXPIRES" => ttl.clone(),
+        "JWT_SESSION_MAX_AGE" => Some("36500d".to_owned()),
         _ => None,
     })
     .unwrap();

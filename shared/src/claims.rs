@@ -61,6 +61,14 @@ impl VerifiedClaims {
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_deref().or(self.jti.as_deref())
     }
+
+    /// When the token's session began: its `auth_time`, or for a token without one
+    /// (flask-jwt-extended's, or issued before sessions had a start) its `iat`, the latest the
+    /// session can have begun. Every token of a session agrees on it: those a token without
+    /// `auth_time` buys carry its `iat` as theirs.
+    pub fn session_started_at(&self) -> Option<i64> {
+        self.auth_time.or(self.issued_at)
+    }
 }
 
 #[cfg(test)]

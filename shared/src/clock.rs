@@ -21,10 +21,13 @@ pub enum Clock {
 impl Clock {
     /// A clock that stands at the system's time now until it is advanced.
     pub fn manual() -> Self {
-        let now = Clock::System.now().as_millis();
-        Clock::Manual(Arc::new(AtomicU64::new(
-            u64::try_from(now).unwrap_or(u64::MAX),
-        )))
+        Self::manual_at(Clock::System.now())
+    }
+
+    /// A clock that stands at `since_epoch` until it is advanced.
+    pub fn manual_at(since_epoch: Duration) -> Self {
+        let millis = u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX);
+        Clock::Manual(Arc::new(AtomicU64::new(millis)))
     }
 
     /// The time since the epoch.

@@ -32,6 +32,10 @@ pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 *
 pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// The default rotation grace: long enough for a client's retry of a refresh whose answer it
+/// lost (a 503 at the deadline may come after the rotation reached the store), short enough
+/// that a thief's replay seldom passes for one.
+pub const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(10);
 /// A grace longer than a client's retry would let a thief's replay pass as a retry.
 pub const MAX_ROTATION_GRACE: Duration = Duration::from_secs(5 * 60);
 
@@ -55,7 +59,7 @@ pub struct Settings {
 }
 
 /// Refresh-token rotation (RFC 9700 section 4.14.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RotationPolicy {
     /// Every refresh answers with a new refresh token, and the one used is spent. Off by
     /// default: clients of the seed contract reuse one refresh token.
@@ -147,7 +151,7 @@ impl Settings {
         };
 
         let grace = match read(ROTATION_GRACE_VAR) {
-            None => Duration::ZERO,
+            None => DEFAULT_ROTATION_GRACE,
             Some(text) => parse_grace(&text).map_err(|problem| SettingsError {
                 variable: ROTATION_GRACE_VAR,
                 problem,
@@ -266,7 +270,7 @@ fn parse_switch(text: &str) -> Result<bool, String> {
     }
 }
 
-/// Parses the rotation grace: like a lifetime, but zero is allowed (and the default), and it is
+/// Parses the rotation grace: like a lifetime, but zero is allowed, and it is
 /// at most `MAX_ROTATION_GRACE`.
 pub fn parse_grace(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
@@ -428,9 +432,8 @@ mod tests {
     #[test]
     fn session_settings_default_to_rotation_off_and_five_failures_in_fifteen_minutes() {
         let settings = settings_from(&[(SECRET_KEY_VAR, SECRET)]).unwrap();
-        assert_eq!(settings.rotation, RotationPolicy::default());
         assert!(!settings.rotation.enabled);
-        assert_eq!(settings.rotation.grace, Duration::ZERO);
+        assert_eq!(settings.rotation.grace, Duration::from_secs(10));
         assert_eq!(settings.login_throttle.max_failures, 5);
         assert_eq!(settings.login_throttle.window, Duration::from_secs(900));
         assert_eq!(settings.session_max_age, Duration::from_secs(30 * 86400));
@@ -442,7 +445,7 @@ mod tests {
         let settings = settings_from(&[
             (SECRET_KEY_VAR, SECRET),
             (ROTATION_VAR, "TRUE"),
-            (ROTATION_GRACE_VAR, "10s"),
+            (ROTATION_GRACE_VAR, "3s"),
             (SESSION_MAX_AGE_VAR, "7d"),
             (LOGIN_MAX_FAILURES_VAR, "0"),
             (LOGIN_FAILURE_WINDOW_VAR, "2s"),
@@ -450,7 +453,7 @@ mod tests {
         ])
         .unwrap();
         assert!(settings.rotation.enabled);
-        assert_eq!(settings.rotation.grace, Duration::from_secs(10));
+        assert_eq!(settings.rotation.grace, Duration::from_secs(3));
         assert_eq!(settings.session_max_age, Duration::from_secs(7 * 86400));
         assert_eq!(settings.login_throttle.max_failures, 0);
         assert_eq!(settings.login_throttle.window, Duration::from_secs(2));

@@ -218,16 +218,15 @@ impl TokenService {
     }
 
     /// Until when the record of the session of `claims` (a refresh token) matters: until every
-    /// token of the session that can still be used has expired. That is the session's end plus
-    /// the life of the last access token it can buy, the same for every token of a session, so
-    /// every write to the record gives it the same end. A token without `auth_time` (see
-    /// `check_at`) is a session as long as itself; the tokens it buys begin a capped one.
+    /// token of the session that can still be used has expired. That is the session's end (no
+    /// refresh token of it is good after) plus the life of the last access token it can buy:
+    /// the same for every token of the session, so every write to the record gives it the same
+    /// end. A token with neither `auth_time` nor `iat` has no known start, and its session is as
+    /// long as the token.
     pub fn session_record_until(&self, claims: &VerifiedClaims) -> i64 {
-        let last_refresh = claims.auth_time.map_or(claims.expires_at, |start| {
-            // Its exp, if later: one signed when the cap was longer is refused after the end,
-            // but the record outliving it costs nothing.
-            self.session_end(start).max(claims.expires_at)
-        });
+        let last_refresh = claims
+            .session_started_at()
+            .map_or(claims.expires_at, |start| self.session_end(start));
         last_refresh.saturating_add(self.access_ttl.as_secs() as i64)
     }
 
@@ -304,12 +303,11 @@ impl TokenService {
             auth_time: integer("auth_time"),
         };
         // A refresh token is good no longer than its session, whatever its `exp` says (one
-        // signed before the cap was lowered). A token without `auth_time` (flask-jwt-extended's,
-        // or issued before sessions had a start) is good until its own `exp`; the tokens it
-        // buys carry its `iat` as their session's start, and the cap from there.
+        // signed before the cap was lowered, or by flask-jwt-extended, whose session began at
+        // its `iat` at the latest).
         let session_ended = kind == TokenKind::Refresh
             && claims
-                .auth_time
+                .session_started_at()
                 .is_some_and(|start| self.session_end(start) as f64 <= now);
         Ok(CheckedToken {
             expired: exp_passed || session_ended,

@@ -138,10 +138,12 @@ const BEARER_TOKEN_VERIFY: &[(&str, &str)] = &[
         "header: token of 275 bytes, access token of \"cosmo\", expires at 4102444800; \
          raw: refused: Invalid header padding",
     ),
-    // exp = f64::MAX, iat = -f64::MAX, nbf = false: valid, and `expires_at` saturates.
+    // exp = f64::MAX, iat = -f64::MAX, nbf = false: flask-jwt-extended takes it, but a refresh
+    // token whose session began (at its `iat`, having no `auth_time`) longer ago than
+    // JWT_SESSION_MAX_AGE has expired, whatever its `exp`; nothing overflows on the way.
     (
         "signed-huge-float-claims",
-        "header: token of 300 bytes, refresh token of \"cosmo\", expires at 9223372036854775807; \
+        "header: token of 300 bytes, refused: Token has expired; \
          raw: refused: Invalid header padding",
     ),
     (

@@ -45,7 +45,8 @@ enum Command {
         profile: Option<String>,
         /// For an account moved from elsewhere: it has existed since this time (RFC 3339, e.g.
         /// 2026-01-31T09:00:00Z), and its tokens issued since then keep working. Default: now.
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        /// Never with --force: a replacement dated back would revive the tokens it replaces.
+        #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "force")]
         created_at: Option<SystemTime>,
     },
     /// Set a new password; the user's tokens issued until now stop working.
@@ -103,11 +104,11 @@ async fn run(command: Command) -> Result<String, String> {
                 tokens_valid_after: None,
                 profile,
             };
-            let created_at = created_at.unwrap_or_else(SystemTime::now);
-            store
-                .add_created_at(&user, force, created_at)
-                .await
-                .map_err(admin)?;
+            match created_at {
+                Some(created_at) => store.import(&user, created_at).await,
+                None => store.add(&user, force).await,
+            }
+            .map_err(admin)?;
             Ok(format!("added {}", user.username))
         }
         Command::Passwd { username } => {

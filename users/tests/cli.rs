@@ -264,3 +264,57 @@ fn create_sessions_table_needs_sessions_table_and_makes_it() {
     assert!(created.status.success(), "{}", stderr(&created));
     assert_eq!(stdout(&created).trim(), format!("created table {table}"));
 }
+
+/// An account moved from elsewhere keeps the tokens it had since `--created-at`; a replacement
+/// cannot be dated back (it would revive the tokens of what it replaces), nor can an account be
+/// created in the future.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn created_at_dates_an_imported_account_back_but_never_a_replacement() {
+    let cli = Cli::new();
+    let store = cli.store().await;
+    let imported = cli.run(
+        &["add", "cosmo", "--created-at", "2026-01-31T09:00:00Z"],
+        Some("space-corgi\n"),
+    );
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let cosmo = store.find("cosmo").await.unwrap().unwrap();
+    assert_eq!(cosmo.tokens_valid_after, Some(1_769_850_000));
+    assert_eq!(cosmo.profile["created_at"], "2026-01-31T09:00:00Z");
+
+    let replaced = cli.run(
+        &[
+            "add",
+            "cosmo",
+            "--force",
+            "--created-at",
+            "2026-01-31T09:00:00Z",
+        ],
+        Some("other\n"),
+    );
+    assert!(!replaced.status.success());
+    assert!(
+        stderr(&replaced).contains("--force"),
+        "{}",
+        stderr(&replaced)
+    );
+    let again = cli.run(
+        &["add", "cosmo", "--created-at", "2026-01-31T09:00:00Z"],
+        Some("other\n"),
+    );
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let future = cli.run(
+        &["add", "wanda", "--created-at", "2999-01-01T00:00:00Z"],
+        Some("pw\n"),
+    );
+    assert!(
+        stderr(&future).contains("cannot be created in the future"),
+        "{}",
+        stderr(&future)
+    );
+    assert!(store.find("wanda").await.unwrap().is_none());
+}

@@ -26,12 +26,12 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     } else {
         None
     };
-    // The new tokens stay in the session, with its start. A token that had none (issued
-    // before sessions had a start, or by flask-jwt-extended) was not capped; the session it
-    // buys into is, from now.
+    // The new tokens stay in the session, with its start: for a token without `auth_time`
+    // (issued before sessions had a start, or by flask-jwt-extended) its `iat`, which its own
+    // cap counted from too, so the session's end is the same from every token of it.
     let session = claims.session_id().map(|id| SessionClaims {
         id,
-        started_at: claims.auth_time.unwrap_or(now),
+        started_at: claims.session_started_at().unwrap_or(now),
     });
     let issue = |kind, jti: &str| {
         state

@@ -381,19 +381,27 @@ fn take_failure(counter: &AtomicUsize) -> Result<(), StoreError> {
     }
 }
 
-/// The service's sessions store: `inner`, each of whose answers takes `delay` (its writes made
-/// after it, as a slow server's are) and fails as `faults` say.
+/// The service's sessions store: `inner`, whose every answer comes `delay` after the call is
+/// done (a write is made at once, and its answer is late: the case of a request stopped at its
+/// deadline after its write reached the store), and whose writes fail as `faults` say.
 struct TestSessions {
     inner: Arc<dyn SessionStore>,
     delay: Duration,
     faults: Arc<Faults>,
 }
 
+impl TestSessions {
+    async fn late<T>(&self, answer: T) -> T {
+        tokio::time::sleep(self.delay).await;
+        answer
+    }
+}
+
 #[async_trait]
 impl SessionStore for TestSessions {
     async fn revoke_token(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.revoke_token(jti, expires_at, now).await
+        self.late(self.inner.revoke_token(jti, expires_at, now).await)
+            .await
     }
 
     async fn revoke_session(
@@ -402,9 +410,9 @@ impl SessionStore for TestSessions {
         record_until: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        tokio::time::sleep(self.delay).await;
         take_failure(&self.faults.failing_session_revocations)?;
-        self.inner.revoke_session(session, record_until, now).await
+        self.late(self.inner.revoke_session(session, record_until, now).await)
+            .await
     }
 
     async fn is_revoked(
@@ -413,13 +421,12 @@ impl SessionStore for TestSessions {
         session: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.is_revoked(jti, session, now).await
+        self.late(self.inner.is_revoked(jti, session, now).await)
+            .await
     }
 
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.rotate(rotation).await
+        self.late(self.inner.rotate(rotation).await).await
     }
 
     async fn count_login_attempt(
@@ -428,16 +435,18 @@ impl SessionStore for TestSessions {
         now: i64,
         window_end: i64,
     ) -> Result<LoginAttempts, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner
-            .count_login_attempt(username, now, window_end)
-            .await
+        self.late(
+            self.inner
+                .count_login_attempt(username, now, window_end)
+                .await,
+        )
+        .await
     }
 
     async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
-        tokio::time::sleep(self.delay).await;
         take_failure(&self.faults.failing_clears)?;
-        self.inner.clear_login_attempts(username).await
+        self.late(self.inner.clear_login_attempts(username).await)
+            .await
     }
 }
 

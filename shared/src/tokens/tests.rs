@@ -65,6 +65,7 @@ fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
     assert_eq!(claims.issued_at, Some(NOW as i64));
     assert_eq!(claims.session_id(), Some("session-1"));
     assert_eq!(claims.auth_time, Some(NOW as i64 - 60));
+    assert_eq!(claims.session_started_at(), Some(NOW as i64 - 60));
 }
 
 const HOUR: i64 = 3600;
@@ -130,25 +131,23 @@ fn a_refresh_token_never_expires_after_its_sessions_end() {
 fn a_refresh_token_whose_session_is_older_than_the_cap_has_expired_whatever_its_exp_says() {
     let service = capped_service();
     let now = NOW as i64;
-    // Signed when the cap was longer: its exp is far away, but its session began too long ago.
-    let token = signed(json!({
-        "type": "refresh", "sub": "cosmo", "iat": now - HOUR, "exp": now + 86_400,
-        "auth_time": now - 2 * HOUR,
-    }));
-    assert_eq!(
-        service.verify_at(&token, TokenKind::Refresh, NOW),
-        Err(TokenError::Expired)
-    );
+    // Signed when the cap was longer, or by flask-jwt-extended (whose session began at its
+    // iat at the latest): its exp is far away, but its session began too long ago.
+    for (claim, started) in [("auth_time", now - 2 * HOUR), ("iat", now - 3 * HOUR)] {
+        let token = signed(json!({
+            "type": "refresh", "sub": "cosmo", "iat": now - 3 * HOUR, "exp": now + 86_400,
+            claim: started,
+        }));
+        assert_eq!(
+            service.verify_at(&token, TokenKind::Refresh, NOW),
+            Err(TokenError::Expired),
+            "{claim}"
+        );
+    }
     // Within the cap from auth_time, though its iat is older.
     let token = signed(json!({
         "type": "refresh", "sub": "cosmo", "iat": now - 3 * HOUR, "exp": now + 60,
         "auth_time": now - HOUR,
-    }));
-    assert!(service.verify_at(&token, TokenKind::Refresh, NOW).is_ok());
-    // Without auth_time (flask-jwt-extended's, or issued before sessions had a start) it is
-    // good until its own exp, as flask-jwt-extended has it.
-    let token = signed(json!({
-        "type": "refresh", "sub": "cosmo", "iat": now - 3 * HOUR, "exp": now + 60,
     }));
     assert!(service.verify_at(&token, TokenKind::Refresh, NOW).is_ok());
     // An access token is not a session's refresh: its own exp decides.
@@ -179,13 +178,13 @@ fn the_record_of_a_session_lasts_until_its_end_and_the_last_access_tokens_life()
         service.session_record_until(&claims(&token)),
         start + 60 + 900
     );
-    // So is one without auth_time, whose life is not capped, however long it is.
+    // One without auth_time began at its iat at the latest, as the tokens it buys say.
     let token = signed(json!({
-        "type": "refresh", "sub": "cosmo", "iat": start, "exp": start + 3 * HOUR,
+        "type": "refresh", "sub": "cosmo", "iat": start - 60, "exp": start + HOUR,
     }));
     assert_eq!(
         service.session_record_until(&claims(&token)),
-        start + 3 * HOUR + 900
+        start - 60 + 2 * HOUR + 900
     );
 }
 

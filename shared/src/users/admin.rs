@@ -72,22 +72,27 @@ impl DynamoUserStore {
     /// before this account existed (to a removed or replaced account of the same name, or
     /// before a password change that a replacement would otherwise forget) ever opens it.
     pub async fn add(&self, user: &User, replace: bool) -> Result<(), AdminError> {
-        self.add_created_at(user, replace, SystemTime::now()).await
+        self.put(user, replace, SystemTime::now()).await
     }
 
-    /// `add`, for an account that has existed since `created_at`, in the past: one moved here
-    /// from another system (the Flask app) whose tokens issued since then must keep working.
-    /// Tokens issued before `created_at` are refused; a token of its very second may predate
-    /// it unless it is a whole second.
-    pub async fn add_created_at(
+    /// Stores `user` as an account that has existed since `created_at`, in the past: one moved
+    /// here from another system (the Flask app) whose tokens issued since then must keep
+    /// working. Tokens issued before `created_at` are refused (a token of its very second too,
+    /// unless it is a whole second). It never replaces an account: a replacement dated back
+    /// would bring back the tokens its predecessor's password change or removal ended.
+    pub async fn import(&self, user: &User, created_at: SystemTime) -> Result<(), AdminError> {
+        if created_at > SystemTime::now() {
+            return Err(AdminError::CreatedInTheFuture);
+        }
+        self.put(user, false, created_at).await
+    }
+
+    async fn put(
         &self,
         user: &User,
         replace: bool,
         created_at: SystemTime,
     ) -> Result<(), AdminError> {
-        if created_at > SystemTime::now() {
-            return Err(AdminError::CreatedInTheFuture);
-        }
         let mut put = self
             .client()
             .put_item()
