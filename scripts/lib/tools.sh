@@ -66,3 +66,12 @@ ensure_arm64_target() {
     rustup target add aarch64-unknown-linux-gnu
   fi
 }
+
+# cargo-fuzz, pinned, installed into Cargo's bin directory when missing.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "==> Installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
+}
