@@ -1,6 +1,7 @@
-//! The release `bootstrap` binaries, as `cargo lambda build --release` (and so `sam build`)
-//! makes them, answer every event of `events/` through the Lambda Runtime API, configured
-//! exactly as `template.yaml` configures them. `./scripts/test` builds them first.
+//! The `bootstrap` binaries, as `cargo lambda build` (and so `sam build`) makes them, answer every
+//! event of `events/` through the Lambda Runtime API, configured exactly as `template.yaml`
+//! configures them. `./scripts/test` builds them first (x86_64, its `test-bootstrap` profile:
+//! the same code as `release` without the optimiser) and packages them as `sam build` does.
 
 use std::{
     collections::BTreeMap,
@@ -39,7 +40,7 @@ fn bootstrap(function: &str, binary: &str) -> PathBuf {
     let bytes = std::fs::read(&path).unwrap_or_else(|error| {
         panic!(
             "{}: {error}: build the functions first, with `sam build` or \
-             `cargo lambda build --release` (./scripts/test does)",
+             `cargo lambda build` (./scripts/test does)",
             path.display()
         )
     });
@@ -147,8 +148,8 @@ fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
-async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();
     let secrets = secrets_in_events(&all, &env_vars);
@@ -219,7 +220,7 @@ async fn every_event_gets_its_documented_reply_from_the_release_bootstrap() {
 }
 
 #[tokio::test]
-#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
     // CloudFormation passes an unset parameter as an empty string.
     let mut env_vars = env_vars("users", "sessions");
@@ -259,7 +260,7 @@ async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
 }
 
 #[tokio::test]
-#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_function_lives_on()
 {
     let env_vars = env_vars_with_fresh_tables().await;
@@ -295,7 +296,7 @@ async fn an_event_that_is_not_from_api_gateway_gets_an_invocation_error_and_the_
 }
 
 #[tokio::test]
-#[ignore = "needs the release bootstraps and a DynamoDB-compatible server: ./scripts/test runs it"]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn the_runtime_api_times_the_cold_start() {
     let env_vars = env_vars_with_fresh_tables().await;
     let all = events::load(&root().join("events")).unwrap();
