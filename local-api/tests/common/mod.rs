@@ -334,34 +334,30 @@ pub fn token(reply: &Reply, field: &str) -> String {
         .to_owned()
 }
 
-pub fn assert_revoked(reply: &Reply, what: &str) {
+/// `reply` is `status` with `{"msg": msg}`.
+fn assert_msg(reply: &Reply, status: StatusCode, msg: &str, what: &str) {
     assert_eq!(
         (reply.status, &reply.body),
-        (
-            StatusCode::UNAUTHORIZED,
-            &json!({"msg": "Token has been revoked"})
-        ),
+        (status, &json!({ "msg": msg })),
         "{what}"
     );
 }
 
-pub fn assert_logged_out(reply: &Reply, what: &str) {
-    assert_eq!(
-        (reply.status, &reply.body),
-        (StatusCode::OK, &json!({"msg": "Successfully logged out"})),
-        "{what}"
+pub fn assert_revoked(reply: &Reply, what: &str) {
+    assert_msg(
+        reply,
+        StatusCode::UNAUTHORIZED,
+        "Token has been revoked",
+        what,
     );
 }
 
 pub fn assert_expired(reply: &Reply, what: &str) {
-    assert_eq!(
-        (reply.status, &reply.body),
-        (
-            StatusCode::UNAUTHORIZED,
-            &json!({"msg": "Token has expired"})
-        ),
-        "{what}"
-    );
+    assert_msg(reply, StatusCode::UNAUTHORIZED, "Token has expired", what);
+}
+
+pub fn assert_logged_out(reply: &Reply, what: &str) {
+    assert_msg(reply, StatusCode::OK, "Successfully logged out", what);
 }
 
 /// Failures to inject into the sessions store's writes.
