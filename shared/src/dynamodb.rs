@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::{
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
 };
 use aws_smithy_http_client::tls;
+use sha2::{Digest, Sha256};
 
 use crate::store::StoreError;
 
@@ -27,6 +28,28 @@ pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
 /// DynamoDB's limit on a partition key, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 2048;
+
+/// Whether DynamoDB takes `value` as a partition key: 1 to `MAX_KEY_BYTES` bytes of UTF-8 (any
+/// character, NUL included). A store asked about any other key answers "no such item" without
+/// a call, as the in-memory stores do: a call would be refused, and a caller's input must not
+/// look like our outage.
+pub fn is_valid_key(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_KEY_BYTES
+}
+
+/// The key of the record of `id` among the records of one `kind` (`token`, `session`, `login`):
+/// `kind#id`, or, when that is longer than a key may be, `kind-sha256#` and the id's SHA-256 in
+/// hex. So an id of any length, from a token or a login form, keys a record of its own, as it
+/// does in memory; no `kind#…` key can equal a hashed one.
+pub(crate) fn record_key(kind: &str, id: &str) -> String {
+    let key = format!("{kind}#{id}");
+    if is_valid_key(&key) {
+        return key;
+    }
+    let digest = Sha256::digest(id.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{kind}-sha256#{hex}")
+}
 
 /// The AWS configuration every store client is built from: region, credentials and endpoint
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts
@@ -70,9 +93,43 @@ pub async fn client_at(url: &str) -> Client {
     Client::from_conf(config)
 }
 
-/// An SDK failure as a `StoreError`, with the whole chain of causes (for the log only).
-pub(crate) fn store_error(error: impl std::error::Error) -> StoreError {
-    StoreError(DisplayErrorContext(error).to_string())
+/// An SDK failure as a `StoreError`, with the whole chain of causes (for the log only). A
+/// `ValidationException` is DynamoDB refusing what we sent, not an outage.
+pub fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let refused = error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ValidationException");
+    let detail = DisplayErrorContext(&error).to_string();
+    if refused {
+        StoreError::Rejected {
+            operation: operation_name::<E>(),
+            detail,
+        }
+    } else {
+        StoreError::Unavailable(detail)
+    }
+}
+
+/// The DynamoDB operation whose error type is `E`: `GetItem` for `…::GetItemError`. The SDK
+/// names every operation's error so, and the log then says which call was refused.
+fn operation_name<E>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    name.strip_suffix("Error").unwrap_or(name)
+}
+
+/// A request the SDK could not build (a required field left out): a bug of ours.
+#[cfg(feature = "admin")]
+pub(crate) fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Rejected {
+        operation: "building a request",
+        detail: error.to_string(),
+    }
 }
 
 /// Whether a conditional write failed its condition (an answer, not an outage).
@@ -98,12 +155,12 @@ pub(crate) async fn create_table(
         .attribute_name(key)
         .attribute_type(ScalarAttributeType::S)
         .build()
-        .map_err(store_error)?;
+        .map_err(build_error)?;
     let schema = KeySchemaElement::builder()
         .attribute_name(key)
         .key_type(KeyType::Hash)
         .build()
-        .map_err(store_error)?;
+        .map_err(build_error)?;
     client
         .create_table()
         .table_name(table)
@@ -114,4 +171,44 @@ pub(crate) async fn create_table(
         .await
         .map_err(store_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_one_to_2048_bytes_of_utf8_counted_in_bytes_not_characters() {
+        assert!(!is_valid_key(""));
+        assert!(is_valid_key("\0"));
+        assert!(is_valid_key(&"x".repeat(MAX_KEY_BYTES)));
+        assert!(!is_valid_key(&"x".repeat(MAX_KEY_BYTES + 1)));
+        // 512 four-byte characters are 2048 bytes; one more is over, though only 513 characters.
+        assert!(is_valid_key(&"\u{1F600}".repeat(512)));
+        assert!(!is_valid_key(&"\u{1F600}".repeat(513)));
+    }
+
+    #[test]
+    fn a_record_key_is_a_valid_key_for_any_id_and_differs_for_different_ids() {
+        let at_limit = "x".repeat(MAX_KEY_BYTES - "token#".len());
+        let over = format!("{at_limit}x");
+        let ids = [
+            String::new(),
+            "\0".to_owned(),
+            "\u{1F600}".repeat(1000),
+            at_limit.clone(),
+            over.clone(),
+            "x".repeat(100_000),
+        ];
+        let keys: Vec<String> = ids.iter().map(|id| record_key("token", id)).collect();
+        for key in &keys {
+            assert!(is_valid_key(key), "{} bytes", key.len());
+        }
+        assert_eq!(record_key("token", ""), "token#");
+        assert_eq!(record_key("token", &at_limit), format!("token#{at_limit}"));
+        assert!(record_key("token", &over).starts_with("token-sha256#"));
+        assert_eq!(record_key("token", &over), record_key("token", &over));
+        let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
+    }
 }

@@ -35,6 +35,14 @@ async fn rotation_and_reuse_detection() {
     contract::after_the_grace_a_spent_token_is_a_replay(&store).await;
 }
 
+/// Empty, NUL, non-BMP and overlong ids, which DynamoDB refuses as keys (or would), key
+/// records of their own as they do in memory: never a refused call, never a 503.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn ids_of_every_shape() {
+    contract::ids_of_every_shape_key_records_of_their_own(&fresh_dynamodb_sessions().await).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn concurrent_rotations_rotate_once() {

@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use shared::{
     passwords::{self, PasswordChecker},
+    store::StoreError,
     testing::{dynamodb_store_at, fresh_dynamodb_store, user_with_password},
-    users::{AdminError, DynamoUserStore, User, UserStore, authenticate},
+    users::{
+        AdminError, DEMO_PASSWORD_HASH, DynamoUserStore, User, UserStore, authenticate, contract,
+    },
 };
 
 fn user(name: &str, password: &str) -> User {
@@ -196,11 +200,73 @@ async fn server_that_never_answers_is_a_store_error_after_the_timeout() {
     );
 }
 
+/// The user store contract: usernames of every shape get the in-memory store's answers, and an
+/// empty `sub` or an overlong name is "not found", never a refused call (a 503 once).
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn usernames_of_every_shape_get_the_in_memory_stores_answers() {
+    let store = fresh_dynamodb_store().await;
+    for username in contract::storable_edge_usernames() {
+        store
+            .add(&contract::user_named(&username), false)
+            .await
+            .unwrap();
+    }
+    contract::every_edge_username_finds_its_user_and_only_it(&store).await;
+    contract::unstorable_usernames_are_not_found(&store).await;
+}
+
+/// What the `users` command does to a user no one can have is what it does to a missing one.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn admin_changes_to_unstorable_usernames_are_refused_not_store_errors() {
+    let store = fresh_dynamodb_store().await;
+    for username in contract::unstorable_usernames() {
+        let what = format!("{} bytes", username.len());
+        let added = store.add(&contract::user_named(&username), true).await;
+        assert!(
+            matches!(added, Err(AdminError::InvalidUsername)),
+            "{what}: {added:?}"
+        );
+        for changed in [
+            store.end_sessions(&username).await,
+            store.set_disabled(&username, true).await,
+            store.set_password_hash(&username, DEMO_PASSWORD_HASH).await,
+            store.remove(&username).await,
+        ] {
+            assert!(
+                matches!(changed, Err(AdminError::NotFound(_))),
+                "{what}: {changed:?}"
+            );
+        }
+    }
+}
+
+/// A request DynamoDB refuses as invalid, if one ever got past the key checks, is our bug: a
+/// `Rejected` store error naming the operation (500), not an outage (503, retry).
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_request_dynamodb_refuses_is_a_rejected_call_naming_its_operation() {
+    let store = fresh_dynamodb_store().await;
+    let client = shared::dynamodb::client().await;
+    let refused = client
+        .get_item()
+        .table_name(store.table())
+        .key("username", AttributeValue::S(String::new()))
+        .send()
+        .await
+        .unwrap_err();
+    match shared::dynamodb::store_error(refused) {
+        StoreError::Rejected { operation, .. } => assert_eq!(operation, "GetItem"),
+        other => panic!("not a rejected call: {other:?}"),
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn username_longer_than_dynamodb_keys_is_simply_not_found() {
     let store = fresh_dynamodb_store().await;
-    let long = "x".repeat(shared::users::MAX_USERNAME_BYTES + 1);
+    let long = "x".repeat(shared::dynamodb::MAX_KEY_BYTES + 1);
     assert!(store.find(&long).await.unwrap().is_none());
     assert!(
         authenticate(&store, &PasswordChecker::new(1), &long, "pw")

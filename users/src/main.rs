@@ -18,7 +18,7 @@ use shared::{
     settings::{
         SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
     },
-    users::{AdminError, DynamoUserStore, MAX_USERNAME_BYTES, User, UserStore},
+    users::{AdminError, DynamoUserStore, User, UserStore},
 };
 
 #[derive(Parser)]
@@ -190,10 +190,8 @@ async fn users() -> Result<DynamoUserStore, String> {
 
 /// Any username the login schema takes and a DynamoDB key can hold.
 fn check_username(username: String) -> Result<String, String> {
-    if username.is_empty() || username.len() > MAX_USERNAME_BYTES {
-        return Err(format!(
-            "a username has 1 character to {MAX_USERNAME_BYTES} bytes"
-        ));
+    if !shared::dynamodb::is_valid_key(&username) {
+        return Err(AdminError::InvalidUsername.to_string());
     }
     Ok(username)
 }

@@ -37,7 +37,7 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         &credentials.password,
     )
     .await
-    .map_err(|error| ApiError::StoreUnavailable(Route::Login, error))?
+    .map_err(|error| ApiError::Store(Route::Login, error))?
     .ok_or(ApiError::BadCredentials)?;
     if let Err(error) = state
         .login_throttle

@@ -80,7 +80,7 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     )
     .await;
     for result in results {
-        result.map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?;
+        result.map_err(|error| ApiError::Store(Route::Token, error))?;
     }
     Ok(json_response(StatusCode::OK, &json!({"msg": LOGGED_OUT})))
 }

@@ -72,7 +72,7 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
         .sessions
         .rotate(&rotation)
         .await
-        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
+        .map_err(|error| ApiError::Store(Route::Token, error))?
     {
         RotationOutcome::Rotated(refresh_jti) => Ok(refresh_jti),
         RotationOutcome::Reused => {

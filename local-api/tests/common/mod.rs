@@ -372,7 +372,7 @@ pub struct Faults {
 /// Takes one of the failures `counter` holds, if any is left.
 fn take_failure(counter: &AtomicUsize) -> Result<(), StoreError> {
     match counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
-        Ok(_) => Err(StoreError("injected: the store is down".to_owned())),
+        Ok(_) => Err(StoreError::unavailable("injected: the store is down")),
         Err(_) => Ok(()),
     }
 }

@@ -65,8 +65,9 @@ pub enum ApiError {
     Revoked,
     #[error("too many failed login attempts")]
     Throttled(Throttled),
+    /// The store did not answer: 503 when it is unavailable, 500 when it refused our request.
     #[error("{1}")]
-    StoreUnavailable(Route, StoreError),
+    Store(Route, StoreError),
     /// The request's deadline passed before it was answered: a slow store, or more logins
     /// than there are CPUs to check their passwords.
     #[error("the request's deadline passed before it was answered")]
@@ -91,10 +92,12 @@ impl ApiError {
             ApiError::AuthHeader(AuthHeaderError::Malformed) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Token(error) if error.is_expired() => StatusCode::UNAUTHORIZED,
             ApiError::Token(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::StoreUnavailable(..) | ApiError::DeadlineExceeded(_) => {
+            ApiError::Store(_, StoreError::Unavailable(_)) | ApiError::DeadlineExceeded(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::Signing(..) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_, StoreError::Rejected { .. }) | ApiError::Signing(..) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -111,10 +114,11 @@ impl ApiError {
             ApiError::UnknownUser(username) => {
                 json!({"msg": format!("Error loading the user {username}")})
             }
-            ApiError::StoreUnavailable(route, _) | ApiError::DeadlineExceeded(route) => {
-                keyed(*route, SERVICE_UNAVAILABLE)
+            ApiError::Store(route, StoreError::Unavailable(_))
+            | ApiError::DeadlineExceeded(route) => keyed(*route, SERVICE_UNAVAILABLE),
+            ApiError::Store(route, StoreError::Rejected { .. }) | ApiError::Signing(route, _) => {
+                keyed(*route, INTERNAL_ERROR)
             }
-            ApiError::Signing(route, _) => keyed(*route, INTERNAL_ERROR),
         }
     }
 
@@ -149,7 +153,7 @@ impl From<ThrottleError> for ApiError {
     fn from(error: ThrottleError) -> Self {
         match error {
             ThrottleError::Throttled(throttled) => ApiError::Throttled(throttled),
-            ThrottleError::Store(error) => ApiError::StoreUnavailable(Route::Login, error),
+            ThrottleError::Store(error) => ApiError::Store(Route::Login, error),
         }
     }
 }
@@ -217,15 +221,30 @@ mod tests {
 
     #[test]
     fn unavailable_store_is_503_keyed_by_route_without_the_cause() {
-        let cause = || StoreError("connection refused to 10.0.0.1".into());
-        let login = ApiError::StoreUnavailable(Route::Login, cause()).into_response();
+        let cause = || StoreError::unavailable("connection refused to 10.0.0.1");
+        let login = ApiError::Store(Route::Login, cause()).into_response();
         assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body_of(&login), json!({"error": "Service unavailable"}));
-        let token = ApiError::StoreUnavailable(Route::Token, cause()).into_response();
+        let token = ApiError::Store(Route::Token, cause()).into_response();
         assert_eq!(body_of(&token), json!({"msg": "Service unavailable"}));
         for response in [&login, &token] {
             assert_eq!(response.headers()[RETRY_AFTER], "2");
         }
+    }
+
+    #[test]
+    fn a_request_the_store_refused_is_500_without_retry_after_not_an_outage() {
+        let refused = || StoreError::Rejected {
+            operation: "GetItem",
+            detail: "ValidationException: One or more parameter values were invalid".into(),
+        };
+        let token = ApiError::Store(Route::Token, refused()).into_response();
+        assert_eq!(token.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(token.headers().get(RETRY_AFTER).is_none());
+        assert_eq!(body_of(&token), json!({"msg": "Internal server error"}));
+        let login = ApiError::Store(Route::Login, refused()).into_response();
+        assert_eq!(login.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body_of(&login), json!({"error": "Internal server error"}));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub async fn authorized_user(
     // flask-jwt-extended's order: the blocklist, then the user.
     not_revoked?;
     let user = user
-        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?
+        .map_err(|error| ApiError::Store(Route::Token, error))?
         .ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?;
     if user.disabled {
         return Err(ApiError::DisabledUser);
@@ -49,7 +49,7 @@ pub async fn refuse_revoked(state: &AppState, claims: &VerifiedClaims) -> Result
             state.clock.unix_secs(),
         )
         .await
-        .map_err(|error| ApiError::StoreUnavailable(Route::Token, error))?;
+        .map_err(|error| ApiError::Store(Route::Token, error))?;
     if revoked {
         return Err(ApiError::Revoked);
     }

@@ -395,3 +395,86 @@ pub async fn concurrent_login_attempts_are_all_counted(store: Arc<dyn SessionSto
     counts.sort_unstable();
     assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
 }
+
+/// Ids of every shape a signed token or a login form can carry, each different from the others:
+/// empty, NUL, characters outside the BMP (four UTF-8 bytes each), and lengths on both sides of
+/// the 2048-byte limit of a DynamoDB key, for the id alone and with each record's prefix. A
+/// store keys each of them to a record of its own, whatever its own key rules.
+pub fn edge_ids() -> Vec<String> {
+    let mut ids = vec![
+        String::new(),
+        "\0".to_owned(),
+        "a\0b".to_owned(),
+        "\u{1F600}".repeat(512),
+        "\u{1F600}".repeat(513),
+        "x".repeat(100_000),
+    ];
+    for prefix in ["", "token#", "session#", "login#"] {
+        let at_limit = 2048 - prefix.len();
+        ids.extend([at_limit, at_limit + 1].map(|length| "y".repeat(length)));
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Every edge id keys a session that rotates and detects reuse, revokes its own token and its
+/// own session and nothing else, and counts failed logins as a username. Run it on a fresh
+/// store: the ids are fixed.
+pub async fn ids_of_every_shape_key_records_of_their_own(store: &dyn SessionStore) {
+    let ids = edge_ids();
+    // As a session's id and as the ids of its refresh tokens (which the session's record
+    // keeps): each session rotates its first token once, then the spent token comes back.
+    for (index, session) in ids.iter().enumerate() {
+        let what = format!("session {index} ({} bytes)", session.len());
+        let (first, second) = (&ids[(index + 1) % ids.len()], &ids[(index + 2) % ids.len()]);
+        let outcome = store.rotate(&rotation(session, first, second)).await;
+        assert_eq!(outcome.unwrap(), rotated(second), "{what}");
+        assert!(!session_revoked_at(store, session, now()).await, "{what}");
+        let outcome = store
+            .rotate(&rotation(session, first, &new_token_id()))
+            .await;
+        assert_eq!(outcome.unwrap(), RotationOutcome::Reused, "{what}");
+        assert!(session_revoked_at(store, session, now()).await, "{what}");
+    }
+
+    // As the ids of revoked tokens and sessions.
+    for (index, id) in ids.iter().enumerate() {
+        let what = format!("id {index} ({} bytes)", id.len());
+        assert!(
+            !store.is_revoked(Some(id), None, now()).await.unwrap(),
+            "{what}"
+        );
+        store.revoke_token(id, later(), now()).await.unwrap();
+        assert!(
+            store.is_revoked(Some(id), None, now()).await.unwrap(),
+            "{what}"
+        );
+        store.revoke_session(id, later(), now()).await.unwrap();
+        assert!(session_revoked_at(store, id, now()).await, "{what}");
+    }
+    let fresh = new_token_id();
+    assert!(
+        !store
+            .is_revoked(Some(&fresh), Some(&fresh), now())
+            .await
+            .unwrap()
+    );
+
+    // As usernames whose failed logins are counted, each apart.
+    for (index, username) in ids.iter().enumerate() {
+        let attempts = store
+            .count_login_attempt(username, now(), later())
+            .await
+            .unwrap();
+        assert_eq!(
+            attempts.count,
+            1,
+            "username {index} ({} bytes)",
+            username.len()
+        );
+    }
+    for username in &ids {
+        store.clear_login_attempts(username).await.unwrap();
+    }
+}

@@ -36,7 +36,7 @@ impl InMemorySessionStore {
         let mut state = self
             .state
             .lock()
-            .map_err(|_| StoreError("the in-memory session store is poisoned".to_owned()))?;
+            .map_err(|_| StoreError::unavailable("the in-memory session store is poisoned"))?;
         Ok(change(&mut state))
     }
 }

@@ -45,3 +45,8 @@ async fn login_attempts() {
     contract::cleared_login_attempts_start_from_zero(store.as_ref()).await;
     contract::concurrent_login_attempts_are_all_counted(store).await;
 }
+
+#[tokio::test]
+async fn ids_of_every_shape() {
+    contract::ids_of_every_shape_key_records_of_their_own(&InMemorySessionStore::default()).await;
+}

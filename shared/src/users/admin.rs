@@ -18,7 +18,7 @@ use super::{
     },
 };
 use crate::{
-    dynamodb::{create_table, is_condition_failure, store_error},
+    dynamodb::{MAX_KEY_BYTES, create_table, is_condition_failure, is_valid_key, store_error},
     store::StoreError,
 };
 
@@ -29,6 +29,8 @@ pub enum AdminError {
     AlreadyExists(String),
     #[error("no user {0}")]
     NotFound(String),
+    #[error("a username has 1 to {MAX_KEY_BYTES} bytes of UTF-8")]
+    InvalidUsername,
     #[error("profile field {0} is reserved")]
     ReservedField(String),
     #[error("an account cannot be created in the future")]
@@ -93,6 +95,9 @@ impl DynamoUserStore {
         replace: bool,
         created_at: SystemTime,
     ) -> Result<(), AdminError> {
+        if !is_valid_key(&user.username) {
+            return Err(AdminError::InvalidUsername);
+        }
         let mut put = self
             .client()
             .put_item()
@@ -149,6 +154,10 @@ impl DynamoUserStore {
         change: Change,
         sessions: Sessions,
     ) -> Result<(), AdminError> {
+        // No user has a name DynamoDB refuses as a key.
+        if !is_valid_key(username) {
+            return Err(AdminError::NotFound(username.to_owned()));
+        }
         let mut set = Vec::new();
         let mut update = self
             .client()
@@ -193,6 +202,9 @@ impl DynamoUserStore {
 
     /// Deletes an existing user.
     pub async fn remove(&self, username: &str) -> Result<(), AdminError> {
+        if !is_valid_key(username) {
+            return Err(AdminError::NotFound(username.to_owned()));
+        }
         self.client()
             .delete_item()
             .table_name(self.table())

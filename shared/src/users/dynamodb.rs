@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 
 use super::{User, UserStore};
 use crate::{
-    dynamodb::{self, MAX_KEY_BYTES, store_error},
+    dynamodb::{self, is_valid_key, store_error},
     store::StoreError,
 };
 
@@ -54,14 +54,12 @@ impl DynamoUserStore {
     }
 }
 
-/// DynamoDB refuses longer partition keys; no such user can exist.
-pub const MAX_USERNAME_BYTES: usize = MAX_KEY_BYTES;
-
 #[async_trait]
 impl UserStore for DynamoUserStore {
     async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
-        // Asking would be a ValidationException, i.e. a 503 for what is the caller's mistake.
-        if username.len() > MAX_USERNAME_BYTES {
+        // No such user can exist (the `users` command refuses to create one), and asking
+        // would be refused: an empty `sub` or an overlong name is not found, as in memory.
+        if !is_valid_key(username) {
             return Ok(None);
         }
         let output = self
@@ -81,7 +79,7 @@ impl UserStore for DynamoUserStore {
 pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreError> {
     let text = |field: &str| match item.get(field) {
         Some(AttributeValue::S(value)) => Ok(value.clone()),
-        _ => Err(StoreError(format!(
+        _ => Err(StoreError::unavailable(format!(
             "a users item has no string attribute {field}"
         ))),
     };
@@ -96,7 +94,7 @@ pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, 
         disabled: matches!(item.get(DISABLED), Some(AttributeValue::Bool(true))),
         tokens_valid_after: match item.get(TOKENS_VALID_AFTER) {
             Some(AttributeValue::N(seconds)) => Some(seconds.parse().map_err(|_| {
-                StoreError(format!(
+                StoreError::unavailable(format!(
                     "a users item has a {TOKENS_VALID_AFTER} that is not an integer"
                 ))
             })?),

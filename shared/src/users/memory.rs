@@ -58,7 +58,7 @@ impl UserStore for InMemoryUserStore {
         let users = self
             .users
             .read()
-            .map_err(|_| StoreError("the in-memory user store is poisoned".to_owned()))?;
+            .map_err(|_| StoreError::unavailable("the in-memory user store is poisoned"))?;
         Ok(users.get(username).cloned())
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "admin")]
 pub use admin::{AdminError, sessions_end_now};
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{CREATED_AT, DynamoUserStore, MAX_USERNAME_BYTES};
+pub use dynamodb::{CREATED_AT, DynamoUserStore};
 pub use memory::InMemoryUserStore;
 
 use crate::{
@@ -96,6 +96,9 @@ pub async fn authenticate(
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +106,14 @@ mod tests {
 
     fn checker() -> PasswordChecker {
         PasswordChecker::new(1)
+    }
+
+    #[tokio::test]
+    async fn the_in_memory_store_keeps_the_user_store_contract() {
+        let users = contract::storable_edge_usernames();
+        let store = InMemoryUserStore::new(users.iter().map(|name| contract::user_named(name)));
+        contract::every_edge_username_finds_its_user_and_only_it(&store).await;
+        contract::unstorable_usernames_are_not_found(&store).await;
     }
 
     #[tokio::test]
