@@ -1,13 +1,19 @@
 //! Interoperability with flask-jwt-extended, both ways, and the contract cases that
 //! `interop/check_flask.py` proves against the Flask reference app.
 
-use std::{fs, path::PathBuf, sync::Arc};
+use std::{collections::HashMap, fs, path::PathBuf, sync::Arc};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use lambda_http::{Body, http::Request};
 use local_api::{function_for, invoke};
 use serde_json::{Value, json};
 use shared::{
-    AppState, claims::TokenKind, sessions::InMemorySessionStore, settings::Settings,
+    AppState,
+    claims::TokenKind,
+    sessions::InMemorySessionStore,
+    settings::Settings,
+    testing::{fresh_dynamodb_sessions, fresh_dynamodb_store},
     users::InMemoryUserStore,
 };
 
@@ -24,20 +30,58 @@ fn read_json(name: &str) -> Value {
     serde_json::from_str(&fs::read_to_string(interop_file(name)).unwrap()).unwrap()
 }
 
-/// The service the contract's tokens were minted for: they live until 2100, and so may its
-/// sessions (the longest cap there is), lest the cases' answers change a month after `ISSUED`.
-fn state(secret: &str, ttl: Option<String>) -> AppState {
-    let settings = Settings::from_lookup(|name| match name {
+/// The settings of the service the contract's tokens were minted for: they live until 2100,
+/// and so may its sessions (the longest cap there is), lest the cases' answers change a month
+/// after `ISSUED`.
+fn settings(secret: &str, ttl: Option<String>) -> Settings {
+    Settings::from_lookup(|name| match name {
         "JWT_SECRET_KEY" => Some(secret.to_owned()),
         "JWT_ACCESS_TOKEN_EXPIRES" | "JWT_REFRESH_TOKEN_EXPIRES" => ttl.clone(),
         "JWT_SESSION_MAX_AGE" => Some("36500d".to_owned()),
         _ => None,
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// That service with the local server's stores: the demo user, sessions in memory.
+fn state(secret: &str, ttl: Option<String>) -> AppState {
     AppState::new(
-        &settings,
+        &settings(secret, ttl),
         Arc::new(InMemoryUserStore::demo()),
         Arc::new(InMemorySessionStore::default()),
+    )
+    .unwrap()
+}
+
+/// That service over DynamoDB (moto, from `scripts/test`): fresh tables, with the demo user
+/// written as the in-memory store holds it. (`users add` would add `created_at`, a profile
+/// field the in-memory user has not; an item written by other means has none either.)
+async fn state_over_dynamodb(secret: &str) -> AppState {
+    let users = fresh_dynamodb_store().await;
+    let demo = InMemoryUserStore::demo_user();
+    let mut item = HashMap::from([
+        ("username".to_owned(), AttributeValue::S(demo.username)),
+        (
+            "password_hash".to_owned(),
+            AttributeValue::S(demo.password_hash),
+        ),
+    ]);
+    for (field, value) in demo.profile {
+        let number = value.as_i64().expect("the demo profile holds numbers");
+        item.insert(field, AttributeValue::N(number.to_string()));
+    }
+    shared::dynamodb::client()
+        .await
+        .put_item()
+        .table_name(users.table())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    AppState::new(
+        &settings(secret, None),
+        Arc::new(users),
+        Arc::new(fresh_dynamodb_sessions().await),
     )
     .unwrap()
 }
@@ -68,6 +112,19 @@ async fn send(
 async fn every_contract_case_gets_its_expected_answer() {
     let contract = read_json("contract_cases.json");
     let state = state(contract["secret"].as_str().unwrap(), None);
+    answers_every_contract_case(&state, &contract).await;
+}
+
+/// One table of answers for both stores: every case, in order, over DynamoDB.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn every_contract_case_gets_its_expected_answer_over_dynamodb() {
+    let contract = read_json("contract_cases.json");
+    let state = state_over_dynamodb(contract["secret"].as_str().unwrap()).await;
+    answers_every_contract_case(&state, &contract).await;
+}
+
+async fn answers_every_contract_case(state: &AppState, contract: &Value) {
     let cases = contract["cases"].as_array().unwrap();
     assert!(cases.len() > 50);
     for case in cases {
@@ -80,7 +137,7 @@ async fn every_contract_case_gets_its_expected_answer() {
             .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
             .collect();
         let (status, body) = send(
-            &state,
+            state,
             request["method"].as_str().unwrap(),
             request["path"].as_str().unwrap(),
             &headers,

@@ -384,6 +384,39 @@ mod tests {
         assert_eq!(login_key("cosmo"), "login#cosmo");
     }
 
+    /// Every key this store builds is `kind#…` or, for a long id, `kind-sha256#…`: the
+    /// functions' IAM policies must allow both wherever they allow one, or a token with a long
+    /// id would be refused by IAM in AWS (an outage there, and no test here would notice).
+    #[test]
+    fn the_templates_policies_allow_the_hashed_form_of_every_key_they_allow() {
+        let template = include_str!("../../../template.yaml");
+        let lines: Vec<&str> = template.lines().map(str::trim).collect();
+        let mut lists = 0;
+        for (index, line) in lines.iter().enumerate() {
+            if *line != "dynamodb:LeadingKeys:" {
+                continue;
+            }
+            lists += 1;
+            let patterns: Vec<&str> = lines[index + 1..]
+                .iter()
+                .map_while(|line| line.strip_prefix("- \"")?.strip_suffix('"'))
+                .collect();
+            for pattern in &patterns {
+                if let Some(kind) = pattern.strip_suffix("#*")
+                    && !kind.ends_with("-sha256")
+                {
+                    let hashed = format!("{kind}-sha256#*");
+                    assert!(
+                        patterns.contains(&hashed.as_str()),
+                        "template.yaml line {}: {patterns:?} lacks {hashed}",
+                        index + 1
+                    );
+                }
+            }
+        }
+        assert!(lists >= 6, "found {lists} LeadingKeys conditions");
+    }
+
     #[test]
     fn an_overlong_username_is_counted_under_its_hash() {
         let long = "x".repeat(5000);
