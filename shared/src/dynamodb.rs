@@ -2,7 +2,8 @@
 //! endpoint, timeouts, an HTTPS client on rustls with ring), and the reading of its errors.
 //!
 //! Every call has a timeout well inside the functions' 10 s, so an unreachable, throttled or
-//! slow table becomes a `StoreError` (503) rather than a Lambda timeout.
+//! slow table becomes `StoreError::Unavailable` (503) rather than a Lambda timeout; a call
+//! DynamoDB refuses as invalid is `StoreError::Rejected` (500, a bug).
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use aws_sdk_dynamodb::{
 use aws_smithy_http_client::tls;
 use sha2::{Digest, Sha256};
 
-use crate::store::StoreError;
+use crate::store::{StoreError, is_valid_key};
 
 /// Time to open a connection; a reachable endpoint answers far sooner.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -26,17 +27,6 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// The SDK's variable for a DynamoDB endpoint of one's own (a local server).
 pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
-/// DynamoDB's limit on a partition key, in bytes of UTF-8.
-pub const MAX_KEY_BYTES: usize = 2048;
-
-/// Whether DynamoDB takes `value` as a partition key: 1 to `MAX_KEY_BYTES` bytes of UTF-8 (any
-/// character, NUL included). A store asked about any other key answers "no such item" without
-/// a call, as the in-memory stores do: a call would be refused, and a caller's input must not
-/// look like our outage.
-pub fn is_valid_key(value: &str) -> bool {
-    !value.is_empty() && value.len() <= MAX_KEY_BYTES
-}
-
 /// The key of the record of `id` among the records of one `kind` (`token`, `session`, `login`):
 /// `kind#id`, or, when that is longer than a key may be, `kind-sha256#` and the id's SHA-256 in
 /// hex. So an id of any length, from a token or a login form, keys a record of its own, as it
@@ -46,9 +36,7 @@ pub(crate) fn record_key(kind: &str, id: &str) -> String {
     if is_valid_key(&key) {
         return key;
     }
-    let digest = Sha256::digest(id.as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{kind}-sha256#{hex}")
+    format!("{kind}-sha256#{:x}", Sha256::digest(id.as_bytes()))
 }
 
 /// The AWS configuration every store client is built from: region, credentials and endpoint
@@ -100,19 +88,22 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let refused = error
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-        == Some("ValidationException");
     let detail = DisplayErrorContext(&error).to_string();
-    if refused {
-        StoreError::Rejected {
-            operation: operation_name::<E>(),
-            detail,
-        }
-    } else {
-        StoreError::Unavailable(detail)
+    if refusal(&error).is_none() {
+        return StoreError::Unavailable(detail);
     }
+    let operation = operation_name::<E>();
+    // Logged here, where it is known: a request may make several calls at once and answer
+    // with another one's error.
+    tracing::error!(operation, %detail, "DynamoDB refused a call as invalid: a bug");
+    StoreError::Rejected { operation, detail }
+}
+
+/// DynamoDB's reason, when it refused the call as invalid (`ValidationException`).
+pub(crate) fn refusal<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
+    let refused = error.as_service_error()?;
+    (refused.code() == Some("ValidationException"))
+        .then(|| refused.message().unwrap_or("no reason given"))
 }
 
 /// The DynamoDB operation whose error type is `E`: `GetItem` for `…::GetItemError`. The SDK
@@ -176,6 +167,7 @@ pub(crate) async fn create_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MAX_KEY_BYTES;
 
     #[test]
     fn a_key_is_one_to_2048_bytes_of_utf8_counted_in_bytes_not_characters() {

@@ -1,4 +1,16 @@
-//! What a store's failure is, for every store (users, sessions; in memory or DynamoDB).
+//! What every store shares (users, sessions; in memory or DynamoDB): the keys it accepts, and
+//! what its failure is.
+
+/// The longest key a store holds, in bytes of UTF-8: DynamoDB's limit on a partition key.
+pub const MAX_KEY_BYTES: usize = 2048;
+
+/// Whether every store can hold `value` as a key: 1 to `MAX_KEY_BYTES` bytes of UTF-8 (any
+/// character, NUL included), DynamoDB's rule, which the in-memory stores follow so that both
+/// answer alike. A store asked about any other key answers "no such item" without asking
+/// DynamoDB, which would refuse the call: a caller's input must not look like our outage.
+pub fn is_valid_key(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_KEY_BYTES
+}
 
 /// A store call that did not answer the question it asked.
 #[derive(Debug, thiserror::Error)]

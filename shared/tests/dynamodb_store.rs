@@ -7,7 +7,7 @@ use serde_json::json;
 use shared::{
     passwords::{self, PasswordChecker},
     store::StoreError,
-    testing::{dynamodb_store_at, fresh_dynamodb_store, user_with_password},
+    testing::{CapturedLog, dynamodb_store_at, fresh_dynamodb_store, user_with_password},
     users::{
         AdminError, DEMO_PASSWORD_HASH, DynamoUserStore, User, UserStore, authenticate, contract,
     },
@@ -247,6 +247,15 @@ async fn admin_changes_to_unstorable_usernames_are_refused_not_store_errors() {
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_request_dynamodb_refuses_is_a_rejected_call_naming_its_operation() {
+    use lambda_http::tracing::subscriber::{self, util::SubscriberInitExt};
+    let captured = CapturedLog::default();
+    let writer = captured.clone();
+    let _logging = subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish()
+        .set_default();
+
     let store = fresh_dynamodb_store().await;
     let client = shared::dynamodb::client().await;
     let refused = client
@@ -260,13 +269,43 @@ async fn a_request_dynamodb_refuses_is_a_rejected_call_naming_its_operation() {
         StoreError::Rejected { operation, .. } => assert_eq!(operation, "GetItem"),
         other => panic!("not a rejected call: {other:?}"),
     }
+    // Logged where it is classified, at error level with the operation: a request that makes
+    // several calls may answer with another call's error.
+    let log = captured.contents();
+    let line = log
+        .lines()
+        .find(|line| line.contains("refused a call as invalid"))
+        .unwrap_or_else(|| panic!("no log line for the refusal in {log:?}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("operation=\"GetItem\""), "{line}");
+}
+
+/// A profile DynamoDB cannot hold is the operator's mistake, told as such by `users add`: not
+/// "the store is unavailable", not "a bug".
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_profile_dynamodb_refuses_is_refused_with_its_reason() {
+    let store = fresh_dynamodb_store().await;
+    let mut huge = contract::user_named("huge");
+    huge.profile.insert("score".to_owned(), json!(1e300));
+    let added = store.add(&huge, false).await;
+    assert!(
+        matches!(&added, Err(AdminError::Refused(reason)) if reason.contains("Number overflow")),
+        "{added:?}"
+    );
+    let mut unnamed = contract::user_named("unnamed");
+    unnamed.profile.insert(String::new(), json!(1));
+    let added = store.add(&unnamed, false).await;
+    assert!(matches!(added, Err(AdminError::UnnamedField)), "{added:?}");
+    assert!(store.find("huge").await.unwrap().is_none());
+    assert!(store.find("unnamed").await.unwrap().is_none());
 }
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn username_longer_than_dynamodb_keys_is_simply_not_found() {
     let store = fresh_dynamodb_store().await;
-    let long = "x".repeat(shared::dynamodb::MAX_KEY_BYTES + 1);
+    let long = "x".repeat(shared::store::MAX_KEY_BYTES + 1);
     assert!(store.find(&long).await.unwrap().is_none());
     assert!(
         authenticate(&store, &PasswordChecker::new(1), &long, "pw")

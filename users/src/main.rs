@@ -190,7 +190,7 @@ async fn users() -> Result<DynamoUserStore, String> {
 
 /// Any username the login schema takes and a DynamoDB key can hold.
 fn check_username(username: String) -> Result<String, String> {
-    if !shared::dynamodb::is_valid_key(&username) {
+    if !shared::store::is_valid_key(&username) {
         return Err(AdminError::InvalidUsername.to_string());
     }
     Ok(username)

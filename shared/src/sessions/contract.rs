@@ -474,7 +474,17 @@ pub async fn ids_of_every_shape_key_records_of_their_own(store: &dyn SessionStor
             username.len()
         );
     }
-    for username in &ids {
+    for (index, username) in ids.iter().enumerate() {
         store.clear_login_attempts(username).await.unwrap();
+        let attempts = store
+            .count_login_attempt(username, now(), later())
+            .await
+            .unwrap();
+        assert_eq!(
+            attempts.count,
+            1,
+            "username {index} ({} bytes), cleared",
+            username.len()
+        );
     }
 }

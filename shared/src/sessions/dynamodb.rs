@@ -399,7 +399,14 @@ mod tests {
             lists += 1;
             let patterns: Vec<&str> = lines[index + 1..]
                 .iter()
-                .map_while(|line| line.strip_prefix("- \"")?.strip_suffix('"'))
+                .map_while(|line| line.strip_prefix("- "))
+                .filter(|item| !item.contains(':'))
+                .map(|pattern| {
+                    pattern
+                        .strip_prefix('"')
+                        .and_then(|pattern| pattern.strip_suffix('"'))
+                        .unwrap_or_else(|| panic!("{pattern}: quote the patterns"))
+                })
                 .collect();
             for pattern in &patterns {
                 if let Some(kind) = pattern.strip_suffix("#*")

@@ -18,8 +18,8 @@ use super::{
     },
 };
 use crate::{
-    dynamodb::{MAX_KEY_BYTES, create_table, is_condition_failure, is_valid_key, store_error},
-    store::StoreError,
+    dynamodb::{create_table, is_condition_failure, refusal, store_error},
+    store::{MAX_KEY_BYTES, StoreError, is_valid_key},
 };
 
 /// An administrative change that could not be made.
@@ -31,6 +31,12 @@ pub enum AdminError {
     NotFound(String),
     #[error("a username has 1 to {MAX_KEY_BYTES} bytes of UTF-8")]
     InvalidUsername,
+    #[error("a profile field needs a name")]
+    UnnamedField,
+    /// DynamoDB refused the user's item: a profile it cannot hold (a number out of its range,
+    /// an item over 400 KB).
+    #[error("DynamoDB refused the user: {0}")]
+    Refused(String),
     #[error("profile field {0} is reserved")]
     ReservedField(String),
     #[error("an account cannot be created in the future")]
@@ -111,6 +117,9 @@ impl DynamoUserStore {
         put.send().await.map_err(|error| {
             if is_condition_failure(&error) {
                 AdminError::AlreadyExists(user.username.clone())
+            } else if let Some(reason) = refusal(&error) {
+                // The username is valid: what DynamoDB refuses is the operator's profile.
+                AdminError::Refused(reason.to_owned())
             } else {
                 AdminError::Store(store_error(error))
             }
@@ -270,6 +279,9 @@ fn to_item(
         // created_at is public but ours to set.
         if ACCOUNT_FIELDS.contains(&field.as_str()) || field == CREATED_AT {
             return Err(AdminError::ReservedField(field.clone()));
+        }
+        if field.is_empty() {
+            return Err(AdminError::UnnamedField);
         }
         item.insert(field.clone(), to_attribute(value));
     }

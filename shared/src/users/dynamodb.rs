@@ -11,8 +11,8 @@ use serde_json::{Map, Number, Value};
 
 use super::{User, UserStore};
 use crate::{
-    dynamodb::{self, is_valid_key, store_error},
-    store::StoreError,
+    dynamodb::{self, store_error},
+    store::{StoreError, is_valid_key},
 };
 
 pub const USERNAME: &str = "username";

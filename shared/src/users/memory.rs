@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, User, UserStore};
-use crate::store::StoreError;
+use crate::store::{StoreError, is_valid_key};
 
 /// Users held in memory: the local server's store, and the handlers' tests'.
 #[derive(Debug, Default)]
@@ -55,6 +55,10 @@ impl InMemoryUserStore {
 #[async_trait]
 impl UserStore for InMemoryUserStore {
     async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        // DynamoDB's key rule, so that a name no user can have there is not found here either.
+        if !is_valid_key(username) {
+            return Ok(None);
+        }
         let users = self
             .users
             .read()
