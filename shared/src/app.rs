@@ -6,6 +6,7 @@ use crate::{
     clock::Clock,
     http::deadline,
     login_throttle::LoginThrottle,
+    lookup::{SeparateLookup, TokenLookup},
     passwords::PasswordChecker,
     sessions::SessionStore,
     settings::{
@@ -20,6 +21,8 @@ pub struct AppState {
     pub users: Arc<dyn UserStore>,
     /// Revoked tokens, sessions and login-failure counts.
     pub sessions: Arc<dyn SessionStore>,
+    /// What a token's request reads of both stores, in one round trip where they allow it.
+    pub lookup: Arc<dyn TokenLookup>,
     pub rotation: RotationPolicy,
     pub login_throttle: LoginThrottle,
     /// Checks passwords with one worker per CPU, each with an Argon2 memory it keeps.
@@ -51,6 +54,7 @@ impl AppState {
     ) -> Result<Self, StartupError> {
         Ok(Self {
             tokens: TokenService::new(settings)?,
+            lookup: Arc::new(SeparateLookup::new(users.clone(), sessions.clone())),
             users,
             sessions,
             rotation: settings.rotation,
@@ -66,7 +70,10 @@ impl AppState {
     /// a revocation that only one instance knew of would not be one.
     #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, StartupError> {
-        use crate::{dynamodb, sessions::DynamoSessionStore, users::DynamoUserStore};
+        use crate::{
+            dynamodb, lookup::DynamoTokenLookup, sessions::DynamoSessionStore,
+            users::DynamoUserStore,
+        };
 
         let settings = Settings::from_env()?;
         let users_table = settings
@@ -78,11 +85,13 @@ impl AppState {
             .clone()
             .ok_or(StartupError::NoSessionsTable)?;
         let client = dynamodb::client().await;
-        Self::new(
+        let mut state = Self::new(
             &settings,
-            Arc::new(DynamoUserStore::new(client.clone(), users_table)),
-            Arc::new(DynamoSessionStore::new(client, sessions_table)),
-        )
+            Arc::new(DynamoUserStore::new(client.clone(), &users_table)),
+            Arc::new(DynamoSessionStore::new(client.clone(), &sessions_table)),
+        )?;
+        state.lookup = Arc::new(DynamoTokenLookup::new(client, users_table, sessions_table));
+        Ok(state)
     }
 }
 

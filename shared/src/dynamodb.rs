@@ -115,7 +115,6 @@ fn operation_name<E>() -> &'static str {
 }
 
 /// A request the SDK could not build (a required field left out): a bug of ours.
-#[cfg(feature = "admin")]
 pub(crate) fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Rejected {
         operation: "building a request",

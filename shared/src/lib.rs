@@ -21,6 +21,7 @@ pub mod logging;
 pub mod login_schema;
 pub mod login_throttle;
 pub mod logout_schema;
+pub mod lookup;
 pub mod passwords;
 pub mod sessions;
 pub mod settings;

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     clock::Clock,
+    lookup::{DynamoTokenLookup, TokenLookup},
     sessions::{LoginAttempts, Rotation, RotationOutcome, SessionStore},
     settings::Settings,
     store::StoreError,
@@ -102,6 +103,8 @@ pub struct Service {
     users: Users,
     /// What the service's sessions store is wrapped in, to make its writes fail.
     pub faults: Arc<Faults>,
+    /// The DynamoDB operations the service has asked for (none in memory).
+    pub operations: StoreOperations,
     /// When set, every request comes as Lambda delivers it, with a deadline this far away
     /// (plus the margin the handlers keep back).
     lambda_budget: Mutex<Option<Duration>>,
@@ -157,6 +160,8 @@ impl Service {
 
     pub async fn with(backend: Backend, setup: Setup<'_>) -> Self {
         let faults = Arc::new(Faults::default());
+        let operations = StoreOperations::default();
+        let mut lookup: Option<Arc<dyn TokenLookup>> = None;
         let (users, user_store, sessions): (Users, Arc<dyn UserStore>, Arc<dyn SessionStore>) =
             match backend {
                 Backend::Memory => {
@@ -178,25 +183,25 @@ impl Service {
                     let store = fresh_dynamodb_store().await;
                     store.add(&cosmo(), false).await.unwrap();
                     let sessions = fresh_dynamodb_sessions().await;
-                    match setup.store_delay {
-                        None => (
-                            Users::DynamoDb(store.clone()),
-                            Arc::new(store),
-                            Arc::new(sessions),
-                        ),
-                        Some(delay) => {
-                            let url = DelayingProxy::start(&dynamodb_endpoint(), delay).await;
-                            let client = shared::dynamodb::client_at(&url).await;
-                            (
-                                Users::DynamoDb(store.clone()),
-                                Arc::new(DynamoUserStore::new(client.clone(), store.table())),
-                                Arc::new(shared::sessions::DynamoSessionStore::new(
-                                    client,
-                                    sessions.table(),
-                                )),
-                            )
-                        }
-                    }
+                    // The service reaches DynamoDB through a proxy that counts its requests
+                    // (and holds each one when the test wants a slow store).
+                    let delay = setup.store_delay.unwrap_or_default();
+                    let url =
+                        DelayingProxy::start(&dynamodb_endpoint(), delay, operations.clone()).await;
+                    let client = shared::dynamodb::client_at(&url).await;
+                    lookup = Some(Arc::new(DynamoTokenLookup::new(
+                        client.clone(),
+                        store.table(),
+                        sessions.table(),
+                    )));
+                    (
+                        Users::DynamoDb(store.clone()),
+                        Arc::new(DynamoUserStore::new(client.clone(), store.table())),
+                        Arc::new(shared::sessions::DynamoSessionStore::new(
+                            client,
+                            sessions.table(),
+                        )),
+                    )
                 }
             };
         // A slow DynamoDB is slow through its proxy already; memory is slowed here.
@@ -210,6 +215,9 @@ impl Service {
             faults: faults.clone(),
         });
         let mut state = AppState::new(&settings(setup.overrides), user_store, sessions).unwrap();
+        if let Some(lookup) = lookup {
+            state.lookup = lookup;
+        }
         state.clock = setup.clock;
         if let Some(budget) = setup.request_budget {
             state.request_budget = budget;
@@ -222,6 +230,7 @@ impl Service {
             backend,
             users,
             faults,
+            operations,
             lambda_budget: Mutex::new(None),
         }
     }
@@ -464,9 +473,51 @@ impl UserStore for SlowUsers {
 /// `delay` before passing it on: a DynamoDB that answers every request, slowly.
 pub struct DelayingProxy;
 
+/// The DynamoDB operations a proxy has relayed, in the order their requests came.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOperations(Arc<Mutex<Vec<String>>>);
+
+impl StoreOperations {
+    /// The operations so far, and forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+
+    /// Records each operation named in `bytes`, the next stretch of a connection's requests;
+    /// `pending` keeps a header cut in two by the reads.
+    fn record(&self, pending: &mut Vec<u8>, bytes: &[u8]) {
+        const TARGET: &[u8] = b"DynamoDB_20120810.";
+        pending.extend_from_slice(bytes);
+        while let Some(start) = find(pending, TARGET) {
+            let name_start = start + TARGET.len();
+            let Some(length) = find(&pending[name_start..], b"\r\n") else {
+                break;
+            };
+            let name = &pending[name_start..name_start + length];
+            self.0
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(name).into_owned());
+            pending.drain(..name_start + length);
+        }
+        // Nothing before the last few bytes can start a target any more.
+        let keep = pending.len().saturating_sub(TARGET.len() + 64);
+        if find(pending, TARGET).is_none() {
+            pending.drain(..keep);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
 impl DelayingProxy {
-    /// Starts the proxy on a free port; its URL. It lives as long as the test's runtime.
-    pub async fn start(upstream: &str, delay: Duration) -> String {
+    /// Starts the proxy on a free port, recording each request's operation in `operations`;
+    /// its URL. It lives as long as the test's runtime.
+    pub async fn start(upstream: &str, delay: Duration, operations: StoreOperations) -> String {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -475,10 +526,10 @@ impl DelayingProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
+                let (upstream, operations) = (upstream.clone(), operations.clone());
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(&upstream).await {
-                        relay(client, server, delay).await;
+                        relay(client, server, delay, operations).await;
                     }
                 });
             }
@@ -487,16 +538,20 @@ impl DelayingProxy {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, delay: Duration) {
+async fn relay(client: TcpStream, server: TcpStream, delay: Duration, operations: StoreOperations) {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let requests = async move {
         let mut buffer = vec![0u8; 64 * 1024];
+        let mut pending = Vec::new();
         while let Ok(read) = client_read.read(&mut buffer).await {
             if read == 0 {
                 break;
             }
-            tokio::time::sleep(delay).await;
+            operations.record(&mut pending, &buffer[..read]);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             if server_write.write_all(&buffer[..read]).await.is_err() {
                 break;
             }

@@ -7,6 +7,7 @@ use crate::{
     app::AppState,
     claims::{TokenKind, VerifiedClaims},
     http::{ApiError, bearer::bearer_token, errors::Route},
+    lookup::{TokenQuery, TokenRecords},
     users::User,
 };
 
@@ -16,44 +17,53 @@ pub async fn authorized_user(
     request: &Request,
     kind: TokenKind,
 ) -> Result<(VerifiedClaims, User), ApiError> {
+    let claims = verified_claims(state, request, kind)?;
+    let user = user_of(state, &claims).await?;
+    Ok((claims, user))
+}
+
+/// The claims of the request's bearer token, which must be of `kind`: its signature,
+/// algorithm and times checked. No store is asked.
+pub fn verified_claims(
+    state: &AppState,
+    request: &Request,
+    kind: TokenKind,
+) -> Result<VerifiedClaims, ApiError> {
     let token = bearer_token(request.headers())?;
-    let claims = state
+    Ok(state
         .tokens
-        .verify_at(&token, kind, state.clock.now().as_secs_f64())?;
-    // Two reads, one wait: both stores are asked at once.
-    let (not_revoked, user) = tokio::join!(
-        refuse_revoked(state, &claims),
-        state.users.find(&claims.subject)
-    );
+        .verify_at(&token, kind, state.clock.now().as_secs_f64())?)
+}
+
+/// The user behind `claims`, if the token and its session are not revoked and its user
+/// exists, is enabled and has not ended their sessions since it was issued: one lookup of
+/// both stores (one round trip over DynamoDB).
+pub async fn user_of(state: &AppState, claims: &VerifiedClaims) -> Result<User, ApiError> {
+    let query = TokenQuery {
+        username: &claims.subject,
+        jti: claims.jti.as_deref(),
+        session: claims.session_id(),
+        now: state.clock.unix_secs(),
+    };
+    let records = state
+        .lookup
+        .look_up(&query)
+        .await
+        .map_err(|error| ApiError::Store(Route::Token, error))?;
     // flask-jwt-extended's order: the blocklist, then the user.
-    not_revoked?;
-    let user = user
-        .map_err(|error| ApiError::Store(Route::Token, error))?
-        .ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?;
+    let user = match records {
+        TokenRecords::Revoked => return Err(ApiError::Revoked),
+        TokenRecords::Live(user) => {
+            user.ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?
+        }
+    };
     if user.disabled {
         return Err(ApiError::DisabledUser);
     }
     if user.outlived(claims.issued_at) {
         return Err(ApiError::Revoked);
     }
-    Ok((claims, user))
-}
-
-/// `Err(Revoked)` when the token of `claims`, or its session, is revoked.
-pub async fn refuse_revoked(state: &AppState, claims: &VerifiedClaims) -> Result<(), ApiError> {
-    let revoked = state
-        .sessions
-        .is_revoked(
-            claims.jti.as_deref(),
-            claims.session_id(),
-            state.clock.unix_secs(),
-        )
-        .await
-        .map_err(|error| ApiError::Store(Route::Token, error))?;
-    if revoked {
-        return Err(ApiError::Revoked);
-    }
-    Ok(())
+    Ok(user)
 }
 
 #[cfg(test)]

@@ -41,11 +41,11 @@ pub struct DynamoSessionStore {
     table: String,
 }
 
-fn token_key(jti: &str) -> String {
+pub(crate) fn token_key(jti: &str) -> String {
     record_key("token", jti)
 }
 
-fn session_key(session: &str) -> String {
+pub(crate) fn session_key(session: &str) -> String {
     record_key("session", session)
 }
 
@@ -68,6 +68,17 @@ fn read_number(item: &HashMap<String, AttributeValue>, field: &str) -> Option<i6
         Some(AttributeValue::N(value)) => value.parse().ok(),
         _ => None,
     }
+}
+
+/// Whether `item`, read at `now`, is in force: its end has not come (DynamoDB deletes an item
+/// some time after its end, so one past it may still be read).
+pub(crate) fn in_force(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
+    read_number(item, EXPIRES_AT).is_none_or(|end| end > now)
+}
+
+/// Whether a session's item says the session was revoked.
+pub(crate) fn session_revoked(item: &HashMap<String, AttributeValue>) -> bool {
+    matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)))
 }
 
 impl DynamoSessionStore {
@@ -133,9 +144,7 @@ impl DynamoSessionStore {
             .send()
             .await
             .map_err(store_error)?;
-        Ok(output
-            .item
-            .filter(|item| read_number(item, EXPIRES_AT).is_none_or(|end| end > now)))
+        Ok(output.item.filter(|item| in_force(item, now)))
     }
 }
 
@@ -184,14 +193,10 @@ impl SessionStore for DynamoSessionStore {
         };
         let session = async {
             match session {
-                Some(session) => {
-                    Ok(self
-                        .item(session_key(session), now)
-                        .await?
-                        .is_some_and(|item| {
-                            matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)))
-                        }))
-                }
+                Some(session) => Ok(self
+                    .item(session_key(session), now)
+                    .await?
+                    .is_some_and(|item| session_revoked(&item))),
                 None => Ok(false),
             }
         };
@@ -289,7 +294,7 @@ impl SessionStore for DynamoSessionStore {
             Err(error) if !is_condition_failure(&error) => Err(store_error(error)),
             Err(_) => {
                 let item = self.item(key, rotation.now).await?.unwrap_or_default();
-                let revoked = matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)));
+                let revoked = session_revoked(&item);
                 let current = item.get(CURRENT).and_then(|value| value.as_s().ok());
                 if !revoked && current == Some(&rotation.replacement.to_owned()) {
                     Ok(RotationOutcome::Rotated(rotation.replacement.to_owned()))

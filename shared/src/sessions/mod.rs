@@ -13,7 +13,7 @@
 //!   (`TokenService::session_record_until`).
 
 #[cfg(feature = "dynamodb")]
-mod dynamodb;
+pub(crate) mod dynamodb;
 mod memory;
 
 use async_trait::async_trait;

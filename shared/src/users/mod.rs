@@ -84,14 +84,25 @@ pub async fn authenticate(
     username: &str,
     password: &str,
 ) -> Result<Option<User>, StoreError> {
-    match store.find(username).await? {
+    Ok(check_password(checker, store.find(username).await?, password).await)
+}
+
+/// `user`, if there is one, `password` is theirs and they are not disabled. One Argon2 check
+/// whether or not there is a user (an unknown one is checked against a dummy hash), so the
+/// time taken does not tell them apart.
+pub async fn check_password(
+    checker: &PasswordChecker,
+    user: Option<User>,
+    password: &str,
+) -> Option<User> {
+    match user {
         Some(user) if checker.verify(password, &user.password_hash).await && !user.disabled => {
-            Ok(Some(user))
+            Some(user)
         }
-        Some(_) => Ok(None),
+        Some(_) => None,
         None => {
             checker.verify(password, passwords::DUMMY_HASH).await;
-            Ok(None)
+            None
         }
     }
 }

@@ -1,0 +1,25 @@
+//! The separate lookup over the in-memory stores keeps the `TokenLookup` contract.
+
+use std::sync::Arc;
+
+use super::{SeparateLookup, contract};
+use crate::{
+    sessions::InMemorySessionStore,
+    users::{InMemoryUserStore, contract::user_named},
+};
+
+#[tokio::test]
+async fn the_separate_lookup_over_memory_keeps_the_contract() {
+    let sessions = Arc::new(InMemorySessionStore::default());
+    let users = Arc::new(InMemoryUserStore::new([user_named("cosmo")]));
+    let lookup = SeparateLookup::new(users, sessions.clone());
+    contract::a_live_token_gets_its_user(&lookup, "cosmo").await;
+    contract::an_unknown_or_impossible_name_is_no_user(&lookup).await;
+    contract::revoked_tokens_and_sessions_are_revoked_until_their_end(
+        &lookup,
+        sessions.as_ref(),
+        "cosmo",
+    )
+    .await;
+    contract::ids_of_every_shape_are_looked_up(&lookup, sessions.as_ref(), "cosmo").await;
+}
