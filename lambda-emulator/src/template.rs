@@ -49,6 +49,32 @@ impl Template {
             .collect()
     }
 
+    /// The actions `function`'s IAM policy statements allow (`Properties.Policies[].Statement[]`
+    /// with `Effect: Allow`), whatever their resources and conditions.
+    pub fn allowed_actions(&self, function: &str) -> Vec<String> {
+        let policies = &self.document["Resources"][function]["Properties"]["Policies"];
+        let statements = policies
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|policy| policy["Statement"].as_sequence())
+            .flatten()
+            .filter(|statement| statement["Effect"] == "Allow");
+        let mut actions: Vec<String> = statements
+            .flat_map(|statement| match &statement["Action"] {
+                Value::String(action) => vec![action.clone()],
+                Value::Sequence(list) => list
+                    .iter()
+                    .filter_map(|action| action.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        actions.sort();
+        actions.dedup();
+        actions
+    }
+
     /// The Cargo binary `sam build` builds for `function` (`Metadata.BuildProperties.Binary`).
     pub fn binary(&self, function: &str) -> Option<String> {
         self.document["Resources"][function]["Metadata"]["BuildProperties"]["Binary"]
