@@ -10,6 +10,7 @@ mod elf;
 pub mod events;
 pub mod runtime_api;
 pub mod template;
+pub mod tls_front;
 
 pub use elf::elf_architecture;
 pub use runtime_api::{ExecutionEnvironment, InitError, Invocation, InvokeError, Reply};

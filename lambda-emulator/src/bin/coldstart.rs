@@ -19,6 +19,7 @@ use lambda_emulator::{
     ExecutionEnvironment, Reply, Template,
     cpu_share::{CpuLimit, lambda_cpu_share},
     elf_architecture, events,
+    tls_front::TlsFront,
 };
 use plotters::prelude::*;
 use serde_json::{Value, json};
@@ -52,6 +53,11 @@ struct Cli {
     /// Where to draw the chart.
     #[arg(long, default_value = "docs/coldstart.png")]
     chart: PathBuf,
+    /// Reach DynamoDB over HTTPS, through a TLS terminator in front of the server that
+    /// `AWS_ENDPOINT_URL_DYNAMODB` names, whose certificate the bootstraps trust: each cold
+    /// start pays a real handshake, as in AWS.
+    #[arg(long)]
+    tls: bool,
 }
 
 /// The event each function is timed with: the successful request of its route. Not logout:
@@ -81,7 +87,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let template = Template::load(&cli.root.join("template.yaml"))?;
     let env_vars = env_vars(&cli.root, &cli.table, &cli.sessions_table)?;
     let all_events = events::load(&cli.root.join("events"))?;
-    let aws = aws_environment();
+    let mut aws = aws_environment();
+    let mut front = None;
+    let certificates = std::env::temp_dir().join(format!("coldstart-tls-{}", std::process::id()));
+    if cli.tls {
+        let plain = aws
+            .get("AWS_ENDPOINT_URL_DYNAMODB")
+            .ok_or("--tls needs AWS_ENDPOINT_URL_DYNAMODB, the server to put TLS in front of")?;
+        let upstream = plain
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        std::fs::create_dir_all(&certificates)?;
+        let front_started = TlsFront::start(&upstream, &certificates).await?;
+        // The bootstraps trust what they would anyway (the bundle of SSL_CERT_FILE, whose
+        // reading is part of every cold start) and the terminator's certificate.
+        let mut bundle = match aws.get("SSL_CERT_FILE") {
+            Some(file) => std::fs::read(file)?,
+            None => Vec::new(),
+        };
+        bundle.extend(std::fs::read(&front_started.certificate)?);
+        let trusted = certificates.join("bundle.pem");
+        std::fs::write(&trusted, bundle)?;
+        aws.insert(
+            "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+            front_started.url.clone(),
+        );
+        aws.insert("SSL_CERT_FILE".to_owned(), trusted.display().to_string());
+        front = Some(front_started);
+    }
 
     let mut results = Vec::new();
     let mut by_memory = Vec::new();
@@ -137,6 +171,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let sizes = binary_sizes(&cli.root, &cli.size_dirs)?;
+    if let Some(front) = &front {
+        use std::sync::atomic::Ordering;
+        println!(
+            "\nDynamoDB over TLS: {} handshakes for {} store requests",
+            front.handshakes.load(Ordering::Relaxed),
+            front.requests.load(Ordering::Relaxed)
+        );
+        let _ = std::fs::remove_dir_all(&certificates);
+    }
     print_table(&results, &sizes, cli.runs);
     if !by_memory.is_empty() {
         print_memory_table(&by_memory, cli.runs);
