@@ -6,9 +6,9 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
-use common::{Backend, Service};
+use common::{Backend, Service, Setup};
 use lambda_emulator::Template;
 use lambda_http::http::StatusCode;
 use serde_json::json;
@@ -56,23 +56,20 @@ async fn refresh_without_rotation_is_one_batch() {
     assert_allowed("RefreshFunction", &operations);
 }
 
-/// The rotation's conditional write goes beside the batch, not after it.
+/// With a grace, the rotation's conditional write goes beside the batch, not after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn refresh_with_rotation_is_one_batch_and_one_conditional_write() {
-    let rotation_without_grace = [
-        ("JWT_REFRESH_TOKEN_ROTATION", "true"),
-        ("JWT_REFRESH_TOKEN_ROTATION_GRACE", "0"),
-    ];
-    let service = Service::new(Backend::DynamoDb, &rotation_without_grace).await;
+    let service = Service::new(Backend::DynamoDb, &[("JWT_REFRESH_TOKEN_ROTATION", "true")]).await;
     let (_, refresh) = service.login().await;
     service.operations.take();
     assert_eq!(service.refresh(&refresh).await.status, StatusCode::OK);
     let operations = sorted(service.operations.take());
     assert_eq!(operations, ["BatchGetItem", "UpdateItem"]);
     assert_allowed("RefreshFunction", &operations);
-    // Replays: the rotation's write fails its condition and revokes the session; at the
-    // second, that fails too, and the session is read back.
+    // Replays after the grace: the rotation's write fails its condition and revokes the
+    // session; at the second, that fails too, and the session is read back.
+    service.clock().advance(Duration::from_secs(60));
     for _ in 0..2 {
         assert_eq!(
             service.refresh(&refresh).await.status,
@@ -121,4 +118,66 @@ async fn logout_only_writes() {
         "{operations:?}"
     );
     assert_allowed("LogoutFunction", &operations);
+}
+
+/// Every store request takes this long in the tests of concurrency: a request sent after
+/// another's answer comes at least this much later; requests sent together, within a few ms.
+const SLOW: Duration = Duration::from_millis(300);
+
+async fn slow_service(overrides: &[(&str, &str)]) -> Service {
+    Service::with(
+        Backend::DynamoDb,
+        Setup {
+            overrides,
+            store_delay: Some(SLOW),
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+/// Whether the first two requests of `operations` were sent together, rather than one after
+/// the other's answer.
+fn sent_together(operations: &[(std::time::Instant, String)]) -> bool {
+    let gap = operations[1].0.duration_since(operations[0].0);
+    assert!(
+        gap < SLOW / 2 || gap >= SLOW,
+        "a gap of {gap:?} is neither together nor in turn: {operations:?}"
+    );
+    gap < SLOW / 2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn login_sends_the_attempt_count_and_the_user_read_together() {
+    let service = slow_service(&[]).await;
+    service.operations.take();
+    service.login().await;
+    let operations = service.operations.take_timed();
+    assert_eq!(operations.len(), 3, "{operations:?}");
+    assert!(sent_together(&operations), "{operations:?}");
+}
+
+/// With a grace the batch and the rotation go together; without one, the rotation waits for
+/// the batch (a failed read must spend nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_rotation_goes_beside_the_batch_only_with_a_grace() {
+    for (grace, together) in [("10s", true), ("0", false)] {
+        let overrides = [
+            ("JWT_REFRESH_TOKEN_ROTATION", "true"),
+            ("JWT_REFRESH_TOKEN_ROTATION_GRACE", grace),
+        ];
+        let service = slow_service(&overrides).await;
+        let (_, refresh) = service.login().await;
+        service.operations.take();
+        assert_eq!(service.refresh(&refresh).await.status, StatusCode::OK);
+        let operations = service.operations.take_timed();
+        assert_eq!(operations.len(), 2, "{operations:?}");
+        assert_eq!(
+            sent_together(&operations),
+            together,
+            "grace {grace}: {operations:?}"
+        );
+    }
 }

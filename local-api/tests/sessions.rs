@@ -29,6 +29,8 @@ over_both_stores!(
     with_rotation_reuse_of_a_spent_refresh_token_kills_the_family,
     with_rotation_twenty_concurrent_refreshes_of_one_token_give_exactly_one_200,
     with_a_grace_a_client_that_lost_the_answer_may_retry,
+    with_rotation_and_no_grace_a_failed_read_spends_nothing,
+    with_rotation_and_a_grace_a_retry_after_a_failed_read_gets_the_session_on,
     with_rotation_a_session_ends_at_its_max_age_however_often_it_is_refreshed,
     without_rotation_the_refresh_token_of_a_login_ends_with_its_session,
     failed_logins_lock_the_username_until_the_window_passes,
@@ -337,6 +339,52 @@ async fn with_a_grace_a_client_that_lost_the_answer_may_retry(backend: Backend) 
 }
 
 /// RFC 9700 section 4.14.2: rotation does not make a session immortal.
+/// Without a grace the read comes first: a refresh whose read fails spends nothing, so its
+/// retry is no replay.
+async fn with_rotation_and_no_grace_a_failed_read_spends_nothing(backend: Backend) {
+    let service = Service::new(backend, &[ROTATION, NO_GRACE]).await;
+    let (_, refresh) = service.login().await;
+    service.faults.failing_lookups.store(1, Ordering::SeqCst);
+    let failed = service.refresh(&refresh).await;
+    assert_eq!(
+        failed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        failed.body
+    );
+    let retried = service.refresh(&refresh).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let next = token(&retried, "refresh_token");
+    assert_eq!(service.refresh(&next).await.status, StatusCode::OK);
+}
+
+/// With a grace the rotation goes beside the read, and may be made when the read fails: the
+/// retry within the grace gets the session's current refresh token, and the session goes on.
+async fn with_rotation_and_a_grace_a_retry_after_a_failed_read_gets_the_session_on(
+    backend: Backend,
+) {
+    let service = Service::new(backend, &[ROTATION]).await;
+    let (_, refresh) = service.login().await;
+    service.faults.failing_lookups.store(1, Ordering::SeqCst);
+    let failed = service.refresh(&refresh).await;
+    assert_eq!(
+        failed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        failed.body
+    );
+    let retried = service.refresh(&refresh).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let next = token(&retried, "refresh_token");
+    assert_eq!(service.refresh(&next).await.status, StatusCode::OK);
+    // The token first presented is spent: after the grace it is a replay.
+    service.clock().advance(Duration::from_secs(60));
+    assert_revoked(
+        &service.refresh(&refresh).await,
+        "the first token after the grace",
+    );
+}
+
 async fn with_rotation_a_session_ends_at_its_max_age_however_often_it_is_refreshed(
     backend: Backend,
 ) {

@@ -157,9 +157,11 @@ def chart(rows, names):
         axis.bar([i + (index - 0.5) * width for i in range(len(groups))], rates, width, label=name)
     axis.set_xticks(range(len(groups)), [f"{g[0]}\nc={g[1]}" for g in groups], fontsize=8)
     axis.set_yscale("log")
+    # Room above the bars for the legend.
+    axis.set_ylim(top=max(r[3] for r in rows) * 5)
     axis.set_ylabel("requests/s (log scale)")
     axis.set_title("Requests per second, side by side on one 2-core machine (wrk)")
-    axis.legend()
+    axis.legend(loc="upper left", ncol=2)
     figure.tight_layout()
     path = os.path.join(ROOT, "docs", "load-vs-flask.png")
     figure.savefig(path, dpi=100)

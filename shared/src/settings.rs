@@ -168,6 +168,16 @@ impl Settings {
             })?,
         };
 
+        let users_table = read(USERS_TABLE_VAR);
+        let sessions_table = read(SESSIONS_TABLE_VAR);
+        // One table cannot be both: their keys differ, and a token's lookup reads each once.
+        if users_table.is_some() && users_table == sessions_table {
+            return Err(SettingsError {
+                variable: SESSIONS_TABLE_VAR,
+                problem: format!("names the users table ({USERS_TABLE_VAR}); give it its own"),
+            });
+        }
+
         Ok(Settings {
             secret_key,
             access_ttl: ttl(ACCESS_TTL_VAR, DEFAULT_ACCESS_TTL)?,
@@ -175,8 +185,8 @@ impl Settings {
             session_max_age: ttl(SESSION_MAX_AGE_VAR, DEFAULT_SESSION_MAX_AGE)?,
             issuer: read(ISSUER_VAR),
             audience: read(AUDIENCE_VAR),
-            users_table: read(USERS_TABLE_VAR),
-            sessions_table: read(SESSIONS_TABLE_VAR),
+            users_table,
+            sessions_table,
             rotation: RotationPolicy {
                 enabled: match read(ROTATION_VAR) {
                     None => false,
@@ -405,6 +415,18 @@ mod tests {
         assert!(parse_ttl("99999999999999999999999").is_err());
         assert!(parse_ttl("18446744073709551615").is_err());
         assert!(parse_ttl("200y").is_err());
+    }
+
+    #[test]
+    fn the_sessions_table_cannot_be_the_users_table() {
+        let error = settings_from(&[
+            (SECRET_KEY_VAR, SECRET),
+            (USERS_TABLE_VAR, "auth"),
+            (SESSIONS_TABLE_VAR, "auth"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, SESSIONS_TABLE_VAR);
+        assert!(error.to_string().contains("USERS_TABLE"), "{error}");
     }
 
     #[test]

@@ -25,16 +25,24 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     let claims = verified_claims(state, request, TokenKind::Refresh)?;
     let now = state.clock.unix_secs();
-    // With rotation, the rotation goes beside the lookup: one round trip, not two. A rotation
-    // made for a request the lookup refuses spends a token that could not be used anyway: it
-    // or its session is revoked (the rotation sees the session's revocation itself), or its
-    // user is gone, disabled or has ended their sessions since it was issued, which refuses
-    // every token of its session alike. Either way a replay gets nothing signed.
-    let (user, refresh_jti) = if state.rotation.enabled {
-        let (user, rotated) = tokio::join!(user_of(state, &claims), rotate(state, &claims, now));
-        (user?, Some(rotated?))
-    } else {
-        (user_of(state, &claims).await?, None)
+    // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
+    // A rotation made for a request that then fails is recoverable: a token refused by the
+    // lookup could not be used anyway (it or its session is revoked, or its user is gone,
+    // disabled or has ended their sessions since it was issued), and after a store error or a
+    // passed deadline the client's retry within the grace gets the session's current refresh
+    // token again. Without a grace that retry would be a replay that ends the session, so the
+    // lookup must succeed before anything is spent.
+    let (user, refresh_jti) = match state.rotation.enabled {
+        false => (user_of(state, &claims).await?, None),
+        true if state.rotation.grace.is_zero() => {
+            let user = user_of(state, &claims).await?;
+            (user, Some(rotate(state, &claims, now).await?))
+        }
+        true => {
+            let (user, rotated) =
+                tokio::join!(user_of(state, &claims), rotate(state, &claims, now));
+            (user?, Some(rotated?))
+        }
     };
     // The new tokens stay in the session, with its start: for a token without `auth_time`
     // (issued before sessions had a start, or by flask-jwt-extended) its `iat`, which its own

@@ -184,7 +184,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !by_memory.is_empty() {
         print_memory_table(&by_memory, cli.runs);
     }
-    draw_chart(&cli.chart, &results, cli.runs)?;
+    let store = if cli.tls {
+        "DynamoDB over TLS"
+    } else {
+        "DynamoDB over HTTP"
+    };
+    draw_chart(&cli.chart, &results, cli.runs, store)?;
     println!("\nchart: {}", cli.chart.display());
     Ok(())
 }
@@ -388,6 +393,7 @@ fn draw_chart(
     path: &Path,
     results: &[Measured],
     runs: usize,
+    store: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     register_font()?;
     if let Some(parent) = path.parent() {
@@ -402,7 +408,7 @@ fn draw_chart(
     let count = results.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Cold start per function ({runs} runs; median, whiskers min-max)"),
+            format!("Cold start per function, {store} ({runs} runs; median, min-max)"),
             ("sans-serif", 22),
         )
         .margin(16)

@@ -9,7 +9,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use async_trait::async_trait;
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     clock::Clock,
-    lookup::{DynamoTokenLookup, TokenLookup},
+    lookup::{DynamoTokenLookup, TokenLookup, TokenQuery, TokenRecords},
     sessions::{LoginAttempts, Rotation, RotationOutcome, SessionStore},
     settings::Settings,
     store::StoreError,
@@ -218,6 +218,10 @@ impl Service {
         if let Some(lookup) = lookup {
             state.lookup = lookup;
         }
+        state.lookup = Arc::new(TestLookup {
+            inner: state.lookup.clone(),
+            faults: faults.clone(),
+        });
         state.clock = setup.clock;
         if let Some(budget) = setup.request_budget {
             state.request_budget = budget;
@@ -376,6 +380,8 @@ pub struct Faults {
     pub failing_session_revocations: AtomicUsize,
     /// How many of the next clearings of login failures fail.
     pub failing_clears: AtomicUsize,
+    /// How many of the next lookups of a token's user and revocations fail.
+    pub failing_lookups: AtomicUsize,
 }
 
 /// Takes one of the failures `counter` holds, if any is left.
@@ -455,6 +461,21 @@ impl SessionStore for TestSessions {
     }
 }
 
+/// The service's lookup: `inner`, failing as `faults` says (at once, while a write beside it
+/// goes on).
+struct TestLookup {
+    inner: Arc<dyn TokenLookup>,
+    faults: Arc<Faults>,
+}
+
+#[async_trait]
+impl TokenLookup for TestLookup {
+    async fn look_up(&self, query: &TokenQuery<'_>) -> Result<TokenRecords, StoreError> {
+        take_failure(&self.faults.failing_lookups)?;
+        self.inner.look_up(query).await
+    }
+}
+
 /// A user store whose every answer takes `delay`.
 struct SlowUsers {
     inner: Arc<dyn UserStore>,
@@ -473,13 +494,22 @@ impl UserStore for SlowUsers {
 /// `delay` before passing it on: a DynamoDB that answers every request, slowly.
 pub struct DelayingProxy;
 
-/// The DynamoDB operations a proxy has relayed, in the order their requests came.
+/// The DynamoDB operations a proxy has relayed, in the order their requests came, with when
+/// each came.
 #[derive(Debug, Clone, Default)]
-pub struct StoreOperations(Arc<Mutex<Vec<String>>>);
+pub struct StoreOperations(Arc<Mutex<Vec<(Instant, String)>>>);
 
 impl StoreOperations {
     /// The operations so far, and forgets them.
     pub fn take(&self) -> Vec<String> {
+        self.take_timed()
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    /// The operations so far, each with when its request came, and forgets them.
+    pub fn take_timed(&self) -> Vec<(Instant, String)> {
         std::mem::take(&mut self.0.lock().unwrap())
     }
 
@@ -497,7 +527,7 @@ impl StoreOperations {
             self.0
                 .lock()
                 .unwrap()
-                .push(String::from_utf8_lossy(name).into_owned());
+                .push((Instant::now(), String::from_utf8_lossy(name).into_owned()));
             pending.drain(..name_start + length);
         }
         // Nothing before the last few bytes can start a target any more.

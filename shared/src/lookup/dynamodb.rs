@@ -53,7 +53,7 @@ impl DynamoTokenLookup {
     ) -> Result<HashMap<String, Vec<Item>>, StoreError> {
         let mut found: HashMap<String, Vec<Item>> = HashMap::new();
         let mut pause = FIRST_PAUSE;
-        for _ in 0..BATCH_TRIES {
+        for tries in 1..=BATCH_TRIES {
             let output = self
                 .client
                 .batch_get_item()
@@ -68,8 +68,10 @@ impl DynamoTokenLookup {
                 Some(unread) if !unread.is_empty() => request = unread,
                 _ => return Ok(found),
             }
-            tokio::time::sleep(pause).await;
-            pause *= 2;
+            if tries < BATCH_TRIES {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
         }
         Err(StoreError::unavailable(format!(
             "DynamoDB left keys of a batch unread {BATCH_TRIES} times"
@@ -126,5 +128,20 @@ impl TokenLookup for DynamoTokenLookup {
             .map(|item| from_item(&item))
             .transpose()?;
         Ok(TokenRecords::Live(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A revocation must be in force for the very next request: every read of the batch is
+    /// strongly consistent (moto, which the other tests use, reads consistently either way).
+    #[test]
+    fn every_read_of_the_batch_is_strongly_consistent() {
+        let keys =
+            consistent_read("pk", vec!["token#a".to_owned(), "session#b".to_owned()]).unwrap();
+        assert_eq!(keys.consistent_read(), Some(true));
+        assert_eq!(keys.keys().len(), 2);
     }
 }
