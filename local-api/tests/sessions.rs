@@ -338,24 +338,25 @@ async fn with_a_grace_a_client_that_lost_the_answer_may_retry(backend: Backend) 
     assert_eq!(service.refresh(&current).await.status, StatusCode::OK);
 }
 
-/// RFC 9700 section 4.14.2: rotation does not make a session immortal.
+/// A refresh of `refresh` whose read fails (503), then its retry: it succeeds, and the refresh
+/// token it gives works, so the session goes on.
+async fn a_failed_read_and_its_retry_keep_the_session(service: &Service, refresh: &str) {
+    service.faults.failing_lookups.store(1, Ordering::SeqCst);
+    let failed = service.refresh(refresh).await;
+    let status = failed.status;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{}", failed.body);
+    let retried = service.refresh(refresh).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let next = token(&retried, "refresh_token");
+    assert_eq!(service.refresh(&next).await.status, StatusCode::OK);
+}
+
 /// Without a grace the read comes first: a refresh whose read fails spends nothing, so its
 /// retry is no replay.
 async fn with_rotation_and_no_grace_a_failed_read_spends_nothing(backend: Backend) {
     let service = Service::new(backend, &[ROTATION, NO_GRACE]).await;
     let (_, refresh) = service.login().await;
-    service.faults.failing_lookups.store(1, Ordering::SeqCst);
-    let failed = service.refresh(&refresh).await;
-    assert_eq!(
-        failed.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        failed.body
-    );
-    let retried = service.refresh(&refresh).await;
-    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
-    let next = token(&retried, "refresh_token");
-    assert_eq!(service.refresh(&next).await.status, StatusCode::OK);
+    a_failed_read_and_its_retry_keep_the_session(&service, &refresh).await;
 }
 
 /// With a grace the rotation goes beside the read, and may be made when the read fails: the
@@ -365,18 +366,7 @@ async fn with_rotation_and_a_grace_a_retry_after_a_failed_read_gets_the_session_
 ) {
     let service = Service::new(backend, &[ROTATION]).await;
     let (_, refresh) = service.login().await;
-    service.faults.failing_lookups.store(1, Ordering::SeqCst);
-    let failed = service.refresh(&refresh).await;
-    assert_eq!(
-        failed.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        failed.body
-    );
-    let retried = service.refresh(&refresh).await;
-    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
-    let next = token(&retried, "refresh_token");
-    assert_eq!(service.refresh(&next).await.status, StatusCode::OK);
+    a_failed_read_and_its_retry_keep_the_session(&service, &refresh).await;
     // The token first presented is spent: after the grace it is a replay.
     service.clock().advance(Duration::from_secs(60));
     assert_revoked(
@@ -385,6 +375,7 @@ async fn with_rotation_and_a_grace_a_retry_after_a_failed_read_gets_the_session_
     );
 }
 
+/// RFC 9700 section 4.14.2: rotation does not make a session immortal.
 async fn with_rotation_a_session_ends_at_its_max_age_however_often_it_is_refreshed(
     backend: Backend,
 ) {

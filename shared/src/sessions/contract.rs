@@ -461,30 +461,20 @@ pub async fn ids_of_every_shape_key_records_of_their_own(store: &dyn SessionStor
             .unwrap()
     );
 
-    // As usernames whose failed logins are counted, each apart.
-    for (index, username) in ids.iter().enumerate() {
-        let attempts = store
-            .count_login_attempt(username, now(), later())
-            .await
-            .unwrap();
-        assert_eq!(
-            attempts.count,
-            1,
-            "username {index} ({} bytes)",
-            username.len()
-        );
+    // As usernames whose failed logins are counted, each apart, and cleared.
+    for username in &ids {
+        let count = count_once(store, username).await;
+        assert_eq!(count, 1, "{} bytes", username.len());
     }
-    for (index, username) in ids.iter().enumerate() {
+    for username in &ids {
         store.clear_login_attempts(username).await.unwrap();
-        let attempts = store
-            .count_login_attempt(username, now(), later())
-            .await
-            .unwrap();
-        assert_eq!(
-            attempts.count,
-            1,
-            "username {index} ({} bytes), cleared",
-            username.len()
-        );
+        let count = count_once(store, username).await;
+        assert_eq!(count, 1, "{} bytes, cleared", username.len());
     }
+}
+
+/// Counts one failed login of `username`: the count in its window.
+async fn count_once(store: &dyn SessionStore, username: &str) -> u64 {
+    let attempts = store.count_login_attempt(username, now(), later()).await;
+    attempts.unwrap().count
 }
