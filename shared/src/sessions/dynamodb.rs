@@ -10,16 +10,17 @@
 
 use std::collections::HashMap;
 
-use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
-use crate::{
-    dynamodb::{self, is_condition_failure, record_key, store_error},
-    store::StoreError,
-};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     operation::update_item::builders::UpdateItemFluentBuilder,
     types::{AttributeValue, ReturnValue},
+};
+
+use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
+use crate::{
+    dynamodb::{self, is_condition_failure, record_key, store_error},
+    store::StoreError,
 };
 
 pub const KEY: &str = "pk";
@@ -357,7 +358,7 @@ impl SessionStore for DynamoSessionStore {
                     window_ends_at,
                 }),
                 _ => Err(StoreError::unavailable(
-                    "a login-attempts item has no attempts or expires_at number".to_owned(),
+                    "a login-attempts item has no attempts or expires_at number",
                 )),
             };
         }
