@@ -1,5 +1,6 @@
 //! The DynamoDB plumbing both stores share: one client configuration (region, credentials,
-//! endpoint, timeouts, an HTTPS client on rustls with ring), and the reading of its errors.
+//! endpoint, timeouts, an HTTPS client on rustls with ring trusting `TrustRoots`), and the
+//! reading of its errors.
 //!
 //! Every call has a timeout well inside the functions' 10 s, so an unreachable, throttled or
 //! slow table becomes `StoreError::Unavailable` (503) rather than a Lambda timeout; a call
@@ -15,7 +16,10 @@ use aws_sdk_dynamodb::{
 use aws_smithy_http_client::tls;
 use sha2::{Digest, Sha256};
 
-use crate::store::{StoreError, is_valid_key};
+use crate::{
+    store::{StoreError, is_valid_key},
+    trust_roots::TrustRoots,
+};
 
 /// Time to open a connection; a reachable endpoint answers far sooner.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -41,8 +45,14 @@ pub(crate) fn record_key(kind: &str, id: &str) -> String {
 
 /// The AWS configuration every store client is built from: region, credentials and endpoint
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts
-/// and an HTTPS client on rustls with ring, the smallest TLS stack the SDK offers.
+/// and an HTTPS client on rustls with ring, the smallest TLS stack the SDK offers, trusting the
+/// roots the environment calls for (`TrustRoots::from_env`).
 pub async fn aws_config() -> SdkConfig {
+    aws_config_trusting(TrustRoots::from_env()).await
+}
+
+/// `aws_config`, with an HTTPS client that trusts `roots`.
+pub async fn aws_config_trusting(roots: TrustRoots) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -52,6 +62,12 @@ pub async fn aws_config() -> SdkConfig {
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
+        .tls_context(
+            tls::TlsContext::builder()
+                .with_trust_store(roots.trust_store())
+                .build()
+                .expect("a TLS context of a trust store always builds"),
+        )
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)

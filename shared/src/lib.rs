@@ -2,8 +2,9 @@
 //!
 //! Domain modules (`settings`, `clock`, `claims`, `tokens`, `login_schema`, `logout_schema`,
 //! `passwords`, `users`, `sessions`, `login_throttle`, `store`) know nothing of Lambda or HTTP;
-//! `http` is the one place where their errors become statuses, and `dynamodb` the plumbing
-//! both DynamoDB stores share.
+//! `http` is the one place where their errors become statuses, `dynamodb` the plumbing
+//! both DynamoDB stores share, and `trust_roots` the certificate authorities its HTTPS client
+//! trusts.
 //!
 //! Features: `dynamodb` (default) brings the DynamoDB stores and the AWS SDK; without it the
 //! crate is the pure token, header and schema code (what the fuzz targets build). `admin` adds
@@ -29,6 +30,8 @@ pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokens;
+#[cfg(feature = "dynamodb")]
+pub mod trust_roots;
 pub mod users;
 
 pub use app::AppState;
