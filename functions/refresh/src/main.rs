@@ -1,7 +1,9 @@
 use lambda_http::{Error, service_fn};
 use shared::{AppState, http::access_log::logged, init_error::report_init_error};
 
-#[tokio::main]
+// One thread: Lambda hands a function one event at a time, and a cold start spawning a
+// worker per CPU (and reading the cgroup files to count them) pays for threads it never uses.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let state = match AppState::from_env().await {
