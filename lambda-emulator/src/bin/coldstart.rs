@@ -181,6 +181,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = std::fs::remove_dir_all(&certificates);
     }
     print_table(&results, &sizes, cli.runs);
+    if !cli.tls {
+        let endpoint = aws
+            .get("AWS_ENDPOINT_URL_DYNAMODB")
+            .ok_or("no AWS_ENDPOINT_URL_DYNAMODB to time")?;
+        let (median, min, max) =
+            spread(&store_floor_ms(endpoint, &cli.table, &cli.sessions_table).await?);
+        println!(
+            "\nThe store alone: the server answers refresh's and profile's BatchGetItem, from a \
+             client of its own over a new connection each time, in {median:.1} [{min:.1}-{max:.1}] ms \
+             ({STORE_FLOOR_CALLS} calls): the floor under each of their requests here."
+        );
+    }
     if !by_memory.is_empty() {
         print_memory_table(&by_memory, cli.runs);
     }
@@ -253,6 +265,83 @@ async fn measure(
         measured.peak_rss_kib.push(rss);
     }
     Ok(measured)
+}
+
+/// Calls timed by `store_floor_ms`.
+const STORE_FLOOR_CALLS: usize = 100;
+
+/// How long the server at `endpoint` (plain HTTP) takes to answer the `BatchGetItem` refresh and
+/// profile make (the user, a token and a session), each call over a connection of its own, as
+/// moto closes every connection: what a warm request here waits for the store, whatever the
+/// function does.
+async fn store_floor_ms(
+    endpoint: &str,
+    users_table: &str,
+    sessions_table: &str,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    use tokio::{io::AsyncWriteExt, net::TcpStream};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = json!({"RequestItems": {
+        users_table: {"Keys": [{"username": {"S": "cosmo"}}], "ConsistentRead": true},
+        sessions_table: {"Keys": [{"pk": {"S": "token#floor"}}, {"pk": {"S": "session#floor"}}],
+                         "ConsistentRead": true},
+    }})
+    .to_string();
+    // moto reads the region and service from the credential scope; it checks no signature.
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: DynamoDB_20120810.BatchGetItem\r\n\
+         content-type: application/x-amz-json-1.0\r\nauthorization: AWS4-HMAC-SHA256 \
+         Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, \
+         Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut timings = Vec::with_capacity(STORE_FLOOR_CALLS);
+    for _ in 0..=STORE_FLOOR_CALLS {
+        let started = std::time::Instant::now();
+        let mut stream = TcpStream::connect(address).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let answer = read_response(&mut stream).await?;
+        let elapsed = started.elapsed();
+        if !answer.starts_with(b"HTTP/1.1 200") && !answer.starts_with(b"HTTP/1.0 200") {
+            return Err(format!(
+                "the store refused the timed BatchGetItem: {}",
+                String::from_utf8_lossy(&answer)
+            )
+            .into());
+        }
+        timings.push(ms(elapsed));
+    }
+    // The first call warms the server's code paths, as the untimed start does the binaries'.
+    timings.remove(0);
+    Ok(timings)
+}
+
+/// One HTTP response, read up to the end of its `content-length` body, as a client reads it
+/// (not to the server's close of the connection, which may come later).
+async fn read_response(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(received);
+        }
+        received.extend_from_slice(&buffer[..read]);
+        let Some(head_end) = received.windows(4).position(|window| window == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&received[..head_end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse::<usize>().ok());
+        if length.is_some_and(|length| received.len() >= head_end + 4 + length) {
+            return Ok(received);
+        }
+    }
 }
 
 fn ms(duration: Duration) -> f64 {
