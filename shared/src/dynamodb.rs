@@ -89,12 +89,24 @@ pub async fn client() -> Client {
     Client::from_conf(config.build())
 }
 
-/// A client of `aws_config` whose endpoint is `url`: for tests of a server that is down or slow.
+/// A client of `aws_config` whose endpoint is `url`, with credentials of its own and, when none
+/// is configured, a region: for tests of a server that is down, slow or fake, whose outcome
+/// must not depend on the AWS setup of whoever runs them.
 pub async fn client_at(url: &str) -> Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(&aws_config().await)
+    let shared = aws_config().await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&shared)
         .endpoint_url(url)
-        .build();
-    Client::from_conf(config)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "client_at",
+        ));
+    if shared.region().is_none() {
+        config.set_region(Some(aws_sdk_dynamodb::config::Region::new("us-east-1")));
+    }
+    Client::from_conf(config.build())
 }
 
 /// An SDK failure as a `StoreError`, with the whole chain of causes (for the log only). A

@@ -66,6 +66,10 @@ mod tests {
         assert_eq!(errors[REFRESH_TOKEN], vec![TOO_SHORT]);
         let errors = validate(&json!({"refresh_token": null})).unwrap_err();
         assert_eq!(errors[REFRESH_TOKEN], vec![NULL]);
-        assert!(validate(&json!(["refresh_token"])).is_err());
+        let errors = validate(&json!(["refresh_token"])).unwrap_err();
+        assert_eq!(
+            serde_json::to_value(errors).unwrap(),
+            json!({"_schema": ["Invalid input type."]})
+        );
     }
 }

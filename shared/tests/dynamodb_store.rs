@@ -171,17 +171,22 @@ async fn list_returns_every_user_sorted() {
 }
 
 #[tokio::test]
-async fn stopped_server_is_a_store_error() {
+async fn stopped_server_is_unavailable() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let store = dynamodb_store_at(&format!("http://127.0.0.1:{port}")).await;
-    assert!(store.find("cosmo").await.is_err());
+    let found = store.find("cosmo").await;
+    let Err(StoreError::Unavailable(detail)) = found else {
+        panic!("expected Unavailable (503), got {found:?}");
+    };
+    assert!(detail.contains("Connection refused"), "{detail}");
 }
 
 #[tokio::test]
-async fn server_that_never_answers_is_a_store_error_after_the_timeout() {
+async fn server_that_never_answers_is_unavailable_once_the_operation_timeout_passes() {
+    use shared::dynamodb::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     // Accept connections and hold them open without ever answering.
@@ -192,11 +197,26 @@ async fn server_that_never_answers_is_a_store_error_after_the_timeout() {
         }
     });
     let store: DynamoUserStore = dynamodb_store_at(&url).await;
-    let outcome = tokio::time::timeout(Duration::from_secs(30), store.find("cosmo")).await;
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(OPERATION_TIMEOUT * 4, store.find("cosmo")).await;
+    let waited = started.elapsed();
     silent.abort();
+    let Ok(Err(StoreError::Unavailable(detail))) = outcome else {
+        panic!("expected the store's own timeout to answer Unavailable, got {outcome:?}");
+    };
+    // The whole call's timeout, not one attempt's ("operation attempt timeout"): without it,
+    // three attempts would end the call only after 6 s and more.
     assert!(
-        matches!(outcome, Ok(Err(_))),
-        "the store's own timeout answers, not ours"
+        detail.contains("operation timeout"),
+        "not the operation's timeout: {detail}"
+    );
+    // Each attempt gives up after ATTEMPT_TIMEOUT and the SDK retries; the whole call gives up
+    // at OPERATION_TIMEOUT (timers never fire early). The margin is for a loaded machine; a
+    // timeout that grew to several times its value would not fit in it.
+    assert!(OPERATION_TIMEOUT > ATTEMPT_TIMEOUT);
+    assert!(
+        waited >= OPERATION_TIMEOUT && waited < OPERATION_TIMEOUT + Duration::from_secs(4),
+        "gave up after {waited:?}; the operation timeout is {OPERATION_TIMEOUT:?}"
     );
 }
 

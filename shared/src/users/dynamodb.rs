@@ -135,7 +135,11 @@ mod tests {
     #[test]
     fn item_without_a_hash_is_a_store_error_not_a_user() {
         let item = HashMap::from([(USERNAME.to_owned(), AttributeValue::S("x".into()))]);
-        assert!(from_item(&item).is_err());
+        let refused = from_item(&item);
+        let Err(StoreError::Unavailable(detail)) = &refused else {
+            panic!("expected Unavailable, got {refused:?}");
+        };
+        assert!(detail.contains(PASSWORD_HASH), "{detail}");
     }
 
     #[test]
