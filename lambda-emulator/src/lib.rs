@@ -14,4 +14,4 @@ pub mod tls_front;
 
 pub use elf::elf_architecture;
 pub use runtime_api::{ExecutionEnvironment, InitError, Invocation, InvokeError, Reply};
-pub use template::{Template, TemplateError};
+pub use template::{Route, Template, TemplateError};

@@ -1,4 +1,5 @@
-//! What `template.yaml` gives each function: memory, timeout, log format and environment.
+//! What `template.yaml` gives each function: memory, timeout, log format and environment, and
+//! the routes of its HTTP API (the one route table: the local server and the events follow it).
 //! Variables are overridden the way `sam local invoke --env-vars` does it, and otherwise
 //! resolved as CloudFormation would deploy them (a `Fn::If` to `AWS::NoValue` leaves the
 //! variable out, where sam local would pass "").
@@ -20,6 +21,23 @@ pub enum TemplateError {
     NoSuchFunction(String),
     #[error("{function}: {variable} has no value: give it one in the overrides")]
     Unresolved { function: String, variable: String },
+}
+
+/// A route of the template's HTTP API: an `HttpApi` event of one function.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route {
+    /// In capitals, as API Gateway's `routeKey` has it: `POST`.
+    pub method: String,
+    pub path: String,
+    /// The function's logical id: `LoginFunction`.
+    pub function: String,
+}
+
+impl Route {
+    /// API Gateway's `routeKey`: `POST /login`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
 }
 
 pub struct Template {
@@ -47,6 +65,33 @@ impl Template {
             .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
             .filter_map(|(id, _)| id.as_str().map(str::to_owned))
             .collect()
+    }
+
+    /// The routes of the HTTP API: every `HttpApi` event of every function, sorted.
+    pub fn routes(&self) -> Vec<Route> {
+        let mut routes: Vec<Route> = self
+            .function_ids()
+            .into_iter()
+            .flat_map(|function| {
+                let events = &self.document["Resources"][function.as_str()]["Properties"]["Events"];
+                events
+                    .as_mapping()
+                    .into_iter()
+                    .flat_map(|events| events.values())
+                    .filter(|event| event["Type"] == "HttpApi")
+                    .filter_map(|event| {
+                        let properties = &event["Properties"];
+                        Some(Route {
+                            method: properties["Method"].as_str()?.to_uppercase(),
+                            path: properties["Path"].as_str()?.to_owned(),
+                            function: function.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        routes.sort();
+        routes
     }
 
     /// The actions `function`'s IAM policy statements allow (`Properties.Policies[].Statement[]`

@@ -10,7 +10,7 @@ use std::{
 };
 
 use lambda_emulator::{
-    ExecutionEnvironment, InvokeError, Reply, Template, elf_architecture,
+    ExecutionEnvironment, InvokeError, Reply, Route, Template, elf_architecture,
     events::{self, EventFile},
 };
 use serde_json::{Value, json};
@@ -105,14 +105,14 @@ async fn users_table() -> DynamoUserStore {
     store
 }
 
-fn function_for(event: &EventFile) -> &'static str {
-    match event.route_key() {
-        "POST /login" => "LoginFunction",
-        "POST /refresh" => "RefreshFunction",
-        "GET /profile" => "ProfileFunction",
-        "POST /logout" => "LogoutFunction",
-        other => panic!("{}: no function serves {other}", event.name),
-    }
+/// The function `routes` (the template's) send `event` to.
+fn function_for<'a>(routes: &'a [Route], event: &EventFile) -> &'a str {
+    routes
+        .iter()
+        .find(|route| route.key() == event.route_key())
+        .unwrap_or_else(|| panic!("{}: no function serves {}", event.name, event.route_key()))
+        .function
+        .as_str()
 }
 
 async fn start(function: &str, env_vars: &Value) -> ExecutionEnvironment {
@@ -154,6 +154,7 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     let all = events::load(&root().join("events")).unwrap();
     let secrets = secrets_in_events(&all, &env_vars);
 
+    let routes = template().routes();
     let functions = template().function_ids();
     assert_eq!(
         functions.len(),
@@ -163,7 +164,7 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     for function in functions {
         let mine: Vec<&EventFile> = all
             .iter()
-            .filter(|event| function_for(event) == function)
+            .filter(|event| function_for(&routes, event) == function)
             .collect();
         assert!(!mine.is_empty(), "no event for {function}");
 

@@ -33,7 +33,21 @@ pub enum Function {
     Logout,
 }
 
-/// The routes of `template.yaml`'s HTTP API.
+impl Function {
+    /// The Cargo binary of the function (`BuildProperties.Binary` in `template.yaml`).
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::Login => "login",
+            Function::Refresh => "refresh",
+            Function::Profile => "profile",
+            Function::Logout => "logout",
+        }
+    }
+}
+
+/// The routes of `template.yaml`'s HTTP API, the source of routes: a test
+/// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
+/// disagree.
 pub const ROUTES: [(Method, &str, Function); 4] = [
     (Method::POST, "/login", Function::Login),
     (Method::POST, "/refresh", Function::Refresh),

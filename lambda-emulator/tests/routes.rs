@@ -1,0 +1,103 @@
+//! One route table: `template.yaml` says which function serves which route, and the local server,
+//! the events (and so `sam local invoke` and the emulator tests) and the Runtime API tests
+//! follow it. A route added, renamed or moved in one place and not in the others fails here.
+
+use std::path::PathBuf;
+
+use lambda_emulator::{Template, events};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `(routeKey, Cargo binary)` of every route of the template's HTTP API.
+fn declared_routes() -> Vec<(String, String)> {
+    let template = Template::load(&root().join("template.yaml")).unwrap();
+    let routes: Vec<(String, String)> = template
+        .routes()
+        .iter()
+        .map(|route| {
+            let binary = template
+                .binary(&route.function)
+                .unwrap_or_else(|| panic!("{} has no BuildProperties.Binary", route.function));
+            (route.key(), binary)
+        })
+        .collect();
+    assert!(!routes.is_empty(), "no HttpApi event in the template");
+    routes
+}
+
+#[test]
+fn the_local_server_serves_each_route_of_the_template_with_its_function() {
+    let mut served: Vec<(String, String)> = local_api::ROUTES
+        .iter()
+        .map(|(method, path, function)| (format!("{method} {path}"), function.binary().to_owned()))
+        .collect();
+    served.sort();
+    assert_eq!(served, declared_routes());
+}
+
+#[test]
+fn every_event_is_of_a_route_of_the_template_and_every_route_has_events() {
+    let declared: Vec<String> = declared_routes().into_iter().map(|(key, _)| key).collect();
+    let all = events::load(&root().join("events")).unwrap();
+    for event in &all {
+        assert!(
+            declared.iter().any(|key| key == event.route_key()),
+            "{}: {} is no route of template.yaml",
+            event.name,
+            event.route_key()
+        );
+    }
+    for key in &declared {
+        assert!(
+            all.iter().any(|event| event.route_key() == key),
+            "no event for {key}: add one to scripts/make_events.py"
+        );
+    }
+}
+
+#[test]
+fn routes_are_read_from_each_functions_http_api_events() {
+    let template = Template::parse(
+        r"
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+  OneFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Get:
+          Type: HttpApi
+          Properties: {Path: /one, Method: get}
+        Post:
+          Type: HttpApi
+          Properties: {Path: /one, Method: POST}
+        Queue:
+          Type: SQS
+          Properties: {Queue: arn}
+  OtherFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Root:
+          Type: HttpApi
+          Properties: {Path: /, Method: delete}
+",
+    )
+    .unwrap();
+    let routes: Vec<(String, String)> = template
+        .routes()
+        .iter()
+        .map(|route| (route.key(), route.function.clone()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("DELETE /".to_owned(), "OtherFunction".to_owned()),
+            ("GET /one".to_owned(), "OneFunction".to_owned()),
+            ("POST /one".to_owned(), "OneFunction".to_owned()),
+        ]
+    );
+}
