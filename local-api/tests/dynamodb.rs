@@ -9,19 +9,15 @@ use shared::{
     AppState,
     claims::TokenKind,
     sessions::SessionStore,
-    settings::Settings,
     testing::{
-        TEST_SECRET, bearer_request, dynamodb_sessions_at, dynamodb_store_at,
-        fresh_dynamodb_sessions, fresh_dynamodb_store, json_body, request, user_with_password,
+        bearer_request, dynamodb_sessions_at, dynamodb_store_at, fresh_dynamodb_sessions,
+        fresh_dynamodb_store, json_body, request, settings_with, user_with_password,
     },
     users::{DynamoUserStore, UserStore},
 };
 
 fn state_over(users: impl UserStore + 'static, sessions: impl SessionStore + 'static) -> AppState {
-    let settings =
-        Settings::from_lookup(|name| (name == "JWT_SECRET_KEY").then(|| TEST_SECRET.to_owned()))
-            .unwrap();
-    AppState::new(&settings, Arc::new(users), Arc::new(sessions)).unwrap()
+    AppState::new(&settings_with(&[]), Arc::new(users), Arc::new(sessions)).unwrap()
 }
 
 async fn store_with_cosmo() -> DynamoUserStore {

@@ -4,14 +4,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::{claims::TokenKind, settings::Settings, tokens::TokenService};
+use shared::{claims::TokenKind, tokens::TokenService};
 
 fn service() -> TokenService {
-    let settings = Settings::from_lookup(|name| {
-        (name == "JWT_SECRET_KEY").then(|| "benchmark-secret-benchmark-secret-0123".to_owned())
-    })
-    .expect("valid settings");
-    TokenService::new(&settings).expect("keys load")
+    TokenService::new(&shared::testing::settings_with(&[])).expect("keys load")
 }
 
 fn tokens(c: &mut Criterion) {

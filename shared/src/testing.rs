@@ -20,18 +20,23 @@ use crate::{
 
 pub const TEST_SECRET: &str = "handler-tests-secret-0123456789abcdef";
 
-/// The demo user store and `TEST_SECRET`, with default lifetimes and any `overrides`.
-pub fn state_with(overrides: &[(&str, &str)]) -> AppState {
-    let settings = Settings::from_lookup(|name| {
+/// The settings of the variables in `overrides`, with `TEST_SECRET` as the secret unless they
+/// name one, and every other variable unset (its default).
+pub fn settings_with(overrides: &[(&str, &str)]) -> Settings {
+    Settings::from_lookup(|name| {
         overrides
             .iter()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.to_string())
             .or_else(|| (name == SECRET_KEY_VAR).then(|| TEST_SECRET.to_owned()))
     })
-    .expect("test settings are valid");
+    .expect("test settings are valid")
+}
+
+/// The demo user store and `TEST_SECRET`, with default lifetimes and any `overrides`.
+pub fn state_with(overrides: &[(&str, &str)]) -> AppState {
     AppState::new(
-        &settings,
+        &settings_with(overrides),
         Arc::new(InMemoryUserStore::demo()),
         Arc::new(InMemorySessionStore::default()),
     )

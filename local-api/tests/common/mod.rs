@@ -129,17 +129,6 @@ fn reply(response: Response<Body>) -> Reply {
     }
 }
 
-fn settings(overrides: &[(&str, &str)]) -> Settings {
-    Settings::from_lookup(|name| {
-        overrides
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.to_string())
-            .or_else(|| (name == "JWT_SECRET_KEY").then(|| TEST_SECRET.to_owned()))
-    })
-    .unwrap()
-}
-
 fn cosmo() -> User {
     user_with_password("cosmo", PASSWORD, json!({"id": 1}))
 }
@@ -214,7 +203,8 @@ impl Service {
             delay,
             faults: faults.clone(),
         });
-        let mut state = AppState::new(&settings(setup.overrides), user_store, sessions).unwrap();
+        let mut state =
+            AppState::new(&settings_with(setup.overrides), user_store, sessions).unwrap();
         if let Some(lookup) = lookup {
             state.lookup = lookup;
         }

@@ -1,24 +1,13 @@
 use super::*;
-use crate::{
-    settings::Settings,
-    testing::{TEST_SECRET as SECRET, sign_raw, with_claim as with, without_claim as without},
+use crate::testing::{
+    TEST_SECRET as SECRET, settings_with, sign_raw, with_claim as with, without_claim as without,
 };
 use serde_json::json;
 
 const NOW: f64 = 1_800_000_000.5;
 
-fn service_with(pairs: &[(&str, &str)]) -> TokenService {
-    let settings = Settings::from_lookup(|name| {
-        if name == crate::settings::SECRET_KEY_VAR {
-            return Some(SECRET.to_owned());
-        }
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap();
-    TokenService::new(&settings).unwrap()
+fn service_with(overrides: &[(&str, &str)]) -> TokenService {
+    TokenService::new(&settings_with(overrides)).unwrap()
 }
 
 fn service() -> TokenService {
