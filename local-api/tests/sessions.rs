@@ -229,6 +229,63 @@ async fn logout_refuses_what_it_cannot_revoke_and_revokes_nothing_then(backend: 
     assert_eq!(service.profile(&access).await.status, StatusCode::OK);
 }
 
+const JSON: &str = "application/json";
+
+/// `/logout` keys its errors by one rule (README, "The HTTP contract"): `error` for the shape of
+/// the body, as marshmallow's validation answers; `msg` for a token, wherever it came from, as
+/// flask-jwt-extended answers. Nothing is revoked by a refused logout.
+#[tokio::test]
+async fn logout_keys_body_errors_error_and_token_errors_msg() {
+    let service = Service::new(Backend::Memory, &[]).await;
+    let (access, _) = service.login().await;
+    let bearer = format!("Bearer {access}");
+    let bad_bearer = "Bearer not-a-token";
+    // (Content-Type, Authorization, body, status, the body's one key)
+    let cases = [
+        (JSON, &bearer[..], "{", StatusCode::BAD_REQUEST, "error"),
+        (JSON, &bearer, "[]", StatusCode::BAD_REQUEST, "error"),
+        (
+            JSON,
+            &bearer,
+            r#"{"refresh_token": 5}"#,
+            StatusCode::BAD_REQUEST,
+            "error",
+        ),
+        (
+            "text/plain",
+            &bearer,
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "error",
+        ),
+        (
+            JSON,
+            &bearer,
+            r#"{"refresh_token": "not-a-token"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "msg",
+        ),
+        (
+            JSON,
+            bad_bearer,
+            "{}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "msg",
+        ),
+    ];
+    for (content_type, authorization, body, status, key) in cases {
+        let headers = [
+            ("content-type", content_type),
+            ("authorization", authorization),
+        ];
+        let refused = service.logout_raw(&headers, Some(body)).await;
+        assert_eq!(refused.status, status, "{body}: {}", refused.body);
+        let keys: Vec<&String> = refused.body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, [key], "{body}: {}", refused.body);
+    }
+    assert_eq!(service.profile(&access).await.status, StatusCode::OK);
+}
+
 /// Expiry is no error at logout, but the wrong kind of token in the body still is.
 async fn an_expired_access_token_where_a_refresh_token_belongs_is_refused(backend: Backend) {
     let service = Service::new(backend, &[("JWT_ACCESS_TOKEN_EXPIRES", "2")]).await;

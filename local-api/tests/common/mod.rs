@@ -20,11 +20,10 @@ use shared::{
     clock::Clock,
     lookup::{DynamoTokenLookup, TokenLookup, TokenQuery, TokenRecords},
     sessions::{LoginAttempts, Rotation, RotationOutcome, SessionStore},
-    settings::Settings,
     store::StoreError,
     testing::{
-        TEST_SECRET, bearer_request, dynamodb_endpoint, fresh_dynamodb_sessions,
-        fresh_dynamodb_store, json_body, request, user_with_password,
+        bearer_request, dynamodb_endpoint, fresh_dynamodb_sessions, fresh_dynamodb_store,
+        json_body, request, settings_with, user_with_password,
     },
     users::{DynamoUserStore, InMemoryUserStore, User, UserStore},
 };
@@ -299,7 +298,12 @@ impl Service {
             headers.push(("authorization", value));
         }
         let body = body.map(|body| body.to_string());
-        let request: Request = request("POST", "/logout", &headers, body.as_deref());
+        self.logout_raw(&headers, body.as_deref()).await
+    }
+
+    /// `POST /logout` with exactly these headers and body.
+    pub async fn logout_raw(&self, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+        let request: Request = request("POST", "/logout", headers, body);
         reply(
             logout::handle(&self.state, self.deliver(request))
                 .await
