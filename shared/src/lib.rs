@@ -1,13 +1,15 @@
 //! Everything the functions (login, refresh, profile, logout) share.
 //!
 //! Domain modules (`settings`, `clock`, `claims`, `tokens`, `login_schema`, `logout_schema`,
-//! `passwords`, `users`, `sessions`, `login_throttle`, `store`) know nothing of Lambda or HTTP;
-//! `http` is the one place where their errors become statuses, `dynamodb` the plumbing
-//! both DynamoDB stores share, and `trust_roots` the certificate authorities its HTTPS client
-//! trusts.
+//! `passwords`, `users`, `sessions`, `lookup`, `login_throttle`, `store`) know nothing of Lambda
+//! or HTTP; `http` is the one place where their errors become statuses; `app` is the state a
+//! cold start builds once, `init_error` and `logging` the Lambda start-up report and log setup;
+//! `dynamodb` the plumbing both DynamoDB stores share, and `trust_roots` the certificate
+//! authorities its HTTPS client trusts.
 //!
 //! Features: `dynamodb` (default) brings the DynamoDB stores and the AWS SDK; without it the
-//! crate is the pure token, header and schema code (what the fuzz targets build). `admin` adds
+//! crate has no AWS SDK: the token, header and schema code and the in-memory stores (what the
+//! fuzz targets build). `admin` adds
 //! what only an operator does (create tables, add and change users); `testing` the fixtures of
 //! the tests.
 
