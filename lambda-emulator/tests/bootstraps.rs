@@ -343,13 +343,19 @@ fn every_token_of_the_events_was_issued_when_the_events_say() {
             else {
                 continue;
             };
-            let iat = shared::testing::payload_of(&format!("x.{payload}.y"))["iat"].as_u64();
+            let claims = shared::testing::payload_of(&format!("x.{payload}.y"));
+            let iat = claims["iat"].as_u64();
             assert!(
                 iat.is_some_and(|iat| iat <= events::TOKENS_ISSUED_AT),
                 "{}: iat {iat:?} is after the events' {}",
                 event.name,
                 events::TOKENS_ISSUED_AT
             );
+            // A token meant to be live was issued at that very second: the account the events
+            // act for exists from then, and refuses anything earlier.
+            if claims["exp"].as_u64() > Some(events::TOKENS_ISSUED_AT) {
+                assert_eq!(iat, Some(events::TOKENS_ISSUED_AT), "{}", event.name);
+            }
             tokens += 1;
         }
     }

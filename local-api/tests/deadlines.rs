@@ -151,16 +151,26 @@ async fn a_flood_of_logins_waits_for_the_password_workers_then_gets_503(backend:
     let flood: Vec<_> = (0..64)
         .map(|_| {
             let service = service.clone();
-            tokio::spawn(async move { service.login_as("cosmo", PASSWORD).await })
+            tokio::spawn(async move {
+                let started = Instant::now();
+                (service.login_as("cosmo", PASSWORD).await, started)
+            })
         })
         .collect();
     let (mut ok, mut unavailable) = (0, 0);
     for login in flood {
-        let reply = login.await.unwrap();
+        let (reply, started) = login.await.unwrap();
         match reply.status {
             StatusCode::OK => ok += 1,
             _ => {
                 assert_unavailable(&reply, "error", "a login of the flood");
+                // Never after the deadline (with the margin for a loaded machine that
+                // assert_answered_at_the_deadline allows; the deadline itself is whole ms).
+                let took = started.elapsed();
+                assert!(
+                    took < Duration::from_millis(800 + 900),
+                    "a login of the flood answered 503 after {took:?}"
+                );
                 unavailable += 1;
             }
         }

@@ -173,8 +173,11 @@ async fn stopped_store_is_503_service_unavailable_without_the_cause() {
         .issue(TokenKind::Refresh, "cosmo", false)
         .unwrap();
     assert_eq!(
-        with_token(&state, "/refresh", &refresh_token).await.0,
-        StatusCode::SERVICE_UNAVAILABLE
+        with_token(&state, "/refresh", &refresh_token).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"msg": "Service unavailable"})
+        )
     );
 }
 

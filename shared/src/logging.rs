@@ -82,6 +82,7 @@ mod tests {
         tracing::debug!(target: "lambda_runtime::runtime", "runtime debug line");
         tracing::trace!(target: "shared::tokens", "our trace line");
         tracing::info!(target: "shared::http", "our info line");
+        tracing::error!(target: "shared::http", "our error line");
         captured.contents()
     }
 
@@ -115,8 +116,13 @@ mod tests {
 
     #[test]
     fn lambda_level_wins_over_rust_log_and_fatal_means_error() {
-        assert!(!logged_with(filter(Some("ERROR"), Some("trace"))).contains("our info line"));
-        assert!(!logged_with(filter(Some("FATAL"), None)).contains("our info line"));
+        for (level, rust_log) in [(Some("ERROR"), Some("trace")), (Some("FATAL"), None)] {
+            let log = logged_with(filter(level, rust_log));
+            assert!(
+                log.contains("our error line") && !log.contains("our info line"),
+                "{level:?}: {log}"
+            );
+        }
         assert!(logged_with(filter(Some("nonsense"), None)).contains("our info line"));
     }
 }

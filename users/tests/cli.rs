@@ -222,12 +222,21 @@ async fn passwd_disable_and_end_sessions_each_end_the_users_sessions() {
         &["end-sessions", "cosmo"],
         &["disable", "cosmo"],
     ] {
+        // Wait out the value the command before set (the next whole second after it ran), so
+        // that this one's can only be new if this command wrote it.
+        let previous = valid_after().await.expect("tokens_valid_after is set");
+        while now() < previous {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let before = now();
         let ran = cli.run(args, Some("new-corgi\n"));
         assert!(ran.status.success(), "{args:?}: {}", stderr(&ran));
         let after = valid_after().await.expect("tokens_valid_after is set");
         // The next whole second: tokens issued up to now are refused.
-        assert!(after > before && after <= now() + 1, "{args:?}: {after}");
+        assert!(
+            after > previous && after > before && after <= now() + 1,
+            "{args:?}: {after}, before {previous}"
+        );
         assert!(
             !store
                 .find("cosmo")

@@ -47,13 +47,34 @@ async fn refresh_token_gives_a_non_fresh_access_token() {
 
 #[tokio::test]
 async fn refresh_token_is_reusable_until_it_expires() {
-    let refresh_token = state()
+    let mut state = state();
+    let issued = now();
+    let refresh_token = state
         .tokens
-        .issue(TokenKind::Refresh, "cosmo", false)
+        .issue_at(TokenKind::Refresh, "cosmo", false, issued, "r", None)
         .unwrap();
-    for _ in 0..3 {
-        assert_eq!(refresh_with(&refresh_token).await.0, StatusCode::OK);
+    let at = |elapsed: i64| {
+        shared::clock::Clock::manual_at(std::time::Duration::from_secs((issued + elapsed) as u64))
+    };
+    // The default lifetime, an hour: any number of uses up to its last second.
+    for elapsed in [0, 0, 1, 1800, 3599] {
+        state.clock = at(elapsed);
+        let response = refresh::handle(&state, bearer_request("POST", "/refresh", &refresh_token))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "after {elapsed} s");
     }
+    state.clock = at(3600);
+    let response = refresh::handle(&state, bearer_request("POST", "/refresh", &refresh_token))
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.status(), json_body(&response)),
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"msg": "Token has expired"})
+        )
+    );
 }
 
 #[tokio::test]

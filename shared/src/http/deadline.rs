@@ -68,7 +68,11 @@ mod tests {
             budget <= Duration::from_secs(10) - LAMBDA_MARGIN,
             "{budget:?}"
         );
-        assert!(budget > Duration::from_secs(8), "{budget:?}");
+        // Less only by the time this test took to get here.
+        assert!(
+            budget > Duration::from_secs(10) - LAMBDA_MARGIN - Duration::from_millis(100),
+            "{budget:?}"
+        );
     }
 
     #[test]

@@ -138,6 +138,7 @@ pub async fn every_write_to_a_session_sets_the_end_of_its_record(store: &dyn Ses
         .revoke_session(session, start + 150, start)
         .await
         .unwrap();
+    assert!(session_revoked_at(store, session, start + 149).await);
     assert!(!session_revoked_at(store, session, start + 150).await);
 }
 

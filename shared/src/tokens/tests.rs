@@ -157,7 +157,15 @@ fn the_record_of_a_session_lasts_until_its_end_and_the_last_access_tokens_life()
             .unwrap()
     };
     let first = claims(&refresh_in_session(&service, start, start));
-    let later = claims(&refresh_in_session(&service, start, start));
+    // Bought by a refresh 90 minutes into the session.
+    let later_at = start + 90 * 60;
+    let later = service
+        .verify_at(
+            &refresh_in_session(&service, start, later_at),
+            TokenKind::Refresh,
+            later_at as f64,
+        )
+        .unwrap();
     // The same for every token of the session, whenever it was issued.
     assert_eq!(service.session_record_until(&first), start + 2 * HOUR + 900);
     assert_eq!(service.session_record_until(&later), start + 2 * HOUR + 900);
