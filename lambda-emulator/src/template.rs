@@ -19,6 +19,8 @@ pub enum TemplateError {
     Yaml(#[from] serde_norway::Error),
     #[error("no function {0} in the template")]
     NoSuchFunction(String),
+    #[error("{function}: the HttpApi event {event} has no plain Path and Method")]
+    UnreadableRoute { function: String, event: String },
     #[error("{function}: {variable} has no value: give it one in the overrides")]
     Unresolved { function: String, variable: String },
 }
@@ -67,31 +69,39 @@ impl Template {
             .collect()
     }
 
-    /// The routes of the HTTP API: every `HttpApi` event of every function, sorted.
-    pub fn routes(&self) -> Vec<Route> {
-        let mut routes: Vec<Route> = self
-            .function_ids()
-            .into_iter()
-            .flat_map(|function| {
-                let events = &self.document["Resources"][function.as_str()]["Properties"]["Events"];
-                events
-                    .as_mapping()
-                    .into_iter()
-                    .flat_map(|events| events.values())
-                    .filter(|event| event["Type"] == "HttpApi")
-                    .filter_map(|event| {
-                        let properties = &event["Properties"];
-                        Some(Route {
-                            method: properties["Method"].as_str()?.to_uppercase(),
-                            path: properties["Path"].as_str()?.to_owned(),
-                            function: function.clone(),
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+    /// The routes of the HTTP API: every `HttpApi` event of every function, sorted. An
+    /// `HttpApi` event without a plain `Path` and `Method` (a catch-all `$default` route, or an
+    /// intrinsic function) is an error: API Gateway would route to it, and a route table that
+    /// left it out would let the local server and the events miss it unnoticed.
+    pub fn routes(&self) -> Result<Vec<Route>, TemplateError> {
+        let mut routes = Vec::new();
+        for function in self.function_ids() {
+            let events = &self.document["Resources"][function.as_str()]["Properties"]["Events"];
+            let http_events = events
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .filter(|(_, event)| event["Type"] == "HttpApi");
+            for (name, event) in http_events {
+                let properties = &event["Properties"];
+                // Plain strings only: serde_norway would read `!Sub '/x'` as "/x".
+                let (Value::String(method), Value::String(path)) =
+                    (&properties["Method"], &properties["Path"])
+                else {
+                    return Err(TemplateError::UnreadableRoute {
+                        function,
+                        event: name.as_str().unwrap_or_default().to_owned(),
+                    });
+                };
+                routes.push(Route {
+                    method: method.to_uppercase(),
+                    path: path.to_owned(),
+                    function: function.clone(),
+                });
+            }
+        }
         routes.sort();
-        routes
+        Ok(routes)
     }
 
     /// The actions `function`'s IAM policy statements allow (`Properties.Policies[].Statement[]`

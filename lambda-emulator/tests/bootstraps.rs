@@ -154,7 +154,7 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     let all = events::load(&root().join("events")).unwrap();
     let secrets = secrets_in_events(&all, &env_vars);
 
-    let routes = template().routes();
+    let routes = template().routes().unwrap();
     let functions = template().function_ids();
     assert_eq!(
         functions.len(),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use lambda_emulator::{Template, events};
+use lambda_emulator::{Template, TemplateError, events};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -15,6 +15,7 @@ fn declared_routes() -> Vec<(String, String)> {
     let template = Template::load(&root().join("template.yaml")).unwrap();
     let routes: Vec<(String, String)> = template
         .routes()
+        .unwrap()
         .iter()
         .map(|route| {
             let binary = template
@@ -89,6 +90,7 @@ Resources:
     .unwrap();
     let routes: Vec<(String, String)> = template
         .routes()
+        .unwrap()
         .iter()
         .map(|route| (route.key(), route.function.clone()))
         .collect();
@@ -100,4 +102,31 @@ Resources:
             ("POST /one".to_owned(), "OneFunction".to_owned()),
         ]
     );
+}
+
+#[test]
+fn an_http_api_event_without_a_plain_path_and_method_is_an_error_not_left_out() {
+    for event in [
+        "{Type: HttpApi}",
+        "{Type: HttpApi, Properties: {Path: !Sub '/${Stage}', Method: get}}",
+        "{Type: HttpApi, Properties: {Method: get}}",
+    ] {
+        let template = Template::parse(&format!(
+            "
+Resources:
+  OneFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Catch: {event}
+"
+        ))
+        .unwrap();
+        let error = template.routes().unwrap_err();
+        assert!(
+            matches!(&error, TemplateError::UnreadableRoute { function, event }
+                if function == "OneFunction" && event == "Catch"),
+            "{error}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Argon2id password hashing (OWASP's parameters: 19 MiB, 2 passes, 1 lane), and the checker
 //! that verifies passwords with bounded CPU and memory.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
@@ -37,7 +37,10 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 /// server by gigabytes.) Cheap to clone; clones share the workers.
 #[derive(Clone)]
 pub struct PasswordChecker {
-    workers: Arc<Semaphore>,
+    /// How many workers; `None` is one per CPU, counted at the first check, so that a function
+    /// that never checks a password (refresh, profile) never reads the cgroup files to count.
+    worker_count: Option<usize>,
+    workers: Arc<OnceLock<Arc<Semaphore>>>,
     /// The memories of idle workers; a worker takes one, or makes it on its first check.
     memories: Arc<Mutex<Vec<Vec<Block>>>>,
 }
@@ -46,7 +49,8 @@ impl PasswordChecker {
     /// A checker with `workers` workers (at least one).
     pub fn new(workers: usize) -> Self {
         Self {
-            workers: Arc::new(Semaphore::new(workers.max(1))),
+            worker_count: Some(workers),
+            workers: Arc::default(),
             memories: Arc::default(),
         }
     }
@@ -54,7 +58,22 @@ impl PasswordChecker {
     /// One worker per CPU this process may use: Argon2 is pure CPU, so more would only share
     /// the CPUs and hold more memory.
     pub fn per_cpu() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, |cpus| cpus.get()))
+        Self {
+            worker_count: None,
+            workers: Arc::default(),
+            memories: Arc::default(),
+        }
+    }
+
+    fn workers(&self) -> Arc<Semaphore> {
+        self.workers
+            .get_or_init(|| {
+                let count = self.worker_count.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |cpus| cpus.get())
+                });
+                Arc::new(Semaphore::new(count.max(1)))
+            })
+            .clone()
     }
 
     /// Whether `password` matches `phc_hash`, once a worker is free. A malformed stored hash
@@ -62,8 +81,7 @@ impl PasswordChecker {
     /// already started still finishes and frees its worker.
     pub async fn verify(&self, password: &str, phc_hash: &str) -> bool {
         let worker = self
-            .workers
-            .clone()
+            .workers()
             .acquire_owned()
             .await
             .expect("a checker never closes its semaphore");
@@ -261,13 +279,13 @@ mod tests {
             "{} memories for 2 workers",
             kept.len()
         );
-        assert_eq!(checker.workers.available_permits(), 2);
+        assert_eq!(checker.workers().available_permits(), 2);
     }
 
     #[tokio::test]
     async fn a_check_waits_for_a_free_worker() {
         let checker = PasswordChecker::new(1);
-        let busy = checker.workers.clone().acquire_owned().await.unwrap();
+        let busy = checker.workers().acquire_owned().await.unwrap();
         let hashed = hash("pw").unwrap();
         let waiting = tokio::time::timeout(
             std::time::Duration::from_millis(200),

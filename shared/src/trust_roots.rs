@@ -6,11 +6,13 @@
 //! authority cannot stand in for DynamoDB, and it saves a cold start reading and decoding the
 //! system bundle (~2 ms of its ~6 ms init on the benchmark machine, README "Cold start").
 //!
-//! Anywhere the peer may be something else, the system store stays: a custom endpoint
-//! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`), a CA bundle named on purpose
-//! (`SSL_CERT_FILE`, `SSL_CERT_DIR`, e.g. for a TLS-inspecting proxy), the China partition
-//! (outside what Amazon Trust Services documents), and any process not running in Lambda
-//! (`local-api` and the `users` command on a laptop, behind whatever proxy it has).
+//! Only in the standard `aws` partition (regions like `eu-west-1`, as the SDK's partition table
+//! matches them): the others (China, GovCloud, the isolated and sovereign clouds) are outside
+//! what Amazon Trust Services documents, and there the system store stays. So it does wherever
+//! the peer may be something else: a custom endpoint (`AWS_ENDPOINT_URL`,
+//! `AWS_ENDPOINT_URL_DYNAMODB`, or a shared config file, which may name one), a CA bundle named
+//! on purpose (`SSL_CERT_FILE`, `SSL_CERT_DIR`, e.g. for a TLS-inspecting proxy), and any process
+//! not running in Lambda (`local-api` and the `users` command on a laptop).
 
 use aws_smithy_http_client::tls::TrustStore;
 
@@ -21,8 +23,17 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-
 
 /// The variables `rustls-native-certs` reads to replace the system's CA bundle.
 const CA_BUNDLE_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
-/// The variables that point the SDK at an endpoint of one's own.
-const ENDPOINT_VARIABLES: [&str; 2] = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"];
+/// The variables that point the SDK at an endpoint of one's own, or at a shared config file
+/// (or a profile of one) that may.
+const ENDPOINT_VARIABLES: [&str; 4] = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_CONFIG_FILE",
+    "AWS_PROFILE",
+];
+/// The first part of the standard partition's region names: the SDK's `aws` partition matches
+/// `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`.
+const STANDARD_REGION_PREFIXES: [&str; 9] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
 /// Set by Lambda in every execution environment: the Runtime API the function polls.
 const LAMBDA_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
 
@@ -50,7 +61,7 @@ impl TrustRoots {
             .filter(|region| !region.is_empty())
             .or_else(|| variable("AWS_DEFAULT_REGION"))
             .unwrap_or_default();
-        let aws_partition = !region.is_empty() && !region.starts_with("cn-");
+        let aws_partition = is_standard_region(&region);
         let own_endpoint_or_bundle = CA_BUNDLE_VARIABLES
             .iter()
             .chain(&ENDPOINT_VARIABLES)
@@ -71,6 +82,20 @@ impl TrustRoots {
             Self::System => TrustStore::default(),
         }
     }
+}
+
+/// Whether `region` is of the standard `aws` partition: `<prefix>-<word>-<number>`, e.g.
+/// `eu-west-1`, not `us-gov-west-1`, `us-iso-east-1`, `cn-north-1` or `eusc-de-east-1`.
+fn is_standard_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let [prefix, word, number] = parts.as_slice() else {
+        return false;
+    };
+    STANDARD_REGION_PREFIXES.contains(prefix)
+        && !word.is_empty()
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -96,10 +121,22 @@ mod tests {
     #[test]
     fn a_function_in_lambda_reaching_aws_endpoints_trusts_only_amazon_trust_services() {
         assert_eq!(lambda_with(&[]), TrustRoots::AmazonTrustServices);
+        for region in [
+            "us-east-1",
+            "ap-southeast-7",
+            "il-central-1",
+            "mx-central-1",
+        ] {
+            assert_eq!(
+                lambda_with(&[("AWS_REGION", Some(region))]),
+                TrustRoots::AmazonTrustServices,
+                "{region}"
+            );
+        }
         assert_eq!(
             lambda_with(&[
                 ("AWS_REGION", None),
-                ("AWS_DEFAULT_REGION", Some("us-gov-west-1"))
+                ("AWS_DEFAULT_REGION", Some("eu-west-1"))
             ]),
             TrustRoots::AmazonTrustServices
         );
@@ -114,13 +151,22 @@ mod tests {
     }
 
     #[test]
-    fn an_own_endpoint_an_own_bundle_china_or_no_lambda_keeps_the_system_store() {
+    fn an_own_endpoint_or_bundle_another_partition_or_no_lambda_keeps_the_system_store() {
         for (name, value) in [
             ("AWS_ENDPOINT_URL", Some("https://dynamodb.example.test")),
             ("AWS_ENDPOINT_URL_DYNAMODB", Some("http://127.0.0.1:8000")),
             ("SSL_CERT_FILE", Some("/etc/pki/tls/certs/ca-bundle.crt")),
             ("SSL_CERT_DIR", Some("/etc/ssl/certs")),
+            ("AWS_CONFIG_FILE", Some("/var/task/aws-config")),
+            ("AWS_PROFILE", Some("local")),
             ("AWS_REGION", Some("cn-north-1")),
+            ("AWS_REGION", Some("us-gov-west-1")),
+            ("AWS_REGION", Some("us-iso-east-1")),
+            ("AWS_REGION", Some("us-isob-east-1")),
+            ("AWS_REGION", Some("eu-isoe-west-1")),
+            ("AWS_REGION", Some("us-isof-south-1")),
+            ("AWS_REGION", Some("eusc-de-east-1")),
+            ("AWS_REGION", Some("eu-west")),
             ("AWS_REGION", None),
             ("AWS_LAMBDA_RUNTIME_API", None),
         ] {

@@ -48,14 +48,16 @@ async fn read_request(stream: &mut (impl AsyncReadExt + Unpin)) -> String {
     }
 }
 
-/// The test's certificate for `localhost`, in a CA bundle file (removed when dropped) named
-/// by `SSL_CERT_FILE`, and the environment the SDK needs; set once for the whole binary.
+/// The test's certificate for `localhost`, in a CA bundle file named by `SSL_CERT_FILE`, and the
+/// environment the SDK needs; set once for the whole binary. The file is in Cargo's scratch
+/// directory for integration tests, under one name that each run overwrites.
 fn test_certificate() -> &'static rcgen::CertifiedKey<rcgen::KeyPair> {
     static CERTIFICATE: std::sync::OnceLock<rcgen::CertifiedKey<rcgen::KeyPair>> =
         std::sync::OnceLock::new();
     CERTIFICATE.get_or_init(|| {
         let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let cert_file = std::env::temp_dir().join(format!("test-ca-{}.pem", std::process::id()));
+        let cert_file =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dynamodb-tls-ca.pem");
         std::fs::write(&cert_file, certified.cert.pem()).unwrap();
         // SAFETY: every test of this binary calls this before it reads the environment, and
         // the first call sets it while the others wait on the lock.

@@ -68,9 +68,10 @@ mod tests {
             budget <= Duration::from_secs(10) - LAMBDA_MARGIN,
             "{budget:?}"
         );
-        // Less only by the time this test took to get here.
+        // Less only by the time this test took to get here (a loaded machine may stall a
+        // thread that long; a margin taken twice would be 500 ms less).
         assert!(
-            budget > Duration::from_secs(10) - LAMBDA_MARGIN - Duration::from_millis(100),
+            budget > Duration::from_secs(10) - LAMBDA_MARGIN - Duration::from_millis(400),
             "{budget:?}"
         );
     }
