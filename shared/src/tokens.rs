@@ -138,7 +138,7 @@ pub struct CheckedToken {
 
 impl TokenService {
     pub fn new(settings: &Settings) -> Result<Self, SigningError> {
-        hs256::install();
+        crypto::install();
         let secret = settings.secret_key.as_bytes();
         Ok(Self {
             encoding_key: EncodingKey::from_secret(secret)?,
@@ -445,10 +445,10 @@ impl TokenError {
     }
 }
 
-/// Installs the HS256-only provider jsonwebtoken's crypto runs on (it has no built-in one here).
+/// Installs the provider jsonwebtoken's crypto runs on (it has no built-in one here).
 /// `TokenService::new` does; anything else that signs with jsonwebtoken first must call it.
 pub fn install_crypto_provider() {
-    hs256::install();
+    crypto::install();
 }
 
 /// A new token id: a random UUID, as flask-jwt-extended makes them.
@@ -483,6 +483,6 @@ fn is_truthy(value: &Value) -> bool {
     }
 }
 
-mod hs256;
+pub mod crypto;
 #[cfg(test)]
 mod tests;
