@@ -5,6 +5,8 @@ byte for byte). Test keys only: never deploy them.
 
     .venv/bin/python interop/make_key_vectors.py   # rewrites interop/keys/
 """
+import base64
+import hashlib
 import json
 import pathlib
 
@@ -26,6 +28,14 @@ def public_pem(key):
     ).decode()
 
 
+def thumbprint(jwk):
+    """RFC 7638: SHA-256 of the required members, sorted, without whitespace; base64url."""
+    required = {"RSA": ["e", "kty", "n"], "EC": ["crv", "kty", "x", "y"], "OKP": ["crv", "kty", "x"]}
+    members = {name: jwk[name] for name in required[jwk["kty"]]}
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+
+
 def main():
     HERE.mkdir(exist_ok=True)
     keys = {
@@ -42,6 +52,7 @@ def main():
         vectors[algorithm] = {
             "token": jwt.encode(PAYLOAD, key, algorithm=algorithm, headers={"kid": "pyjwt"}),
             "public_jwk": jwk,
+            "thumbprint": thumbprint(jwk),
         }
     (HERE / "rs256-private-pkcs1.pem").write_text(
         pem(keys["rs256"], serialization.PrivateFormat.TraditionalOpenSSL)
@@ -53,6 +64,7 @@ def main():
     # A key nobody publishes: its tokens must be refused.
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     vectors["stranger_RS256"] = jwt.encode(PAYLOAD, stranger, algorithm="RS256")
+    (HERE / "stranger-rs256-public.pem").write_text(public_pem(stranger))
     (HERE / "vectors.json").write_text(json.dumps({"payload": PAYLOAD, **vectors}, indent=2) + "\n")
 
 

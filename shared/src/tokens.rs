@@ -484,5 +484,6 @@ fn is_truthy(value: &Value) -> bool {
 }
 
 pub mod crypto;
+pub mod keys;
 #[cfg(test)]
 mod tests;

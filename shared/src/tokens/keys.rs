@@ -1,0 +1,213 @@
+//! The keys of an asymmetric deployment (RS256, ES256 or EdDSA): the private key that signs, and
+//! every public key that verifies and is published (the signing key's own, then the others given:
+//! the next key before a rotation, the previous one after it). Each key's `kid` is its RFC 7638
+//! JWK thumbprint, so it needs no configuration and stays the same across deploys.
+//!
+//! Errors name what was wrong and where, never the key.
+
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey,
+    jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
+};
+
+use super::crypto::{self, SigningKey};
+
+/// Why keys could not be read. `variable` is the environment variable they came from.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("{variable}: not a PEM {expected} private key (PKCS#8, or PKCS#1 for RSA)")]
+    NotAPrivateKey {
+        variable: &'static str,
+        expected: &'static str,
+    },
+    #[error("{variable}: the key cannot sign {algorithm}: {reason}")]
+    CannotSign {
+        variable: &'static str,
+        algorithm: &'static str,
+        reason: String,
+    },
+    #[error("{variable}: key {position}: not a PEM {expected} public key (SubjectPublicKeyInfo)")]
+    NotAPublicKey {
+        variable: &'static str,
+        position: usize,
+        expected: &'static str,
+    },
+    #[error("{variable}: no PEM block in it")]
+    NoPem { variable: &'static str },
+}
+
+/// One published key: its `kid`, its JWK (public parts only) and the key that verifies with it.
+pub struct PublishedKey {
+    pub kid: String,
+    pub jwk: Jwk,
+    pub verifying: DecodingKey,
+}
+
+/// A deployment's asymmetric keys.
+pub struct KeySet {
+    algorithm: Algorithm,
+    signing: SigningKey,
+    /// The signing key's public key first, then the others, without repeats.
+    published: Vec<PublishedKey>,
+}
+
+/// The algorithms whose tokens anyone with the public key can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asymmetric {
+    Rs256,
+    Es256,
+    EdDsa,
+}
+
+impl Asymmetric {
+    pub fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Rs256 => Algorithm::RS256,
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+
+    /// The name JWS gives it (`alg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    /// What its keys are called in messages.
+    fn key_type(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RSA",
+            Self::Es256 => "P-256",
+            Self::EdDsa => "Ed25519",
+        }
+    }
+}
+
+impl KeySet {
+    /// The keys of `algorithm` (RS256, ES256 or EdDSA): `private_pem` signs (read from
+    /// `private_variable`), `public_pems` (any number of PEM blocks, read from
+    /// `public_variable`) verify besides it.
+    pub fn new(
+        asymmetric: Asymmetric,
+        (private_variable, private_pem): (&'static str, &str),
+        (public_variable, public_pems): (&'static str, Option<&str>),
+    ) -> Result<Self, KeyError> {
+        crypto::install();
+        let algorithm = asymmetric.algorithm();
+        let expected = asymmetric.key_type();
+        let encoding = match asymmetric {
+            Asymmetric::Rs256 => EncodingKey::from_rsa_pem(private_pem.as_bytes()),
+            Asymmetric::Es256 => EncodingKey::from_ec_pem(private_pem.as_bytes()),
+            Asymmetric::EdDsa => EncodingKey::from_ed_pem(private_pem.as_bytes()),
+        }
+        .map_err(|_| KeyError::NotAPrivateKey {
+            variable: private_variable,
+            expected,
+        })?;
+        let signing =
+            SigningKey::new(algorithm, &encoding).map_err(|error| KeyError::CannotSign {
+                variable: private_variable,
+                algorithm: asymmetric.name(),
+                reason: error.to_string(),
+            })?;
+        let own =
+            Jwk::from_encoding_key(&encoding, algorithm).map_err(|_| KeyError::NotAPrivateKey {
+                variable: private_variable,
+                expected,
+            })?;
+        let mut published = vec![publish(own, algorithm).ok_or(KeyError::NotAPrivateKey {
+            variable: private_variable,
+            expected,
+        })?];
+
+        if let Some(pems) = public_pems.filter(|pems| !pems.trim().is_empty()) {
+            let blocks = pem::parse_many(pems).map_err(|_| KeyError::NoPem {
+                variable: public_variable,
+            })?;
+            if blocks.is_empty() {
+                return Err(KeyError::NoPem {
+                    variable: public_variable,
+                });
+            }
+            for (index, block) in blocks.iter().enumerate() {
+                let not_a_public_key = KeyError::NotAPublicKey {
+                    variable: public_variable,
+                    position: index + 1,
+                    expected,
+                };
+                if block.tag() != "PUBLIC KEY" {
+                    return Err(not_a_public_key);
+                }
+                let text = pem::encode(block);
+                let decoding = match asymmetric {
+                    Asymmetric::Rs256 => DecodingKey::from_rsa_pem(text.as_bytes()),
+                    Asymmetric::Es256 => DecodingKey::from_ec_pem(text.as_bytes()),
+                    Asymmetric::EdDsa => DecodingKey::from_ed_pem(text.as_bytes()),
+                }
+                .map_err(|_| not_a_public_key.clone())?;
+                let key = Jwk::from_decoding_key(&decoding, Some(algorithm))
+                    .ok()
+                    .and_then(|jwk| publish(jwk, algorithm))
+                    .ok_or(not_a_public_key)?;
+                if published.iter().all(|known| known.kid != key.kid) {
+                    published.push(key);
+                }
+            }
+        }
+        Ok(Self {
+            algorithm,
+            signing,
+            published,
+        })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The `kid` of the signing key: what every token it signs carries.
+    pub fn signing_kid(&self) -> &str {
+        &self.published[0].kid
+    }
+
+    /// The key that verifies tokens of `kid`, if it is one of ours.
+    pub fn verifying_key(&self, kid: &str) -> Option<&DecodingKey> {
+        self.published
+            .iter()
+            .find(|key| key.kid == kid)
+            .map(|key| &key.verifying)
+    }
+
+    /// The published keys, the signing key's first: what `/.well-known/jwks.json` answers.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.published.iter().map(|key| key.jwk.clone()).collect(),
+        }
+    }
+}
+
+/// `jwk` as published: for signatures, with its algorithm and its thumbprint as `kid`, and the
+/// key that verifies with it.
+fn publish(mut jwk: Jwk, algorithm: Algorithm) -> Option<PublishedKey> {
+    let kid = jwk.thumbprint(ThumbprintHash::SHA256).ok()?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(algorithm.into());
+    let verifying = DecodingKey::from_jwk(&jwk).ok()?;
+    Some(PublishedKey {
+        kid,
+        jwk,
+        verifying,
+    })
+}
+
+#[cfg(test)]
+mod tests;
