@@ -244,7 +244,14 @@ impl Service {
         };
         let deadline = SystemTime::now() + budget + shared::http::deadline::LAMBDA_MARGIN;
         let mut context = lambda_http::Context::default();
-        context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        // Lambda gives the deadline in whole milliseconds; rounded up, so that it is never
+        // before `budget` from now (rounded down, a 503 could come up to 1 ms early, and a
+        // test timing it from here would see less than its budget).
+        context.deadline = deadline
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+            .div_ceil(1000) as u64;
         request.with_lambda_context(context)
     }
 
