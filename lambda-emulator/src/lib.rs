@@ -8,6 +8,7 @@
 pub mod cpu_share;
 mod elf;
 pub mod events;
+pub mod http_message;
 pub mod runtime_api;
 pub mod template;
 pub mod tls_front;

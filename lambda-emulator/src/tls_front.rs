@@ -18,7 +18,7 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
 use tokio_rustls::{
@@ -29,6 +29,8 @@ use tokio_rustls::{
         pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
     },
 };
+
+use crate::http_message::{find, next_message};
 
 /// A running terminator: its `https://localhost:<port>` URL, the certificate to trust, and
 /// counts of the TLS handshakes it completed and the requests it relayed.
@@ -94,48 +96,20 @@ async fn serve(
     requests: &AtomicUsize,
 ) -> io::Result<()> {
     let mut buffered = Vec::new();
-    while let Some(request) = next_request(&mut client, &mut buffered).await? {
+    while let Some(request) = next_message(&mut client, &mut buffered).await? {
         requests.fetch_add(1, Ordering::Relaxed);
         let mut server = TcpStream::connect(upstream).await?;
         server.set_nodelay(true)?;
         server.write_all(&request).await?;
         // An answer is framed like a request (moto's have a `content-length`); the server's
         // close after it is not waited for.
-        let response = next_request(&mut server, &mut Vec::new())
+        let response = next_message(&mut server, &mut Vec::new())
             .await?
             .ok_or_else(|| io::Error::other("the server closed without an answer"))?;
         client.write_all(&keep_alive(&response)).await?;
         client.flush().await?;
     }
     Ok(())
-}
-
-/// The next whole message (head and `content-length` body) from `stream`, whose bytes read
-/// ahead stay in `buffered`; `None` once the peer has closed the connection.
-async fn next_request(
-    stream: &mut (impl AsyncRead + Unpin),
-    buffered: &mut Vec<u8>,
-) -> io::Result<Option<Vec<u8>>> {
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(head_end) = find(buffered, b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffered[..head_end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
-                .and_then(|value| value.trim().parse().ok())
-                .unwrap_or(0);
-            let end = head_end + 4 + length;
-            if buffered.len() >= end {
-                return Ok(Some(buffered.drain(..end).collect()));
-            }
-        }
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(None);
-        }
-        buffered.extend_from_slice(&chunk[..read]);
-    }
 }
 
 /// `response` without its `Connection: close` header.
@@ -151,10 +125,4 @@ fn keep_alive(response: &[u8]) -> Vec<u8> {
     let mut answer = kept.join("\r\n").into_bytes();
     answer.extend_from_slice(&response[head_end..]);
     answer
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }

@@ -19,6 +19,7 @@ use lambda_emulator::{
     ExecutionEnvironment, Reply, Template,
     cpu_share::{CpuLimit, lambda_cpu_share},
     elf_architecture, events,
+    http_message::next_message,
     tls_front::TlsFront,
 };
 use plotters::prelude::*;
@@ -300,7 +301,9 @@ async fn store_floor_ms(
         let started = std::time::Instant::now();
         let mut stream = TcpStream::connect(address).await?;
         stream.write_all(request.as_bytes()).await?;
-        let answer = read_response(&mut stream).await?;
+        let answer = next_message(&mut stream, &mut Vec::new())
+            .await?
+            .ok_or("the store closed the connection without an answer")?;
         let elapsed = started.elapsed();
         if !answer.starts_with(b"HTTP/1.1 200") && !answer.starts_with(b"HTTP/1.0 200") {
             return Err(format!(
@@ -314,34 +317,6 @@ async fn store_floor_ms(
     // The first call warms the server's code paths, as the untimed start does the binaries'.
     timings.remove(0);
     Ok(timings)
-}
-
-/// One HTTP response, read up to the end of its `content-length` body, as a client reads it
-/// (not to the server's close of the connection, which may come later).
-async fn read_response(
-    stream: &mut (impl tokio::io::AsyncRead + Unpin),
-) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    use tokio::io::AsyncReadExt;
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 8192];
-    loop {
-        let read = stream.read(&mut buffer).await?;
-        if read == 0 {
-            return Ok(received);
-        }
-        received.extend_from_slice(&buffer[..read]);
-        let Some(head_end) = received.windows(4).position(|window| window == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&received[..head_end]).to_ascii_lowercase();
-        let length = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .and_then(|value| value.trim().parse::<usize>().ok());
-        if length.is_some_and(|length| received.len() >= head_end + 4 + length) {
-            return Ok(received);
-        }
-    }
 }
 
 fn ms(duration: Duration) -> f64 {
