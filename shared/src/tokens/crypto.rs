@@ -45,6 +45,27 @@ pub fn install() {
     let _ = PROVIDER.install_default();
 }
 
+/// The key family each algorithm this provider computes takes; `None` for every other
+/// algorithm, which is refused.
+fn family_of(algorithm: Algorithm) -> Option<AlgorithmFamily> {
+    match algorithm {
+        Algorithm::HS256 => Some(AlgorithmFamily::Hmac),
+        Algorithm::RS256 => Some(AlgorithmFamily::Rsa),
+        Algorithm::ES256 => Some(AlgorithmFamily::Ec),
+        Algorithm::EdDSA => Some(AlgorithmFamily::Ed),
+        _ => None,
+    }
+}
+
+/// Refuses an algorithm this provider does not compute, and a key of another family.
+fn check_family(algorithm: Algorithm, family: AlgorithmFamily) -> Result<()> {
+    let expected = family_of(algorithm).ok_or(ErrorKind::InvalidAlgorithm)?;
+    if family != expected {
+        return Err(ErrorKind::InvalidKeyFormat.into());
+    }
+    Ok(())
+}
+
 /// A signing key, parsed once: RSA and elliptic-curve keys are checked as they are read, which
 /// is too slow to repeat for every token.
 pub enum SigningKey {
@@ -57,31 +78,25 @@ pub enum SigningKey {
 impl SigningKey {
     /// `key` for `algorithm`, or why it cannot sign with it.
     pub fn new(algorithm: Algorithm, key: &EncodingKey) -> Result<Self> {
+        check_family(algorithm, key.family())?;
         let bytes = key.as_bytes();
-        match (algorithm, key.family()) {
-            (Algorithm::HS256, AlgorithmFamily::Hmac) => {
-                Ok(Self::Hs256(hmac::Key::new(hmac::HMAC_SHA256, bytes)))
-            }
-            (Algorithm::RS256, AlgorithmFamily::Rsa) => RsaKeyPair::from_der(bytes)
+        match algorithm {
+            Algorithm::HS256 => Ok(Self::Hs256(hmac::Key::new(hmac::HMAC_SHA256, bytes))),
+            Algorithm::RS256 => RsaKeyPair::from_der(bytes)
                 .map(Self::Rs256)
                 .map_err(|rejected| ErrorKind::InvalidRsaKey(rejected.to_string()).into()),
-            (Algorithm::ES256, AlgorithmFamily::Ec) => EcdsaKeyPair::from_pkcs8(
+            Algorithm::ES256 => EcdsaKeyPair::from_pkcs8(
                 &ECDSA_P256_SHA256_FIXED_SIGNING,
                 bytes,
                 &SystemRandom::new(),
             )
             .map(Self::Es256)
             .map_err(|_| ErrorKind::InvalidEcdsaKey.into()),
-            (Algorithm::EdDSA, AlgorithmFamily::Ed) => {
-                // OpenSSL writes PKCS#8 v1, without the public key ring would check it against.
-                Ed25519KeyPair::from_pkcs8_maybe_unchecked(bytes)
-                    .map(Self::EdDsa)
-                    .map_err(|_| ErrorKind::InvalidEddsaKey.into())
-            }
-            (Algorithm::HS256 | Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA, _) => {
-                Err(ErrorKind::InvalidKeyFormat.into())
-            }
-            _ => Err(ErrorKind::InvalidAlgorithm.into()),
+            // EdDSA, the one left after check_family. OpenSSL writes PKCS#8 v1, without the
+            // public key ring would check it against.
+            _ => Ed25519KeyPair::from_pkcs8_maybe_unchecked(bytes)
+                .map(Self::EdDsa)
+                .map_err(|_| ErrorKind::InvalidEddsaKey.into()),
         }
     }
 
@@ -142,16 +157,7 @@ enum Public {
 
 impl VerifyingKey {
     fn new(algorithm: Algorithm, key: &DecodingKey) -> Result<Self> {
-        let expected = match algorithm {
-            Algorithm::HS256 => AlgorithmFamily::Hmac,
-            Algorithm::RS256 => AlgorithmFamily::Rsa,
-            Algorithm::ES256 => AlgorithmFamily::Ec,
-            Algorithm::EdDSA => AlgorithmFamily::Ed,
-            _ => return Err(ErrorKind::InvalidAlgorithm.into()),
-        };
-        if key.family() != expected {
-            return Err(ErrorKind::InvalidKeyFormat.into());
-        }
+        check_family(algorithm, key.family())?;
         let key = match (algorithm, key.kind()) {
             (Algorithm::HS256, DecodingKeyKind::SecretOrDer(secret)) => {
                 Public::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret))

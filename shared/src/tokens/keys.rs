@@ -99,30 +99,27 @@ impl KeySet {
         crypto::install();
         let algorithm = asymmetric.algorithm();
         let expected = asymmetric.key_type();
+        let not_a_private_key = KeyError::NotAPrivateKey {
+            variable: private_variable,
+            expected,
+        };
         let encoding = match asymmetric {
             Asymmetric::Rs256 => EncodingKey::from_rsa_pem(private_pem.as_bytes()),
             Asymmetric::Es256 => EncodingKey::from_ec_pem(private_pem.as_bytes()),
             Asymmetric::EdDsa => EncodingKey::from_ed_pem(private_pem.as_bytes()),
         }
-        .map_err(|_| KeyError::NotAPrivateKey {
-            variable: private_variable,
-            expected,
-        })?;
+        .map_err(|_| not_a_private_key.clone())?;
         let signing =
             SigningKey::new(algorithm, &encoding).map_err(|error| KeyError::CannotSign {
                 variable: private_variable,
                 algorithm: asymmetric.name(),
                 reason: error.to_string(),
             })?;
-        let own =
-            Jwk::from_encoding_key(&encoding, algorithm).map_err(|_| KeyError::NotAPrivateKey {
-                variable: private_variable,
-                expected,
-            })?;
-        let mut published = vec![publish(own, algorithm).ok_or(KeyError::NotAPrivateKey {
-            variable: private_variable,
-            expected,
-        })?];
+        let own = Jwk::from_encoding_key(&encoding, algorithm)
+            .ok()
+            .and_then(|jwk| publish(jwk, algorithm))
+            .ok_or(not_a_private_key)?;
+        let mut published = vec![own];
 
         if let Some(pems) = public_pems.filter(|pems| !pems.trim().is_empty()) {
             let blocks = pem::parse_many(pems).map_err(|_| KeyError::NoPem {
