@@ -180,6 +180,7 @@ pub fn user_with_password(username: &str, password: &str, profile: Value) -> cra
         password_hash: crate::passwords::hash(password).expect("Argon2 hashes"),
         disabled: false,
         tokens_valid_after: None,
+        scopes: Vec::new(),
         profile: profile.as_object().cloned().unwrap_or_default(),
     }
 }

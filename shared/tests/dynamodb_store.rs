@@ -9,7 +9,8 @@ use shared::{
     store::StoreError,
     testing::{CapturedLog, dynamodb_store_at, fresh_dynamodb_store, user_with_password},
     users::{
-        AdminError, DEMO_PASSWORD_HASH, DynamoUserStore, User, UserStore, authenticate, contract,
+        AdminError, DEMO_PASSWORD_HASH, DynamoUserStore, SCOPES, User, UserStore, authenticate,
+        contract,
     },
 };
 
@@ -78,6 +79,7 @@ async fn concurrent_adds_of_one_name_let_exactly_one_through() {
             password_hash: hash.clone(),
             disabled: false,
             tokens_valid_after: None,
+            scopes: Vec::new(),
             profile: json!({"attempt": i}).as_object().cloned().unwrap(),
         };
         tokio::spawn(async move { store.add(&user, false).await })
@@ -146,6 +148,8 @@ async fn changes_to_a_missing_user_are_not_found_and_create_nothing() {
         store.set_disabled("ghost", true).await,
         store.set_disabled("ghost", false).await,
         store.set_password_hash("ghost", "h").await,
+        store.grant_scopes("ghost", &["read"]).await.map(drop),
+        store.revoke_scopes("ghost", &["read"]).await.map(drop),
         store.remove("ghost").await,
     ] {
         assert!(matches!(result, Err(AdminError::NotFound(name)) if name == "ghost"));
@@ -236,6 +240,180 @@ async fn usernames_of_every_shape_get_the_in_memory_stores_answers() {
     contract::unstorable_usernames_are_not_found(&store).await;
 }
 
+/// The user store contract: scopes are read sorted, each once, and no attribute is no scopes.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn scopes_are_read_as_the_in_memory_store_reads_them() {
+    let store = fresh_dynamodb_store().await;
+    for user in contract::scoped_users() {
+        store.add(&user, false).await.unwrap();
+    }
+    contract::scopes_are_read_sorted_once_each_and_none_is_empty(&store).await;
+}
+
+/// The item's `scopes` attribute as DynamoDB holds it, read past the store.
+async fn stored_scopes(store: &DynamoUserStore, username: &str) -> Option<AttributeValue> {
+    shared::dynamodb::client()
+        .await
+        .get_item()
+        .table_name(store.table())
+        .key("username", AttributeValue::S(username.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+        .remove(SCOPES)
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn granting_a_scope_twice_is_one_grant() {
+    let store = fresh_dynamodb_store().await;
+    store
+        .add(&contract::user_named("cosmo"), false)
+        .await
+        .unwrap();
+    let granted = store
+        .grant_scopes("cosmo", &["write", "read"])
+        .await
+        .unwrap();
+    assert_eq!(granted, ["read", "write"]);
+    let again = store
+        .grant_scopes("cosmo", &["read", "read"])
+        .await
+        .unwrap();
+    assert_eq!(again, ["read", "write"]);
+    assert_eq!(
+        store.find("cosmo").await.unwrap().unwrap().scopes,
+        ["read", "write"]
+    );
+    let Some(AttributeValue::Ss(mut set)) = stored_scopes(&store, "cosmo").await else {
+        panic!("scopes are not stored as a string set");
+    };
+    set.sort();
+    assert_eq!(set, ["read", "write"]);
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn revoking_the_last_scope_leaves_no_attribute_and_no_scopes() {
+    let store = fresh_dynamodb_store().await;
+    store
+        .add(&contract::user_named("cosmo"), false)
+        .await
+        .unwrap();
+    store
+        .grant_scopes("cosmo", &["read", "write"])
+        .await
+        .unwrap();
+    let left = store
+        .revoke_scopes("cosmo", &["write", "never-granted"])
+        .await
+        .unwrap();
+    assert_eq!(left, ["read"]);
+    assert_eq!(store.find("cosmo").await.unwrap().unwrap().scopes, ["read"]);
+    let none = store.revoke_scopes("cosmo", &["read"]).await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    assert_eq!(stored_scopes(&store, "cosmo").await, None);
+    assert!(
+        store
+            .find("cosmo")
+            .await
+            .unwrap()
+            .unwrap()
+            .scopes
+            .is_empty()
+    );
+    let again = store.revoke_scopes("cosmo", &["read"]).await.unwrap();
+    assert!(
+        again.is_empty(),
+        "revoking from no scopes is no change: {again:?}"
+    );
+}
+
+/// A scope takes effect at the user's next access token, not by ending their sessions.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn granting_and_revoking_scopes_keep_the_users_sessions_and_profile() {
+    let store = fresh_dynamodb_store().await;
+    store.add(&user("cosmo", "pw"), false).await.unwrap();
+    let before = store.find("cosmo").await.unwrap().unwrap();
+    store.grant_scopes("cosmo", &["read"]).await.unwrap();
+    store.revoke_scopes("cosmo", &["read"]).await.unwrap();
+    let after = store.find("cosmo").await.unwrap().unwrap();
+    assert_eq!(after.tokens_valid_after, before.tokens_valid_after);
+    assert_eq!(after.profile, before.profile);
+    assert!(
+        !after.profile.contains_key(SCOPES),
+        "scopes are no profile field"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn invalid_or_no_scopes_are_refused_and_change_nothing() {
+    let store = fresh_dynamodb_store().await;
+    store
+        .add(&contract::user_named("cosmo"), false)
+        .await
+        .unwrap();
+    store.grant_scopes("cosmo", &["read"]).await.unwrap();
+    for bad in ["read write", "", "a\\b", "\"q\"", "caf\u{e9}"] {
+        for changed in [
+            store.grant_scopes("cosmo", &["ok", bad]).await,
+            store.revoke_scopes("cosmo", &["read", bad]).await,
+        ] {
+            assert!(
+                matches!(&changed, Err(AdminError::InvalidScope(scope)) if scope == bad),
+                "{bad:?}: {changed:?}"
+            );
+        }
+    }
+    for changed in [
+        store.grant_scopes("cosmo", &[]).await,
+        store.revoke_scopes("cosmo", &[]).await,
+    ] {
+        assert!(matches!(changed, Err(AdminError::NoScopes)), "{changed:?}");
+    }
+    assert_eq!(store.find("cosmo").await.unwrap().unwrap().scopes, ["read"]);
+}
+
+/// A `scopes` written past the `users` command as something other than a string set of
+/// scope-tokens: the user cannot be read (as with any item we cannot read), and a grant is
+/// refused with DynamoDB's reason rather than reported as an outage.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_malformed_scopes_attribute_is_a_store_error_and_refuses_grants() {
+    let store = fresh_dynamodb_store().await;
+    store
+        .add(&contract::user_named("cosmo"), false)
+        .await
+        .unwrap();
+    shared::dynamodb::client()
+        .await
+        .update_item()
+        .table_name(store.table())
+        .key("username", AttributeValue::S("cosmo".to_owned()))
+        .update_expression("SET #scopes = :scopes")
+        .expression_attribute_names("#scopes", SCOPES)
+        .expression_attribute_values(":scopes", AttributeValue::S("read write".to_owned()))
+        .send()
+        .await
+        .unwrap();
+    let found = store.find("cosmo").await;
+    let Err(StoreError::Unavailable(detail)) = &found else {
+        panic!("expected Unavailable, got {found:?}");
+    };
+    assert!(detail.contains(SCOPES), "{detail}");
+    let granted = store.grant_scopes("cosmo", &["read"]).await;
+    assert!(
+        matches!(granted, Err(AdminError::Refused(_))),
+        "{granted:?}"
+    );
+}
+
 /// What the `users` command does to a user no one can have is what it does to a missing one.
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
@@ -252,6 +430,8 @@ async fn admin_changes_to_unstorable_usernames_are_refused_not_store_errors() {
             store.end_sessions(&username).await,
             store.set_disabled(&username, true).await,
             store.set_password_hash(&username, DEMO_PASSWORD_HASH).await,
+            store.grant_scopes(&username, &["read"]).await.map(drop),
+            store.revoke_scopes(&username, &["read"]).await.map(drop),
             store.remove(&username).await,
         ] {
             assert!(

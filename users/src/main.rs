@@ -37,7 +37,8 @@ enum Command {
     /// the account was created never open it.
     Add {
         username: String,
-        /// Replace the user if it exists: its whole record (password, profile, enabled, created_at).
+        /// Replace the user if it exists: its whole record (password, profile, enabled,
+        /// created_at, scopes).
         #[arg(long)]
         force: bool,
         /// Public profile fields as a JSON object, e.g. '{"display_name": "Cosmo"}'.
@@ -57,9 +58,32 @@ enum Command {
     EndSessions { username: String },
     /// Let a disabled user in again.
     Enable { username: String },
+    /// Grant OAuth scopes to the user, from their next access token on.
+    ///
+    /// A scope they have already is no change. Each scope is an RFC 6749 scope-token: 1 to 128
+    /// printable ASCII characters, none of them a space, " or \. Tokens already issued are left
+    /// alone: the user's next access token (at login or refresh) carries the scopes.
+    Grant {
+        username: String,
+        /// One or more scopes to grant.
+        #[arg(value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+    },
+    /// Take OAuth scopes from the user, gone within one access-token lifetime.
+    ///
+    /// A scope they do not have is no change. Their sessions go on: an access token already
+    /// issued keeps the scopes it carries until it expires, and their next one (at login or
+    /// refresh) is without the scope; so a revoked scope is gone at the latest one access-token
+    /// lifetime (JWT_ACCESS_TOKEN_EXPIRES) later. To take it at once, run end-sessions as well.
+    RevokeScope {
+        username: String,
+        /// One or more scopes to take.
+        #[arg(value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+    },
     /// Delete the user.
     Remove { username: String },
-    /// List the users: name, state and creation time.
+    /// List the users: name, state, creation time and scopes (space-separated, - for none).
     List,
     /// Create the table (for local DynamoDB-compatible servers; in AWS the SAM template does).
     CreateTable,
@@ -102,6 +126,7 @@ async fn run(command: Command) -> Result<String, String> {
                 password_hash,
                 disabled: false,
                 tokens_valid_after: None,
+                scopes: Vec::new(),
                 profile,
             };
             match created_at {
@@ -144,6 +169,24 @@ async fn run(command: Command) -> Result<String, String> {
             let store = users().await?;
             store.set_disabled(&username, false).await.map_err(admin)?;
             Ok(format!("enabled {username}"))
+        }
+        Command::Grant { username, scopes } => {
+            let store = users().await?;
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let held = store
+                .grant_scopes(&username, &scopes)
+                .await
+                .map_err(admin)?;
+            Ok(scopes_line(&username, &held))
+        }
+        Command::RevokeScope { username, scopes } => {
+            let store = users().await?;
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let held = store
+                .revoke_scopes(&username, &scopes)
+                .await
+                .map_err(admin)?;
+            Ok(scopes_line(&username, &held))
         }
         Command::Remove { username } => {
             let store = users().await?;
@@ -239,6 +282,15 @@ fn read_password(username: &str) -> Result<String, String> {
     Ok(password)
 }
 
+/// What a grant or revoke leaves the user with.
+fn scopes_line(username: &str, scopes: &[String]) -> String {
+    if scopes.is_empty() {
+        format!("{username} has no scopes")
+    } else {
+        format!("{username} has scopes: {}", scopes.join(" "))
+    }
+}
+
 fn list_line(user: &User) -> String {
     let state = if user.disabled { "disabled" } else { "enabled" };
     let created = user
@@ -246,5 +298,58 @@ fn list_line(user: &User) -> String {
         .get("created_at")
         .and_then(Value::as_str)
         .unwrap_or("-");
-    format!("{}\t{state}\t{created}", user.username)
+    // Space-separated, as in an OAuth `scope`: a scope-token holds no space or tab.
+    let scopes = if user.scopes.is_empty() {
+        "-".to_owned()
+    } else {
+        user.scopes.join(" ")
+    };
+    format!("{}\t{state}\t{created}\t{scopes}", user.username)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn grant_and_revoke_scope_take_a_user_and_one_or_more_scopes() {
+        let parsed = Cli::try_parse_from(["users", "grant", "cosmo", "read", "write"]).unwrap();
+        let Command::Grant { username, scopes } = parsed.command else {
+            panic!("not grant");
+        };
+        assert_eq!(username, "cosmo");
+        assert_eq!(scopes, ["read", "write"]);
+        let parsed = Cli::try_parse_from(["users", "revoke-scope", "cosmo", "read"]).unwrap();
+        let Command::RevokeScope { username, scopes } = parsed.command else {
+            panic!("not revoke-scope");
+        };
+        assert_eq!(username, "cosmo");
+        assert_eq!(scopes, ["read"]);
+        for command in ["grant", "revoke-scope"] {
+            assert!(
+                Cli::try_parse_from(["users", command, "cosmo"]).is_err(),
+                "{command} without a scope"
+            );
+        }
+    }
+
+    #[test]
+    fn list_line_ends_with_the_scopes_space_separated_or_a_dash() {
+        let mut user = shared::users::contract::user_named("cosmo");
+        user.profile
+            .insert("created_at".to_owned(), "2026-01-31T09:00:00Z".into());
+        assert_eq!(list_line(&user), "cosmo\tenabled\t2026-01-31T09:00:00Z\t-");
+        user.scopes = vec!["admin:users".to_owned(), "read".to_owned()];
+        user.disabled = true;
+        assert_eq!(
+            list_line(&user),
+            "cosmo\tdisabled\t2026-01-31T09:00:00Z\tadmin:users read"
+        );
+    }
 }

@@ -327,3 +327,95 @@ async fn created_at_dates_an_imported_account_back_but_never_a_replacement() {
     );
     assert!(store.find("wanda").await.unwrap().is_none());
 }
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn grant_revoke_scope_and_list_end_to_end() {
+    let cli = Cli::new();
+    let store = cli.store().await;
+    let added = cli.run(&["add", "cosmo"], Some("space-corgi\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let listed = cli.run(&["list"], None);
+    assert!(
+        stdout(&listed).trim_end().ends_with("\t-"),
+        "{}",
+        stdout(&listed)
+    );
+
+    let granted = cli.run(&["grant", "cosmo", "write", "read", "read"], None);
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert_eq!(stdout(&granted).trim(), "cosmo has scopes: read write");
+    let again = cli.run(&["grant", "cosmo", "read"], None);
+    assert_eq!(stdout(&again).trim(), "cosmo has scopes: read write");
+    assert_eq!(
+        store.find("cosmo").await.unwrap().unwrap().scopes,
+        ["read", "write"]
+    );
+    let listed = cli.run(&["list"], None);
+    let line = stdout(&listed);
+    assert!(
+        line.starts_with("cosmo\tenabled\t") && line.trim_end().ends_with("\tread write"),
+        "{line}"
+    );
+
+    let revoked = cli.run(&["revoke-scope", "cosmo", "write"], None);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert_eq!(stdout(&revoked).trim(), "cosmo has scopes: read");
+    let revoked = cli.run(&["revoke-scope", "cosmo", "read"], None);
+    assert_eq!(stdout(&revoked).trim(), "cosmo has no scopes");
+    assert!(
+        store
+            .find("cosmo")
+            .await
+            .unwrap()
+            .unwrap()
+            .scopes
+            .is_empty()
+    );
+
+    for command in ["grant", "revoke-scope"] {
+        let missing = cli.run(&[command, "nobody", "read"], None);
+        assert!(!missing.status.success());
+        assert_eq!(stderr(&missing).trim(), "users: no user nobody");
+    }
+    assert!(store.find("nobody").await.unwrap().is_none());
+}
+
+#[test]
+fn an_invalid_scope_is_refused_by_name_before_the_store_is_asked() {
+    for (command, bad) in [
+        ("grant", "read write"),
+        ("grant", "say\"hi\""),
+        ("revoke-scope", "back\\slash"),
+    ] {
+        // A closed port: had the store been asked, the error would be "store unavailable".
+        let output = Command::new(env!("CARGO_BIN_EXE_users"))
+            .args([command, "cosmo", "read", bad])
+            .env("USERS_TABLE", "users")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let errors = stderr(&output);
+        assert!(!output.status.success());
+        assert!(
+            errors.starts_with(&format!("users: scope {bad:?} is not a scope-token")),
+            "{errors}"
+        );
+    }
+}
+
+#[test]
+fn revoke_scope_help_says_a_revoked_scope_lasts_until_the_access_token_expires() {
+    let help = Command::new(env!("CARGO_BIN_EXE_users"))
+        .args(["revoke-scope", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = stdout(&help);
+    assert!(text.contains("access-token lifetime"), "{text}");
+    assert!(text.contains("end-sessions"), "{text}");
+}

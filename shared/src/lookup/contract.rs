@@ -3,7 +3,12 @@
 //! crate's tests, the DynamoDB lookup against a real server in `tests/`.
 
 use super::{TokenLookup, TokenQuery, TokenRecords};
-use crate::{clock::Clock, sessions::SessionStore, tokens::new_token_id};
+use crate::{
+    clock::Clock,
+    sessions::SessionStore,
+    tokens::new_token_id,
+    users::contract::{SCOPED_USERNAME, UNSCOPED_USERNAME, scopes_as_read},
+};
 
 fn now() -> i64 {
     Clock::System.unix_secs()
@@ -39,6 +44,25 @@ pub async fn a_live_token_gets_its_user(lookup: &dyn TokenLookup, username: &str
             live_user(&records, username),
             "jti {jti:?}, session {session:?}: {records:?}"
         );
+    }
+}
+
+/// The user a live token names comes with its scopes, sorted, each once: what `/profile` and
+/// `/refresh` see. The users store holds `users::contract::scoped_users()`.
+pub async fn a_live_token_gets_its_users_scopes(lookup: &dyn TokenLookup) {
+    let jti = new_token_id();
+    for (username, scopes) in [
+        (SCOPED_USERNAME, scopes_as_read()),
+        (UNSCOPED_USERNAME, Vec::new()),
+    ] {
+        let records = lookup
+            .look_up(&query(username, Some(&jti), Some(&jti)))
+            .await
+            .unwrap();
+        let TokenRecords::Live(Some(user)) = records else {
+            panic!("{username}: {records:?}");
+        };
+        assert_eq!(user.scopes, scopes, "{username}");
     }
 }
 

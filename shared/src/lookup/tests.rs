@@ -5,15 +5,21 @@ use std::sync::Arc;
 use super::{SeparateLookup, contract};
 use crate::{
     sessions::InMemorySessionStore,
-    users::{InMemoryUserStore, contract::user_named},
+    users::{
+        InMemoryUserStore,
+        contract::{scoped_users, user_named},
+    },
 };
 
 #[tokio::test]
 async fn the_separate_lookup_over_memory_keeps_the_contract() {
     let sessions = Arc::new(InMemorySessionStore::default());
-    let users = Arc::new(InMemoryUserStore::new([user_named("cosmo")]));
+    let users = Arc::new(InMemoryUserStore::new(
+        [vec![user_named("cosmo")], scoped_users()].concat(),
+    ));
     let lookup = SeparateLookup::new(users, sessions.clone());
     contract::a_live_token_gets_its_user(&lookup, "cosmo").await;
+    contract::a_live_token_gets_its_users_scopes(&lookup).await;
     contract::an_unknown_or_impossible_name_is_no_user(&lookup).await;
     contract::revoked_tokens_and_sessions_are_revoked_until_their_end(
         &lookup,

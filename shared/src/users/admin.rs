@@ -1,21 +1,26 @@
 //! What only an operator does to the users table (the `users` command, and tests): create it,
-//! add, change, end the sessions of, remove and list users. Behind the `admin` feature, so the
-//! Lambda functions, whose IAM policies allow them only `GetItem`, do not carry it.
+//! add, change, grant scopes to, end the sessions of, remove and list users. Behind the `admin`
+//! feature, so the Lambda functions, whose IAM policies allow them only `GetItem`, do not carry
+//! it.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
+use aws_sdk_dynamodb::{
+    error::SdkError,
+    types::{AttributeValue, ReturnValue},
+};
 use serde_json::Value;
 
 use super::{
-    User,
+    MAX_SCOPE_BYTES, User,
     dynamodb::{
-        ACCOUNT_FIELDS, CREATED_AT, DISABLED, DynamoUserStore, PASSWORD_HASH, TOKENS_VALID_AFTER,
-        USERNAME, from_item,
+        ACCOUNT_FIELDS, CREATED_AT, DISABLED, DynamoUserStore, PASSWORD_HASH, SCOPES,
+        TOKENS_VALID_AFTER, USERNAME, from_item, scopes_of,
     },
+    is_valid_scope,
 };
 use crate::{
     dynamodb::{create_table, is_condition_failure, refusal, store_error},
@@ -41,6 +46,13 @@ pub enum AdminError {
     ReservedField(String),
     #[error("an account cannot be created in the future")]
     CreatedInTheFuture,
+    #[error(
+        "scope {0:?} is not a scope-token: 1 to {MAX_SCOPE_BYTES} printable ASCII characters, \
+         none of them a space, \" or \\"
+    )]
+    InvalidScope(String),
+    #[error("name at least one scope")]
+    NoScopes,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -209,6 +221,74 @@ impl DynamoUserStore {
         Ok(())
     }
 
+    /// Grants `scopes` to an existing user, in one conditional write that adds them to the
+    /// user's string set: a scope they have already is no change. Their tokens are left alone:
+    /// the scopes are theirs from their next access token on. The user's scopes after it.
+    pub async fn grant_scopes(
+        &self,
+        username: &str,
+        scopes: &[&str],
+    ) -> Result<Vec<String>, AdminError> {
+        self.change_scopes(username, "ADD", scopes).await
+    }
+
+    /// Takes `scopes` from an existing user, in one conditional write that deletes them from the
+    /// user's string set: a scope they do not have is no change, and taking the last one leaves
+    /// no `scopes` attribute. Their sessions are not ended: an access token already issued keeps
+    /// the scopes it carries until it expires; their next one has the user's scopes of then.
+    /// The user's scopes after it.
+    pub async fn revoke_scopes(
+        &self,
+        username: &str,
+        scopes: &[&str],
+    ) -> Result<Vec<String>, AdminError> {
+        self.change_scopes(username, "DELETE", scopes).await
+    }
+
+    /// `action` (`ADD` or `DELETE`) of `scopes` on the string set of an existing user.
+    async fn change_scopes(
+        &self,
+        username: &str,
+        action: &str,
+        scopes: &[&str],
+    ) -> Result<Vec<String>, AdminError> {
+        // Checked on revoke too: "read write" as one argument, revoked as a no-op, would leave
+        // the operator believing two scopes were taken.
+        let scopes = scope_set(scopes.iter().copied())?;
+        if scopes.is_empty() {
+            return Err(AdminError::NoScopes);
+        }
+        if !is_valid_key(username) {
+            return Err(AdminError::NotFound(username.to_owned()));
+        }
+        let output = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            .condition_expression("attribute_exists(#username)")
+            .update_expression(format!("{action} #scopes :scopes"))
+            .expression_attribute_names("#username", USERNAME)
+            .expression_attribute_names("#scopes", SCOPES)
+            .expression_attribute_values(":scopes", AttributeValue::Ss(scopes))
+            // The whole item, not UPDATED_NEW: a server may leave out an attribute the update
+            // did not change (moto does, for a scope granted again). The set is absent when the
+            // last scope went, which reads as none.
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|error| {
+                if let Some(reason) = refusal(&error) {
+                    // The key and the scopes are valid: what DynamoDB refuses is the item (a
+                    // `scopes` that is not a string set, or an item grown past 400 KB).
+                    AdminError::Refused(reason.to_owned())
+                } else {
+                    not_found_or_store(error, username)
+                }
+            })?;
+        Ok(scopes_of(&output.attributes.unwrap_or_default())?)
+    }
+
     /// Deletes an existing user.
     pub async fn remove(&self, username: &str) -> Result<(), AdminError> {
         if !is_valid_key(username) {
@@ -256,6 +336,18 @@ where
     }
 }
 
+/// `scopes` as a DynamoDB string set: each a scope-token, each once (a set refuses duplicates).
+fn scope_set<'a>(scopes: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, AdminError> {
+    let mut set = BTreeSet::new();
+    for scope in scopes {
+        if !is_valid_scope(scope) {
+            return Err(AdminError::InvalidScope(scope.to_owned()));
+        }
+        set.insert(scope.to_owned());
+    }
+    Ok(set.into_iter().collect())
+}
+
 /// The first second whose tokens an account created at `created_at` accepts: that second if
 /// the account is as old as all of it, else the next (`iat` counts whole seconds).
 fn tokens_valid_from(created_at: SystemTime) -> i64 {
@@ -269,7 +361,8 @@ fn tokens_valid_from(created_at: SystemTime) -> i64 {
 }
 
 /// The item for `user`, created at `created_at`: its key, hash, creation time, the
-/// `tokens_valid_after` that follows from it, `disabled` if set, and its profile fields.
+/// `tokens_valid_after` that follows from it, `disabled` if set, its scopes if it has any, and
+/// its profile fields.
 fn to_item(
     user: &User,
     created_at: SystemTime,
@@ -299,6 +392,11 @@ fn to_item(
     );
     if user.disabled {
         item.insert(DISABLED.to_owned(), AttributeValue::Bool(true));
+    }
+    let scopes = scope_set(user.scopes.iter().map(String::as_str))?;
+    // A DynamoDB set cannot be empty: no attribute is no scopes.
+    if !scopes.is_empty() {
+        item.insert(SCOPES.to_owned(), AttributeValue::Ss(scopes));
     }
     item.insert(
         TOKENS_VALID_AFTER.to_owned(),
@@ -334,6 +432,7 @@ mod tests {
             password_hash: "$argon2id$hash".into(),
             disabled: false,
             tokens_valid_after: None,
+            scopes: Vec::new(),
             profile: profile.as_object().cloned().unwrap(),
         }
     }
@@ -410,9 +509,48 @@ mod tests {
             DISABLED,
             CREATED_AT,
             TOKENS_VALID_AFTER,
+            SCOPES,
         ] {
             let error = to_item(&user(json!({field: "x"})), SystemTime::now()).unwrap_err();
             assert!(matches!(error, AdminError::ReservedField(name) if name == field));
+        }
+    }
+
+    #[test]
+    fn scopes_are_stored_as_a_string_set_each_once_and_none_as_no_attribute() {
+        let scoped = User {
+            scopes: vec!["write".into(), "read".into(), "write".into()],
+            ..user(json!({}))
+        };
+        let item = to_item(&scoped, SystemTime::now()).unwrap();
+        assert_eq!(
+            item.get(SCOPES),
+            Some(&AttributeValue::Ss(vec!["read".into(), "write".into()]))
+        );
+        assert_eq!(from_item(&item).unwrap().scopes, ["read", "write"]);
+        let unscoped = to_item(&user(json!({})), SystemTime::now()).unwrap();
+        assert!(!unscoped.contains_key(SCOPES));
+    }
+
+    #[test]
+    fn a_user_with_an_invalid_scope_is_refused_naming_it() {
+        for bad in [
+            "read write",
+            "",
+            "a\\b",
+            "\"q\"",
+            &"x".repeat(MAX_SCOPE_BYTES + 1),
+        ] {
+            let invalid = User {
+                scopes: vec!["read".into(), bad.to_owned()],
+                ..user(json!({}))
+            };
+            let error = to_item(&invalid, SystemTime::now()).unwrap_err();
+            assert!(
+                matches!(&error, AdminError::InvalidScope(scope) if scope == bad),
+                "{bad:?}: {error:?}"
+            );
+            assert!(error.to_string().contains(&format!("{bad:?}")), "{error}");
         }
     }
 }

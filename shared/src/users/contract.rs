@@ -1,9 +1,9 @@
-//! What every `UserStore` answers for usernames of every shape, as checks that take the store:
-//! the in-memory store runs them in this crate's tests, the DynamoDB store against a real
-//! server in `tests/`. A username comes from a login form or a token's `sub`, so it can be
-//! anything; the two stores must give the same answer for each.
+//! What every `UserStore` answers for usernames of every shape, and for a user's scopes, as
+//! checks that take the store: the in-memory store runs them in this crate's tests, the
+//! DynamoDB store against a real server in `tests/`. A username comes from a login form or a
+//! token's `sub`, so it can be anything; the two stores must give the same answer for each.
 
-use super::{DEMO_PASSWORD_HASH, User, UserStore};
+use super::{DEMO_PASSWORD_HASH, MAX_SCOPE_BYTES, User, UserStore};
 
 /// Usernames a user can have, at the edges: NUL, characters outside the BMP, and exactly the
 /// 2048 bytes of a DynamoDB key, in one-byte and in four-byte characters.
@@ -34,8 +34,56 @@ pub fn user_named(username: &str) -> User {
         password_hash: DEMO_PASSWORD_HASH.to_owned(),
         disabled: false,
         tokens_valid_after: None,
+        scopes: Vec::new(),
         profile: Default::default(),
     }
+}
+
+/// The user of `scoped_users()` with scopes.
+pub const SCOPED_USERNAME: &str = "scoped";
+/// The user of `scoped_users()` without scopes.
+pub const UNSCOPED_USERNAME: &str = "unscoped";
+
+/// A user with scopes given out of order and one twice, at the edges of a scope-token (every
+/// punctuation character it may hold, and `MAX_SCOPE_BYTES` of them), and a user without.
+pub fn scoped_users() -> Vec<User> {
+    vec![
+        User {
+            scopes: scopes_as_given(),
+            ..user_named(SCOPED_USERNAME)
+        },
+        user_named(UNSCOPED_USERNAME),
+    ]
+}
+
+fn scopes_as_given() -> Vec<String> {
+    [
+        "write",
+        "admin:users",
+        "read",
+        "write",
+        "!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+        &"~".repeat(MAX_SCOPE_BYTES),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The scopes of `SCOPED_USERNAME` as every store reads them: sorted, each once.
+pub fn scopes_as_read() -> Vec<String> {
+    let mut scopes = scopes_as_given();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// `store` holds `scoped_users()`: the scoped user's scopes are read sorted, each once, and the
+/// other user has none.
+pub async fn scopes_are_read_sorted_once_each_and_none_is_empty(store: &dyn UserStore) {
+    let scoped = store.find(SCOPED_USERNAME).await.unwrap().unwrap();
+    assert_eq!(scoped.scopes, scopes_as_read());
+    let unscoped = store.find(UNSCOPED_USERNAME).await.unwrap().unwrap();
+    assert!(unscoped.scopes.is_empty(), "{:?}", unscoped.scopes);
 }
 
 /// `store` holds a user for each of `storable_edge_usernames()`: each is found as itself, and a

@@ -1,7 +1,8 @@
 //! Users in a DynamoDB table: partition key `username` (S); attributes `password_hash` (S, an
 //! Argon2id PHC string), `created_at` (S, RFC 3339), `disabled` (BOOL, absent when enabled),
-//! `tokens_valid_after` (N), and any other attribute is a public profile field that
-//! `GET /profile` returns. The functions only read it; `admin` writes it.
+//! `tokens_valid_after` (N), `scopes` (SS, the user's OAuth scopes; absent when there are none,
+//! since a DynamoDB set cannot be empty), and any other attribute is a public profile field
+//! that `GET /profile` returns. The functions only read it; `admin` writes it.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use serde_json::{Map, Number, Value};
 
-use super::{User, UserStore};
+use super::{User, UserStore, is_valid_scope, sort_scopes};
 use crate::{
     dynamodb::{self, store_error},
     store::{StoreError, is_valid_key},
@@ -20,9 +21,15 @@ pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
 pub const DISABLED: &str = "disabled";
 pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
+pub const SCOPES: &str = "scopes";
 /// Attributes that are the account itself, never public profile fields.
-pub(crate) const ACCOUNT_FIELDS: [&str; 4] =
-    [USERNAME, PASSWORD_HASH, DISABLED, TOKENS_VALID_AFTER];
+pub(crate) const ACCOUNT_FIELDS: [&str; 5] = [
+    USERNAME,
+    PASSWORD_HASH,
+    DISABLED,
+    TOKENS_VALID_AFTER,
+    SCOPES,
+];
 
 /// Users in the DynamoDB table `table`. Cheap to clone; build one per cold start.
 #[derive(Debug, Clone)]
@@ -100,8 +107,29 @@ pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, 
             })?),
             _ => None,
         },
+        scopes: scopes_of(item)?,
         profile,
     })
+}
+
+/// The scopes of a users item, sorted. A `scopes` that is not a string set of scope-tokens is
+/// an item we cannot read, as a `tokens_valid_after` that is no integer is: a grant must not be
+/// read as another one (a scope with a space in it would be two in a `scope` claim).
+pub(crate) fn scopes_of(item: &HashMap<String, AttributeValue>) -> Result<Vec<String>, StoreError> {
+    let mut scopes = match item.get(SCOPES) {
+        None => return Ok(Vec::new()),
+        Some(AttributeValue::Ss(scopes)) if scopes.iter().all(|scope| is_valid_scope(scope)) => {
+            scopes.clone()
+        }
+        Some(_) => {
+            return Err(StoreError::unavailable(format!(
+                "a users item has a {SCOPES} attribute that is not a string set of scope-tokens"
+            )));
+        }
+    };
+    // DynamoDB returns a set in no particular order.
+    sort_scopes(&mut scopes);
+    Ok(scopes)
 }
 
 /// The JSON of a profile attribute; binary attributes are not profile material and are left out.
@@ -155,11 +183,54 @@ mod tests {
                 AttributeValue::N("12".into()),
             ),
             (DISABLED.to_owned(), AttributeValue::Bool(true)),
+            (SCOPES.to_owned(), AttributeValue::Ss(vec!["read".into()])),
             ("id".to_owned(), AttributeValue::N("1".into())),
         ]);
         let user = from_item(&item).unwrap();
         assert_eq!(user.tokens_valid_after, Some(12));
         assert!(user.disabled);
+        assert_eq!(user.scopes, ["read"]);
         assert_eq!(Value::Object(user.profile), serde_json::json!({"id": 1}));
+    }
+
+    fn item_with(scopes: Option<AttributeValue>) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([
+            (USERNAME.to_owned(), AttributeValue::S("cosmo".into())),
+            (
+                PASSWORD_HASH.to_owned(),
+                AttributeValue::S("$argon2id$hash".into()),
+            ),
+        ]);
+        if let Some(scopes) = scopes {
+            item.insert(SCOPES.to_owned(), scopes);
+        }
+        item
+    }
+
+    #[test]
+    fn a_string_set_of_scopes_is_read_sorted_and_no_attribute_is_no_scopes() {
+        let set = AttributeValue::Ss(vec!["write".into(), "admin:users".into(), "read".into()]);
+        let user = from_item(&item_with(Some(set))).unwrap();
+        assert_eq!(user.scopes, ["admin:users", "read", "write"]);
+        assert!(from_item(&item_with(None)).unwrap().scopes.is_empty());
+    }
+
+    #[test]
+    fn scopes_that_are_not_a_string_set_of_scope_tokens_are_a_store_error() {
+        let malformed = [
+            AttributeValue::S("read write".into()),
+            AttributeValue::L(vec![AttributeValue::S("read".into())]),
+            AttributeValue::Ns(vec!["1".into()]),
+            AttributeValue::Null(true),
+            AttributeValue::Ss(vec!["read".into(), "read write".into()]),
+            AttributeValue::Ss(vec!["caf\u{e9}".into()]),
+        ];
+        for scopes in malformed {
+            let refused = from_item(&item_with(Some(scopes.clone())));
+            let Err(StoreError::Unavailable(detail)) = &refused else {
+                panic!("{scopes:?}: expected Unavailable, got {refused:?}");
+            };
+            assert!(detail.contains(SCOPES), "{detail}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::RwLock};
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, User, UserStore};
+use super::{DEMO_PASSWORD_HASH, DEMO_USERNAME, User, UserStore, sort_scopes};
 use crate::store::{StoreError, is_valid_key};
 
 /// Users held in memory: the local server's store, and the handlers' tests'.
@@ -15,24 +15,35 @@ pub struct InMemoryUserStore {
 }
 
 impl InMemoryUserStore {
+    /// A store holding `users`, each with its scopes sorted and without duplicates, as
+    /// DynamoDB's string set reads.
     pub fn new(users: impl IntoIterator<Item = User>) -> Self {
         Self {
             users: RwLock::new(
                 users
                     .into_iter()
-                    .map(|user| (user.username.clone(), user))
+                    .map(|mut user| {
+                        sort_scopes(&mut user.scopes);
+                        (user.username.clone(), user)
+                    })
                     .collect(),
             ),
         }
     }
 
     /// Changes the user `username` with `change`, as an administrator would; false if there is
-    /// no such user.
+    /// no such user. The scopes `change` leaves are sorted and without duplicates, as in `new`.
     pub fn update(&self, username: &str, change: impl FnOnce(&mut User)) -> bool {
         let Ok(mut users) = self.users.write() else {
             return false;
         };
-        users.get_mut(username).map(change).is_some()
+        users
+            .get_mut(username)
+            .map(|user| {
+                change(user);
+                sort_scopes(&mut user.scopes);
+            })
+            .is_some()
     }
 
     /// The seed app's database: `cosmo` (id 1), password `space-corgi`, stored as its hash.
@@ -47,6 +58,7 @@ impl InMemoryUserStore {
             password_hash: DEMO_PASSWORD_HASH.to_owned(),
             disabled: false,
             tokens_valid_after: None,
+            scopes: Vec::new(),
             profile: json!({"id": 1}).as_object().cloned().unwrap_or_default(),
         }
     }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "admin")]
 pub use admin::{AdminError, sessions_end_now};
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{CREATED_AT, DynamoUserStore};
+pub use dynamodb::{CREATED_AT, DynamoUserStore, SCOPES};
 pub use memory::InMemoryUserStore;
 
 use crate::{
@@ -38,8 +38,32 @@ pub struct User {
     /// Tokens issued before this time (seconds since the epoch) are refused: set when the
     /// password changes or the user is disabled, it ends every session the user had.
     pub tokens_valid_after: Option<i64>,
+    /// The OAuth scopes granted to the user, each an RFC 6749 scope-token (`is_valid_scope`):
+    /// sorted, without duplicates, empty for a user without scopes. The stores read them so;
+    /// whoever builds a `User` by hand keeps them so.
+    pub scopes: Vec<String>,
     /// Public profile fields, returned by `GET /profile` (`created_at` among them in DynamoDB).
     pub profile: Map<String, Value>,
+}
+
+/// The longest scope a user can be granted, in bytes. RFC 6749 sets no limit; this one keeps a
+/// token's `scope` claim, and the user's item, to a sane size.
+pub const MAX_SCOPE_BYTES: usize = 128;
+
+/// Whether `scope` is an RFC 6749 §3.3 scope-token (`1*( %x21 / %x23-5B / %x5D-7E )`:
+/// printable ASCII but space, `"` and `\`) of at most `MAX_SCOPE_BYTES` bytes. Only such a
+/// scope can be joined with others into a space-separated `scope` without changing its meaning.
+pub fn is_valid_scope(scope: &str) -> bool {
+    (1..=MAX_SCOPE_BYTES).contains(&scope.len())
+        && scope
+            .bytes()
+            .all(|byte| matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
+
+/// Puts `scopes` in the order `User::scopes` promises: sorted, each once.
+pub(crate) fn sort_scopes(scopes: &mut Vec<String>) {
+    scopes.sort_unstable();
+    scopes.dedup();
 }
 
 impl User {
@@ -65,6 +89,7 @@ impl fmt::Debug for User {
             .field("password_hash", &"<redacted>")
             .field("disabled", &self.disabled)
             .field("tokens_valid_after", &self.tokens_valid_after)
+            .field("scopes", &self.scopes)
             .field("profile", &self.profile)
             .finish()
     }
@@ -130,6 +155,64 @@ mod tests {
         let store = InMemoryUserStore::new(users.iter().map(|name| contract::user_named(name)));
         contract::every_edge_username_finds_its_user_and_only_it(&store).await;
         contract::unstorable_usernames_are_not_found(&store).await;
+        let store = InMemoryUserStore::new(contract::scoped_users());
+        contract::scopes_are_read_sorted_once_each_and_none_is_empty(&store).await;
+    }
+
+    #[tokio::test]
+    async fn scopes_an_update_leaves_are_read_sorted_once_each() {
+        let store = InMemoryUserStore::demo();
+        assert!(store.update("cosmo", |user| {
+            user.scopes = vec!["write".into(), "read".into(), "write".into()];
+        }));
+        let user = store.find("cosmo").await.unwrap().unwrap();
+        assert_eq!(user.scopes, ["read", "write"]);
+    }
+
+    #[test]
+    fn a_scope_token_is_1_to_128_bytes_of_printable_ascii_but_space_quote_and_backslash() {
+        for valid in [
+            "read",
+            "!",
+            "~",
+            "admin:users",
+            "a/b.c-d_e",
+            &"x".repeat(128),
+        ] {
+            assert!(is_valid_scope(valid), "{valid:?}");
+        }
+        let every_allowed: String = (0x21u8..=0x7E)
+            .filter(|byte| !matches!(byte, b'"' | b'\\'))
+            .map(char::from)
+            .collect();
+        assert!(is_valid_scope(&every_allowed), "{every_allowed}");
+        for invalid in [
+            "",
+            "read write",
+            " read",
+            "\"read\"",
+            "a\\b",
+            "tab\there",
+            "nul\0",
+            "del\u{7f}",
+            "caf\u{e9}",
+            &"x".repeat(129),
+        ] {
+            assert!(!is_valid_scope(invalid), "{invalid:?}");
+        }
+    }
+
+    #[test]
+    fn scopes_show_in_debug_but_not_in_the_public_record() {
+        let user = User {
+            scopes: vec!["read".into()],
+            ..InMemoryUserStore::demo_user()
+        };
+        assert!(format!("{user:?}").contains(r#"scopes: ["read"]"#));
+        assert_eq!(
+            Value::Object(user.public_record()),
+            json!({"id": 1, "username": "cosmo"})
+        );
     }
 
     #[tokio::test]
