@@ -35,6 +35,10 @@ pub struct IssuedClaims<'a> {
     pub iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<&'a str>,
+    /// The user's scopes, space-separated (RFC 9068 section 2.2.3), in access tokens of a user
+    /// who has any: what a JWT authorizer checks a route's scopes against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'a str>,
 }
 
 /// What a token that passed every check tells us.
@@ -53,6 +57,8 @@ pub struct VerifiedClaims {
     pub session: Option<String>,
     /// `auth_time`, when the token has one as an integer: when its session began.
     pub auth_time: Option<i64>,
+    /// `scope`, when the token has one as a string: the scopes it grants, space-separated.
+    pub scope: Option<String>,
 }
 
 impl VerifiedClaims {
@@ -89,6 +95,7 @@ mod tests {
             exp: 20,
             iss: None,
             aud: None,
+            scope: None,
         };
         assert_eq!(
             serde_json::to_string(&claims).unwrap(),
@@ -110,6 +117,7 @@ mod tests {
             exp: 2,
             iss: Some("https://auth.example"),
             aud: Some("api"),
+            scope: Some("read write"),
         };
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(json["iss"], "https://auth.example");
@@ -117,5 +125,6 @@ mod tests {
         assert_eq!(json["type"], "access");
         assert_eq!(json["sid"], "s");
         assert_eq!(json["auth_time"], 1);
+        assert_eq!(json["scope"], "read write");
     }
 }

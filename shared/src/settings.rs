@@ -1,8 +1,13 @@
 //! Configuration from the environment, read and validated once per cold start.
 
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
+use crate::tokens::keys::{Asymmetric, KeySet};
+
+pub const ALGORITHM_VAR: &str = "JWT_ALGORITHM";
 pub const SECRET_KEY_VAR: &str = "JWT_SECRET_KEY";
+pub const PRIVATE_KEY_VAR: &str = "JWT_PRIVATE_KEY";
+pub const PUBLIC_KEYS_VAR: &str = "JWT_PUBLIC_KEYS";
 pub const ACCESS_TTL_VAR: &str = "JWT_ACCESS_TOKEN_EXPIRES";
 pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
 pub const SESSION_MAX_AGE_VAR: &str = "JWT_SESSION_MAX_AGE";
@@ -42,12 +47,15 @@ pub const MAX_ROTATION_GRACE: Duration = Duration::from_secs(5 * 60);
 /// The validated configuration of a function.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub secret_key: SecretKey,
+    /// What signs and verifies tokens: the HS256 secret, or an asymmetric key set.
+    pub signing: Signing,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     /// The longest a session lives from its login, however often it is refreshed: no refresh
     /// token of it expires later.
     pub session_max_age: Duration,
+    /// `JWT_ISSUER`. Unset, HS256 tokens carry no `iss`, and asymmetric ones carry the API's
+    /// own URL, as each request reaches it (`http::issuer`).
     pub issuer: Option<String>,
     pub audience: Option<String>,
     /// The DynamoDB users table; required by the Lambda functions, optional locally.
@@ -83,6 +91,26 @@ impl Default for LoginThrottlePolicy {
         Self {
             max_failures: DEFAULT_LOGIN_MAX_FAILURES,
             window: DEFAULT_LOGIN_FAILURE_WINDOW,
+        }
+    }
+}
+
+/// How tokens are signed: `JWT_ALGORITHM` and its keys.
+#[derive(Clone, Debug)]
+pub enum Signing {
+    /// HS256 with the shared secret (`JWT_SECRET_KEY`): only a holder of it verifies tokens.
+    Hs256(SecretKey),
+    /// RS256, ES256 or EdDSA: the private key (`JWT_PRIVATE_KEY`) signs, and its public key
+    /// with any in `JWT_PUBLIC_KEYS` verify and are published.
+    Asymmetric(Arc<KeySet>),
+}
+
+impl Signing {
+    /// The `alg` of every token signed and the only one accepted.
+    pub fn algorithm_name(&self) -> &'static str {
+        match self {
+            Signing::Hs256(_) => "HS256",
+            Signing::Asymmetric(keys) => keys.asymmetric().name(),
         }
     }
 }
@@ -123,27 +151,14 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let read = |name: &str| lookup(name).filter(|value| !value.is_empty());
 
-        let secret_key = match read(SECRET_KEY_VAR) {
-            None => {
-                return Err(SettingsError {
-                    variable: SECRET_KEY_VAR,
-                    problem: format!(
-                        "is required: set it to a random secret of at least {MIN_SECRET_BYTES} bytes \
-                         (for example `openssl rand -base64 48`)"
-                    ),
-                });
-            }
-            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
-                return Err(SettingsError {
-                    variable: SECRET_KEY_VAR,
-                    problem: format!(
-                        "is {} bytes long; an HS256 key must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 section 3.2)",
-                        secret.len()
-                    ),
-                });
-            }
-            Some(secret) => SecretKey(secret.into_bytes()),
-        };
+        let signing = signing(&read)?;
+        let issuer = read(ISSUER_VAR);
+        if let (Signing::Asymmetric(_), Some(issuer)) = (&signing, &issuer) {
+            check_issuer_url(issuer).map_err(|problem| SettingsError {
+                variable: ISSUER_VAR,
+                problem,
+            })?;
+        }
 
         let ttl = |variable: &'static str, default: Duration| match read(variable) {
             None => Ok(default),
@@ -179,11 +194,11 @@ impl Settings {
         }
 
         Ok(Settings {
-            secret_key,
+            signing,
             access_ttl: ttl(ACCESS_TTL_VAR, DEFAULT_ACCESS_TTL)?,
             refresh_ttl: ttl(REFRESH_TTL_VAR, DEFAULT_REFRESH_TTL)?,
             session_max_age: ttl(SESSION_MAX_AGE_VAR, DEFAULT_SESSION_MAX_AGE)?,
-            issuer: read(ISSUER_VAR),
+            issuer,
             audience: read(AUDIENCE_VAR),
             users_table,
             sessions_table,
@@ -206,8 +221,11 @@ impl Settings {
 }
 
 /// Every variable this module reads.
-pub const VARIABLES: [&str; 12] = [
+pub const VARIABLES: [&str; 15] = [
+    ALGORITHM_VAR,
     SECRET_KEY_VAR,
+    PRIVATE_KEY_VAR,
+    PUBLIC_KEYS_VAR,
     ACCESS_TTL_VAR,
     REFRESH_TTL_VAR,
     SESSION_MAX_AGE_VAR,
@@ -220,6 +238,117 @@ pub const VARIABLES: [&str; 12] = [
     LOGIN_MAX_FAILURES_VAR,
     LOGIN_FAILURE_WINDOW_VAR,
 ];
+
+/// `JWT_ALGORITHM` and the keys it needs. HS256 (the default) takes the secret and refuses a
+/// private key, which would otherwise be silently ignored; the asymmetric algorithms take the
+/// private key and need no secret.
+fn signing(read: &impl Fn(&str) -> Option<String>) -> Result<Signing, SettingsError> {
+    let asymmetric = match read(ALGORITHM_VAR).as_deref().map(str::trim) {
+        None | Some("HS256") => None,
+        Some("RS256") => Some(Asymmetric::Rs256),
+        Some("ES256") => Some(Asymmetric::Es256),
+        Some("EdDSA") => Some(Asymmetric::EdDsa),
+        Some(other) => {
+            return Err(SettingsError {
+                variable: ALGORITHM_VAR,
+                problem: format!("`{other}` is not one of HS256, RS256, ES256, EdDSA"),
+            });
+        }
+    };
+    let Some(asymmetric) = asymmetric else {
+        if read(PRIVATE_KEY_VAR).is_some() {
+            return Err(SettingsError {
+                variable: PRIVATE_KEY_VAR,
+                problem: format!(
+                    "is set, but {ALGORITHM_VAR} is HS256, which signs with {SECRET_KEY_VAR}: \
+                     set {ALGORITHM_VAR} to the key's algorithm (RS256, ES256 or EdDSA)"
+                ),
+            });
+        }
+        return secret_key(read(SECRET_KEY_VAR)).map(Signing::Hs256);
+    };
+    let private_pem = read(PRIVATE_KEY_VAR).ok_or_else(|| SettingsError {
+        variable: PRIVATE_KEY_VAR,
+        problem: format!(
+            "is required with {ALGORITHM_VAR}={}: the signing key as PEM ({})",
+            asymmetric.name(),
+            match asymmetric {
+                Asymmetric::Rs256 =>
+                    "`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`",
+                Asymmetric::Es256 =>
+                    "`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`",
+                Asymmetric::EdDsa => "`openssl genpkey -algorithm ed25519`",
+            }
+        ),
+    })?;
+    let public_pems = read(PUBLIC_KEYS_VAR);
+    let keys = KeySet::new(
+        asymmetric,
+        (PRIVATE_KEY_VAR, &unescape_newlines(&private_pem)),
+        (
+            PUBLIC_KEYS_VAR,
+            public_pems.as_deref().map(unescape_newlines).as_deref(),
+        ),
+    )
+    .map_err(|error| SettingsError {
+        variable: error.variable(),
+        problem: error.problem(),
+    })?;
+    Ok(Signing::Asymmetric(Arc::new(keys)))
+}
+
+fn secret_key(secret: Option<String>) -> Result<SecretKey, SettingsError> {
+    match secret {
+        None => Err(SettingsError {
+            variable: SECRET_KEY_VAR,
+            problem: format!(
+                "is required: set it to a random secret of at least {MIN_SECRET_BYTES} bytes \
+                 (for example `openssl rand -base64 48`)"
+            ),
+        }),
+        Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(SettingsError {
+            variable: SECRET_KEY_VAR,
+            problem: format!(
+                "is {} bytes long; an HS256 key must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 section 3.2)",
+                secret.len()
+            ),
+        }),
+        Some(secret) => Ok(SecretKey(secret.into_bytes())),
+    }
+}
+
+/// A PEM given on one line with `\n` for its line breaks, as a CloudFormation parameter or a
+/// `.env` file often carries it, read as the PEM it stands for.
+fn unescape_newlines(pem: &str) -> String {
+    if pem.contains('\n') {
+        pem.to_owned()
+    } else {
+        pem.replace("\\n", "\n")
+    }
+}
+
+/// An asymmetric deployment's issuer is where verifiers find its keys
+/// (`{issuer}/.well-known/openid-configuration`): an absolute HTTP(S) URL with no trailing
+/// slash, query or fragment (OpenID Connect Discovery section 3).
+fn check_issuer_url(issuer: &str) -> Result<(), String> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("`{issuer}` is not an https:// URL; verifiers fetch the keys from it")
+        })?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("`{issuer}` has no host"));
+    }
+    if issuer.ends_with('/') || issuer.contains(['?', '#']) || issuer.contains(char::is_whitespace)
+    {
+        return Err(format!(
+            "`{issuer}` must have no trailing slash, query, fragment or spaces: verifiers append \
+             /.well-known/openid-configuration to it"
+        ));
+    }
+    Ok(())
+}
 
 /// Refuses a variable whose value is not UTF-8, rather than read it lossily: a secret whose bytes
 /// changed would silently sign with another key. (Lambda only stores UTF-8; a shell may not.)
@@ -330,7 +459,10 @@ mod tests {
         assert_eq!(settings.refresh_ttl, Duration::from_secs(3600));
         assert_eq!(settings.issuer, None);
         assert_eq!(settings.audience, None);
-        assert_eq!(settings.secret_key.as_bytes(), SECRET.as_bytes());
+        assert_eq!(settings.signing.algorithm_name(), "HS256");
+        assert!(
+            matches!(&settings.signing, Signing::Hs256(secret) if secret.as_bytes() == SECRET.as_bytes())
+        );
     }
 
     #[test]
@@ -506,5 +638,116 @@ mod tests {
         assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_grace("5m"), Ok(Duration::from_secs(300)));
         assert!(parse_grace("301").is_err());
+    }
+
+    const RS256_PRIVATE: &str = include_str!("../../interop/keys/rs256-private.pem");
+    const ES256_PUBLIC: &str = include_str!("../../interop/keys/es256-public.pem");
+
+    #[test]
+    fn an_asymmetric_algorithm_signs_with_the_private_key_and_needs_no_secret() {
+        let settings =
+            settings_from(&[(ALGORITHM_VAR, "RS256"), (PRIVATE_KEY_VAR, RS256_PRIVATE)]).unwrap();
+        assert_eq!(settings.signing.algorithm_name(), "RS256");
+        // The key's Debug shows its id, never the key.
+        let debug = format!("{settings:?}");
+        assert!(debug.contains("kids"), "{debug}");
+        assert!(
+            !debug.contains("PRIVATE KEY") && !debug.contains("MII"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_pem_on_one_line_with_escaped_newlines_is_read_as_the_pem() {
+        let one_line = RS256_PRIVATE.replace('\n', "\\n");
+        assert!(!one_line.contains('\n'));
+        let settings =
+            settings_from(&[(ALGORITHM_VAR, "RS256"), (PRIVATE_KEY_VAR, &one_line)]).unwrap();
+        assert_eq!(settings.signing.algorithm_name(), "RS256");
+    }
+
+    #[test]
+    fn bad_key_settings_name_their_variable_and_never_show_a_key() {
+        let cases: [(&[(&str, &str)], &str); 7] = [
+            (
+                &[(ALGORITHM_VAR, "HS512"), (SECRET_KEY_VAR, SECRET)],
+                ALGORITHM_VAR,
+            ),
+            (
+                &[(ALGORITHM_VAR, "none"), (SECRET_KEY_VAR, SECRET)],
+                ALGORITHM_VAR,
+            ),
+            (&[(ALGORITHM_VAR, "RS256")], PRIVATE_KEY_VAR),
+            // A private key with HS256 would be ignored: refused instead.
+            (
+                &[(SECRET_KEY_VAR, SECRET), (PRIVATE_KEY_VAR, RS256_PRIVATE)],
+                PRIVATE_KEY_VAR,
+            ),
+            // An RSA key for ES256.
+            (
+                &[(ALGORITHM_VAR, "ES256"), (PRIVATE_KEY_VAR, RS256_PRIVATE)],
+                PRIVATE_KEY_VAR,
+            ),
+            // A P-256 public key beside an RSA signing key.
+            (
+                &[
+                    (ALGORITHM_VAR, "RS256"),
+                    (PRIVATE_KEY_VAR, RS256_PRIVATE),
+                    (PUBLIC_KEYS_VAR, ES256_PUBLIC),
+                ],
+                PUBLIC_KEYS_VAR,
+            ),
+            (
+                &[
+                    (ALGORITHM_VAR, "RS256"),
+                    (
+                        PRIVATE_KEY_VAR,
+                        "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END PRIVATE KEY-----\n",
+                    ),
+                ],
+                PRIVATE_KEY_VAR,
+            ),
+        ];
+        for (pairs, variable) in cases {
+            let error = settings_from(pairs).unwrap_err();
+            assert_eq!(error.variable, variable, "{pairs:?}");
+            let text = error.to_string();
+            assert!(text.starts_with(variable), "{text}");
+            assert!(
+                !text.contains("MII") && !text.contains("c2VjcmV0"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_asymmetric_issuer_must_be_a_url_verifiers_can_append_the_well_known_path_to() {
+        let with_issuer = |issuer: &str| {
+            settings_from(&[
+                (ALGORITHM_VAR, "RS256"),
+                (PRIVATE_KEY_VAR, RS256_PRIVATE),
+                (ISSUER_VAR, issuer),
+            ])
+        };
+        for good in [
+            "https://auth.example.com",
+            "https://example.com/auth",
+            "http://127.0.0.1:3000",
+        ] {
+            assert_eq!(with_issuer(good).unwrap().issuer.as_deref(), Some(good));
+        }
+        for bad in [
+            "auth-service",
+            "https://auth.example.com/",
+            "https://",
+            "https://x?y=1",
+            "https://x#f",
+        ] {
+            let error = with_issuer(bad).unwrap_err();
+            assert_eq!(error.variable, ISSUER_VAR, "{bad}");
+        }
+        // HS256 tokens' issuer stays any string, as before.
+        let hs256 = settings_from(&[(SECRET_KEY_VAR, SECRET), (ISSUER_VAR, "auth-service")]);
+        assert_eq!(hs256.unwrap().issuer.as_deref(), Some("auth-service"));
     }
 }

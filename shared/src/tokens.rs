@@ -1,4 +1,6 @@
-//! Issuing and verifying HS256 tokens exactly as flask-jwt-extended 4.7 (on PyJWT 2) does.
+//! Issuing and verifying tokens exactly as flask-jwt-extended 4.7 (on PyJWT 2) does: HS256 with
+//! a shared secret, or RS256, ES256 or EdDSA with published keys (`keys`), whose tokens carry
+//! their key's `kid` and always an issuer.
 //!
 //! Verification gives the `msg` flask-jwt-extended gives for the same token, checked against the
 //! real library by `interop/check_flask.py`: segments, header, `alg`, signature, payload,
@@ -7,7 +9,7 @@
 //! decodes it again without the expiry check, and any later failure of that second pass is
 //! what the client sees. Leeway is zero.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use base64::{
     Engine,
@@ -16,17 +18,15 @@ use base64::{
         DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose::URL_SAFE_NO_PAD,
     },
 };
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, signature::Signer as _};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
     claims::{IssuedClaims, TokenKind, VerifiedClaims},
-    settings::Settings,
+    settings::{Settings, Signing},
+    tokens::{crypto::SigningKey, keys::KeySet},
 };
-
-/// The only algorithm we sign with or accept.
-pub const ALGORITHM: &str = "HS256";
 
 /// PyJWT accepts segments with or without `=` padding and ignores non-canonical trailing bits.
 const SEGMENT_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -102,22 +102,96 @@ pub enum TokenError {
 pub enum SigningError {
     #[error("could not load or use the signing key: {0}")]
     Crypto(#[from] jsonwebtoken::errors::Error),
+    #[error("could not sign: {0}")]
+    Signature(#[from] jsonwebtoken::signature::Error),
     #[error("could not serialise the claims: {0}")]
     Claims(#[from] serde_json::Error),
+    /// An asymmetric deployment without `JWT_ISSUER` takes its issuer from the request, and
+    /// this one did not say where it arrived.
+    #[error("{0}")]
+    NoIssuer(#[from] IssuerUnknown),
 }
 
-/// The header PyJWT (and so flask-jwt-extended) writes, byte for byte.
-const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+/// An asymmetric deployment without `JWT_ISSUER` met a request that does not say at which URL
+/// it reached the API (no `requestContext.domainName`: not an API Gateway event).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the issuer is unknown: the request has no requestContext.domainName; set JWT_ISSUER to the API's URL"
+)]
+pub struct IssuerUnknown;
 
-/// Signs and checks tokens with the configured key, lifetimes, issuer and audience.
+/// Signs and checks tokens with the configured key, lifetimes, issuer and audience. Cheap to
+/// clone: what is shared is behind an `Arc`, and a clone differs only in its issuer.
+#[derive(Clone)]
 pub struct TokenService {
-    encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
+    config: Arc<TokenConfig>,
+    /// The `iss` every token is issued with and must carry: `JWT_ISSUER`, or in an asymmetric
+    /// deployment without it the URL the request reached (`for_origin`). None: no `iss`.
+    issuer: Option<String>,
+}
+
+struct TokenConfig {
+    keys: TokenKeys,
+    /// The first segment of every token: the header, which only depends on the key.
+    header_segment: String,
     access_ttl: Duration,
     refresh_ttl: Duration,
     session_max_age: Duration,
-    issuer: Option<String>,
+    /// Whether the issuer is each request's origin (asymmetric, no `JWT_ISSUER`).
+    issuer_from_origin: bool,
     audience: Option<String>,
+}
+
+enum TokenKeys {
+    Hs256 {
+        signing: Box<SigningKey>,
+        verifying: DecodingKey,
+    },
+    Asymmetric(Arc<KeySet>),
+}
+
+impl TokenKeys {
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            TokenKeys::Hs256 { .. } => Algorithm::HS256,
+            TokenKeys::Asymmetric(keys) => keys.algorithm(),
+        }
+    }
+
+    fn signing_key(&self) -> &SigningKey {
+        match self {
+            TokenKeys::Hs256 { signing, .. } => signing,
+            TokenKeys::Asymmetric(keys) => keys.signing_key(),
+        }
+    }
+
+    /// The header PyJWT writes for the key, byte for byte: its keys sorted, `kid` when there
+    /// is one (`jwt.encode(..., headers={"kid": ...})`).
+    fn header_json(&self) -> String {
+        match self {
+            TokenKeys::Hs256 { .. } => r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(),
+            TokenKeys::Asymmetric(keys) => format!(
+                r#"{{"alg":"{}","kid":"{}","typ":"JWT"}}"#,
+                keys.asymmetric().name(),
+                keys.signing_kid()
+            ),
+        }
+    }
+}
+
+/// A token to issue: whose, of which kind, when, with which id, in which session.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSpec<'a> {
+    pub kind: TokenKind,
+    pub subject: &'a str,
+    /// Only matters for access tokens; refresh tokens are never fresh.
+    pub fresh: bool,
+    pub issued_at: i64,
+    pub jti: &'a str,
+    pub session: Option<SessionClaims<'a>>,
+    /// The user's scopes, space-separated (RFC 9068 section 2.2.3): carried by access tokens
+    /// only, and only when there are any.
+    pub scope: Option<&'a str>,
 }
 
 /// The session a token is issued in: its id (`sid`) and when it began (`auth_time`).
@@ -139,16 +213,71 @@ pub struct CheckedToken {
 impl TokenService {
     pub fn new(settings: &Settings) -> Result<Self, SigningError> {
         crypto::install();
-        let secret = settings.secret_key.as_bytes();
+        let keys = match &settings.signing {
+            Signing::Hs256(secret) => TokenKeys::Hs256 {
+                signing: Box::new(SigningKey::new(
+                    Algorithm::HS256,
+                    &EncodingKey::from_secret(secret.as_bytes())?,
+                )?),
+                verifying: DecodingKey::from_secret(secret.as_bytes())?,
+            },
+            Signing::Asymmetric(keys) => TokenKeys::Asymmetric(keys.clone()),
+        };
+        let issuer_from_origin =
+            matches!(keys, TokenKeys::Asymmetric(_)) && settings.issuer.is_none();
         Ok(Self {
-            encoding_key: EncodingKey::from_secret(secret)?,
-            decoding_key: DecodingKey::from_secret(secret)?,
-            access_ttl: settings.access_ttl,
-            refresh_ttl: settings.refresh_ttl,
-            session_max_age: settings.session_max_age,
+            config: Arc::new(TokenConfig {
+                header_segment: URL_SAFE_NO_PAD.encode(keys.header_json()),
+                keys,
+                access_ttl: settings.access_ttl,
+                refresh_ttl: settings.refresh_ttl,
+                session_max_age: settings.session_max_age,
+                issuer_from_origin,
+                audience: settings.audience.clone(),
+            }),
             issuer: settings.issuer.clone(),
-            audience: settings.audience.clone(),
         })
+    }
+
+    /// The service as seen by a request that reached the API at `origin` (`https://host`,
+    /// `http::issuer`): in an asymmetric deployment without `JWT_ISSUER`, `origin` is the
+    /// issuer of every token it issues and the one every token it checks must carry. Elsewhere
+    /// the issuer is configured, and this is the service itself.
+    pub fn for_origin(&self, origin: Option<&str>) -> Result<TokenService, IssuerUnknown> {
+        if !self.config.issuer_from_origin {
+            return Ok(self.clone());
+        }
+        Ok(TokenService {
+            config: self.config.clone(),
+            issuer: Some(origin.ok_or(IssuerUnknown)?.to_owned()),
+        })
+    }
+
+    /// The issuer tokens carry, when there is one (resolved for a request, see `for_origin`).
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The `alg` every token carries, the only one accepted.
+    pub fn algorithm_name(&self) -> &'static str {
+        match &self.config.keys {
+            TokenKeys::Hs256 { .. } => "HS256",
+            TokenKeys::Asymmetric(keys) => keys.asymmetric().name(),
+        }
+    }
+
+    /// The published keys of an asymmetric deployment; none for HS256, whose key is secret.
+    pub fn key_set(&self) -> Option<&KeySet> {
+        match &self.config.keys {
+            TokenKeys::Hs256 { .. } => None,
+            TokenKeys::Asymmetric(keys) => Some(keys),
+        }
+    }
+
+    /// Whether an issuer is needed and missing: an asymmetric deployment's service that was
+    /// not given its request's origin. Fails closed: it signs nothing and accepts nothing.
+    fn issuer_unresolved(&self) -> bool {
+        self.config.issuer_from_origin && self.issuer.is_none()
     }
 
     /// Issues a token for `subject`, now (the system clock), with a fresh random `jti` and no
@@ -177,6 +306,31 @@ impl TokenService {
         jti: &str,
         session: Option<SessionClaims<'_>>,
     ) -> Result<String, SigningError> {
+        self.issue_spec(&TokenSpec {
+            kind,
+            subject,
+            fresh,
+            issued_at,
+            jti,
+            session,
+            scope: None,
+        })
+    }
+
+    /// Issues the token `spec` describes (see `issue_at`), with the user's scopes.
+    pub fn issue_spec(&self, spec: &TokenSpec<'_>) -> Result<String, SigningError> {
+        if self.issuer_unresolved() {
+            return Err(IssuerUnknown.into());
+        }
+        let TokenSpec {
+            kind,
+            subject,
+            fresh,
+            issued_at,
+            jti,
+            session,
+            scope,
+        } = *spec;
         let claims = IssuedClaims {
             fresh: fresh && kind == TokenKind::Access,
             iat: issued_at,
@@ -188,17 +342,21 @@ impl TokenService {
             nbf: issued_at,
             exp: self.expiry(kind, issued_at, session.map(|session| session.started_at)),
             iss: self.issuer.as_deref(),
-            aud: self.audience.as_deref(),
+            aud: self.config.audience.as_deref(),
+            scope: scope.filter(|scope| kind == TokenKind::Access && !scope.is_empty()),
         };
         // Signed by hand rather than with `jsonwebtoken::encode`, whose header puts `typ` first.
         let message = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(HEADER_JSON),
+            self.config.header_segment,
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?)
         );
-        let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding_key, Algorithm::HS256)?;
-        Ok(format!("{message}.{signature}"))
+        let signature = self
+            .config
+            .keys
+            .signing_key()
+            .try_sign(message.as_bytes())?;
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
     /// The `exp` of a token of `kind` issued at `issued_at` in a session that began at
@@ -214,7 +372,7 @@ impl TokenService {
 
     /// The end of a session that began at `started_at`: no refresh token of it is good after.
     pub fn session_end(&self, started_at: i64) -> i64 {
-        started_at.saturating_add(self.session_max_age.as_secs() as i64)
+        started_at.saturating_add(self.config.session_max_age.as_secs() as i64)
     }
 
     /// Until when the record of the session of `claims` (a refresh token) matters: until every
@@ -227,14 +385,14 @@ impl TokenService {
         let last_refresh = claims
             .session_started_at()
             .map_or(claims.expires_at, |start| self.session_end(start));
-        last_refresh.saturating_add(self.access_ttl.as_secs() as i64)
+        last_refresh.saturating_add(self.config.access_ttl.as_secs() as i64)
     }
 
     /// The lifetime of tokens of `kind`.
     fn lifetime(&self, kind: TokenKind) -> Duration {
         match kind {
-            TokenKind::Access => self.access_ttl,
-            TokenKind::Refresh => self.refresh_ttl,
+            TokenKind::Access => self.config.access_ttl,
+            TokenKind::Refresh => self.config.refresh_ttl,
         }
     }
 
@@ -301,6 +459,10 @@ impl TokenService {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             auth_time: integer("auth_time"),
+            scope: payload
+                .get("scope")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         };
         // A refresh token is good no longer than its session, whatever its `exp` says (one
         // signed before the cap was lowered, or by flask-jwt-extended, whose session began at
@@ -341,19 +503,33 @@ impl TokenService {
 
         match header.get("alg") {
             None => return Err(TokenError::AlgorithmMissing),
-            Some(Value::String(alg)) if alg == ALGORITHM => {}
+            Some(Value::String(alg)) if alg == self.algorithm_name() => {}
             Some(_) => return Err(TokenError::AlgorithmNotAllowed),
         }
 
         // jsonwebtoken compares in constant time; it wants the canonical unpadded encoding.
         let canonical_signature = URL_SAFE_NO_PAD.encode(signature);
-        let signature_matches = jsonwebtoken::crypto::verify(
-            &canonical_signature,
-            signing_input.as_bytes(),
-            &self.decoding_key,
-            Algorithm::HS256,
-        )
-        .unwrap_or(false);
+        let algorithm = self.config.keys.algorithm();
+        let verifies = |key: &DecodingKey| {
+            jsonwebtoken::crypto::verify(
+                &canonical_signature,
+                signing_input.as_bytes(),
+                key,
+                algorithm,
+            )
+            .unwrap_or(false)
+        };
+        let signature_matches = match &self.config.keys {
+            TokenKeys::Hs256 { verifying, .. } => verifies(verifying),
+            // The key the token names; an unknown `kid` is a signature we cannot check, and
+            // gets the answer a bad one does. A token without one (flask-jwt-extended writes
+            // none) is tried against each published key: a handful at most.
+            TokenKeys::Asymmetric(keys) => match header.get("kid") {
+                Some(Value::String(kid)) => keys.verifying_key(kid).is_some_and(verifies),
+                Some(_) => false,
+                None => keys.verifying_keys().any(verifies),
+            },
+        };
         if !signature_matches {
             return Err(TokenError::BadSignature);
         }
@@ -386,6 +562,9 @@ impl TokenService {
             Some(exp) => as_integer(exp).ok_or(TokenError::ExpiryNotInteger)? <= now,
             None => false,
         };
+        if self.issuer_unresolved() {
+            return Err(TokenError::WrongIssuer);
+        }
         if let Some(issuer) = &self.issuer {
             match payload.get("iss") {
                 None => return Err(TokenError::MissingClaim("iss")),
@@ -406,7 +585,7 @@ impl TokenService {
 
     /// RFC 7519 §4.1.3: a token naming an audience is only for a service that is that audience.
     fn check_audience(&self, aud: Option<&Value>) -> Result<(), TokenError> {
-        let Some(expected) = &self.audience else {
+        let Some(expected) = &self.config.audience else {
             return match aud {
                 Some(_) => Err(TokenError::UnexpectedAudience),
                 None => Ok(()),
@@ -483,6 +662,8 @@ fn is_truthy(value: &Value) -> bool {
     }
 }
 
+#[cfg(test)]
+mod asymmetric_tests;
 pub mod crypto;
 pub mod keys;
 #[cfg(test)]

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use crate::{
     app::AppState,
     claims::{TokenKind, VerifiedClaims},
-    http::{ApiError, bearer::bearer_token, errors::Route},
+    http::{ApiError, bearer::bearer_token, errors::Route, issuer::tokens_for},
     lookup::{TokenQuery, TokenRecords},
     users::User,
 };
@@ -30,9 +30,11 @@ pub fn verified_claims(
     kind: TokenKind,
 ) -> Result<VerifiedClaims, ApiError> {
     let token = bearer_token(request.headers())?;
-    Ok(state
-        .tokens
-        .verify_at(&token, kind, state.clock.now().as_secs_f64())?)
+    Ok(tokens_for(state, request, Route::Token)?.verify_at(
+        &token,
+        kind,
+        state.clock.now().as_secs_f64(),
+    )?)
 }
 
 /// The user behind `claims`, if the token and its session are not revoked and its user

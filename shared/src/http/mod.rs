@@ -7,6 +7,7 @@ pub mod body;
 pub mod deadline;
 pub mod errors;
 pub mod guard;
+pub mod issuer;
 
 use std::future::Future;
 

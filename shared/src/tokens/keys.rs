@@ -36,6 +36,25 @@ pub enum KeyError {
     NoPem { variable: &'static str },
 }
 
+impl KeyError {
+    /// The variable the keys came from.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::NotAPrivateKey { variable, .. }
+            | Self::CannotSign { variable, .. }
+            | Self::NotAPublicKey { variable, .. }
+            | Self::NoPem { variable } => variable,
+        }
+    }
+
+    /// What is wrong, without the variable's name.
+    pub fn problem(&self) -> String {
+        let text = self.to_string();
+        let prefix = format!("{}: ", self.variable());
+        text.strip_prefix(&prefix).unwrap_or(&text).to_owned()
+    }
+}
+
 /// One published key: its `kid`, its JWK (public parts only) and the key that verifies with it.
 pub struct PublishedKey {
     pub kid: String,
@@ -45,7 +64,7 @@ pub struct PublishedKey {
 
 /// A deployment's asymmetric keys.
 pub struct KeySet {
-    algorithm: Algorithm,
+    asymmetric: Asymmetric,
     signing: SigningKey,
     /// The signing key's public key first, then the others, without repeats.
     published: Vec<PublishedKey>,
@@ -156,14 +175,29 @@ impl KeySet {
             }
         }
         Ok(Self {
-            algorithm,
+            asymmetric,
             signing,
             published,
         })
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.asymmetric.algorithm()
+    }
+
+    pub fn asymmetric(&self) -> Asymmetric {
+        self.asymmetric
+    }
+
+    /// Every published key's `kid`, the signing key's first.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.published.iter().map(|key| key.kid.as_str())
+    }
+
+    /// The keys that verify tokens without a `kid` (flask-jwt-extended's, which it does not
+    /// write): each published one, the signing key's first.
+    pub fn verifying_keys(&self) -> impl Iterator<Item = &DecodingKey> {
+        self.published.iter().map(|key| &key.verifying)
     }
 
     pub fn signing_key(&self) -> &SigningKey {
@@ -188,6 +222,16 @@ impl KeySet {
         JwkSet {
             keys: self.published.iter().map(|key| key.jwk.clone()).collect(),
         }
+    }
+}
+
+/// Names the algorithm and the keys' ids, never a key.
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("algorithm", &self.asymmetric.name())
+            .field("kids", &self.kids().collect::<Vec<_>>())
+            .finish()
     }
 }
 
