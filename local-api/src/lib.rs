@@ -18,7 +18,7 @@ use lambda_http::{
 use serde_json::json;
 use shared::{
     AppState,
-    http::{access_log::logged, json_response},
+    http::{access_log::logged, issuer::RequestOrigin, json_response},
 };
 
 /// API Gateway's own limit is 10 MB; nothing this API takes is near 1 MiB.
@@ -31,6 +31,7 @@ pub enum Function {
     Refresh,
     Profile,
     Logout,
+    Discovery,
 }
 
 impl Function {
@@ -41,6 +42,7 @@ impl Function {
             Function::Refresh => "refresh",
             Function::Profile => "profile",
             Function::Logout => "logout",
+            Function::Discovery => "discovery",
         }
     }
 }
@@ -48,11 +50,13 @@ impl Function {
 /// The routes of `template.yaml`'s HTTP API, the source of routes: a test
 /// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
 /// disagree.
-pub const ROUTES: [(Method, &str, Function); 4] = [
+pub const ROUTES: [(Method, &str, Function); 6] = [
     (Method::POST, "/login", Function::Login),
     (Method::POST, "/refresh", Function::Refresh),
     (Method::GET, "/profile", Function::Profile),
     (Method::POST, "/logout", Function::Logout),
+    (Method::GET, discovery::JWKS_PATH, Function::Discovery),
+    (Method::GET, discovery::DISCOVERY_PATH, Function::Discovery),
 ];
 
 /// The function API Gateway would invoke for `method` and `path`, if any.
@@ -74,15 +78,30 @@ pub async fn invoke(
         Function::Refresh => refresh::handle(state, request).await,
         Function::Profile => profile::handle(state, request).await,
         Function::Logout => logout::handle(state, request).await,
+        Function::Discovery => discovery::handle(&state.tokens, request).await,
     }
 }
 
-/// The server: every request goes through `serve`, which routes like API Gateway.
-pub fn app(state: Arc<AppState>) -> Router {
-    Router::new().fallback(serve).with_state(state)
+/// The server: every request goes through `serve`, which routes like API Gateway. `origin`
+/// is the server's own URL (`http://127.0.0.1:3000`): in an asymmetric deployment without
+/// `JWT_ISSUER`, the issuer, as the API's URL is on API Gateway.
+pub fn app(state: Arc<AppState>, origin: String) -> Router {
+    Router::new().fallback(serve).with_state(Server {
+        state,
+        origin: RequestOrigin(origin),
+    })
 }
 
-async fn serve(State(state): State<Arc<AppState>>, request: AxumRequest) -> AxumResponse {
+#[derive(Clone)]
+struct Server {
+    state: Arc<AppState>,
+    origin: RequestOrigin,
+}
+
+async fn serve(
+    State(Server { state, origin }): State<Server>,
+    request: AxumRequest,
+) -> AxumResponse {
     let (parts, body) = request.into_parts();
     let Some(function) = function_for(&parts.method, parts.uri.path()) else {
         // What API Gateway answers for a route it does not have.
@@ -105,7 +124,8 @@ async fn serve(State(state): State<Arc<AppState>>, request: AxumRequest) -> Axum
         Ok(text) => Body::Text(text),
         Err(error) => Body::Binary(error.into_bytes()),
     };
-    let request = Request::from_parts(parts, body);
+    let mut request = Request::from_parts(parts, body);
+    request.extensions_mut().insert(origin);
     match logged(request, |request| invoke(&state, function, request)).await {
         Ok(response) => to_axum(response),
         // A handler only fails like this on a bug; API Gateway would answer a bare 500.

@@ -6,7 +6,7 @@ use lambda_http::Error;
 use shared::{
     AppState,
     sessions::{DynamoSessionStore, InMemorySessionStore, SessionStore},
-    settings::{self, SECRET_KEY_VAR, Settings},
+    settings::{self, SECRET_KEY_VAR, Settings, Signing},
     users::{DynamoUserStore, InMemoryUserStore, UserStore},
 };
 
@@ -61,17 +61,23 @@ async fn main() -> Result<(), Error> {
         Some(table) => println!("Sessions: DynamoDB table {table}"),
         None => println!("Sessions: in memory (set SESSIONS_TABLE for DynamoDB)"),
     }
-    if generated_secret.is_some() {
-        println!(
+    match &settings.signing {
+        Signing::Hs256(_) if generated_secret.is_some() => println!(
             "{SECRET_KEY_VAR} is unset: using a random secret; tokens will not survive a restart."
-        );
+        ),
+        Signing::Hs256(_) => println!("Tokens: HS256"),
+        Signing::Asymmetric(keys) => println!(
+            "Tokens: {}, issuer {}, keys at {url}/.well-known/jwks.json",
+            keys.asymmetric().name(),
+            settings.issuer.as_deref().unwrap_or(&url),
+        ),
     }
     println!(
         "Try: curl -s -X POST {url}/login -H 'Content-Type: application/json' -d '{{\"username\":\"cosmo\",\"password\":\"space-corgi\"}}'"
     );
     println!("Press Ctrl-C to stop.");
 
-    axum::serve(listener, local_api::app(state))
+    axum::serve(listener, local_api::app(state, url))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("Stopped.");

@@ -1,5 +1,6 @@
 //! Every file in `events/` goes through the handler its route names, and gets the response the
-//! file documents under `expected`. The state uses `local-env.json`, what `sam local invoke` uses.
+//! file documents under `expected`. The state uses `local-env.json`, what `sam local invoke` uses;
+//! `events/rs256/` is replayed with `local-env-rs256.json`, an RS256 deployment's.
 
 use std::{fs, path::PathBuf, time::Duration};
 
@@ -17,8 +18,13 @@ fn root() -> PathBuf {
 }
 
 fn local_state() -> AppState {
+    state_of("local-env.json")
+}
+
+/// The state `env_file` (an `--env-vars` file of `sam local invoke`) configures.
+fn state_of(env_file: &str) -> AppState {
     let env: Value =
-        serde_json::from_str(&fs::read_to_string(root().join("local-env.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(root().join(env_file)).unwrap()).unwrap();
     let parameters = env["Parameters"].as_object().unwrap().clone();
     let settings = Settings::from_lookup(|name| {
         parameters
@@ -36,7 +42,11 @@ fn local_state() -> AppState {
 }
 
 fn event_files() -> Vec<EventFile> {
-    events::load(&root().join("events")).expect("every file of events/ is an event with a reply")
+    events_in("events")
+}
+
+fn events_in(folder: &str) -> Vec<EventFile> {
+    events::load(&root().join(folder)).expect("every file of the folder is an event with a reply")
 }
 
 #[test]
@@ -51,7 +61,14 @@ fn events_folder_holds_the_documented_cases() {
 
 #[tokio::test]
 async fn every_event_gets_the_response_it_documents() {
-    replay_every_event(local_state()).await;
+    replay_every_event(local_state(), event_files()).await;
+}
+
+#[tokio::test]
+async fn every_rs256_event_gets_the_response_it_documents() {
+    let events = events_in("events/rs256");
+    assert!(events.len() >= 5, "{} RS256 events", events.len());
+    replay(state_of("local-env-rs256.json"), events).await;
 }
 
 /// The events' tokens live until 2100; the answers they document must not change before then
@@ -62,12 +79,24 @@ async fn every_event_gets_the_same_response_for_as_long_as_its_tokens_live() {
     let mut state = local_state();
     // 2099-12-31T00:00:00Z.
     state.clock = Clock::manual_at(Duration::from_secs(4_102_358_400));
-    replay_every_event(state).await;
+    replay_every_event(state, event_files()).await;
+    let mut rs256 = state_of("local-env-rs256.json");
+    rs256.clock = Clock::manual_at(Duration::from_secs(4_102_358_400));
+    replay(rs256, events_in("events/rs256")).await;
 }
 
-async fn replay_every_event(state: AppState) {
+/// Replays `files`, and checks every route had one.
+async fn replay_every_event(state: AppState, files: Vec<EventFile>) {
+    let seen = replay(state, files).await;
+    for (_, _, function) in local_api::ROUTES {
+        assert!(seen.contains(&function), "no event for {function:?}");
+    }
+}
+
+/// Replays `files` through their functions with `state`: the functions they went to.
+async fn replay(state: AppState, files: Vec<EventFile>) -> Vec<Function> {
     let mut seen = Vec::new();
-    for file in event_files() {
+    for file in files {
         let name = &file.name;
         let request = lambda_http::request::from_str(&file.text)
             .unwrap_or_else(|e| panic!("{name}: not an API Gateway event: {e}"));
@@ -86,6 +115,7 @@ async fn replay_every_event(state: AppState) {
             Function::Refresh => "refresh-",
             Function::Profile => "profile-",
             Function::Logout => "logout-",
+            Function::Discovery => "discovery-",
         };
         assert!(
             name.starts_with(prefix),
@@ -108,7 +138,5 @@ async fn replay_every_event(state: AppState) {
         assert_eq!(checked, Ok(()), "{name}");
         seen.push(function);
     }
-    for (_, _, function) in local_api::ROUTES {
-        assert!(seen.contains(&function), "no event for {function:?}");
-    }
+    seen
 }

@@ -9,9 +9,9 @@ use shared::{
     AppState,
     claims::TokenKind,
     clock::Clock,
-    http::{ApiError, body::json_body, errors::Route, json_response, respond},
+    http::{ApiError, body::json_body, errors::Route, issuer::tokens_for, json_response, respond},
     login_schema,
-    tokens::{SessionClaims, new_token_id},
+    tokens::{SessionClaims, TokenSpec, new_token_id},
     users::{self, User},
 };
 
@@ -23,6 +23,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 }
 
 async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
+    let tokens = tokens_for(state, request, Route::Login)?;
     let body = json_body(request)?;
     let credentials = login_schema::validate(&body).map_err(ApiError::Validation)?;
     let sessions = state.sessions.as_ref();
@@ -55,17 +56,18 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         id: &session_id,
         started_at: now,
     };
+    let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
     let issue = |kind| {
-        state
-            .tokens
-            .issue_at(
+        tokens
+            .issue_spec(&TokenSpec {
                 kind,
-                &user.username,
-                true,
-                now,
-                &new_token_id(),
-                Some(session),
-            )
+                subject: &user.username,
+                fresh: true,
+                issued_at: now,
+                jti: &new_token_id(),
+                session: Some(session),
+                scope: scope.as_deref(),
+            })
             .map_err(|error| ApiError::Signing(Route::Login, error))
     };
     let body = json!({"access_token": issue(TokenKind::Access)?, "refresh_token": issue(TokenKind::Refresh)?});

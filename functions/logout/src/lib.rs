@@ -24,6 +24,7 @@ use shared::{
         bearer::{AuthHeaderError, bearer_token},
         body::json_body,
         errors::Route,
+        issuer::tokens_for,
         json_response, respond,
     },
     logout_schema,
@@ -51,16 +52,13 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     }
     // Every token is checked before anything is revoked: a bad one revokes nothing.
     let now = state.clock.now().as_secs_f64();
+    let tokens = tokens_for(state, request, Route::Token)?;
     let mut checked = Vec::new();
     if let Some(token) = &bearer {
-        checked.push(state.tokens.check_revocable_at(token, None, now)?);
+        checked.push(tokens.check_revocable_at(token, None, now)?);
     }
     if let Some(token) = &body_token {
-        checked.push(
-            state
-                .tokens
-                .check_revocable_at(token, Some(TokenKind::Refresh), now)?,
-        );
+        checked.push(tokens.check_revocable_at(token, Some(TokenKind::Refresh), now)?);
     }
     let mut revocations = Vec::new();
     for token in &checked {

@@ -16,5 +16,10 @@ async fn profile(state: &AppState, request: &Request) -> Result<Response<Body>, 
     let (claims, user) = authorized_user(state, request, TokenKind::Access).await?;
     let mut body = user.public_record();
     body.insert("logged_in_as".to_owned(), Value::String(claims.subject));
+    // The user's scopes as they stand, which the next access token carries: a user without
+    // any gets the answer of before.
+    if !user.scopes.is_empty() {
+        body.insert("scopes".to_owned(), Value::from(user.scopes.clone()));
+    }
     Ok(json_response(StatusCode::OK, &body))
 }

@@ -12,10 +12,11 @@ use shared::{
         ApiError,
         errors::Route,
         guard::{user_of, verified_claims},
+        issuer::tokens_for,
         json_response, respond,
     },
     sessions::{Rotation, RotationOutcome},
-    tokens::{SessionClaims, TokenError, new_token_id},
+    tokens::{SessionClaims, TokenError, TokenSpec, new_token_id},
 };
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
@@ -51,10 +52,21 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
         id,
         started_at: claims.session_started_at().unwrap_or(now),
     });
+    // The user's scopes as they are now: one revoked since the login is gone from the next
+    // access token.
+    let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
+    let tokens = tokens_for(state, request, Route::Token)?;
     let issue = |kind, jti: &str| {
-        state
-            .tokens
-            .issue_at(kind, &user.username, false, now, jti, session)
+        tokens
+            .issue_spec(&TokenSpec {
+                kind,
+                subject: &user.username,
+                fresh: false,
+                issued_at: now,
+                jti,
+                session,
+                scope: scope.as_deref(),
+            })
             .map_err(|error| ApiError::Signing(Route::Token, error))
     };
     let access_token = issue(TokenKind::Access, &new_token_id())?;
