@@ -4,15 +4,26 @@
 Each event carries an "expected" object (statusCode, and body or bodyKeys) that the tests check,
 so an event cannot rot. Tokens are signed with the local secret of local-env.json; the valid ones
 expire on 2100-01-01 and the expired one on 2020-01-01, so the events stay what they say.
+events/rs256/ holds the events of an RS256 deployment, configured by local-env-rs256.json (the
+test key of interop/keys/, never to deploy): its tokens carry the key's kid and the API's URL as
+issuer, and its keys are published.
 Run it with the project's virtualenv (it needs PyJWT): .venv/bin/python scripts/make_events.py
 """
+import base64
+import hashlib
+import hmac
 import json
 import pathlib
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECRET = json.loads((ROOT / "local-env.json").read_text())["Parameters"]["JWT_SECRET_KEY"]
+RS256_PRIVATE = (ROOT / "interop/keys/rs256-private.pem").read_text()
+RS256_PUBLIC = (ROOT / "interop/keys/rs256-public.pem").read_text()
+ISSUER = "https://abc123.execute-api.us-east-1.amazonaws.com"
+NO_PUBLIC_KEYS = "This deployment signs tokens with HS256 and has no public keys (set JWT_ALGORITHM)"
 ISSUED = 1795910400  # 2026-11-29
 VALID_UNTIL = 4102444800  # 2100-01-01
 EXPIRED_AT = 1577836800  # 2020-01-01
@@ -134,12 +145,82 @@ CASES = {
                         {"statusCode": 401, "body": {"msg": "Missing Authorization Header"}}),
     "logout-access-token-in-body": (event("POST", "/logout", JSON, json.dumps({"refresh_token": token("access")})),
                                     {"statusCode": 422, "body": {"msg": "Only refresh tokens are allowed"}}),
+    "discovery-jwks-hs256": (event("GET", "/.well-known/jwks.json"),
+                   {"statusCode": 404, "body": {"msg": NO_PUBLIC_KEYS}}),
+    "discovery-openid-configuration-hs256": (event("GET", "/.well-known/openid-configuration"),
+                                   {"statusCode": 404, "body": {"msg": NO_PUBLIC_KEYS}}),
 }
 
-if __name__ == "__main__":
-    folder = ROOT / "events"
+
+def rs256_jwk():
+    """The published JWK of the test key, with its RFC 7638 thumbprint as kid."""
+    public = serialization.load_pem_public_key(RS256_PUBLIC.encode())
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
+    members = {name: jwk[name] for name in ("e", "kty", "n")}
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": jwk["n"], "e": jwk["e"]}
+
+
+def hs256_keyed_with_public_key():
+    """HS256 with the public key as the secret, by hand: PyJWT refuses to make one."""
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    claims = {"type": "access", "sub": "cosmo", "iat": ISSUED, "exp": VALID_UNTIL, "iss": ISSUER}
+    header = b'{"alg":"HS256","typ":"JWT"}'
+    signing_input = f"{b64(header)}.{b64(json.dumps(claims).encode())}"
+    signature = hmac.new(RS256_PUBLIC.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+RS256_KID = rs256_jwk()["kid"]
+
+
+def rs256_token(kind, kid=RS256_KID, iss=ISSUER, jti="00000000-0000-4000-8000-000000000000"):
+    claims = {"fresh": kind == "access", "iat": ISSUED, "jti": jti, "type": kind, "sub": "cosmo",
+              "nbf": ISSUED, "exp": VALID_UNTIL, "iss": iss}
+    return jwt.encode(claims, RS256_PRIVATE, algorithm="RS256", headers={"kid": kid})
+
+
+RS256_CASES = {
+    "login-ok": (event("POST", "/login", JSON, '{"username": "cosmo", "password": "space-corgi"}'),
+                 {"statusCode": 200, "bodyKeys": ["access_token", "refresh_token"]}),
+    "refresh-ok": (event("POST", "/refresh", bearer(rs256_token("refresh"))),
+                   {"statusCode": 200, "bodyKeys": ["access_token"]}),
+    "profile-ok": (event("GET", "/profile", bearer(rs256_token("access"))),
+                   {"statusCode": 200, "body": {"id": 1, "logged_in_as": "cosmo", "username": "cosmo"}}),
+    # Our key, but a kid we do not publish: what a bad signature gets.
+    "profile-unknown-kid": (event("GET", "/profile", bearer(rs256_token("access", kid="not-ours"))),
+                            {"statusCode": 422, "body": {"msg": "Signature verification failed"}}),
+    # Our key and kid, for another URL than the one the request reached.
+    "profile-other-issuer": (event("GET", "/profile", bearer(rs256_token("access", iss="https://elsewhere.example"))),
+                             {"statusCode": 422, "body": {"msg": "Invalid issuer"}}),
+    # The classic confusion: HS256 keyed with the public key, which anyone has.
+    "profile-hs256-with-the-public-key": (event("GET", "/profile", bearer(hs256_keyed_with_public_key())),
+                                          {"statusCode": 422, "body": {"msg": "The specified alg value is not allowed"}}),
+    "discovery-jwks": (event("GET", "/.well-known/jwks.json"),
+             {"statusCode": 200, "body": {"keys": [rs256_jwk()]}}),
+    "discovery-openid-configuration": (event("GET", "/.well-known/openid-configuration"),
+                             {"statusCode": 200, "body": {
+                                 "issuer": ISSUER,
+                                 "jwks_uri": f"{ISSUER}/.well-known/jwks.json",
+                                 "response_types_supported": [],
+                                 "subject_types_supported": ["public"],
+                                 "id_token_signing_alg_values_supported": ["RS256"],
+                                 "token_endpoint_auth_methods_supported": [],
+                                 "scopes_supported": [],
+                                 "claims_supported": ["iss", "sub", "aud", "exp", "nbf", "iat", "jti",
+                                                      "auth_time", "sid", "scope", "type", "fresh"]}}),
+}
+
+def write(folder, cases):
     folder.mkdir(exist_ok=True)
-    for name, (request, expected) in CASES.items():
+    for name, (request, expected) in cases.items():
         request["expected"] = expected
         (folder / f"{name}.json").write_text(json.dumps(request, indent=2) + "\n")
-    print(f"wrote {len(CASES)} events to {folder}")
+    print(f"wrote {len(cases)} events to {folder}")
+
+
+if __name__ == "__main__":
+    write(ROOT / "events", CASES)
+    write(ROOT / "events" / "rs256", RS256_CASES)

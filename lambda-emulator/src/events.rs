@@ -48,8 +48,10 @@ pub struct Expected {
 /// Every `*.json` file of `directory`, sorted by name. A file that is not an event with an
 /// `expected` reply is an error naming it.
 pub fn load(directory: &Path) -> io::Result<Vec<EventFile>> {
+    // Files only: a folder in it holds the events of another configuration (events/rs256).
     let mut paths: Vec<_> = fs::read_dir(directory)?
         .map(|entry| entry.map(|entry| entry.path()))
+        .filter(|path| path.as_ref().map_or(true, |path| !path.is_dir()))
         .collect::<Result<_, _>>()?;
     paths.sort();
     paths.iter().map(|path| read(path)).collect()

@@ -1,0 +1,81 @@
+//! Lambda refuses a function whose environment is over 4 KB (keys and values together): the
+//! template's limits on the key parameters keep an RS256 deployment under it with every other
+//! variable at a realistic worst, and a real RSA-2048 key with two published keys fits.
+
+use std::path::PathBuf;
+
+use lambda_emulator::Template;
+use serde_json::json;
+
+/// Lambda's limit on a function's environment variables, keys and values together.
+const LAMBDA_ENVIRONMENT_LIMIT: usize = 4096;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template_text() -> String {
+    std::fs::read_to_string(root().join("template.yaml")).unwrap()
+}
+
+/// A parameter's `MaxLength`.
+fn max_length(parameter: &str) -> usize {
+    let document: serde_norway::Value = serde_norway::from_str(&template_text()).unwrap();
+    document["Parameters"][parameter]["MaxLength"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{parameter} has no MaxLength")) as usize
+}
+
+/// The biggest environment the template gives a function with these keys: the tables as
+/// CloudFormation names them, a long custom-domain issuer and audience.
+fn environment_size(private_key: &str, public_keys: &str) -> (usize, usize) {
+    let stack = "jwt-auth-service-production";
+    let overrides = json!({"Parameters": {
+        "JWT_ALGORITHM": "RS256",
+        "JWT_PRIVATE_KEY": private_key,
+        "JWT_PUBLIC_KEYS": public_keys,
+        "JWT_ISSUER": "https://authentication.platform.example-corporation.com/identity/v1",
+        "JWT_AUDIENCE": "https://api.platform.example-corporation.com/reports",
+        "USERS_TABLE": format!("{stack}-UsersTable-1A2B3C4D5E6F7G8H"),
+        "SESSIONS_TABLE": format!("{stack}-SessionsTable-1A2B3C4D5E6F7G8H"),
+        "AWS_ENDPOINT_URL_DYNAMODB": "",
+    }});
+    let template = Template::load(&root().join("template.yaml")).unwrap();
+    let mut largest = (0, 0);
+    for function in template.function_ids() {
+        let variables = template.function(&function, &overrides).unwrap().variables;
+        let bytes: usize = variables
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| name.len() + value.len())
+            .sum();
+        // As JSON (what the API takes), escapes counted: the stricter reading of the limit.
+        let json = serde_json::to_string(&variables).unwrap().len();
+        largest = largest.max((bytes, json));
+    }
+    largest
+}
+
+#[test]
+fn keys_at_the_templates_maximum_lengths_fit_in_lambdas_environment() {
+    let private = "k".repeat(max_length("JwtPrivateKey"));
+    let public = "p".repeat(max_length("JwtPublicKeys"));
+    let (bytes, json) = environment_size(&private, &public);
+    println!("environment at the parameters' maximum lengths: {bytes} bytes, {json} as JSON");
+    assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{json} bytes");
+}
+
+#[test]
+fn an_rsa_2048_key_and_two_published_keys_fit_in_the_templates_limits() {
+    let read =
+        |name: &str| std::fs::read_to_string(root().join("interop/keys").join(name)).unwrap();
+    let private = read("rs256-private.pem");
+    let public = read("rs256-public.pem") + &read("stranger-rs256-public.pem");
+    // On one line with \n, as a CloudFormation parameter carries a PEM.
+    let one_line = |pem: &str| pem.replace('\n', "\\n");
+    assert!(one_line(&private).len() <= max_length("JwtPrivateKey"));
+    assert!(one_line(&public).len() <= max_length("JwtPublicKeys"));
+    let (bytes, json) = environment_size(&private, &public);
+    println!("RSA-2048 key and two published keys: {bytes} bytes, {json} as JSON");
+    assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{json} bytes");
+}
