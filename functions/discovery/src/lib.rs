@@ -6,8 +6,9 @@
 //! the secret. Both answers come from the keys alone, with no store call.
 
 use lambda_http::{
-    Body, Error, Request, Response,
+    Body, Error, Request, RequestExt, Response,
     http::{HeaderValue, Method, StatusCode, header::CACHE_CONTROL},
+    request::RequestContext,
 };
 use serde_json::{Value, json};
 use shared::{
@@ -49,7 +50,7 @@ pub async fn handle(tokens: &TokenService, request: Request) -> Result<Response<
 }
 
 fn answer(tokens: &TokenService, request: &Request) -> Response<Body> {
-    let path = request.uri().path();
+    let path = route_path(request);
     if request.method() != Method::GET || (path != JWKS_PATH && path != DISCOVERY_PATH) {
         // What API Gateway answers for a route it does not have.
         return json_response(StatusCode::NOT_FOUND, &json!({"message": "Not Found"}));
@@ -72,6 +73,19 @@ fn answer(tokens: &TokenService, request: &Request) -> Response<Body> {
     response
 }
 
+/// The route API Gateway matched (`routeKey`), whose path is the URL's without a custom
+/// domain's mapping key or a stage before it; the URL's path outside API Gateway.
+fn route_path(request: &Request) -> &str {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .route_key
+            .as_deref()
+            .and_then(|key| key.split_once(' '))
+            .map_or("", |(_, path)| path),
+        _ => request.uri().path(),
+    }
+}
+
 /// OpenID Connect Discovery 1.0's metadata for a service that issues access tokens and nothing
 /// else: the members it requires that describe us truly (`issuer`, `jwks_uri`,
 /// `subject_types_supported`, `id_token_signing_alg_values_supported` for the one algorithm we
@@ -86,7 +100,6 @@ pub fn discovery_document(tokens: &TokenService) -> Value {
         "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [tokens.algorithm_name()],
-        "token_endpoint_auth_methods_supported": [],
         "scopes_supported": [],
         "claims_supported": CLAIMS,
     })

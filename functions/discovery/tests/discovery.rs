@@ -26,10 +26,15 @@ fn rs256() -> TokenService {
 
 /// An HTTP API event for `GET path` received at `domain`.
 fn event(path: &str, domain: &str) -> Request {
+    event_under(path, domain, "")
+}
+
+/// The same through a custom domain's API mapping `base` (`/v1`): the URL's path starts with it.
+fn event_under(path: &str, domain: &str, base: &str) -> Request {
     let event = json!({
         "version": "2.0",
         "routeKey": format!("GET {path}"),
-        "rawPath": path,
+        "rawPath": format!("{base}{path}"),
         "rawQueryString": "",
         "headers": {"host": "ignored.example"},
         "requestContext": {
@@ -135,6 +140,30 @@ async fn a_configured_issuer_and_a_local_servers_origin_are_the_issuer() {
         .insert(RequestOrigin("http://127.0.0.1:3000".to_owned()));
     let body = json_body(&get(&rs256(), local).await);
     assert_eq!(body["issuer"], "http://127.0.0.1:3000");
+}
+
+#[tokio::test]
+async fn through_a_custom_domains_api_mapping_the_documents_name_urls_that_reach_this_api() {
+    let tokens = rs256();
+    let response = get(
+        &tokens,
+        event_under(discovery::DISCOVERY_PATH, "auth.example.com", "/v1"),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body = json_body(&response);
+    assert_eq!(body["issuer"], "https://auth.example.com/v1");
+    assert_eq!(
+        body["jwks_uri"],
+        "https://auth.example.com/v1/.well-known/jwks.json"
+    );
+    let response = get(
+        &tokens,
+        event_under(discovery::JWKS_PATH, "auth.example.com", "/v1"),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_body(&response)["keys"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -14,21 +14,31 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestOrigin(pub String);
 
-/// `https://{domainName}` of the API Gateway event: the domain API Gateway received the request
-/// at, set by API Gateway and not by the client (a custom domain when one is used). Outside
-/// API Gateway, the origin the server put in the request.
+/// The URL the API was reached at, from the API Gateway event: `https://{domainName}` (the
+/// domain API Gateway received the request at, set by API Gateway and not by the client: a
+/// custom domain when one is used), followed by whatever the URL's path holds before the
+/// route's own path (a custom domain's API mapping key, a named stage): `rawPath` less the path
+/// of `routeKey`. So `{origin}/.well-known/jwks.json` reaches this API however it was reached.
+/// Outside API Gateway, the origin the server put in the request. None when the event does
+/// not say, or says something that is no plain host and path.
 pub fn request_origin(request: &Request) -> Option<String> {
     if let Some(RequestOrigin(origin)) = request.extensions().get::<RequestOrigin>() {
         return Some(origin.clone());
     }
-    match request.request_context_ref()? {
-        RequestContext::ApiGatewayV2(context) => context
-            .domain_name
-            .as_deref()
-            .filter(|domain| is_host(domain))
-            .map(|domain| format!("https://{domain}")),
-        _ => None,
+    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let domain = context
+        .domain_name
+        .as_deref()
+        .filter(|domain| is_host(domain))?
+        .to_ascii_lowercase();
+    let (_, route_path) = context.route_key.as_deref()?.split_once(' ')?;
+    let base_path = request.raw_http_path().strip_suffix(route_path)?;
+    if !is_base_path(base_path) {
+        return None;
     }
+    Some(format!("https://{domain}{base_path}"))
 }
 
 /// The token service for `request`: with its origin as the issuer when that is how the
@@ -44,12 +54,24 @@ pub fn tokens_for(
         .map_err(|error| ApiError::Signing(route, error.into()))
 }
 
-/// A DNS name as API Gateway gives it: nothing that would make `https://{domain}` another URL.
+/// A DNS name as API Gateway gives it: nothing that would make `https://{domain}` another URL
+/// (no port: API Gateway serves 443 only).
 fn is_host(domain: &str) -> bool {
     !domain.is_empty()
         && domain
             .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b':'))
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-'))
+}
+
+/// Empty, or `/segment` repeated: an API mapping key or a stage, in the characters they allow.
+fn is_base_path(path: &str) -> bool {
+    path.is_empty()
+        || (path.starts_with('/')
+            && !path.ends_with('/')
+            && !path.contains("//")
+            && path.bytes().all(|byte| {
+                byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'.' | b'$')
+            }))
 }
 
 #[cfg(test)]
