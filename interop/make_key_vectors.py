@@ -58,9 +58,11 @@ def main():
         pem(keys["rs256"], serialization.PrivateFormat.TraditionalOpenSSL)
     )
     # Too short to sign with (RFC 7518 §3.3 asks for 2048 bits at least).
-    (HERE / "rsa1024-private.pem").write_text(
-        pem(rsa.generate_private_key(public_exponent=65537, key_size=1024), serialization.PrivateFormat.PKCS8)
-    )
+    short = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    (HERE / "rsa1024-private.pem").write_text(pem(short, serialization.PrivateFormat.PKCS8))
+    # Public keys that cannot verify ES256 or RS256 tokens: never to be published.
+    (HERE / "rsa1024-public.pem").write_text(public_pem(short))
+    (HERE / "p384-public.pem").write_text(public_pem(ec.generate_private_key(ec.SECP384R1())))
     # A key nobody publishes: its tokens must be refused.
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     vectors["stranger_RS256"] = jwt.encode(PAYLOAD, stranger, algorithm="RS256")

@@ -331,9 +331,18 @@ fn unescape_newlines(pem: &str) -> String {
 /// (`{issuer}/.well-known/openid-configuration`): an absolute HTTP(S) URL with no trailing
 /// slash, query or fragment (OpenID Connect Discovery section 3).
 fn check_issuer_url(issuer: &str) -> Result<(), String> {
+    // Verifiers fetch the keys from it: over plain HTTP anyone on the way could swap them, so
+    // http:// only for this machine (local-api).
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|local| {
+            issuer
+                .strip_prefix(local)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
     let rest = issuer
         .strip_prefix("https://")
-        .or_else(|| issuer.strip_prefix("http://"))
+        .or_else(|| issuer.strip_prefix("http://").filter(|_| loopback))
         .ok_or_else(|| {
             format!("`{issuer}` is not an https:// URL; verifiers fetch the keys from it")
         })?;
@@ -733,6 +742,7 @@ mod tests {
             "https://auth.example.com",
             "https://example.com/auth",
             "http://127.0.0.1:3000",
+            "http://localhost",
         ] {
             assert_eq!(with_issuer(good).unwrap().issuer.as_deref(), Some(good));
         }
@@ -742,6 +752,8 @@ mod tests {
             "https://",
             "https://x?y=1",
             "https://x#f",
+            "http://auth.example.com",
+            "http://localhost.evil.example",
         ] {
             let error = with_issuer(bad).unwrap_err();
             assert_eq!(error.variable, ISSUER_VAR, "{bad}");

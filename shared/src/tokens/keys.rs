@@ -5,9 +5,10 @@
 //!
 //! Errors name what was wrong and where, never the key.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey,
-    jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
+    jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
 use super::crypto::{self, SigningKey};
@@ -34,6 +35,13 @@ pub enum KeyError {
     },
     #[error("{variable}: no PEM block in it")]
     NoPem { variable: &'static str },
+    #[error("{variable}: key {position} cannot verify {algorithm}: {reason}")]
+    CannotVerify {
+        variable: &'static str,
+        position: usize,
+        algorithm: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl KeyError {
@@ -43,6 +51,7 @@ impl KeyError {
             Self::NotAPrivateKey { variable, .. }
             | Self::CannotSign { variable, .. }
             | Self::NotAPublicKey { variable, .. }
+            | Self::CannotVerify { variable, .. }
             | Self::NoPem { variable } => variable,
         }
     }
@@ -169,6 +178,16 @@ impl KeySet {
                     .ok()
                     .and_then(|jwk| publish(jwk, algorithm))
                     .ok_or(not_a_public_key)?;
+                // A key that would be published but could never verify: verifiers would be told
+                // to trust it, and rotating to it would fail.
+                if let Some(reason) = unusable(&key.jwk) {
+                    return Err(KeyError::CannotVerify {
+                        variable: public_variable,
+                        position: index + 1,
+                        algorithm: asymmetric.name(),
+                        reason,
+                    });
+                }
                 if published.iter().all(|known| known.kid != key.kid) {
                     published.push(key);
                 }
@@ -232,6 +251,25 @@ impl std::fmt::Debug for KeySet {
             .field("algorithm", &self.asymmetric.name())
             .field("kids", &self.kids().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+/// Why a public key cannot verify its algorithm's tokens (RFC 7518 section 3): an RSA key under
+/// 2048 bits, which ring refuses, or another curve than the algorithm's.
+fn unusable(jwk: &Jwk) -> Option<&'static str> {
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) => {
+            let modulus = URL_SAFE_NO_PAD.decode(&rsa.n).unwrap_or_default();
+            let leading_zeros = modulus.iter().take_while(|byte| **byte == 0).count();
+            ((modulus.len() - leading_zeros) * 8 < 2048).then_some("an RSA key of under 2048 bits")
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            (ec.curve != EllipticCurve::P256).then_some("not a P-256 key")
+        }
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            (okp.curve != EllipticCurve::Ed25519).then_some("not an Ed25519 key")
+        }
+        _ => Some("not a signature key"),
     }
 }
 

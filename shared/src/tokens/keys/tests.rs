@@ -132,6 +132,41 @@ fn further_public_keys_are_published_after_the_signing_keys_once_each() {
 }
 
 #[test]
+fn public_keys_that_could_never_verify_are_refused_not_published() {
+    let rsa = key_file!("rs256-private.pem");
+    let short = key_set(
+        Asymmetric::Rs256,
+        rsa,
+        Some(key_file!("rsa1024-public.pem")),
+    );
+    assert_eq!(
+        short.err(),
+        Some(KeyError::CannotVerify {
+            variable: PUBLIC,
+            position: 1,
+            algorithm: "RS256",
+            reason: "an RSA key of under 2048 bits",
+        })
+    );
+    let p256 = key_file!("es256-private.pem");
+    let next = format!(
+        "{}{}",
+        key_file!("es256-public.pem"),
+        key_file!("p384-public.pem")
+    );
+    let p384 = key_set(Asymmetric::Es256, p256, Some(&next));
+    assert_eq!(
+        p384.err(),
+        Some(KeyError::CannotVerify {
+            variable: PUBLIC,
+            position: 2,
+            algorithm: "ES256",
+            reason: "not a P-256 key",
+        })
+    );
+}
+
+#[test]
 fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() {
     let rsa = key_file!("rs256-private.pem");
     let cases = [
@@ -183,6 +218,7 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
     ];
     for (outcome, expected) in cases {
         let error = outcome.err().unwrap();
+        assert_eq!(error.variable(), expected.variable());
         assert_eq!(error, expected);
         assert!(!error.to_string().contains("MII"), "{error}");
     }
