@@ -24,6 +24,8 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 }
 
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
+    // Resolved before anything is spent: a rotation must never be left without its token.
+    let tokens = tokens_for(state, request, Route::Token)?;
     let claims = verified_claims(state, request, TokenKind::Refresh)?;
     let now = state.clock.unix_secs();
     // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
@@ -55,7 +57,6 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     // The user's scopes as they are now: one revoked since the login is gone from the next
     // access token.
     let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
-    let tokens = tokens_for(state, request, Route::Token)?;
     let issue = |kind, jti: &str| {
         tokens
             .issue_spec(&TokenSpec {
