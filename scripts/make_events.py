@@ -207,7 +207,6 @@ RS256_CASES = {
                                  "response_types_supported": [],
                                  "subject_types_supported": ["public"],
                                  "id_token_signing_alg_values_supported": ["RS256"],
-                                 "token_endpoint_auth_methods_supported": [],
                                  "scopes_supported": [],
                                  "claims_supported": ["iss", "sub", "aud", "exp", "nbf", "iat", "jti",
                                                       "auth_time", "sid", "scope", "type", "fresh"]}}),

@@ -26,16 +26,21 @@ fn max_length(parameter: &str) -> usize {
         .unwrap_or_else(|| panic!("{parameter} has no MaxLength")) as usize
 }
 
-/// The biggest environment the template gives a function with these keys: the tables as
-/// CloudFormation names them, a long custom-domain issuer and audience.
-fn environment_size(private_key: &str, public_keys: &str) -> (usize, usize) {
+/// The biggest environment the template gives a function with these keys, `issuer` and
+/// `audience`, and the tables as CloudFormation names them.
+fn environment_size(
+    private_key: &str,
+    public_keys: &str,
+    issuer: &str,
+    audience: &str,
+) -> (usize, usize) {
     let stack = "jwt-auth-service-production";
     let overrides = json!({"Parameters": {
         "JWT_ALGORITHM": "RS256",
         "JWT_PRIVATE_KEY": private_key,
         "JWT_PUBLIC_KEYS": public_keys,
-        "JWT_ISSUER": "https://authentication.platform.example-corporation.com/identity/v1",
-        "JWT_AUDIENCE": "https://api.platform.example-corporation.com/reports",
+        "JWT_ISSUER": issuer,
+        "JWT_AUDIENCE": audience,
         "USERS_TABLE": format!("{stack}-UsersTable-1A2B3C4D5E6F7G8H"),
         "SESSIONS_TABLE": format!("{stack}-SessionsTable-1A2B3C4D5E6F7G8H"),
         "AWS_ENDPOINT_URL_DYNAMODB": "",
@@ -58,9 +63,18 @@ fn environment_size(private_key: &str, public_keys: &str) -> (usize, usize) {
 
 #[test]
 fn keys_at_the_templates_maximum_lengths_fit_in_lambdas_environment() {
-    let private = "k".repeat(max_length("JwtPrivateKey"));
-    let public = "p".repeat(max_length("JwtPublicKeys"));
-    let (bytes, json) = environment_size(&private, &public);
+    // Line breaks every 64 characters, as in a PEM: each is two bytes in JSON.
+    let filled = |length: usize| {
+        (0..length)
+            .map(|i| if i % 65 == 64 { '\n' } else { 'k' })
+            .collect::<String>()
+    };
+    let (bytes, json) = environment_size(
+        &filled(max_length("JwtPrivateKey")),
+        &filled(max_length("JwtPublicKeys")),
+        &"i".repeat(max_length("JwtIssuer")),
+        &"a".repeat(max_length("JwtAudience")),
+    );
     println!("environment at the parameters' maximum lengths: {bytes} bytes, {json} as JSON");
     assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{json} bytes");
 }
@@ -75,7 +89,12 @@ fn an_rsa_2048_key_and_two_published_keys_fit_in_the_templates_limits() {
     let one_line = |pem: &str| pem.replace('\n', "\\n");
     assert!(one_line(&private).len() <= max_length("JwtPrivateKey"));
     assert!(one_line(&public).len() <= max_length("JwtPublicKeys"));
-    let (bytes, json) = environment_size(&private, &public);
+    let (bytes, json) = environment_size(
+        &private,
+        &public,
+        "https://authentication.platform.example-corporation.com/identity/v1",
+        "https://api.platform.example-corporation.com/reports",
+    );
     println!("RSA-2048 key and two published keys: {bytes} bytes, {json} as JSON");
     assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{json} bytes");
 }

@@ -39,6 +39,29 @@ fn the_local_server_serves_each_route_of_the_template_with_its_function() {
 }
 
 #[test]
+fn sam_local_invoke_sends_each_route_of_the_template_to_its_function() {
+    let template = Template::load(&root().join("template.yaml")).unwrap();
+    let mut declared: Vec<(String, String)> = template
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|route| (route.key(), route.function))
+        .collect();
+    declared.sort();
+    // The script's `function_for`: lines like `"GET /profile") echo ProfileFunction ;;`.
+    let script = std::fs::read_to_string(root().join("scripts/sam-local-invoke")).unwrap();
+    let mut scripted: Vec<(String, String)> = script
+        .lines()
+        .filter_map(|line| {
+            let (key, rest) = line.trim().strip_prefix('"')?.split_once("\") echo ")?;
+            Some((key.to_owned(), rest.strip_suffix(" ;;")?.to_owned()))
+        })
+        .collect();
+    scripted.sort();
+    assert_eq!(scripted, declared);
+}
+
+#[test]
 fn every_event_is_of_a_route_of_the_template_and_every_route_has_events() {
     let declared: Vec<String> = declared_routes().into_iter().map(|(key, _)| key).collect();
     let all = events::load(&root().join("events")).unwrap();
