@@ -98,14 +98,29 @@ pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, 
     Ok(User {
         username: text(USERNAME)?,
         password_hash: text(PASSWORD_HASH)?,
-        disabled: matches!(item.get(DISABLED), Some(AttributeValue::Bool(true))),
+        // Both end sessions: one of another type (an item edited by hand) is an item we cannot
+        // read, never one read as "not disabled" or "no sessions ended", which would fail open.
+        disabled: match item.get(DISABLED) {
+            None => false,
+            Some(AttributeValue::Bool(flag)) => *flag,
+            Some(_) => {
+                return Err(StoreError::unavailable(format!(
+                    "a users item has a {DISABLED} that is not a boolean"
+                )));
+            }
+        },
         tokens_valid_after: match item.get(TOKENS_VALID_AFTER) {
+            None => None,
             Some(AttributeValue::N(seconds)) => Some(seconds.parse().map_err(|_| {
                 StoreError::unavailable(format!(
                     "a users item has a {TOKENS_VALID_AFTER} that is not an integer"
                 ))
             })?),
-            _ => None,
+            Some(_) => {
+                return Err(StoreError::unavailable(format!(
+                    "a users item has a {TOKENS_VALID_AFTER} that is not a number"
+                )));
+            }
         },
         scopes: scopes_of(item)?,
         profile,
@@ -213,6 +228,28 @@ mod tests {
         let user = from_item(&item_with(Some(set))).unwrap();
         assert_eq!(user.scopes, ["admin:users", "read", "write"]);
         assert!(from_item(&item_with(None)).unwrap().scopes.is_empty());
+    }
+
+    #[test]
+    fn a_disabled_flag_or_sessions_end_of_another_type_is_a_store_error_not_ignored() {
+        let malformed = [
+            (DISABLED, AttributeValue::S("true".into())),
+            (DISABLED, AttributeValue::N("1".into())),
+            (TOKENS_VALID_AFTER, AttributeValue::S("1795910400".into())),
+            (TOKENS_VALID_AFTER, AttributeValue::Bool(true)),
+        ];
+        for (field, value) in malformed {
+            let mut item = item_with(None);
+            item.insert(field.to_owned(), value.clone());
+            let refused = from_item(&item);
+            let Err(StoreError::Unavailable(detail)) = &refused else {
+                panic!("{field} = {value:?}: expected Unavailable, got {refused:?}");
+            };
+            assert!(detail.contains(field), "{detail}");
+        }
+        let mut item = item_with(None);
+        item.insert(DISABLED.to_owned(), AttributeValue::Bool(false));
+        assert!(!from_item(&item).unwrap().disabled);
     }
 
     #[test]
