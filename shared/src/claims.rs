@@ -59,6 +59,9 @@ pub struct VerifiedClaims {
     pub auth_time: Option<i64>,
     /// `scope`, when the token has one as a string: the scopes it grants, space-separated.
     pub scope: Option<String>,
+    /// `fresh`: whether the token came straight from a login (flask-jwt-extended's claim; a
+    /// token without it, or with anything but `true`, is not fresh).
+    pub fresh: bool,
 }
 
 impl VerifiedClaims {

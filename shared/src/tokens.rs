@@ -463,6 +463,7 @@ impl TokenService {
                 .get("scope")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            fresh: payload.get("fresh") == Some(&Value::Bool(true)),
         };
         // A refresh token is good no longer than its session, whatever its `exp` says (one
         // signed before the cap was lowered, or by flask-jwt-extended, whose session began at
