@@ -212,6 +212,81 @@ RS256_CASES = {
                                                       "auth_time", "sid", "scope", "type", "fresh"]}}),
 }
 
+AUTHORIZER_JTI = "00000000-0000-4000-8000-0000000000a1"
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:def456/prod/GET/reports"
+ALLOWED_CONTEXT = {"sub": "cosmo", "jti": AUTHORIZER_JTI, "sid": AUTHORIZER_JTI, "fresh": True}
+
+
+def http_api_authorizer_event(authorization):
+    """What an HTTP API sends its Lambda authorizer (payload format 2.0)."""
+    headers = {"host": "reports.example.com", "user-agent": "curl/8.5.0"}
+    if authorization is not None:
+        headers["authorization"] = authorization
+    return {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:def456/$default/GET/reports",
+        "identitySource": [authorization] if authorization is not None else None,
+        "routeKey": "GET /reports",
+        "rawPath": "/reports",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "def456", "domainName": "reports.example.com",
+            "http": {"method": "GET", "path": "/reports", "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.10", "userAgent": "curl/8.5.0"},
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "routeKey": "GET /reports",
+            "stage": "$default", "time": "29/Nov/2026:00:00:00 +0000", "timeEpoch": ISSUED * 1000,
+        },
+    }
+
+
+def rest_token_event(authorization):
+    """What a REST API's TOKEN authorizer receives."""
+    return {"type": "TOKEN", "authorizationToken": authorization, "methodArn": METHOD_ARN}
+
+
+def rest_request_event(authorization):
+    """What a REST API's REQUEST authorizer receives (the parts it reads, and a few more)."""
+    return {"type": "REQUEST", "methodArn": METHOD_ARN, "resource": "/reports", "path": "/reports",
+            "httpMethod": "GET",
+            "headers": {"Host": "def456.execute-api.us-east-1.amazonaws.com",
+                        "Authorization": authorization},
+            "requestContext": {"accountId": "123456789012", "apiId": "def456", "stage": "prod",
+                               "resourcePath": "/reports", "httpMethod": "GET"}}
+
+
+def policy(effect):
+    return {"Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": METHOD_ARN}]}
+
+
+AUTHORIZER_ACCESS = bearer(token("access", jti=AUTHORIZER_JTI))["authorization"]
+# Each event's expected "reply" is the whole answer; "errorMessage" an invocation error (REST
+# API Gateway's 401).
+AUTHORIZER_CASES = {
+    "http-api-allow": (http_api_authorizer_event(AUTHORIZER_ACCESS),
+                       {"reply": {"isAuthorized": True, "context": ALLOWED_CONTEXT}}),
+    "http-api-expired": (http_api_authorizer_event(bearer(token("access", exp=EXPIRED_AT))["authorization"]),
+                         {"reply": {"isAuthorized": False}}),
+    "http-api-refresh-token": (http_api_authorizer_event(bearer(token("refresh"))["authorization"]),
+                               {"reply": {"isAuthorized": False}}),
+    "http-api-no-header": (http_api_authorizer_event(None), {"reply": {"isAuthorized": False}}),
+    "rest-token-allow": (rest_token_event(AUTHORIZER_ACCESS),
+                         {"reply": {"principalId": "cosmo", "policyDocument": policy("Allow"),
+                                    "context": ALLOWED_CONTEXT}}),
+    "rest-token-wrong-secret": (rest_token_event(bearer(token("access", secret="another-secret-another-secret-another-secret"))["authorization"]),
+                                {"reply": {"principalId": "anonymous", "policyDocument": policy("Deny")}}),
+    "rest-token-basic-auth": (rest_token_event("Basic Y29zbW86c3BhY2UtY29yZ2k="),
+                              {"errorMessage": "Unauthorized"}),
+    "rest-request-allow": (rest_request_event(AUTHORIZER_ACCESS),
+                           {"reply": {"principalId": "cosmo", "policyDocument": policy("Allow"),
+                                      "context": ALLOWED_CONTEXT}}),
+    "rest-request-unknown-user": (rest_request_event(bearer(token("access", sub="ghost"))["authorization"]),
+                                  {"reply": {"principalId": "anonymous", "policyDocument": policy("Deny")}}),
+}
+
+
 def write(folder, cases):
     folder.mkdir(exist_ok=True)
     for name, (request, expected) in cases.items():
@@ -223,3 +298,4 @@ def write(folder, cases):
 if __name__ == "__main__":
     write(ROOT / "events", CASES)
     write(ROOT / "events" / "rs256", RS256_CASES)
+    write(ROOT / "events" / "authorizer", AUTHORIZER_CASES)

@@ -163,8 +163,8 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     let functions = template().function_ids();
     assert_eq!(
         functions.len(),
-        5,
-        "login, refresh, profile, logout and discovery: {functions:?}"
+        6,
+        "login, refresh, profile, logout, discovery and authorizer: {functions:?}"
     );
     replay_through_the_bootstraps("events", "local-env.json", true).await;
 }
@@ -183,7 +183,12 @@ async fn replay_through_the_bootstraps(folder: &str, env_file: &str, every_funct
     let secrets = secrets_in_events(&all, &env_vars);
 
     let routes = template().routes().unwrap();
-    for function in template().function_ids() {
+    // The functions behind the API's routes (the authorizer has none: events/authorizer).
+    let routed = template()
+        .function_ids()
+        .into_iter()
+        .filter(|function| routes.iter().any(|route| &route.function == function));
+    for function in routed {
         let mine: Vec<&EventFile> = all
             .iter()
             .filter(|event| function_for(&routes, event) == function)
@@ -246,6 +251,50 @@ async fn replay_through_the_bootstraps(folder: &str, env_file: &str, every_funct
         }
         environment.stop().await;
     }
+}
+
+#[tokio::test]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn every_authorizer_event_gets_its_documented_answer_from_the_bootstrap() {
+    let env_vars = env_vars_with_fresh_tables().await;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("events/authorizer"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    let mut environment = start("AuthorizerFunction", &env_vars).await;
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let expected = event.as_object_mut().unwrap().remove("expected").unwrap();
+        let invocation = environment
+            .invoke(&event, REPLY_TIMEOUT)
+            .await
+            .unwrap_or_else(|error| panic!("{name}: {error}\n{}", environment.logs()));
+        let matches = match &invocation.reply {
+            Reply::Response(reply) => expected["reply"] == *reply,
+            // REST API Gateway's 401: the invocation fails with this message.
+            Reply::Error { body, .. } => {
+                !expected["errorMessage"].is_null()
+                    && body["errorMessage"] == expected["errorMessage"]
+            }
+        };
+        if !matches {
+            failures.push(format!(
+                "{name}: {:?}, expected {expected}",
+                invocation.reply
+            ));
+        }
+    }
+    let logs = environment.logs();
+    assert!(failures.is_empty(), "{}\n{logs}", failures.join("\n"));
+    let secret = env_vars["Parameters"]["JWT_SECRET_KEY"].as_str().unwrap();
+    assert!(!logs.contains(secret));
+    assert!(!logs.contains("eyJ"), "a token reached the log");
+    environment.stop().await;
 }
 
 #[tokio::test]
