@@ -257,8 +257,10 @@ def rest_request_event(authorization):
 
 
 def policy(effect):
+    """For every method of the stage: a policy cached per token serves the API's other methods."""
+    stage = METHOD_ARN.rsplit("/", 2)[0] + "/*/*"
     return {"Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": METHOD_ARN}]}
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": stage}]}
 
 
 AUTHORIZER_ACCESS = bearer(token("access", jti=AUTHORIZER_JTI))["authorization"]

@@ -9,6 +9,8 @@
 //! A refusal tells the client nothing more than API Gateway's 401/403; the reason goes to the
 //! log, never the token. A store outage refuses (fails closed) and logs an error.
 
+use std::sync::Arc;
+
 use lambda_http::{
     Error,
     http::{HeaderMap, HeaderValue, header::AUTHORIZATION},
@@ -46,7 +48,7 @@ pub enum AuthorizerError {
 /// The authorizer: the state of the other functions, the token service for the configured
 /// issuer, and the scopes every token needs.
 pub struct Authorizer {
-    state: AppState,
+    state: Arc<AppState>,
     tokens: TokenService,
     required_scopes: Vec<String>,
 }
@@ -85,12 +87,15 @@ pub enum Decision {
 }
 
 impl Authorizer {
-    /// `state` with the scopes `lookup` (the environment) requires.
+    /// `state` with the scopes `lookup` (the environment) requires. `origin` is where the
+    /// tokens were issued when the deployment takes its issuer from the URL (`local-api`'s
+    /// own); in Lambda, None: the issuer must then be configured (`JWT_ISSUER`).
     pub fn new(
-        state: AppState,
+        state: Arc<AppState>,
+        origin: Option<&str>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, AuthorizerError> {
-        let tokens = state.tokens.for_origin(None)?;
+        let tokens = state.tokens.for_origin(origin)?;
         let mut required_scopes = Vec::new();
         for scope in lookup(REQUIRED_SCOPES_VAR)
             .unwrap_or_default()
@@ -224,11 +229,30 @@ pub fn respond(event: &AuthorizerEvent, decision: Decision) -> Result<Value, Err
     }
 }
 
+/// A policy for every method of the stage `method_arn` is in: the decision does not depend on
+/// the method, and API Gateway caches the policy per token for the TTL, so a policy for the one
+/// method asked would refuse the next method the same token calls.
 fn policy(effect: &str, method_arn: &str) -> Value {
     json!({
         "Version": "2012-10-17",
-        "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": method_arn}],
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": effect,
+                       "Resource": stage_arn(method_arn)}],
     })
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/*/*` of a method's ARN
+/// (`…:{api}/{stage}/{method}/{path}`); the ARN itself when it is not of that shape.
+pub fn stage_arn(method_arn: &str) -> String {
+    let Some((prefix, resource)) = method_arn.rsplit_once(':') else {
+        return method_arn.to_owned();
+    };
+    let mut parts = resource.splitn(3, '/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(api), Some(stage), Some(_)) if !api.is_empty() && !stage.is_empty() => {
+            format!("{prefix}:{api}/{stage}/*/*")
+        }
+        _ => method_arn.to_owned(),
+    }
 }
 
 /// What the integration reads (`requestContext.authorizer.lambda` in an HTTP API event,

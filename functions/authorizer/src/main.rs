@@ -11,8 +11,11 @@ async fn main() -> Result<(), Error> {
     let authorizer = match AppState::from_env()
         .await
         .map_err(authorizer::AuthorizerError::from)
-        .and_then(|state| authorizer::Authorizer::new(state, |name| std::env::var(name).ok()))
-    {
+        .and_then(|state| {
+            authorizer::Authorizer::new(std::sync::Arc::new(state), None, |name| {
+                std::env::var(name).ok()
+            })
+        }) {
         Ok(authorizer) => authorizer,
         Err(error) => return Err(report_init_error(error).await),
     };

@@ -21,6 +21,8 @@ use shared::{
 };
 
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/reports";
+/// What the policy covers: every method of the stage.
+const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/*";
 const LOGIN: &str = r#"{"username": "ada", "password": "correct horse"}"#;
 
 struct Fixture {
@@ -41,7 +43,7 @@ fn fixture_with(required_scopes: Option<&str>) -> Fixture {
         Arc::new(InMemorySessionStore::default()),
     )
     .unwrap();
-    let authorizer = Authorizer::new(state, |name| {
+    let authorizer = Authorizer::new(Arc::new(state), None, |name| {
         (name == REQUIRED_SCOPES_VAR)
             .then(|| required_scopes.map(str::to_owned))
             .flatten()
@@ -173,13 +175,30 @@ async fn a_good_access_token_is_allowed_with_who_is_calling_in_every_shape() {
         assert_eq!(
             answer["policyDocument"],
             json!({"Version": "2012-10-17", "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}]})
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": STAGE_ARN}]})
         );
         // REST allows strings, numbers and booleans only in the context.
         for value in answer["context"].as_object().unwrap().values() {
             assert!(value.is_string() || value.is_boolean(), "{value}");
         }
         assert_eq!(answer["context"], context);
+    }
+}
+
+#[test]
+fn the_policy_covers_the_stage_of_the_method() {
+    assert_eq!(authorizer::stage_arn(METHOD_ARN), STAGE_ARN);
+    let nested = "arn:aws:execute-api:eu-west-1:123456789012:api/v1/POST/a/b/c";
+    assert_eq!(
+        authorizer::stage_arn(nested),
+        "arn:aws:execute-api:eu-west-1:123456789012:api/v1/*/*"
+    );
+    for odd in [
+        "not-an-arn",
+        "arn:aws:execute-api:r:a:api",
+        "arn:aws:execute-api:r:a:/x/y",
+    ] {
+        assert_eq!(authorizer::stage_arn(odd), odd);
     }
 }
 
@@ -345,7 +364,7 @@ async fn a_store_outage_refuses_and_logs_an_error_without_the_token() {
         .tokens
         .issue(TokenKind::Access, "cosmo", true)
         .unwrap();
-    let authorizer = Authorizer::new(state, |_| None).unwrap();
+    let authorizer = Authorizer::new(Arc::new(state), None, |_| None).unwrap();
 
     let captured = CapturedLog::default();
     let writer = captured.clone();
@@ -390,7 +409,9 @@ fn an_asymmetric_deployment_needs_its_issuer_named_and_scopes_must_be_scope_toke
         Arc::new(InMemorySessionStore::default()),
     )
     .unwrap();
-    let error = Authorizer::new(state, |_| None).err().unwrap();
+    let error = Authorizer::new(Arc::new(state), None, |_| None)
+        .err()
+        .unwrap();
     assert!(matches!(error, AuthorizerError::NoIssuer(_)));
     assert!(error.to_string().contains("JWT_ISSUER"));
 
@@ -400,7 +421,7 @@ fn an_asymmetric_deployment_needs_its_issuer_named_and_scopes_must_be_scope_toke
         Arc::new(InMemorySessionStore::default()),
     )
     .unwrap();
-    let error = Authorizer::new(state, |name| {
+    let error = Authorizer::new(Arc::new(state), None, |name| {
         (name == REQUIRED_SCOPES_VAR).then(|| "read \"all\"".to_owned())
     })
     .err()

@@ -44,7 +44,7 @@ fn local_authorizer() -> Authorizer {
         Arc::new(InMemorySessionStore::default()),
     )
     .unwrap();
-    Authorizer::new(state, |_| None).unwrap()
+    Authorizer::new(Arc::new(state), None, |_| None).unwrap()
 }
 
 #[tokio::test]
