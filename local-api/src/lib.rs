@@ -21,6 +21,10 @@ use shared::{
     http::{access_log::logged, issuer::RequestOrigin, json_response},
 };
 
+pub mod upstream;
+
+use upstream::Upstream;
+
 /// API Gateway's own limit is 10 MB; nothing this API takes is near 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -84,11 +88,13 @@ pub async fn invoke(
 
 /// The server: every request goes through `serve`, which routes like API Gateway. `origin`
 /// is the server's own URL (`http://127.0.0.1:3000`): in an asymmetric deployment without
-/// `JWT_ISSUER`, the issuer, as the API's URL is on API Gateway.
-pub fn app(state: Arc<AppState>, origin: String) -> Router {
+/// `JWT_ISSUER`, the issuer, as the API's URL is on API Gateway. Requests under `upstream`'s
+/// prefix, if there is one, go through the Lambda authorizer's check to it.
+pub fn app(state: Arc<AppState>, origin: String, upstream: Option<Arc<Upstream>>) -> Router {
     Router::new().fallback(serve).with_state(Server {
         state,
         origin: RequestOrigin(origin),
+        upstream,
     })
 }
 
@@ -96,20 +102,27 @@ pub fn app(state: Arc<AppState>, origin: String) -> Router {
 struct Server {
     state: Arc<AppState>,
     origin: RequestOrigin,
+    upstream: Option<Arc<Upstream>>,
 }
 
 async fn serve(
-    State(Server { state, origin }): State<Server>,
+    State(Server {
+        state,
+        origin,
+        upstream,
+    }): State<Server>,
     request: AxumRequest,
 ) -> AxumResponse {
     let (parts, body) = request.into_parts();
-    let Some(function) = function_for(&parts.method, parts.uri.path()) else {
+    let upstream = upstream.filter(|upstream| upstream.serves(parts.uri.path()));
+    let function = function_for(&parts.method, parts.uri.path());
+    if upstream.is_none() && function.is_none() {
         // What API Gateway answers for a route it does not have.
         return to_axum(json_response(
             StatusCode::NOT_FOUND,
             &json!({"message": "Not Found"}),
         ));
-    };
+    }
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -118,6 +131,10 @@ async fn serve(
                 &json!({"message": "Request Entity Too Large"}),
             ));
         }
+    };
+    let (Some(function), None) = (function, &upstream) else {
+        let upstream = upstream.expect("a request no function serves is the upstream's");
+        return upstream.handle(parts, bytes).await;
     };
     let body = match String::from_utf8(bytes.to_vec()) {
         _ if bytes.is_empty() => Body::Empty,

@@ -77,7 +77,20 @@ async fn main() -> Result<(), Error> {
     );
     println!("Press Ctrl-C to stop.");
 
-    axum::serve(listener, local_api::app(state, url))
+    let upstream = local_api::upstream::Upstream::from_lookup(
+        |name| std::env::var(name).ok(),
+        state.clone(),
+        &url,
+    )?
+    .map(Arc::new);
+    if let Some(upstream) = &upstream {
+        println!(
+            "Upstream: {url}{}/... -> {} for a good access token, with X-Auth-Sub and the rest",
+            upstream.prefix(),
+            upstream.base()
+        );
+    }
+    axum::serve(listener, local_api::app(state, url, upstream))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("Stopped.");

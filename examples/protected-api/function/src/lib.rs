@@ -1,5 +1,7 @@
-//! The protected API's one function, behind `GET /hello` and `GET /admin`: it answers with what
-//! API Gateway's JWT authorizer found in the caller's access token.
+//! The protected API's one function, behind `GET /hello` and `GET /admin`, where it answers with
+//! what API Gateway's JWT authorizer found in the caller's access token, and `GET /account` (on
+//! the HTTP API and the REST API), where it answers with who the auth service's Lambda
+//! authorizer found calling.
 //!
 //! It verifies no token itself: API Gateway did before invoking it (the signature against the
 //! auth service's published keys, `iss`, `aud`, the times, and `/admin`'s scope; see
@@ -29,6 +31,40 @@ pub async fn handle(request: Request) -> Result<Response<Body>, Error> {
 }
 
 fn answer(request: &Request) -> Response<Body> {
+    // The auth service's Lambda authorizer: it checked the token as the service's /profile
+    // would (revocations and the user included) and put who is calling in the context, in
+    // `requestContext.authorizer.lambda` (HTTP API) or `requestContext.authorizer` (REST).
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            if let Some(caller) = context
+                .authorizer
+                .as_ref()
+                .map(|authorizer| &authorizer.fields)
+                .filter(|fields| !fields.is_empty())
+            {
+                return json_response(
+                    StatusCode::OK,
+                    &json!({"route": context.route_key, "caller": caller}),
+                );
+            }
+        }
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            if context.authorizer.fields.is_empty() {
+                tracing::warn!("no Lambda authorizer result in the REST request context");
+                return unauthorized(UNAUTHORIZED, "Bearer");
+            }
+            let route = format!(
+                "{} {}",
+                context.http_method,
+                context.resource_path.as_deref().unwrap_or_default()
+            );
+            return json_response(
+                StatusCode::OK,
+                &json!({"route": route, "caller": context.authorizer.fields}),
+            );
+        }
+        _ => {}
+    }
     let context = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => Some(context),
         _ => None,

@@ -46,8 +46,10 @@ async fn every_event_answers_what_it_documents() {
         assert_eq!(response.status().as_u16(), expected["statusCode"], "{name}");
         assert_eq!(body, expected["body"], "{name}");
         // The answer relays claims, never the token they came in.
-        let token = event["headers"]["authorization"]
+        let headers = &event["headers"];
+        let token = headers["authorization"]
             .as_str()
+            .or(headers["Authorization"].as_str())
             .and_then(|value| value.strip_prefix("Bearer "))
             .unwrap();
         assert!(!body.to_string().contains(token), "{name} echoes the token");
