@@ -61,14 +61,54 @@ struct Cli {
     tls: bool,
 }
 
-/// The event each function is timed with: the successful request of its route. Not logout:
-/// its successful request revokes the token, so every start after the first would time a 401
-/// (and its work, a read and a write of the sessions table, is profile's read plus a write).
-const CASES: [(&str, &str); 3] = [
+/// The event each function is timed with: the successful request of its route, or for the
+/// authorizer an HTTP API's allowed request (`events/authorizer/`). Not logout: its successful
+/// request revokes the token, so every start after the first would time a 401 (and its work, a
+/// read and a write of the sessions table, is profile's read plus a write).
+const CASES: [(&str, &str); 4] = [
     ("LoginFunction", "login-ok.json"),
     ("RefreshFunction", "refresh-ok.json"),
     ("ProfileFunction", "profile-ok.json"),
+    ("AuthorizerFunction", "authorizer/http-api-allow.json"),
 ];
+
+/// Whether a reply is the right one, and if not why.
+type ReplyCheck = Box<dyn Fn(&Value) -> Result<(), String>>;
+
+/// An event to time and how to tell its reply is right.
+struct Case {
+    event: Value,
+    check: ReplyCheck,
+}
+
+/// `events/{name}`: an API Gateway event checked as the tests check it, or an authorizer event
+/// whose reply must be the one it documents.
+fn case(root: &Path, all: &[events::EventFile], name: &str) -> Result<Case, String> {
+    if let Some(event) = all.iter().find(|event| event.name == name) {
+        let expected = event.expected.clone();
+        return Ok(Case {
+            event: event.event.clone(),
+            check: Box::new(move |reply| {
+                expected.check_gateway_reply(reply, events::ADDED_BY_DYNAMODB)
+            }),
+        });
+    }
+    let text = std::fs::read_to_string(root.join("events").join(name))
+        .map_err(|error| format!("events/{name}: {error}"))?;
+    let mut event: Value =
+        serde_json::from_str(&text).map_err(|error| format!("events/{name}: {error}"))?;
+    let expected = event
+        .as_object_mut()
+        .and_then(|event| event.remove("expected"))
+        .ok_or_else(|| format!("events/{name}: no expected reply"))?;
+    Ok(Case {
+        event,
+        check: Box::new(move |reply| match reply == &expected["reply"] {
+            true => Ok(()),
+            false => Err(format!("{reply}, expected {}", expected["reply"])),
+        }),
+    })
+}
 
 const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
 
@@ -121,10 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut results = Vec::new();
     let mut by_memory = Vec::new();
     for (function, event_name) in CASES {
-        let event = all_events
-            .iter()
-            .find(|event| event.name == event_name)
-            .ok_or_else(|| format!("no events/{event_name}"))?;
+        let event = case(&cli.root, &all_events, event_name)?;
         let config = template.function(function, &env_vars)?;
         let binary = template
             .binary(function)
@@ -141,7 +178,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .into());
         }
-        let bootstrap_and_event = (bootstrap.as_path(), event);
+        let bootstrap_and_event = (bootstrap.as_path(), &event);
         let measured = measure(
             &cli,
             function,
@@ -212,7 +249,7 @@ async fn measure(
     cli: &Cli,
     function: &str,
     binary: &str,
-    (bootstrap, event): (&Path, &events::EventFile),
+    (bootstrap, case): (&Path, &Case),
     config: &lambda_emulator::runtime_api::FunctionConfig,
     aws: &BTreeMap<String, String>,
     cpu_limit: Option<&CpuLimit>,
@@ -231,21 +268,18 @@ async fn measure(
         let mut environment =
             ExecutionEnvironment::start_with_cpu_limit(bootstrap, config, aws, cpu_limit).await?;
         let invocation = environment
-            .invoke(&event.event, Duration::from_secs(30))
+            .invoke(&case.event, Duration::from_secs(30))
             .await?;
         let Reply::Response(reply) = &invocation.reply else {
             return Err(format!("{function}: {:?}", invocation.reply).into());
         };
-        event
-            .expected
-            .check_gateway_reply(reply, events::ADDED_BY_DYNAMODB)
-            .map_err(|why| format!("{function} answered wrongly: {why}"))?;
+        (case.check)(reply).map_err(|why| format!("{function} answered wrongly: {why}"))?;
         let polled = environment
             .first_poll_at()
             .ok_or("a reply before any poll")?;
         // The same request again, warm: what the first one paid for being first.
         let warm = environment
-            .invoke(&event.event, Duration::from_secs(30))
+            .invoke(&case.event, Duration::from_secs(30))
             .await?;
         let rss = environment.peak_rss_kib().ok_or("no VmHWM")?;
         let spawned = environment.spawned_at();
