@@ -5,48 +5,16 @@
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::Duration,
 };
 
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    url: String,
-}
+mod binary;
+use binary::{Server, agent, start_server_with};
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The local server in front of `upstream`, for paths under `/reports`.
 fn start_server(upstream: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_local-api"))
-        .env_remove("USERS_TABLE")
-        .env_remove("SESSIONS_TABLE")
-        .env("PORT", "0")
-        .env(
-            "JWT_SECRET_KEY",
-            "upstream-test-secret-upstream-test-secret-01",
-        )
-        .env("UPSTREAM_URL", upstream)
-        .env("UPSTREAM_PREFIX", "/reports")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("local-api starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|word| word.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, url }
+    start_server_with(&[("UPSTREAM_URL", upstream), ("UPSTREAM_PREFIX", "/reports")])
 }
 
 /// A service that answers every request with what reached it: method, target, headers, body.
@@ -92,14 +60,6 @@ fn start_echo() -> String {
         }
     });
     url
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
 }
 
 fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {

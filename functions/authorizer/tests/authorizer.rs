@@ -80,6 +80,16 @@ fn token_of(fixture: &Fixture, user: &str, kind: TokenKind, session: &str) -> St
         .unwrap()
 }
 
+/// The body of ada's login: her access and refresh tokens.
+async fn log_in_as_ada(state: &AppState) -> Value {
+    let headers = [("content-type", "application/json")];
+    let response = login::handle(state, request("POST", "/login", &headers, Some(LOGIN)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    json_body(&response)
+}
+
 fn http_api_event(authorization: Option<&str>) -> Value {
     let mut headers = json!({"host": "reports.example.com"});
     if let Some(value) = authorization {
@@ -279,18 +289,7 @@ async fn every_token_profile_refuses_is_refused() {
 async fn a_logout_is_seen_on_the_next_call() {
     let fixture = fixture();
     let state = fixture.authorizer.state();
-    let login = login::handle(
-        state,
-        request(
-            "POST",
-            "/login",
-            &[("content-type", "application/json")],
-            Some(LOGIN),
-        ),
-    )
-    .await
-    .unwrap();
-    let tokens = json_body(&login);
+    let tokens = log_in_as_ada(state).await;
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let bearer = format!("Bearer {access}");
@@ -310,18 +309,7 @@ async fn required_scopes_refuse_a_token_without_them() {
     let ada = access_token(&fixture, "ada");
     let bob = access_token(&fixture, "bob");
     // Tokens carry scopes when login or refresh issue them; here, a login.
-    let login = login::handle(
-        fixture.authorizer.state(),
-        request(
-            "POST",
-            "/login",
-            &[("content-type", "application/json")],
-            Some(LOGIN),
-        ),
-    )
-    .await
-    .unwrap();
-    let scoped = json_body(&login)["access_token"]
+    let scoped = log_in_as_ada(fixture.authorizer.state()).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
