@@ -129,6 +129,19 @@ pub fn without_claim(mut claims: Value, key: &str) -> Value {
 pub struct CapturedLog(Arc<Mutex<Vec<u8>>>);
 
 impl CapturedLog {
+    /// A log that receives every event of this thread while the guard lives, as plain text.
+    pub fn install() -> (Self, tracing::dispatcher::DefaultGuard) {
+        use lambda_http::tracing::subscriber::{self, util::SubscriberInitExt};
+        let captured = Self::default();
+        let writer = captured.clone();
+        let guard = subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish()
+            .set_default();
+        (captured, guard)
+    }
+
     /// Everything written so far.
     pub fn contents(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("log lock")).into_owned()

@@ -447,14 +447,7 @@ async fn admin_changes_to_unstorable_usernames_are_refused_not_store_errors() {
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_request_dynamodb_refuses_is_a_rejected_call_naming_its_operation() {
-    use lambda_http::tracing::subscriber::{self, util::SubscriberInitExt};
-    let captured = CapturedLog::default();
-    let writer = captured.clone();
-    let _logging = subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish()
-        .set_default();
+    let (captured, _logging) = CapturedLog::install();
 
     let store = fresh_dynamodb_store().await;
     let client = shared::dynamodb::client().await;

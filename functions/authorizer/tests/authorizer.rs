@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use authorizer::{Authorizer, AuthorizerError, REQUIRED_SCOPES_VAR};
-use lambda_http::tracing::subscriber;
 use serde_json::{Value, json};
 use shared::{
     AppState,
@@ -354,13 +353,7 @@ async fn a_store_outage_refuses_and_logs_an_error_without_the_token() {
         .unwrap();
     let authorizer = Authorizer::new(Arc::new(state), None, |_| None).unwrap();
 
-    let captured = CapturedLog::default();
-    let writer = captured.clone();
-    let collector = subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = lambda_http::tracing::subscriber::util::SubscriberInitExt::set_default(collector);
+    let (captured, _guard) = CapturedLog::install();
 
     let answer = authorizer
         .handle(http_api_event(Some(&format!("Bearer {token}"))))

@@ -12,7 +12,12 @@ use lambda_http::{
 };
 use serde_json::{Value, json};
 use shared::{
-    http::{ApiError, errors::Route, issuer::request_origin, json_response},
+    http::{
+        ApiError,
+        errors::Route,
+        issuer::{self, request_origin},
+        json_response,
+    },
     tokens::TokenService,
 };
 
@@ -77,11 +82,7 @@ fn answer(tokens: &TokenService, request: &Request) -> Response<Body> {
 /// domain's mapping key or a stage before it; the URL's path outside API Gateway.
 fn route_path(request: &Request) -> &str {
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .route_key
-            .as_deref()
-            .and_then(|key| key.split_once(' '))
-            .map_or("", |(_, path)| path),
+        Some(RequestContext::ApiGatewayV2(context)) => issuer::route_path(context).unwrap_or(""),
         _ => request.uri().path(),
     }
 }

@@ -30,18 +30,11 @@ mod tests {
     use super::*;
     use crate::testing::CapturedLog;
 
-    use lambda_http::{http::StatusCode, tracing::subscriber};
+    use lambda_http::http::StatusCode;
 
     #[tokio::test]
     async fn logs_method_route_status_and_latency_but_no_token_or_query() {
-        let captured = CapturedLog::default();
-        let writer = captured.clone();
-        let collector = subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard =
-            lambda_http::tracing::subscriber::util::SubscriberInitExt::set_default(collector);
+        let (captured, _guard) = CapturedLog::install();
 
         let request = lambda_http::http::Request::builder()
             .method("GET")

@@ -1,7 +1,10 @@
 //! Where a request reached the API: the issuer of an asymmetric deployment without
 //! `JWT_ISSUER`, so that `sam deploy` needs no second pass to learn its own URL.
 
-use lambda_http::{Request, RequestExt, request::RequestContext};
+use lambda_http::{
+    Request, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
+    request::RequestContext,
+};
 
 use crate::{
     app::AppState,
@@ -33,12 +36,18 @@ pub fn request_origin(request: &Request) -> Option<String> {
         .as_deref()
         .filter(|domain| is_host(domain))?
         .to_ascii_lowercase();
-    let (_, route_path) = context.route_key.as_deref()?.split_once(' ')?;
-    let base_path = request.raw_http_path().strip_suffix(route_path)?;
+    let base_path = request.raw_http_path().strip_suffix(route_path(context)?)?;
     if !is_base_path(base_path) {
         return None;
     }
     Some(format!("https://{domain}{base_path}"))
+}
+
+/// The path of the route API Gateway matched (`routeKey`, `GET /profile`): the URL's path
+/// without a custom domain's mapping key or a stage before it. None for a catch-all route.
+pub fn route_path(context: &ApiGatewayV2httpRequestContext) -> Option<&str> {
+    let (_, path) = context.route_key.as_deref()?.split_once(' ')?;
+    Some(path)
 }
 
 /// The token service for `request`: with its origin as the issuer when that is how the
