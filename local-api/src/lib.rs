@@ -3,7 +3,7 @@
 //! Requests are turned into the same `lambda_http::Request` that API Gateway's events become,
 //! so the handlers run unchanged; only the transport differs.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -13,13 +13,17 @@ use axum::{
 };
 use lambda_http::{
     Body, Error, Request, Response,
-    http::{Method, StatusCode},
+    http::{HeaderName, HeaderValue, Method, StatusCode},
 };
 use serde_json::json;
 use shared::{
     AppState,
     http::{access_log::logged, issuer::RequestOrigin, json_response},
+    settings::browser::{
+        CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECS,
+    },
 };
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub mod upstream;
 
@@ -90,12 +94,52 @@ pub async fn invoke(
 /// is the server's own URL (`http://127.0.0.1:3000`): in an asymmetric deployment without
 /// `JWT_ISSUER`, the issuer, as the API's URL is on API Gateway. Requests under `upstream`'s
 /// prefix, if there is one, go through the Lambda authorizer's check to it.
+///
+/// With `CORS_ALLOWED_ORIGINS`, CORS is answered as API Gateway answers it for the template's
+/// `CorsConfiguration`: a preflight is answered here, never reaching a handler (nor its token
+/// check), and the answers to an allowed origin carry its CORS headers.
 pub fn app(state: Arc<AppState>, origin: String, upstream: Option<Arc<Upstream>>) -> Router {
-    Router::new().fallback(serve).with_state(Server {
+    let cors = cors_layer(&state.browser.cors_allowed_origins);
+    let router = Router::new().fallback(serve).with_state(Server {
         state,
         origin: RequestOrigin(origin),
         upstream,
-    })
+    });
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// The CORS of `allowed_origins`, with credentials (the cookies): none for an empty list.
+pub fn cors_layer(allowed_origins: &[String]) -> Option<CorsLayer> {
+    if allowed_origins.is_empty() {
+        return None;
+    }
+    // Settings has checked every origin; one that is no header value could match no request.
+    let origins = allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok());
+    let header_names = |names: &[&'static str]| {
+        names
+            .iter()
+            .map(|name| HeaderName::from_static(name))
+            .collect::<Vec<_>>()
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods(
+                CORS_ALLOWED_METHODS
+                    .iter()
+                    .filter_map(|method| Method::from_bytes(method.as_bytes()).ok())
+                    .collect::<Vec<_>>(),
+            )
+            .allow_headers(header_names(&CORS_ALLOWED_HEADERS))
+            .expose_headers(header_names(&CORS_EXPOSED_HEADERS))
+            .max_age(Duration::from_secs(CORS_MAX_AGE_SECS)),
+    )
 }
 
 #[derive(Clone)]

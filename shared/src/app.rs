@@ -10,7 +10,8 @@ use crate::{
     passwords::PasswordChecker,
     sessions::SessionStore,
     settings::{
-        RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError, USERS_TABLE_REQUIRED,
+        BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError,
+        USERS_TABLE_REQUIRED,
     },
     tokens::{SigningError, TokenService},
     users::UserStore,
@@ -31,6 +32,8 @@ pub struct AppState {
     pub clock: Clock,
     /// How long a request may take when it has no Lambda deadline (`http::deadline`).
     pub request_budget: Duration,
+    /// Where tokens travel (headers, cookies) and how the cookies are set.
+    pub browser: BrowserSettings,
 }
 
 /// Why a function could not start. Names the variable at fault, never a secret.
@@ -62,6 +65,7 @@ impl AppState {
             passwords: PasswordChecker::per_cpu(),
             clock: Clock::System,
             request_budget: deadline::DEFAULT_BUDGET,
+            browser: settings.browser.clone(),
         })
     }
 

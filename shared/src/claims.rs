@@ -30,6 +30,10 @@ pub struct IssuedClaims<'a> {
     pub kind: TokenKind,
     pub sub: &'a str,
     pub nbf: i64,
+    /// The CSRF double-submit value of a token set in a cookie; where flask-jwt-extended puts
+    /// it, after `nbf`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<&'a str>,
     pub exp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<&'a str>,
@@ -62,6 +66,8 @@ pub struct VerifiedClaims {
     /// `fresh`: whether the token came straight from a login (flask-jwt-extended's claim; a
     /// token without it, or with anything but `true`, is not fresh).
     pub fresh: bool,
+    /// `csrf`, when the token has one as a string: what a cookie token's `X-CSRF-TOKEN` must be.
+    pub csrf: Option<String>,
 }
 
 impl VerifiedClaims {
@@ -95,6 +101,7 @@ mod tests {
             kind: TokenKind::Refresh,
             sub: "cosmo",
             nbf: 10,
+            csrf: None,
             exp: 20,
             iss: None,
             aud: None,
@@ -117,6 +124,7 @@ mod tests {
             kind: TokenKind::Access,
             sub: "s",
             nbf: 1,
+            csrf: None,
             exp: 2,
             iss: Some("https://auth.example"),
             aud: Some("api"),
@@ -129,5 +137,29 @@ mod tests {
         assert_eq!(json["sid"], "s");
         assert_eq!(json["auth_time"], 1);
         assert_eq!(json["scope"], "read write");
+        assert!(json.get("csrf").is_none());
+    }
+
+    #[test]
+    fn a_cookie_token_carries_csrf_after_nbf_as_flask_jwt_extended_puts_it() {
+        let claims = IssuedClaims {
+            fresh: false,
+            iat: 10,
+            jti: "id",
+            sid: None,
+            auth_time: None,
+            kind: TokenKind::Access,
+            sub: "cosmo",
+            nbf: 10,
+            csrf: Some("c5"),
+            exp: 20,
+            iss: None,
+            aud: None,
+            scope: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&claims).unwrap(),
+            r#"{"fresh":false,"iat":10,"jti":"id","type":"access","sub":"cosmo","nbf":10,"csrf":"c5","exp":20}"#
+        );
     }
 }

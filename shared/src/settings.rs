@@ -4,6 +4,10 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use crate::tokens::keys::{Asymmetric, KeySet};
 
+pub mod browser;
+
+pub use browser::BrowserSettings;
+
 pub const ALGORITHM_VAR: &str = "JWT_ALGORITHM";
 pub const SECRET_KEY_VAR: &str = "JWT_SECRET_KEY";
 pub const PRIVATE_KEY_VAR: &str = "JWT_PRIVATE_KEY";
@@ -64,6 +68,8 @@ pub struct Settings {
     pub sessions_table: Option<String>,
     pub rotation: RotationPolicy,
     pub login_throttle: LoginThrottlePolicy,
+    /// Where tokens travel (headers, cookies), the cookies' attributes, and CORS.
+    pub browser: BrowserSettings,
 }
 
 /// Refresh-token rotation (RFC 9700 section 4.14.2).
@@ -216,12 +222,13 @@ impl Settings {
                 max_failures,
                 window: ttl(LOGIN_FAILURE_WINDOW_VAR, DEFAULT_LOGIN_FAILURE_WINDOW)?,
             },
+            browser: BrowserSettings::read(&read)?,
         })
     }
 }
 
 /// Every variable this module reads.
-pub const VARIABLES: [&str; 15] = [
+pub const VARIABLES: [&str; 22] = [
     ALGORITHM_VAR,
     SECRET_KEY_VAR,
     PRIVATE_KEY_VAR,
@@ -237,6 +244,13 @@ pub const VARIABLES: [&str; 15] = [
     ROTATION_GRACE_VAR,
     LOGIN_MAX_FAILURES_VAR,
     LOGIN_FAILURE_WINDOW_VAR,
+    browser::TOKEN_LOCATION_VAR,
+    browser::COOKIE_SECURE_VAR,
+    browser::COOKIE_SAMESITE_VAR,
+    browser::COOKIE_DOMAIN_VAR,
+    browser::REFRESH_COOKIE_PATH_VAR,
+    browser::COOKIE_CSRF_PROTECT_VAR,
+    browser::CORS_ALLOWED_ORIGINS_VAR,
 ];
 
 /// `JWT_ALGORITHM` and the keys it needs. HS256 (the default) takes the secret and refuses a

@@ -192,6 +192,9 @@ pub struct TokenSpec<'a> {
     /// The user's scopes, space-separated (RFC 9068 section 2.2.3): carried by access tokens
     /// only, and only when there are any.
     pub scope: Option<&'a str>,
+    /// The CSRF double-submit value of a token that travels in a cookie (`csrf`, as
+    /// flask-jwt-extended names it): the page proves it can read its CSRF cookie by sending it.
+    pub csrf: Option<&'a str>,
 }
 
 /// The session a token is issued in: its id (`sid`) and when it began (`auth_time`).
@@ -314,6 +317,7 @@ impl TokenService {
             jti,
             session,
             scope: None,
+            csrf: None,
         })
     }
 
@@ -330,6 +334,7 @@ impl TokenService {
             jti,
             session,
             scope,
+            csrf,
         } = *spec;
         let claims = IssuedClaims {
             fresh: fresh && kind == TokenKind::Access,
@@ -340,6 +345,7 @@ impl TokenService {
             kind,
             sub: subject,
             nbf: issued_at,
+            csrf,
             exp: self.expiry(kind, issued_at, session.map(|session| session.started_at)),
             iss: self.issuer.as_deref(),
             aud: self.config.audience.as_deref(),
@@ -464,6 +470,10 @@ impl TokenService {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             fresh: payload.get("fresh") == Some(&Value::Bool(true)),
+            csrf: payload
+                .get("csrf")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         };
         // A refresh token is good no longer than its session, whatever its `exp` says (one
         // signed before the cap was lowered, or by flask-jwt-extended, whose session began at

@@ -1,5 +1,8 @@
 //! `POST /login`: username and password in, an access and a refresh token out, both of a new
-//! session.
+//! session: in the JSON body, and in cookie mode (`JWT_TOKEN_LOCATION`) in HttpOnly cookies
+//! with their CSRF cookies, as flask-jwt-extended's `set_access_cookies` and
+//! `set_refresh_cookies` set them. With cookies only, the body carries no token at all: no
+//! script of the page can read one.
 
 use std::time::Duration;
 
@@ -9,11 +12,18 @@ use shared::{
     AppState,
     claims::TokenKind,
     clock::Clock,
-    http::{ApiError, body::json_body, errors::Route, issuer::tokens_for, json_response, respond},
+    http::{
+        ApiError, body::json_body, cookies::CookieWriter, errors::Route, issuer::tokens_for,
+        json_response, respond,
+    },
     login_schema,
+    settings::browser::TokenLocation,
     tokens::{SessionClaims, TokenSpec, new_token_id},
     users::{self, User},
 };
+
+/// The body of a login whose tokens went into cookies only.
+pub const LOGIN_SUCCESSFUL: &str = "Login successful";
 
 /// The longest login waits for its user's `tokens_valid_after` (normally under a second).
 const MAX_WAIT_FOR_VALID_AFTER: Duration = Duration::from_secs(2);
@@ -57,7 +67,7 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         started_at: now,
     };
     let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
-    let issue = |kind| {
+    let issue = |kind, csrf: Option<&str>| {
         tokens
             .issue_spec(&TokenSpec {
                 kind,
@@ -67,11 +77,37 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
                 jti: &new_token_id(),
                 session: Some(session),
                 scope: scope.as_deref(),
+                csrf,
             })
             .map_err(|error| ApiError::Signing(Route::Login, error))
     };
-    let body = json!({"access_token": issue(TokenKind::Access)?, "refresh_token": issue(TokenKind::Refresh)?});
-    Ok(json_response(StatusCode::OK, &body))
+    let browser = &state.browser;
+    let csrf = || browser.tokens_carry_csrf().then(new_token_id);
+    let (access_csrf, refresh_csrf) = (csrf(), csrf());
+    let access_token = issue(TokenKind::Access, access_csrf.as_deref())?;
+    let refresh_token = issue(TokenKind::Refresh, refresh_csrf.as_deref())?;
+    let body = if browser.token_locations.has(TokenLocation::Headers) {
+        json!({"access_token": access_token, "refresh_token": refresh_token})
+    } else {
+        json!({"msg": LOGIN_SUCCESSFUL})
+    };
+    let mut response = json_response(StatusCode::OK, &body);
+    if browser.uses_cookies() {
+        let cookies = CookieWriter::for_request(request, &browser.cookies);
+        cookies.set(
+            &mut response,
+            TokenKind::Access,
+            &access_token,
+            access_csrf.as_deref(),
+        );
+        cookies.set(
+            &mut response,
+            TokenKind::Refresh,
+            &refresh_token,
+            refresh_csrf.as_deref(),
+        );
+    }
+    Ok(response)
 }
 
 /// A password changed in this very second refuses tokens issued up to its end (`iat` counts

@@ -9,6 +9,12 @@
 //! logout, or the retry of one that failed half way, answers 200 and completes it. A token
 //! that is not ours (malformed, forged, of another algorithm, of the wrong kind in the body)
 //! is refused with flask-jwt-extended's error, and then nothing is revoked.
+//!
+//! In cookie mode (`JWT_TOKEN_LOCATION`) the tokens come in their cookies, with the
+//! `X-CSRF-TOKEN` of the first; a cookie access token ends its whole session too (the answer
+//! clears every cookie, so the browser keeps nothing of it), which is what a user who logs out
+//! of a page means, and what keeps a refresh cookie, scoped to `/refresh` and so never sent
+//! here, from outliving the logout.
 
 use futures_util::future::join_all;
 use lambda_http::{
@@ -23,11 +29,15 @@ use shared::{
         ApiError,
         bearer::{AuthHeaderError, bearer_token},
         body::json_body,
+        cookies::{ACCESS_COOKIE, CookieWriter, request_cookie, token_cookie},
         errors::Route,
         issuer::tokens_for,
-        json_response, respond,
+        json_response,
+        presented::{NoToken, check_csrf, csrf_proof, no_token},
+        respond,
     },
     logout_schema,
+    settings::browser::{BrowserSettings, TokenLocation},
     tokens::{CheckedToken, TokenError},
 };
 
@@ -38,31 +48,45 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 }
 
 async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
-    let bearer = match request.headers().get(AUTHORIZATION) {
-        None => None,
-        Some(_) => Some(bearer_token(request.headers())?),
-    };
+    let browser = &state.browser;
+    let (presented, missing) = presented_tokens(request, browser)?;
     let body_token = if has_body(request) {
         logout_schema::validate(&json_body(request)?).map_err(ApiError::Validation)?
     } else {
         None
     };
-    if bearer.is_none() && body_token.is_none() {
-        return Err(AuthHeaderError::Missing.into());
+    if presented.is_empty() && body_token.is_none() {
+        return Err(no_token(browser, missing));
     }
+    // Asked before any token is read, as flask-jwt-extended asks.
+    let csrf_sent = match presented.iter().any(|token| token.from_cookie) {
+        true => csrf_proof(request, browser)?,
+        false => None,
+    };
     // Every token is checked before anything is revoked: a bad one revokes nothing.
     let now = state.clock.now().as_secs_f64();
     let tokens = tokens_for(state, request, Route::Token)?;
     let mut checked = Vec::new();
-    if let Some(token) = &bearer {
-        checked.push(tokens.check_revocable_at(token, None, now)?);
+    for token in &presented {
+        let revocable = tokens.check_revocable_at(&token.token, token.kind, now)?;
+        checked.push((revocable, token.from_cookie));
+    }
+    // One X-CSRF-TOKEN proves the request: the value of the first cookie token's CSRF cookie
+    // (the access token's when it came), which only a page of the API's own site can read.
+    if let Some((cookie_token, _)) = checked.iter().find(|(_, from_cookie)| *from_cookie) {
+        check_csrf(&cookie_token.claims, csrf_sent.as_deref())?;
     }
     if let Some(token) = &body_token {
-        checked.push(tokens.check_revocable_at(token, Some(TokenKind::Refresh), now)?);
+        let revocable = tokens.check_revocable_at(token, Some(TokenKind::Refresh), now)?;
+        checked.push((revocable, false));
     }
     let mut revocations = Vec::new();
-    for token in &checked {
-        for revocation in revocations_of(state, token)? {
+    for (token, from_cookie) in &checked {
+        // A cookie token ends its whole session: its cookies are cleared by this very answer,
+        // so nothing of the session is left for the browser to use, and a copy of the refresh
+        // cookie (which the browser does not even send here) must not outlive the logout.
+        let ends_session = *from_cookie || token.claims.kind == TokenKind::Refresh;
+        for revocation in revocations_of(state, token, ends_session)? {
             if !revocations.contains(&revocation) {
                 revocations.push(revocation);
             }
@@ -80,7 +104,58 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     for result in results {
         result.map_err(|error| ApiError::Store(Route::Token, error))?;
     }
-    Ok(json_response(StatusCode::OK, &json!({"msg": LOGGED_OUT})))
+    let mut response = json_response(StatusCode::OK, &json!({"msg": LOGGED_OUT}));
+    if browser.uses_cookies() {
+        CookieWriter::for_request(request, &browser.cookies).clear_all(&mut response);
+    }
+    Ok(response)
+}
+
+/// A token the request presents in a place `JWT_TOKEN_LOCATION` names.
+struct Presented {
+    token: String,
+    /// The kind it must be: a bearer may be either; each cookie holds its own kind.
+    kind: Option<TokenKind>,
+    from_cookie: bool,
+}
+
+/// Every token of the configured places, and what each place without one says. A bearer
+/// that is there must be well-formed: a bad `Authorization` header revokes nothing.
+fn presented_tokens(
+    request: &Request,
+    browser: &BrowserSettings,
+) -> Result<(Vec<Presented>, Vec<ApiError>), ApiError> {
+    let (mut presented, mut missing) = (Vec::new(), Vec::new());
+    for location in browser.token_locations.iter() {
+        match location {
+            TokenLocation::Headers => match request.headers().get(AUTHORIZATION) {
+                None => missing.push(AuthHeaderError::Missing.into()),
+                Some(_) => presented.push(Presented {
+                    token: bearer_token(request.headers())?,
+                    kind: None,
+                    from_cookie: false,
+                }),
+            },
+            TokenLocation::Cookies => {
+                let before = presented.len();
+                for kind in [TokenKind::Access, TokenKind::Refresh] {
+                    if let Some(token) = request_cookie(request.headers(), token_cookie(kind)) {
+                        presented.push(Presented {
+                            token,
+                            kind: Some(kind),
+                            from_cookie: true,
+                        });
+                    }
+                }
+                if presented.len() == before {
+                    missing.push(ApiError::NoToken(NoToken(format!(
+                        "Missing cookie \"{ACCESS_COOKIE}\""
+                    ))));
+                }
+            }
+        }
+    }
+    Ok((presented, missing))
 }
 
 /// One record that ends what a token can still do.
@@ -93,8 +168,12 @@ enum Revocation {
 }
 
 /// What of `token` can still be used, and so is to be revoked: the token itself until it
-/// expires, and for a refresh token its session as long as any token of it may live.
-fn revocations_of(state: &AppState, token: &CheckedToken) -> Result<Vec<Revocation>, ApiError> {
+/// expires, and when it `ends_session` its session as long as any token of it may live.
+fn revocations_of(
+    state: &AppState,
+    token: &CheckedToken,
+    ends_session: bool,
+) -> Result<Vec<Revocation>, ApiError> {
     let claims = &token.claims;
     let now = state.clock.unix_secs();
     let mut revocations = Vec::new();
@@ -109,7 +188,7 @@ fn revocations_of(state: &AppState, token: &CheckedToken) -> Result<Vec<Revocati
             expires_at: claims.expires_at,
         });
     }
-    if claims.kind == TokenKind::Refresh {
+    if ends_session {
         let record_until = state.tokens.session_record_until(claims);
         if let Some(id) = claims.session_id()
             && record_until > now

@@ -1,5 +1,6 @@
-//! `POST /refresh`: a refresh token in `Authorization: Bearer`, a new (non-fresh) access token
-//! out, of the same session. With rotation on, also a new refresh token, and the one presented
+//! `POST /refresh`: a refresh token in `Authorization: Bearer` (or, in cookie mode, its cookie
+//! with `X-CSRF-TOKEN`), a new (non-fresh) access token out, of the same session, back where
+//! the refresh token came from: the JSON body, or the cookies. With rotation on, also a new refresh token, and the one presented
 //! is spent: presenting it again ends the session. No refresh token outlives its session's
 //! cap (`JWT_SESSION_MAX_AGE` from the login), however often it rotates.
 
@@ -10,14 +11,20 @@ use shared::{
     claims::{TokenKind, VerifiedClaims},
     http::{
         ApiError,
+        cookies::CookieWriter,
         errors::Route,
-        guard::{user_of, verified_claims},
+        guard::{user_of, verified_token},
         issuer::tokens_for,
-        json_response, respond,
+        json_response,
+        presented::Carrier,
+        respond,
     },
     sessions::{Rotation, RotationOutcome},
     tokens::{SessionClaims, TokenError, TokenSpec, new_token_id},
 };
+
+/// The body of a refresh whose tokens went into cookies.
+pub const TOKEN_REFRESHED: &str = "Token refreshed";
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
     respond(state, &request, Route::Token, refresh(state, &request)).await
@@ -26,7 +33,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     // Resolved before anything is spent: a rotation must never be left without its token.
     let tokens = tokens_for(state, request, Route::Token)?;
-    let claims = verified_claims(state, request, TokenKind::Refresh)?;
+    let (claims, carrier) = verified_token(state, request, TokenKind::Refresh)?;
     let now = state.clock.unix_secs();
     // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
     // A rotation made for a request that then fails is recoverable: a token refused by the
@@ -57,7 +64,8 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     // The user's scopes as they are now: one revoked since the login is gone from the next
     // access token.
     let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
-    let issue = |kind, jti: &str| {
+    let csrf = || state.browser.tokens_carry_csrf().then(new_token_id);
+    let issue = |kind, jti: &str, csrf: Option<&str>| {
         tokens
             .issue_spec(&TokenSpec {
                 kind,
@@ -67,14 +75,43 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
                 jti,
                 session,
                 scope: scope.as_deref(),
+                csrf,
             })
             .map_err(|error| ApiError::Signing(Route::Token, error))
     };
-    let access_token = issue(TokenKind::Access, &new_token_id())?;
-    let body = match refresh_jti {
-        None => json!({"access_token": access_token}),
+    let access_csrf = csrf();
+    let access_token = issue(TokenKind::Access, &new_token_id(), access_csrf.as_deref())?;
+    let refresh = match refresh_jti {
+        None => None,
         Some(jti) => {
-            json!({"access_token": access_token, "refresh_token": issue(TokenKind::Refresh, &jti)?})
+            let refresh_csrf = csrf();
+            let token = issue(TokenKind::Refresh, &jti, refresh_csrf.as_deref())?;
+            Some((token, refresh_csrf))
+        }
+    };
+    if carrier == Carrier::Cookie {
+        let mut response = json_response(StatusCode::OK, &json!({"msg": TOKEN_REFRESHED}));
+        let cookies = CookieWriter::for_request(request, &state.browser.cookies);
+        cookies.set(
+            &mut response,
+            TokenKind::Access,
+            &access_token,
+            access_csrf.as_deref(),
+        );
+        if let Some((refresh_token, refresh_csrf)) = &refresh {
+            cookies.set(
+                &mut response,
+                TokenKind::Refresh,
+                refresh_token,
+                refresh_csrf.as_deref(),
+            );
+        }
+        return Ok(response);
+    }
+    let body = match refresh {
+        None => json!({"access_token": access_token}),
+        Some((refresh_token, _)) => {
+            json!({"access_token": access_token, "refresh_token": refresh_token})
         }
     };
     Ok(json_response(StatusCode::OK, &body))

@@ -14,7 +14,12 @@ use lambda_http::{
 use serde_json::{Value, json};
 
 use crate::{
-    http::{bearer::AuthHeaderError, body::BodyError, json_response},
+    http::{
+        bearer::AuthHeaderError,
+        body::BodyError,
+        json_response,
+        presented::{CsrfError, NoToken},
+    },
     login_schema::FieldErrors,
     login_throttle::{ThrottleError, Throttled},
     store::StoreError,
@@ -51,6 +56,12 @@ pub enum ApiError {
     BadCredentials,
     #[error("authorization header: {0}")]
     AuthHeader(#[from] AuthHeaderError),
+    /// No token where `JWT_TOKEN_LOCATION` says to look (cookie mode, or several places).
+    #[error("no token: {0}")]
+    NoToken(#[from] NoToken),
+    /// A cookie token's request without the CSRF proof it needs.
+    #[error("csrf: {0}")]
+    Csrf(#[from] CsrfError),
     #[error("token refused: {0}")]
     Token(#[from] TokenError),
     /// A valid token for a user the store does not have (any more).
@@ -84,7 +95,9 @@ impl ApiError {
             ApiError::BadCredentials
             | ApiError::UnknownUser(_)
             | ApiError::DisabledUser
-            | ApiError::Revoked => StatusCode::UNAUTHORIZED,
+            | ApiError::Revoked
+            | ApiError::NoToken(_)
+            | ApiError::Csrf(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::AuthHeader(AuthHeaderError::Missing | AuthHeaderError::NoBearer) => {
                 StatusCode::UNAUTHORIZED
@@ -107,6 +120,8 @@ impl ApiError {
             ApiError::Validation(errors) => json!({"error": errors}),
             ApiError::BadCredentials => json!({"error": BAD_CREDENTIALS}),
             ApiError::AuthHeader(error) => json!({"msg": error.to_string()}),
+            ApiError::NoToken(error) => json!({"msg": error.to_string()}),
+            ApiError::Csrf(error) => json!({"msg": error.to_string()}),
             ApiError::Token(error) => json!({"msg": error.to_string()}),
             ApiError::DisabledUser => json!({"msg": USER_DISABLED}),
             ApiError::Revoked => json!({"msg": TOKEN_REVOKED}),
@@ -120,6 +135,16 @@ impl ApiError {
                 keyed(*route, INTERNAL_ERROR)
             }
         }
+    }
+
+    /// The text of the error's body (its `msg` or `error`): what a message about several
+    /// errors quotes of each.
+    pub fn message(&self) -> String {
+        let body = self.body();
+        body.get("msg")
+            .or_else(|| body.get("error"))
+            .and_then(Value::as_str)
+            .map_or_else(|| self.to_string(), str::to_owned)
     }
 
     /// The response a client gets. Server-side failures are logged with their cause here,

@@ -1,12 +1,18 @@
-//! The check every token route starts with: a bearer token of the right kind, not revoked, for
-//! a user that exists, is not disabled, and has not ended their sessions since it was issued.
+//! The check every token route starts with: a token of the right kind (a bearer, or a cookie
+//! with its CSRF proof), not revoked, for a user that exists, is not disabled, and has not
+//! ended their sessions since it was issued.
 
 use lambda_http::Request;
 
 use crate::{
     app::AppState,
     claims::{TokenKind, VerifiedClaims},
-    http::{ApiError, bearer::bearer_token, errors::Route, issuer::tokens_for},
+    http::{
+        ApiError,
+        errors::Route,
+        issuer::tokens_for,
+        presented::{Carrier, check_csrf, presented_token},
+    },
     lookup::{TokenQuery, TokenRecords},
     users::User,
 };
@@ -22,19 +28,32 @@ pub async fn authorized_user(
     Ok((claims, user))
 }
 
-/// The claims of the request's bearer token, which must be of `kind`: its signature,
-/// algorithm and times checked. No store is asked.
+/// The claims of the request's token, which must be of `kind`: its signature, algorithm and
+/// times checked, and for a cookie token of a state-changing request its CSRF proof. No store
+/// is asked.
 pub fn verified_claims(
     state: &AppState,
     request: &Request,
     kind: TokenKind,
 ) -> Result<VerifiedClaims, ApiError> {
-    let token = bearer_token(request.headers())?;
-    Ok(tokens_for(state, request, Route::Token)?.verify_at(
-        &token,
+    verified_token(state, request, kind).map(|(claims, _)| claims)
+}
+
+/// `verified_claims`, and where the token came from: a refreshed token goes back there.
+pub fn verified_token(
+    state: &AppState,
+    request: &Request,
+    kind: TokenKind,
+) -> Result<(VerifiedClaims, Carrier), ApiError> {
+    let presented = presented_token(request, &state.browser, kind)?;
+    let claims = tokens_for(state, request, Route::Token)?.verify_at(
+        &presented.token,
         kind,
         state.clock.now().as_secs_f64(),
-    )?)
+    )?;
+    // After the signature and times, as flask-jwt-extended checks it.
+    check_csrf(&claims, presented.csrf_sent.as_deref())?;
+    Ok((claims, presented.carrier))
 }
 
 /// The user behind `claims`, if the token and its session are not revoked and its user

@@ -36,11 +36,28 @@ pub fn request_origin(request: &Request) -> Option<String> {
         .as_deref()
         .filter(|domain| is_host(domain))?
         .to_ascii_lowercase();
-    let base_path = request.raw_http_path().strip_suffix(route_path(context)?)?;
-    if !is_base_path(base_path) {
-        return None;
-    }
+    let base_path = base_path_in(request, context)?;
     Some(format!("https://{domain}{base_path}"))
+}
+
+/// What the URL's path holds before the route's own path: a custom domain's API mapping key or
+/// a named stage (`/auth`), or nothing for an API served at its root, outside API Gateway, or
+/// when the event does not say.
+pub fn base_path(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => base_path_in(request, context)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn base_path_in<'r>(
+    request: &'r Request,
+    context: &ApiGatewayV2httpRequestContext,
+) -> Option<&'r str> {
+    let base_path = request.raw_http_path().strip_suffix(route_path(context)?)?;
+    is_base_path(base_path).then_some(base_path)
 }
 
 /// The path of the route API Gateway matched (`routeKey`, `GET /profile`): the URL's path

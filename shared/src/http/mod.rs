@@ -1,13 +1,15 @@
-//! The thin HTTP layer: bearer extraction, JSON bodies, the access log, the request deadline,
+//! The thin HTTP layer: bearer and cookie extraction, CSRF checks, JSON bodies, the access log, the request deadline,
 //! and `errors`, the one place where domain errors become statuses.
 
 pub mod access_log;
 pub mod bearer;
 pub mod body;
+pub mod cookies;
 pub mod deadline;
 pub mod errors;
 pub mod guard;
 pub mod issuer;
+pub mod presented;
 
 use std::future::Future;
 

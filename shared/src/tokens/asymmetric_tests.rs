@@ -272,6 +272,7 @@ fn access_tokens_carry_the_users_scopes_and_refresh_tokens_never() {
                 jti: "j",
                 session: None,
                 scope,
+                csrf: None,
             })
             .unwrap()
     };
