@@ -91,6 +91,9 @@ pub enum TokenError {
     JwtIdNotString,
     #[error("Missing claim: sub")]
     MissingSubject,
+    /// A cookie token sent with a CSRF value, but without a `csrf` claim to match it.
+    #[error("Missing claim: csrf")]
+    MissingCsrf,
     #[error("Only non-refresh tokens are allowed")]
     RefreshTokenNotAllowed,
     #[error("Only refresh tokens are allowed")]
@@ -211,6 +214,26 @@ pub struct SessionClaims<'a> {
 pub struct CheckedToken {
     pub claims: VerifiedClaims,
     pub expired: bool,
+}
+
+impl CheckedToken {
+    /// The token, if it is of the `expected` kind (any, if none is).
+    pub fn of_kind(self, expected: Option<TokenKind>) -> Result<Self, TokenError> {
+        check_kind(expected, self.claims.kind)?;
+        Ok(self)
+    }
+
+    /// The claims, if the token has not expired and is of the `expected` kind: the last of
+    /// `TokenService::verify_at`'s checks, for a caller with one of its own before them (a
+    /// cookie token's CSRF value, which flask-jwt-extended compares before both).
+    pub fn verified(self, expected: TokenKind) -> Result<VerifiedClaims, TokenError> {
+        // flask-jwt-extended's order: an expired token is that, whatever its kind.
+        if self.expired {
+            return Err(TokenError::Expired);
+        }
+        check_kind(Some(expected), self.claims.kind)?;
+        Ok(self.claims)
+    }
 }
 
 impl TokenService {
@@ -414,13 +437,7 @@ impl TokenService {
         expected: TokenKind,
         now: f64,
     ) -> Result<VerifiedClaims, TokenError> {
-        let checked = self.check_at(token, now)?;
-        // flask-jwt-extended's order: an expired token is that, whatever its kind.
-        if checked.expired {
-            return Err(TokenError::Expired);
-        }
-        check_kind(Some(expected), checked.claims.kind)?;
-        Ok(checked.claims)
+        self.check_at(token, now)?.verified(expected)
     }
 
     /// Checks `token` as of `now` as `verify_at` does, of the `expected` kind if one is given,
@@ -433,9 +450,7 @@ impl TokenService {
         expected: Option<TokenKind>,
         now: f64,
     ) -> Result<CheckedToken, TokenError> {
-        let checked = self.check_at(token, now)?;
-        check_kind(expected, checked.claims.kind)?;
-        Ok(checked)
+        self.check_at(token, now)?.of_kind(expected)
     }
 
     /// Every check up to the expiry, whose answer it returns.

@@ -66,15 +66,23 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     // Every token is checked before anything is revoked: a bad one revokes nothing.
     let now = state.clock.now().as_secs_f64();
     let tokens = tokens_for(state, request, Route::Token)?;
-    let mut checked = Vec::new();
+    let mut signed = Vec::new();
     for token in &presented {
-        let revocable = tokens.check_revocable_at(&token.token, token.kind, now)?;
-        checked.push((revocable, token.from_cookie));
+        signed.push(tokens.check_revocable_at(&token.token, None, now)?);
     }
     // One X-CSRF-TOKEN proves the request: the value of the first cookie token's CSRF cookie
     // (the access token's when it came), which only a page of the API's own site can read.
-    if let Some((cookie_token, _)) = checked.iter().find(|(_, from_cookie)| *from_cookie) {
+    // Compared before the kinds, as flask-jwt-extended compares it.
+    if let Some(cookie_token) = presented
+        .iter()
+        .zip(&signed)
+        .find_map(|(token, checked)| token.from_cookie.then_some(checked))
+    {
         check_csrf(&cookie_token.claims, csrf_sent.as_deref())?;
+    }
+    let mut checked = Vec::new();
+    for (token, revocable) in presented.iter().zip(signed) {
+        checked.push((revocable.of_kind(token.kind)?, token.from_cookie));
     }
     if let Some(token) = &body_token {
         let revocable = tokens.check_revocable_at(token, Some(TokenKind::Refresh), now)?;

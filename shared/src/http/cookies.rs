@@ -50,7 +50,8 @@ pub fn csrf_cookie(kind: TokenKind) -> &'static str {
 }
 
 /// The value of the request's cookie `name`: the first one sent, as Flask reads it (a browser
-/// sends the cookie of the longest matching path first). An empty value counts as none.
+/// sends the cookie of the longest matching path first), without the double quotes a value may
+/// be sent in. An empty value counts as none.
 pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
@@ -59,7 +60,7 @@ pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
         .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
+        .map(|cookie| cookie.value_trimmed().to_owned())
         .filter(|value| !value.is_empty())
 }
 
@@ -236,6 +237,11 @@ mod tests {
         assert_eq!(
             request_cookie(&headers, ACCESS_COOKIE),
             Some("first".to_owned())
+        );
+        let quoted = self::headers(&["access_token_cookie=\"a.b.c\""]);
+        assert_eq!(
+            request_cookie(&quoted, ACCESS_COOKIE),
+            Some("a.b.c".to_owned())
         );
         let empty = self::headers(&["access_token_cookie="]);
         assert_eq!(request_cookie(&empty, ACCESS_COOKIE), None);

@@ -46,14 +46,14 @@ pub fn verified_token(
     kind: TokenKind,
 ) -> Result<(VerifiedClaims, Carrier), ApiError> {
     let presented = presented_token(request, &state.browser, kind)?;
-    let claims = tokens_for(state, request, Route::Token)?.verify_at(
+    let checked = tokens_for(state, request, Route::Token)?.check_revocable_at(
         &presented.token,
-        kind,
+        None,
         state.clock.now().as_secs_f64(),
     )?;
-    // After the signature and times, as flask-jwt-extended checks it.
-    check_csrf(&claims, presented.csrf_sent.as_deref())?;
-    Ok((claims, presented.carrier))
+    // After the signature, before the expiry and the kind, as flask-jwt-extended checks it.
+    check_csrf(&checked.claims, presented.csrf_sent.as_deref())?;
+    Ok((checked.verified(kind)?, presented.carrier))
 }
 
 /// The user behind `claims`, if the token and its session are not revoked and its user

@@ -159,7 +159,9 @@ pub fn csrf_proof(
         .ok_or(ApiError::Csrf(CsrfError::Missing))
 }
 
-/// Whether `claims` (verified) match the CSRF value sent with them, compared in constant time:
+/// Whether `claims` (of a token whose signature is checked, expired or not, of any kind: the
+/// CSRF value is compared first, as flask-jwt-extended compares it while decoding) match the
+/// CSRF value sent with them, compared in constant time:
 /// a token without a `csrf` claim cannot be proven (`Missing claim: csrf`, 422), another value
 /// is refused (401).
 pub fn check_csrf(claims: &VerifiedClaims, csrf_sent: Option<&str>) -> Result<(), ApiError> {
@@ -169,7 +171,7 @@ pub fn check_csrf(claims: &VerifiedClaims, csrf_sent: Option<&str>) -> Result<()
     let claim = claims
         .csrf
         .as_deref()
-        .ok_or(ApiError::Token(TokenError::MissingClaim("csrf")))?;
+        .ok_or(ApiError::Token(TokenError::MissingCsrf))?;
     if bool::from(claim.as_bytes().ct_eq(sent.as_bytes())) {
         Ok(())
     } else {
@@ -401,7 +403,7 @@ mod tests {
         ));
         assert!(matches!(
             check_csrf(&claims(None), Some("c")),
-            Err(ApiError::Token(TokenError::MissingClaim("csrf")))
+            Err(ApiError::Token(TokenError::MissingCsrf))
         ));
     }
 }
