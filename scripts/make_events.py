@@ -6,7 +6,8 @@ so an event cannot rot. Tokens are signed with the local secret of local-env.jso
 expire on 2100-01-01 and the expired one on 2020-01-01, so the events stay what they say.
 events/rs256/ holds the events of an RS256 deployment, configured by local-env-rs256.json (the
 test key of interop/keys/, never to deploy): its tokens carry the key's kid and the API's URL as
-issuer, and its keys are published.
+issuer, and its keys are published. events/cookies/ holds those of a cookie-mode deployment
+(local-env-cookies.json).
 Run it with the project's virtualenv (it needs PyJWT): .venv/bin/python scripts/make_events.py
 """
 import base64
@@ -35,11 +36,13 @@ LOGOUT_EMPTY_SUB_JTI = "00000000-0000-4000-8000-00000000000e"
 
 
 def token(kind, sub="cosmo", exp=VALID_UNTIL, secret=SECRET, jti="00000000-0000-4000-8000-000000000000",
-          sid=None):
+          sid=None, csrf=None):
     claims = {"fresh": kind == "access", "iat": ISSUED if exp > ISSUED else exp - 900, "jti": jti,
               "type": kind, "sub": sub, "nbf": ISSUED if exp > ISSUED else exp - 900, "exp": exp}
     if sid is not None:
         claims["sid"] = sid
+    if csrf is not None:
+        claims["csrf"] = csrf
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -289,6 +292,64 @@ AUTHORIZER_CASES = {
 }
 
 
+# events/cookies/: a cookie-mode deployment (local-env-cookies.json: JWT_TOKEN_LOCATION=cookies,
+# the other cookie settings at their defaults). Request cookies come in the event's `cookies`
+# array, as API Gateway sends them; the reply's Set-Cookies go back in its `cookies` array.
+ACCESS_CSRF = "0b7e2f9a-3c4d-4e5f-8a6b-7c8d9e0fca11"
+REFRESH_CSRF = "0b7e2f9a-3c4d-4e5f-8a6b-7c8d9e0fcb22"
+COOKIE_LOGOUT_JTI = "00000000-0000-4000-8000-0000000000c1"
+COOKIE_LOGOUT_SID = "00000000-0000-4000-8000-0000000000c2"
+COOKIE_ATTRIBUTES = "SameSite=Lax; Secure"
+EXPIRED_COOKIE = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def with_cookies(request, *cookies):
+    request["cookies"] = list(cookies)
+    return request
+
+
+def csrf(value):
+    return {"x-csrf-token": value}
+
+
+COOKIE_CASES = {
+    "login-ok": (event("POST", "/login", JSON, '{"username": "cosmo", "password": "space-corgi"}'),
+                 {"statusCode": 200, "body": {"msg": "Login successful"}, "cookies": [
+                     f"access_token_cookie=<jwt>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/",
+                     f"csrf_access_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/",
+                     f"refresh_token_cookie=<jwt>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh",
+                     f"csrf_refresh_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/"]}),
+    "profile-ok": (with_cookies(event("GET", "/profile"), "theme=dark",
+                                f"access_token_cookie={token('access', csrf=ACCESS_CSRF)}"),
+                   {"statusCode": 200, "body": {"id": 1, "logged_in_as": "cosmo", "username": "cosmo"}}),
+    # A bearer token is not looked for: the deployment takes cookies only.
+    "profile-bearer-only": (event("GET", "/profile", bearer(token("access", csrf=ACCESS_CSRF))),
+                            {"statusCode": 401, "body": {"msg": 'Missing cookie "access_token_cookie"'}}),
+    "refresh-ok": (with_cookies(event("POST", "/refresh", csrf(REFRESH_CSRF)),
+                                f"refresh_token_cookie={token('refresh', csrf=REFRESH_CSRF)}"),
+                   {"statusCode": 200, "body": {"msg": "Token refreshed"}, "cookies": [
+                       f"access_token_cookie=<jwt>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/",
+                       f"csrf_access_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/"]}),
+    # What a page of another site can make a browser send: the cookie, without its CSRF value.
+    "refresh-missing-csrf": (with_cookies(event("POST", "/refresh"),
+                                          f"refresh_token_cookie={token('refresh', csrf=REFRESH_CSRF)}"),
+                             {"statusCode": 401, "body": {"msg": "Missing CSRF token"}}),
+    "refresh-csrf-mismatch": (with_cookies(event("POST", "/refresh", csrf(ACCESS_CSRF)),
+                                           f"refresh_token_cookie={token('refresh', csrf=REFRESH_CSRF)}"),
+                              {"statusCode": 401, "body": {"msg": "CSRF double submit tokens do not match"}}),
+    "logout-ok": (with_cookies(event("POST", "/logout", csrf(ACCESS_CSRF)),
+                               f"access_token_cookie={token('access', jti=COOKIE_LOGOUT_JTI, sid=COOKIE_LOGOUT_SID, csrf=ACCESS_CSRF)}"),
+                  {"statusCode": 200, "body": {"msg": "Successfully logged out"}, "cookies": [
+                      f"access_token_cookie=; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}",
+                      f"csrf_access_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}",
+                      f"refresh_token_cookie=; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh; {EXPIRED_COOKIE}",
+                      f"csrf_refresh_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}"]}),
+    "logout-missing-csrf": (with_cookies(event("POST", "/logout"),
+                                         f"access_token_cookie={token('access', jti=COOKIE_LOGOUT_JTI, sid=COOKIE_LOGOUT_SID, csrf=ACCESS_CSRF)}"),
+                            {"statusCode": 401, "body": {"msg": "Missing CSRF token"}}),
+}
+
+
 def write(folder, cases):
     folder.mkdir(exist_ok=True)
     for name, (request, expected) in cases.items():
@@ -301,3 +362,4 @@ if __name__ == "__main__":
     write(ROOT / "events", CASES)
     write(ROOT / "events" / "rs256", RS256_CASES)
     write(ROOT / "events" / "authorizer", AUTHORIZER_CASES)
+    write(ROOT / "events" / "cookies", COOKIE_CASES)

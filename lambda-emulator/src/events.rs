@@ -36,13 +36,16 @@ impl EventFile {
     }
 }
 
-/// The reply an event documents: its status, and its whole body or the keys of a body of
-/// fresh tokens.
+/// The reply an event documents: its status, its whole body or the keys of a body of fresh
+/// tokens, and the cookies it sets.
 #[derive(Debug, Clone)]
 pub struct Expected {
     pub status: u16,
     pub body: Option<Value>,
     pub body_keys: Option<Vec<String>>,
+    /// Every `Set-Cookie` of the reply, in order; none when the event documents none. A value
+    /// of `<jwt>` or `<uuid>` stands for a fresh token or CSRF value; the rest is exact.
+    pub cookies: Vec<String>,
 }
 
 /// Every `*.json` file of `directory`, sorted by name. A file that is not an event with an
@@ -87,11 +90,24 @@ fn parse(name: String, text: String) -> Result<EventFile, String> {
             .map(str::to_owned)
             .collect()
     });
+    let cookies = match expected.get("cookies") {
+        None => Vec::new(),
+        Some(cookies) => cookies
+            .as_array()
+            .and_then(|cookies| {
+                cookies
+                    .iter()
+                    .map(|cookie| cookie.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .ok_or_else(|| format!("{name}: expected.cookies is not a list of strings"))?,
+    };
     Ok(EventFile {
         expected: Expected {
             status,
             body: expected.get("body").cloned(),
             body_keys,
+            cookies,
         },
         name,
         text,
@@ -101,13 +117,16 @@ fn parse(name: String, text: String) -> Result<EventFile, String> {
 
 impl Expected {
     /// Checks a reply: the status, a JSON content type, `WWW-Authenticate: Bearer` on a 401,
-    /// and the body. `header` looks a header up by its lowercase name.
+    /// the cookies it sets (`Set-Cookie` values) and the body. `header` looks a header up by
+    /// its lowercase name.
     pub fn check(
         &self,
         status: u16,
         header: impl Fn(&str) -> Option<String>,
+        cookies: &[String],
         body: &Value,
     ) -> Result<(), String> {
+        self.check_cookies(cookies)?;
         if status != self.status {
             return Err(format!(
                 "status {status}, expected {}; body {body}",
@@ -195,8 +214,67 @@ impl Expected {
                 }
             }
         }
-        self.check(status, header, &body)
+        // API Gateway (payload 2.0) takes a reply's cookies from `cookies` only: a Set-Cookie
+        // among the headers would reach the browser as one, or not at all.
+        if header("set-cookie").is_some() {
+            return Err("a Set-Cookie header instead of the cookies array".into());
+        }
+        let cookies: Vec<String> = match &reply["cookies"] {
+            Value::Null => Vec::new(),
+            Value::Array(cookies) => cookies
+                .iter()
+                .map(|cookie| cookie.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| format!("cookies {} are not strings", reply["cookies"]))?,
+            other => return Err(format!("cookies {other} is not a list")),
+        };
+        self.check(status, header, &cookies, &body)
     }
+
+    fn check_cookies(&self, cookies: &[String]) -> Result<(), String> {
+        let matches = cookies.len() == self.cookies.len()
+            && cookies
+                .iter()
+                .zip(&self.cookies)
+                .all(|(cookie, wanted)| cookie_matches(cookie, wanted));
+        if matches {
+            Ok(())
+        } else {
+            Err(format!("cookies {cookies:?}, expected {:?}", self.cookies))
+        }
+    }
+}
+
+/// Whether the `Set-Cookie` value `cookie` is `wanted`, whose value may be `<jwt>` (three
+/// base64url segments) or `<uuid>` (a UUID as text).
+fn cookie_matches(cookie: &str, wanted: &str) -> bool {
+    let split = |text: &str| -> Option<(String, String, String)> {
+        let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+        let (name, value) = pair.split_once('=')?;
+        Some((name.to_owned(), value.to_owned(), attributes.to_owned()))
+    };
+    let (Some((name, value, attributes)), Some((wanted_name, wanted_value, wanted_attributes))) =
+        (split(cookie), split(wanted))
+    else {
+        return false;
+    };
+    let base64url = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    };
+    let value_matches = match wanted_value.as_str() {
+        "<jwt>" => value.split('.').count() == 3 && value.split('.').all(base64url),
+        "<uuid>" => {
+            value.len() == 36
+                && value
+                    .bytes()
+                    .all(|byte| byte.is_ascii_hexdigit() || byte == b'-')
+        }
+        exact => value == exact,
+    };
+    name == wanted_name && value_matches && attributes == wanted_attributes
 }
 
 #[cfg(test)]
@@ -209,7 +287,44 @@ mod tests {
             status: 200,
             body,
             body_keys: keys.map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+            cookies: Vec::new(),
         }
+    }
+
+    #[test]
+    fn cookies_come_in_the_cookies_array_and_match_their_patterns() {
+        let mut wanted = expected(Some(json!({"a": 1})), None);
+        wanted.cookies = vec![
+            "t=<jwt>; HttpOnly; Path=/".to_owned(),
+            "c=<uuid>; Path=/".to_owned(),
+        ];
+        let mut ok = reply(
+            200,
+            json!({"content-type": "application/json"}),
+            json!({"a": 1}),
+        );
+        ok["cookies"] = json!([
+            "t=aa.bb.c-_; HttpOnly; Path=/",
+            "c=0b7e2f9a-3c4d-4e5f-8a6b-7c8d9e0f1a2b; Path=/"
+        ]);
+        assert_eq!(wanted.check_gateway_reply(&ok, &[]), Ok(()));
+
+        let mut missing = ok.clone();
+        missing["cookies"] = json!(["t=aa.bb.cc; HttpOnly; Path=/"]);
+        assert!(wanted.check_gateway_reply(&missing, &[]).is_err());
+        let mut other_path = ok.clone();
+        other_path["cookies"][0] = json!("t=aa.bb.cc; HttpOnly; Path=/refresh");
+        assert!(wanted.check_gateway_reply(&other_path, &[]).is_err());
+        let mut not_a_jwt = ok.clone();
+        not_a_jwt["cookies"][0] = json!("t=plain; HttpOnly; Path=/");
+        assert!(wanted.check_gateway_reply(&not_a_jwt, &[]).is_err());
+        let mut in_headers = ok.clone();
+        in_headers["cookies"] = json!([]);
+        in_headers["headers"]["set-cookie"] = json!("t=aa.bb.cc; HttpOnly; Path=/");
+        assert!(wanted.check_gateway_reply(&in_headers, &[]).is_err());
+
+        let none_documented = expected(Some(json!({"a": 1})), None);
+        assert!(none_documented.check_gateway_reply(&ok, &[]).is_err());
     }
 
     fn reply(status: u16, headers: Value, body: Value) -> Value {
@@ -256,6 +371,7 @@ mod tests {
             status: 401,
             body: None,
             body_keys: None,
+            cookies: Vec::new(),
         };
         let no_challenge = reply(401, json_type, json!({}));
         assert!(

@@ -175,6 +175,14 @@ async fn every_rs256_event_gets_its_documented_reply_from_the_bootstrap() {
     replay_through_the_bootstraps("events/rs256", "local-env-rs256.json", false).await;
 }
 
+/// A cookie-mode deployment's events: their cookies come in the event's `cookies` array, and the
+/// replies' cookies must go back in its own (several `Set-Cookie`s reach a browser no other way).
+#[tokio::test]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn every_cookie_event_gets_its_documented_reply_from_the_bootstrap() {
+    replay_through_the_bootstraps("events/cookies", "local-env-cookies.json", false).await;
+}
+
 /// Every event of `folder` through the bootstrap of the function its route names, configured
 /// by `env_file`; with `every_function`, each function must have events.
 async fn replay_through_the_bootstraps(folder: &str, env_file: &str, every_function: bool) {
@@ -222,16 +230,26 @@ async fn replay_through_the_bootstraps(folder: &str, env_file: &str, every_funct
             {
                 failures.push(format!("{}: {why}", event.name));
             }
-            // Fresh tokens are secrets too: none may reach the logs.
+            // Fresh tokens are secrets too: none may reach the logs, from a body or a cookie.
+            let mut fresh: Vec<String> = Vec::new();
             if let Ok(body) = serde_json::from_str::<Value>(reply["body"].as_str().unwrap_or("")) {
                 for token in ["access_token", "refresh_token"] {
-                    if let Some(token) = body[token].as_str() {
-                        assert!(
-                            !environment.logs().contains(token),
-                            "{function} logged a token"
-                        );
-                    }
+                    fresh.extend(body[token].as_str().map(str::to_owned));
                 }
+            }
+            for cookie in reply["cookies"].as_array().into_iter().flatten() {
+                let value = cookie
+                    .as_str()
+                    .and_then(|cookie| cookie.split(';').next())
+                    .and_then(|pair| pair.split_once('='))
+                    .map(|(_, value)| value.to_owned());
+                fresh.extend(value.filter(|value| value.len() > 8));
+            }
+            for token in fresh {
+                assert!(
+                    !environment.logs().contains(&token),
+                    "{function} logged a token"
+                );
             }
         }
         assert!(failures.is_empty(), "{function}:\n{}", failures.join("\n"));

@@ -1,6 +1,7 @@
 //! Lambda refuses a function whose environment is over 4 KB (keys and values together): the
 //! template's limits on the key parameters keep an RS256 deployment under it with every other
-//! variable at a realistic worst, and a real RSA-2048 key with two published keys fits.
+//! variable at a realistic worst (cookie mode's domain and path at their limits), and a real
+//! RSA-2048 key with two published keys fits.
 
 use std::path::PathBuf;
 
@@ -27,7 +28,8 @@ fn max_length(parameter: &str) -> usize {
 }
 
 /// The biggest environment the template gives a function with these keys, `issuer` and
-/// `audience`, and the tables as CloudFormation names them.
+/// `audience`, the tables as CloudFormation names them, and cookie mode with its domain and
+/// refresh path as long as the template allows.
 fn environment_size(
     private_key: &str,
     public_keys: &str,
@@ -36,6 +38,12 @@ fn environment_size(
 ) -> (usize, usize) {
     let stack = "jwt-auth-service-production";
     let overrides = json!({"Parameters": {
+        "JWT_TOKEN_LOCATION": "headers,cookies",
+        "JWT_COOKIE_SECURE": "false",
+        "JWT_COOKIE_SAMESITE": "Strict",
+        "JWT_COOKIE_DOMAIN": "d".repeat(max_length("CookieDomain")),
+        "JWT_REFRESH_COOKIE_PATH": format!("/{}", "p".repeat(max_length("RefreshCookiePath") - 1)),
+        "JWT_COOKIE_CSRF_PROTECT": "false",
         "JWT_ALGORITHM": "RS256",
         "JWT_PRIVATE_KEY": private_key,
         "JWT_PUBLIC_KEYS": public_keys,

@@ -1,6 +1,7 @@
 //! Every file in `events/` goes through the handler its route names, and gets the response the
 //! file documents under `expected`. The state uses `local-env.json`, what `sam local invoke` uses;
-//! `events/rs256/` is replayed with `local-env-rs256.json`, an RS256 deployment's.
+//! `events/rs256/` is replayed with `local-env-rs256.json`, an RS256 deployment's, and
+//! `events/cookies/` with `local-env-cookies.json`, a cookie-mode one's.
 
 use std::{fs, path::PathBuf, time::Duration};
 
@@ -71,6 +72,13 @@ async fn every_rs256_event_gets_the_response_it_documents() {
     replay(state_of("local-env-rs256.json"), events).await;
 }
 
+#[tokio::test]
+async fn every_cookie_event_gets_the_response_it_documents() {
+    let events = events_in("events/cookies");
+    assert!(events.len() >= 6, "{} cookie-mode events", events.len());
+    replay(state_of("local-env-cookies.json"), events).await;
+}
+
 /// The events' tokens live until 2100; the answers they document must not change before then
 /// (a fixture whose answer changes a month after it was written is a test that breaks on its
 /// own, as a session cap counted from a fixed `iat` would make it).
@@ -83,6 +91,9 @@ async fn every_event_gets_the_same_response_for_as_long_as_its_tokens_live() {
     let mut rs256 = state_of("local-env-rs256.json");
     rs256.clock = Clock::manual_at(Duration::from_secs(4_102_358_400));
     replay(rs256, events_in("events/rs256")).await;
+    let mut cookies = state_of("local-env-cookies.json");
+    cookies.clock = Clock::manual_at(Duration::from_secs(4_102_358_400));
+    replay(cookies, events_in("events/cookies")).await;
 }
 
 /// Replays `files`, and checks every route had one.
@@ -130,11 +141,17 @@ async fn replay(state: AppState, files: Vec<EventFile>) -> Vec<Function> {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned)
         };
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect();
         let body: Value = serde_json::from_slice(response.body().as_ref())
             .unwrap_or_else(|e| panic!("{name}: a body that is not JSON: {e}"));
         let checked = file
             .expected
-            .check(response.status().as_u16(), header, &body);
+            .check(response.status().as_u16(), header, &cookies, &body);
         assert_eq!(checked, Ok(()), "{name}");
         seen.push(function);
     }
