@@ -10,6 +10,8 @@ use shared::{
     users::{DynamoUserStore, InMemoryUserStore, UserStore},
 };
 
+mod demo;
+
 const DEFAULT_PORT: u16 = 3000;
 
 #[tokio::main]
@@ -75,6 +77,8 @@ async fn main() -> Result<(), Error> {
     println!(
         "Try: curl -s -X POST {url}/login -H 'Content-Type: application/json' -d '{{\"username\":\"cosmo\",\"password\":\"space-corgi\"}}'"
     );
+    // DEMO_PORT: the demo page of demo/ on a second port (demo.rs).
+    demo::start(listener.local_addr()?.port(), &settings.browser).await?;
     println!("Press Ctrl-C to stop.");
 
     let upstream = local_api::upstream::Upstream::from_lookup(

@@ -75,3 +75,31 @@ ensure_cargo_fuzz() {
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
 }
+
+# Debian's chromium and chromium-driver, for scripts/browser-test, installed with apt-get when
+# either is missing (root only), as scripts/sam-local-invoke installs docker.io; the package
+# lists are updated only if the install fails without it.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "chromium and chromium-driver are missing, and installing them needs root and apt-get" >&2
+    return 1
+  fi
+  echo "==> Installing chromium and chromium-driver (apt-get)"
+  local install=(apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+  local log
+  log=$(mktemp)
+  if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$log" 2>&1; then
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive "${install[@]}"; } >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -f "$log"
+      echo "could not install chromium and chromium-driver with apt-get (see above)" >&2
+      return 1
+    fi
+  fi
+  rm -f "$log"
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]
+}
