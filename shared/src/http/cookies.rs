@@ -300,6 +300,45 @@ mod tests {
         );
     }
 
+    /// An API reached under a custom domain's mapping key (`/auth`) or a named stage: the
+    /// cookies go where the browser sends its next requests, under that prefix.
+    #[test]
+    fn under_a_mapping_key_the_token_cookies_are_scoped_below_it() {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "POST /login",
+            "rawPath": "/auth/login",
+            "rawQueryString": "",
+            "headers": {"host": "api.example.com"},
+            "requestContext": {
+                "domainName": "api.example.com",
+                "http": {"method": "POST", "path": "/auth/login", "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.10", "userAgent": "test"},
+                "requestId": "r", "routeKey": "POST /login", "stage": "$default",
+                "time": "29/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+                "accountId": "1", "apiId": "a", "domainPrefix": "api"
+            },
+            "isBase64Encoded": false
+        });
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let policy = CookiePolicy::default();
+        assert_eq!(
+            CookiePaths::for_request(&request, &policy),
+            CookiePaths {
+                access: "/auth/".to_owned(),
+                refresh: "/auth/refresh".to_owned(),
+            }
+        );
+        let configured = CookiePolicy {
+            refresh_path: Some("/tokens".to_owned()),
+            ..CookiePolicy::default()
+        };
+        assert_eq!(
+            CookiePaths::for_request(&request, &configured).refresh,
+            "/tokens"
+        );
+    }
+
     #[test]
     fn clearing_expires_every_cookie_at_the_path_it_was_set_with() {
         let policy = CookiePolicy::default();
