@@ -169,10 +169,17 @@ async fn serve(
     }
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => {
+        Err(error) if is_over_the_limit(&error) => {
             return to_axum(json_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &json!({"message": "Request Entity Too Large"}),
+            ));
+        }
+        // A body that could not be read (malformed chunks, a connection cut short).
+        Err(_) => {
+            return to_axum(json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"message": "Bad Request"}),
             ));
         }
     };
@@ -195,6 +202,18 @@ async fn serve(
             &json!({"message": "Internal Server Error"}),
         )),
     }
+}
+
+/// Whether reading a body failed because it is longer than `MAX_BODY_BYTES`.
+fn is_over_the_limit(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn to_axum(response: Response<Body>) -> AxumResponse {

@@ -97,6 +97,35 @@ fn bad_credentials_over_http_are_401_with_www_authenticate() {
     assert_eq!(body, json!({"error": "Bad username or password"}));
 }
 
+/// A body that cannot be read is the client's error (400), not one that is too large (413).
+#[test]
+fn a_malformed_chunked_body_is_400_and_an_oversized_one_413() {
+    use std::io::{Read, Write};
+    let server = start_server();
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .write_all(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.ends_with(r#"{"message":"Bad Request"}"#), "{answer}");
+
+    let oversized = "a".repeat(local_api::MAX_BODY_BYTES + 1);
+    let response = agent()
+        .post(format!("{}/login", server.url))
+        .header("content-type", "application/json")
+        .send(oversized.as_str());
+    assert_eq!(
+        call(response),
+        (413, json!({"message": "Request Entity Too Large"}))
+    );
+}
+
 fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = std::time::Instant::now() + limit;
     while std::time::Instant::now() < deadline {
