@@ -319,6 +319,9 @@ COOKIE_CASES = {
                      f"csrf_access_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/",
                      f"refresh_token_cookie=<jwt>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh",
                      f"csrf_refresh_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/"]}),
+    # A body another site's page could send without a preflight: it must not log anyone in.
+    "login-undeclared-body": (event("POST", "/login", None, '{"username": "cosmo", "password": "space-corgi"}'),
+                              {"statusCode": 415, "body": {"error": "Content-Type must be application/json"}}),
     "profile-ok": (with_cookies(event("GET", "/profile"), "theme=dark",
                                 f"access_token_cookie={token('access', csrf=ACCESS_CSRF)}"),
                    {"statusCode": 200, "body": {"id": 1, "logged_in_as": "cosmo", "username": "cosmo"}}),
@@ -344,6 +347,13 @@ COOKIE_CASES = {
                       f"csrf_access_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}",
                       f"refresh_token_cookie=; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh; {EXPIRED_COOKIE}",
                       f"csrf_refresh_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}"]}),
+    # A cookie no token can be read from: refused, and cleared, so that the browser is rid of it.
+    "logout-unreadable-cookie": (with_cookies(event("POST", "/logout", csrf(ACCESS_CSRF)), "access_token_cookie=not.a.token"),
+                                 {"statusCode": 422, "body": {"msg": "Invalid header string"}, "cookies": [
+                                     f"access_token_cookie=; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}",
+                                     f"csrf_access_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}",
+                                     f"refresh_token_cookie=; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh; {EXPIRED_COOKIE}",
+                                     f"csrf_refresh_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}"]}),
     "logout-missing-csrf": (with_cookies(event("POST", "/logout"),
                                          f"access_token_cookie={token('access', jti=COOKIE_LOGOUT_JTI, sid=COOKIE_LOGOUT_SID, csrf=ACCESS_CSRF)}"),
                             {"statusCode": 401, "body": {"msg": "Missing CSRF token"}}),

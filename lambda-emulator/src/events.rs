@@ -237,12 +237,44 @@ impl Expected {
                 .iter()
                 .zip(&self.cookies)
                 .all(|(cookie, wanted)| cookie_matches(cookie, wanted));
-        if matches {
-            Ok(())
-        } else {
-            Err(format!("cookies {cookies:?}, expected {:?}", self.cookies))
+        if !matches {
+            return Err(format!("cookies {cookies:?}, expected {:?}", self.cookies));
         }
+        // Double submit works only if each CSRF cookie holds its token's `csrf` claim.
+        let value = |name: &str| {
+            cookies.iter().find_map(|cookie| {
+                let (pair, _) = cookie.split_once(';').unwrap_or((cookie, ""));
+                pair.strip_prefix(name)?
+                    .strip_prefix('=')
+                    .filter(|value| !value.is_empty())
+            })
+        };
+        for (token_cookie, csrf_cookie) in [
+            ("access_token_cookie", "csrf_access_token"),
+            ("refresh_token_cookie", "csrf_refresh_token"),
+        ] {
+            if let (Some(token), Some(csrf)) = (value(token_cookie), value(csrf_cookie)) {
+                let claim = token_payload(token)
+                    .and_then(|payload| payload["csrf"].as_str().map(str::to_owned));
+                if claim.as_deref() != Some(csrf) {
+                    return Err(format!(
+                        "{csrf_cookie} {csrf} is not the csrf claim of {token_cookie} ({claim:?})"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
+}
+
+/// The payload of a JWT, unverified: what a test reads of a token it was handed.
+fn token_payload(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Whether the `Set-Cookie` value `cookie` is `wanted`, whose value may be `<jwt>` (three
@@ -325,6 +357,44 @@ mod tests {
 
         let none_documented = expected(Some(json!({"a": 1})), None);
         assert!(none_documented.check_gateway_reply(&ok, &[]).is_err());
+    }
+
+    #[test]
+    fn a_csrf_cookie_must_hold_its_tokens_csrf_claim() {
+        use base64::Engine;
+        let encode = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let token = format!(
+            "{}.{}.sig",
+            encode("{}"),
+            encode(r#"{"csrf":"0b7e2f9a-3c4d-4e5f-8a6b-7c8d9e0f1a2b"}"#)
+        );
+        let mut wanted = expected(Some(json!({"a": 1})), None);
+        wanted.cookies = vec![
+            "access_token_cookie=<jwt>; Path=/".to_owned(),
+            "csrf_access_token=<uuid>; Path=/".to_owned(),
+        ];
+        let reply_with = |csrf: &str| {
+            let mut reply = reply(
+                200,
+                json!({"content-type": "application/json"}),
+                json!({"a": 1}),
+            );
+            reply["cookies"] = json!([
+                format!("access_token_cookie={token}; Path=/"),
+                format!("csrf_access_token={csrf}; Path=/"),
+            ]);
+            reply
+        };
+        assert_eq!(
+            wanted.check_gateway_reply(&reply_with("0b7e2f9a-3c4d-4e5f-8a6b-7c8d9e0f1a2b"), &[]),
+            Ok(())
+        );
+        assert!(
+            wanted
+                .check_gateway_reply(&reply_with("11111111-3c4d-4e5f-8a6b-7c8d9e0f1a2b"), &[])
+                .unwrap_err()
+                .contains("not the csrf claim")
+        );
     }
 
     fn reply(status: u16, headers: Value, body: Value) -> Value {

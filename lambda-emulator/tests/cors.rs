@@ -87,6 +87,39 @@ fn cors_is_off_unless_origins_are_given_and_a_wildcard_cannot_be() {
 }
 
 #[test]
+fn the_template_takes_the_cookie_domains_the_functions_take() {
+    let template = template();
+    let pattern = template["Parameters"]["CookieDomain"]["AllowedPattern"]
+        .as_str()
+        .unwrap();
+    let allowed_pattern = regex::Regex::new(pattern).unwrap();
+    for domain in [
+        "",
+        "example.com",
+        ".example.com",
+        "a-b.example.co.uk",
+        "com",
+        "example..com",
+        "-a.example.com",
+        "a-.example.com",
+        "example.com.",
+        "https://example.com",
+        "example.com:443",
+    ] {
+        let settings = shared::settings::Settings::from_lookup(|name| match name {
+            "JWT_SECRET_KEY" => Some("a-secret-of-at-least-thirty-two-bytes!!".to_owned()),
+            "JWT_COOKIE_DOMAIN" => Some(domain.to_owned()).filter(|text| !text.is_empty()),
+            _ => None,
+        });
+        assert_eq!(
+            allowed_pattern.is_match(domain),
+            settings.is_ok(),
+            "{domain}"
+        );
+    }
+}
+
+#[test]
 fn every_cookie_setting_reaches_the_functions_from_a_parameter() {
     let template = template();
     let variables = &template["Globals"]["Function"]["Environment"]["Variables"];

@@ -46,17 +46,12 @@ pub async fn start(api_port: u16, browser: &BrowserSettings) -> Result<(), Error
     Ok(())
 }
 
-/// What keeps the page from working with the API's settings: its cookie mode, plain-HTTP
-/// cookies and CORS for the page's origin.
+/// What keeps the page from working with the API's settings: its cookie mode and CORS for the
+/// page's origin. (`Secure` cookies are no obstacle: browsers take them from `http://localhost`.)
 fn setup_warnings(page: &str, browser: &BrowserSettings) -> Vec<String> {
     let mut warnings = Vec::new();
     if !browser.uses_cookies() {
         warnings.push("JWT_TOKEN_LOCATION has no `cookies`: set JWT_TOKEN_LOCATION=cookies".into());
-    }
-    if browser.cookies.secure {
-        warnings.push(
-            "over plain HTTP the browser drops Secure cookies: set JWT_COOKIE_SECURE=false".into(),
-        );
     }
     if !browser
         .cors_allowed_origins
@@ -141,10 +136,9 @@ mod tests {
     fn warns_of_each_missing_setting_and_of_none_when_set() {
         let page = "http://localhost:8001";
         let unset = shared::testing::settings_with(&[]).browser;
-        assert_eq!(setup_warnings(page, &unset).len(), 3);
+        assert_eq!(setup_warnings(page, &unset).len(), 2);
         let set = shared::testing::settings_with(&[
             ("JWT_TOKEN_LOCATION", "headers, cookies"),
-            ("JWT_COOKIE_SECURE", "false"),
             (
                 "CORS_ALLOWED_ORIGINS",
                 "https://app.example.com,http://localhost:8001",

@@ -32,6 +32,8 @@ over_both_stores!(
     idle_past_the_access_tokens_life_then_logging_out_still_ends_the_session,
     with_rotation_refresh_replaces_both_cookies_and_a_replayed_refresh_cookie_ends_the_session,
     with_both_locations_a_header_client_and_a_cookie_client_share_one_deployment,
+    a_login_that_sets_cookies_must_declare_its_json_body,
+    a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_them,
 );
 
 const COOKIES_ONLY: (&str, &str) = ("JWT_TOKEN_LOCATION", "cookies");
@@ -385,20 +387,23 @@ async fn a_header_token_put_in_a_cookie_has_no_csrf_claim_to_prove(backend: Back
             },
         );
     }
+    // A GET asks for no proof: the token is good where no state changes.
+    assert_eq!(browser.profile().await.status, StatusCode::OK);
     assert_answer(
         &browser.refresh(Some("anything")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "Missing claim: csrf",
         "a refresh",
     );
+    let logout = browser.logout(Some("anything")).await;
     assert_answer(
-        &browser.logout(Some("anything")).await,
+        &logout,
         StatusCode::UNPROCESSABLE_ENTITY,
         "Missing claim: csrf",
         "a logout",
     );
-    // A GET asks for no proof: the token is good where no state changes.
-    assert_eq!(browser.profile().await.status, StatusCode::OK);
+    // Cookies the API can never take a POST from are cleared with the refusal.
+    assert!(browser.jar.is_empty(), "left: {:?}", browser.jar);
 }
 
 async fn logout_needs_the_csrf_value_and_then_clears_every_cookie_and_ends_the_session(
@@ -579,5 +584,71 @@ async fn with_both_locations_a_header_client_and_a_cookie_client_share_one_deplo
         "Missing JWT in headers or cookies (Missing Authorization Header; \
          Missing cookie \"access_token_cookie\")",
         "no token anywhere",
+    );
+}
+
+async fn a_login_that_sets_cookies_must_declare_its_json_body(backend: Backend) {
+    let service = Service::new(backend, &[COOKIES_ONLY]).await;
+    let body = json!({"username": "cosmo", "password": common::PASSWORD}).to_string();
+    // What another site's page can send without a preflight: no Content-Type, or a form's.
+    for headers in [vec![], vec![("content-type", "text/plain")]] {
+        let response = invoke(
+            &service.state,
+            Function::Login,
+            request("POST", "/login", &headers, Some(&body)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(
+            json_body(&response),
+            json!({"error": "Content-Type must be application/json"})
+        );
+        assert!(response.headers().get(SET_COOKIE).is_none());
+    }
+    // Header mode keeps the seed contract: a body without a Content-Type is read.
+    let headers_mode = Service::new(backend, &[]).await;
+    let response = invoke(
+        &headers_mode.state,
+        Function::Login,
+        request("POST", "/login", &[], Some(&body)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_them(
+    backend: Backend,
+) {
+    let service = Service::new(backend, &[COOKIES_ONLY]).await;
+    let mut browser = Browser::new(&service);
+    browser.login().await;
+    let csrf = browser.document_cookie("csrf_access_token").unwrap();
+    // A cookie the API cannot read (another secret's token, a truncated one).
+    browser.jar.insert(
+        ("access_token_cookie".to_owned(), "/".to_owned()),
+        Stored {
+            value: "not.a.token".to_owned(),
+            path: "/".to_owned(),
+            http_only: true,
+        },
+    );
+    let logout = browser.logout(Some(&csrf)).await;
+    assert_eq!(
+        logout.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        logout.body
+    );
+    assert_eq!(logout.set_cookies.len(), 4, "{:?}", logout.set_cookies);
+    assert!(browser.jar.is_empty(), "left: {:?}", browser.jar);
+    // With nothing left, a logout says so, and clears (nothing) again.
+    let again = browser.logout(None).await;
+    assert_answer(
+        &again,
+        StatusCode::UNAUTHORIZED,
+        r#"Missing cookie "access_token_cookie""#,
+        "a logout with no cookie",
     );
 }

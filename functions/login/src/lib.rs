@@ -13,7 +13,11 @@ use shared::{
     claims::TokenKind,
     clock::Clock,
     http::{
-        ApiError, body::json_body, cookies::CookieWriter, errors::Route, issuer::tokens_for,
+        ApiError,
+        body::{declared_json_body, json_body},
+        cookies::CookieWriter,
+        errors::Route,
+        issuer::tokens_for,
         json_response, respond,
     },
     login_schema,
@@ -34,7 +38,11 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 
 async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     let tokens = tokens_for(state, request, Route::Login)?;
-    let body = json_body(request)?;
+    // Cookie mode's login sets the session cookies: its body must be declared JSON (login CSRF).
+    let body = match state.browser.uses_cookies() {
+        true => declared_json_body(request)?,
+        false => json_body(request)?,
+    };
     let credentials = login_schema::validate(&body).map_err(ApiError::Validation)?;
     let sessions = state.sessions.as_ref();
     // The attempt is counted and the user read at once: one round trip. A throttled login's

@@ -49,6 +49,25 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 
 async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     let browser = &state.browser;
+    match end_what_the_request_holds(state, request).await {
+        // In cookie mode, cookies that hold no token we can use (none, garbage, signed with a
+        // retired key) are cleared all the same, with the refusal: else the browser keeps them,
+        // and every later logout fails as this one did. Never on a CSRF refusal, which is how
+        // another site's request ends, nor on a store failure, which a retry completes.
+        Err(error @ (ApiError::Token(_) | ApiError::NoToken(_))) if browser.uses_cookies() => {
+            let mut response = error.into_response();
+            CookieWriter::for_request(request, &browser.cookies).clear_all(&mut response);
+            Ok(response)
+        }
+        ended => ended,
+    }
+}
+
+async fn end_what_the_request_holds(
+    state: &AppState,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let browser = &state.browser;
     let (presented, missing) = presented_tokens(request, browser)?;
     let body_token = if has_body(request) {
         logout_schema::validate(&json_body(request)?).map_err(ApiError::Validation)?

@@ -177,9 +177,12 @@ impl<'a> CookieWriter<'a> {
                 SameSite::Lax => cookie::SameSite::Lax,
                 SameSite::None => cookie::SameSite::None,
             });
+        // `Domain` goes on the CSRF cookies only: the page on a sibling host must read them,
+        // but the tokens need reach the API's own host alone, not every host of the domain
+        // (another team's site, a host of user content).
         match &self.policy.domain {
-            Some(domain) => builder.domain(domain.clone()),
-            None => builder,
+            Some(domain) if !http_only => builder.domain(domain.clone()),
+            _ => builder,
         }
     }
 }
@@ -278,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn without_csrf_only_the_token_cookie_is_set_and_domain_and_path_follow_the_settings() {
+    fn without_csrf_only_the_token_cookie_is_set_and_its_path_follows_the_settings() {
         let policy = CookiePolicy {
             secure: false,
             same_site: SameSite::Strict,
@@ -294,10 +297,28 @@ mod tests {
         writer.set(&mut response, TokenKind::Refresh, "r", None);
         assert_eq!(
             set_cookies(&response),
-            [
-                "refresh_token_cookie=r; HttpOnly; SameSite=Strict; Path=/auth/refresh; Domain=example.com"
-            ]
+            ["refresh_token_cookie=r; HttpOnly; SameSite=Strict; Path=/auth/refresh"]
         );
+    }
+
+    #[test]
+    fn the_cookie_domain_goes_on_the_csrf_cookies_only_when_set_and_when_cleared() {
+        let policy = CookiePolicy {
+            domain: Some("example.com".to_owned()),
+            ..CookiePolicy::default()
+        };
+        let writer = CookieWriter {
+            policy: &policy,
+            paths: CookiePaths::for_request(&request("POST", "/login", &[], None), &policy),
+        };
+        let mut set = Response::new(Body::Empty);
+        writer.set(&mut set, TokenKind::Access, "a.b.c", Some("c1"));
+        let mut cleared = Response::new(Body::Empty);
+        writer.clear_all(&mut cleared);
+        for cookie in set_cookies(&set).iter().chain(&set_cookies(&cleared)) {
+            let has_domain = cookie.contains("; Domain=example.com");
+            assert_eq!(has_domain, cookie.starts_with("csrf_"), "{cookie}");
+        }
     }
 
     /// An API reached under a custom domain's mapping key (`/auth`) or a named stage: the

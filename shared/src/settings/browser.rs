@@ -119,8 +119,9 @@ pub struct CookiePolicy {
     /// `Secure`: sent over HTTPS only. Browsers count `http://localhost` as secure.
     pub secure: bool,
     pub same_site: SameSite,
-    /// `Domain`, for a page on a sibling host (`app.example.com` for an API at
-    /// `api.example.com` with `example.com`); unset, the cookies are the API host's only.
+    /// `Domain` of the CSRF cookies, for a page on a sibling host (`app.example.com` for an API
+    /// at `api.example.com` with `example.com`) to read them; unset, they are the API host's
+    /// only. The token cookies are always the API host's only.
     pub domain: Option<String>,
     /// The refresh cookie's `Path`; unset, `/refresh` under the path the API is reached at, so
     /// the long-lived token goes to the one route that takes it.
@@ -165,11 +166,15 @@ impl BrowserSettings {
             Some(text) => TokenLocations::parse(&text).map_err(invalid(TOKEN_LOCATION_VAR))?,
         };
         let secure = switch(COOKIE_SECURE_VAR, true)?;
-        let same_site = match read(COOKIE_SAMESITE_VAR).as_deref().map(str::trim) {
-            None | Some("Lax") => SameSite::Lax,
-            Some("Strict") => SameSite::Strict,
-            Some("None") if secure => SameSite::None,
-            Some("None") => {
+        // Any case, as Werkzeug (and so flask-jwt-extended) takes it.
+        let same_site = match read(COOKIE_SAMESITE_VAR)
+            .map(|text| text.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("lax") => SameSite::Lax,
+            Some("strict") => SameSite::Strict,
+            Some("none") if secure => SameSite::None,
+            Some("none") => {
                 return Err(SettingsError {
                     variable: COOKIE_SAMESITE_VAR,
                     problem: format!(
@@ -197,6 +202,21 @@ impl BrowserSettings {
             None => Vec::new(),
             Some(text) => parse_origins(&text).map_err(invalid(CORS_ALLOWED_ORIGINS_VAR))?,
         };
+        let csrf_protect = switch(COOKIE_CSRF_PROTECT_VAR, true)?;
+        // SameSite=None sends the cookies with any site's requests: CSRF double submit is then
+        // the only thing between another site and the user's session.
+        if token_locations.has(TokenLocation::Cookies)
+            && same_site == SameSite::None
+            && !csrf_protect
+        {
+            return Err(SettingsError {
+                variable: COOKIE_CSRF_PROTECT_VAR,
+                problem: format!(
+                    "`false` with {COOKIE_SAMESITE_VAR}=None leaves cookie mode open to \
+                     cross-site request forgery: keep it true, or use SameSite Lax or Strict"
+                ),
+            });
+        }
         Ok(Self {
             token_locations,
             cookies: CookiePolicy {
@@ -204,7 +224,7 @@ impl BrowserSettings {
                 same_site,
                 domain,
                 refresh_path,
-                csrf_protect: switch(COOKIE_CSRF_PROTECT_VAR, true)?,
+                csrf_protect,
             },
             cors_allowed_origins,
         })
@@ -221,15 +241,18 @@ impl BrowserSettings {
     }
 }
 
-/// A host name for `Domain`: letters, digits, dots and hyphens, a leading dot allowed (browsers
-/// ignore it), nothing a header could be split at.
+/// A host name for `Domain`: two labels at least (a browser refuses a cookie for a top-level
+/// domain, and the login would leave no session), each of letters, digits and inner hyphens; a
+/// leading dot allowed (browsers ignore it); nothing a header could be split at.
 fn check_cookie_domain(domain: &str) -> Result<&str, String> {
     let name = domain.strip_prefix('.').unwrap_or(domain);
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
+    let labels: Vec<&str> = name.split('.').collect();
+    let valid = name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
             !label.is_empty()
                 && !label.starts_with('-')
+                && !label.ends_with('-')
                 && label
                     .bytes()
                     .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
@@ -238,7 +261,8 @@ fn check_cookie_domain(domain: &str) -> Result<&str, String> {
         Ok(domain)
     } else {
         Err(format!(
-            "`{domain}` is not a host name (`example.com`); no scheme, port or path"
+            "`{domain}` is not a domain of two labels or more (`example.com`); no scheme, \
+             port or path"
         ))
     }
 }
@@ -279,16 +303,31 @@ fn parse_origins(text: &str) -> Result<Vec<String>, String> {
             .strip_prefix("https://")
             .or_else(|| origin.strip_prefix("http://"))
             .ok_or_else(|| format!("`{origin}` is not an http:// or https:// origin"))?;
-        let (host, port) = rest.rsplit_once(':').unwrap_or((rest, ""));
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        };
         let host_ok = !host.is_empty()
             && host
                 .bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-'));
-        let port_ok = port.is_empty() || port.parse::<u16>().is_ok_and(|port| port > 0);
+        // A browser never sends the scheme's own port, nor an empty one: such an origin would
+        // match nothing.
+        let default_port = if origin.starts_with("https://") {
+            443
+        } else {
+            80
+        };
+        let port_ok = port.is_none_or(|port| {
+            port.bytes().all(|byte| byte.is_ascii_digit())
+                && port
+                    .parse::<u16>()
+                    .is_ok_and(|port| port > 0 && port != default_port)
+        });
         if !host_ok || !port_ok || origin != origin.to_ascii_lowercase() {
             return Err(format!(
                 "`{origin}` is not an origin as a browser sends it: lowercase \
-                 scheme://host[:port], no path or trailing slash"
+                 scheme://host[:port] (no default port), no path or trailing slash"
             ));
         }
         if !origins.iter().any(|known| known == origin) {
@@ -405,12 +444,51 @@ mod tests {
             (COOKIE_SAMESITE_VAR, "lax-ish"),
             (COOKIE_DOMAIN_VAR, "https://example.com"),
             (COOKIE_DOMAIN_VAR, "example.com; HttpOnly"),
+            (COOKIE_DOMAIN_VAR, "com"),
+            (COOKIE_DOMAIN_VAR, "example..com"),
+            (COOKIE_DOMAIN_VAR, "-a.example.com"),
+            (COOKIE_DOMAIN_VAR, "a-.example.com"),
             (REFRESH_COOKIE_PATH_VAR, "refresh"),
             (REFRESH_COOKIE_PATH_VAR, "/refresh; Domain=evil.example"),
             (COOKIE_CSRF_PROTECT_VAR, "off"),
         ] {
             let error = read_from(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");
+        }
+    }
+
+    #[test]
+    fn samesite_is_read_in_any_case_as_werkzeug_reads_it() {
+        for (text, same_site) in [
+            ("lax", SameSite::Lax),
+            ("STRICT", SameSite::Strict),
+            ("none", SameSite::None),
+        ] {
+            let settings = read_from(&[(COOKIE_SAMESITE_VAR, text)]).unwrap();
+            assert_eq!(settings.cookies.same_site, same_site, "{text}");
+        }
+    }
+
+    #[test]
+    fn cookies_sent_to_every_site_must_keep_their_csrf_protection() {
+        let error = read_from(&[
+            (TOKEN_LOCATION_VAR, "cookies"),
+            (COOKIE_SAMESITE_VAR, "None"),
+            (COOKIE_CSRF_PROTECT_VAR, "false"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, COOKIE_CSRF_PROTECT_VAR);
+        // Lax keeps other sites' requests from carrying the cookies; so does header mode.
+        for (location, same_site) in [("cookies", "Lax"), ("headers", "None")] {
+            assert!(
+                read_from(&[
+                    (TOKEN_LOCATION_VAR, location),
+                    (COOKIE_SAMESITE_VAR, same_site),
+                    (COOKIE_CSRF_PROTECT_VAR, "false"),
+                ])
+                .is_ok(),
+                "{location} {same_site}"
+            );
         }
     }
 
@@ -439,6 +517,11 @@ mod tests {
             settings.cors_allowed_origins,
             ["http://localhost:8001", "https://app.example.com"]
         );
+        let ported = read_from(&[(CORS_ALLOWED_ORIGINS_VAR, "https://app.example.com:8443")]);
+        assert_eq!(
+            ported.unwrap().cors_allowed_origins,
+            ["https://app.example.com:8443"]
+        );
         for text in [
             "*",
             "app.example.com",
@@ -446,6 +529,10 @@ mod tests {
             "https://app.example.com/path",
             "https://APP.example.com",
             "https://app.example.com:0",
+            "https://app.example.com:",
+            "https://app.example.com:443",
+            "http://app.example.com:80",
+            "http://localhost:+80",
             "ftp://app.example.com",
         ] {
             let error = read_from(&[(CORS_ALLOWED_ORIGINS_VAR, text)]).unwrap_err();
