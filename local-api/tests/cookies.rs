@@ -361,8 +361,13 @@ async fn refresh_needs_the_refresh_tokens_csrf_value_and_sets_a_new_access_cooki
 async fn a_header_token_put_in_a_cookie_has_no_csrf_claim_to_prove(backend: Backend) {
     let service = Service::new(backend, &[COOKIES_ONLY]).await;
     // Tokens as a header-mode deployment with the same secret issues them: no csrf claim.
-    // A second on: a user record written in this very second refuses tokens of it.
-    service.clock().advance(std::time::Duration::from_secs(1));
+    // Past the user record's `tokens_valid_after` (the second after it was written, by the
+    // system clock, after this manual clock was set): a token of before would be revoked.
+    let valid_from = shared::clock::Clock::System.unix_secs() + 2;
+    let behind = valid_from - service.clock().unix_secs();
+    service
+        .clock()
+        .advance(std::time::Duration::from_secs(behind.max(0) as u64));
     let now = service.clock().unix_secs();
     let issue = |kind| {
         let jti = shared::tokens::new_token_id();
