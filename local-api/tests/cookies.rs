@@ -69,6 +69,19 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// Puts an HttpOnly cookie in the jar as if the API had set it: what a thief's browser
+    /// holds after copying one, or a page that was handed another deployment's token.
+    fn plant(&mut self, name: &str, path: &str, value: &str) {
+        self.jar.insert(
+            (name.to_owned(), path.to_owned()),
+            Stored {
+                value: value.to_owned(),
+                path: path.to_owned(),
+                http_only: true,
+            },
+        );
+    }
+
     /// What a request to `path` carries: each cookie whose path is a prefix of it (RFC 6265
     /// section 5.1.4), the most specific path first.
     fn cookie_header(&self, path: &str) -> String {
@@ -383,14 +396,7 @@ async fn a_header_token_put_in_a_cookie_has_no_csrf_claim_to_prove(backend: Back
         ("access_token_cookie", "/", &access),
         ("refresh_token_cookie", "/refresh", &refresh),
     ] {
-        browser.jar.insert(
-            (name.to_owned(), path.to_owned()),
-            Stored {
-                value: value.clone(),
-                path: path.to_owned(),
-                http_only: true,
-            },
-        );
+        browser.plant(name, path, value);
     }
     // A GET asks for no proof: the token is good where no state changes.
     assert_eq!(browser.profile().await.status, StatusCode::OK);
@@ -455,14 +461,7 @@ async fn logout_needs_the_csrf_value_and_then_clears_every_cookie_and_ends_the_s
     );
     // A thief's copy of the refresh cookie (never sent to /logout) ends with the session.
     let mut thief = Browser::new(&service);
-    thief.jar.insert(
-        ("refresh_token_cookie".to_owned(), "/refresh".to_owned()),
-        Stored {
-            value: stolen_refresh,
-            path: "/refresh".to_owned(),
-            http_only: true,
-        },
-    );
+    thief.plant("refresh_token_cookie", "/refresh", &stolen_refresh);
     assert_answer(
         &thief.refresh(Some(&refresh_csrf)).await,
         StatusCode::UNAUTHORIZED,
@@ -492,14 +491,7 @@ async fn idle_past_the_access_tokens_life_then_logging_out_still_ends_the_sessio
     assert_answer(&logout, StatusCode::OK, "Successfully logged out", "logout");
     assert!(browser.jar.is_empty());
     let mut thief = Browser::new(&service);
-    thief.jar.insert(
-        ("refresh_token_cookie".to_owned(), "/refresh".to_owned()),
-        Stored {
-            value: stolen_refresh,
-            path: "/refresh".to_owned(),
-            http_only: true,
-        },
-    );
+    thief.plant("refresh_token_cookie", "/refresh", &stolen_refresh);
     assert_answer(
         &thief.refresh(Some(&refresh_csrf)).await,
         StatusCode::UNAUTHORIZED,
@@ -537,14 +529,7 @@ async fn with_rotation_refresh_replaces_both_cookies_and_a_replayed_refresh_cook
     assert_eq!(browser.profile().await.status, StatusCode::OK);
 
     let mut thief = Browser::new(&service);
-    thief.jar.insert(
-        ("refresh_token_cookie".to_owned(), "/refresh".to_owned()),
-        Stored {
-            value: stolen_refresh,
-            path: "/refresh".to_owned(),
-            http_only: true,
-        },
-    );
+    thief.plant("refresh_token_cookie", "/refresh", &stolen_refresh);
     assert_answer(
         &thief.refresh(Some(&stolen_csrf)).await,
         StatusCode::UNAUTHORIZED,
@@ -631,14 +616,7 @@ async fn a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_t
     browser.login().await;
     let csrf = browser.document_cookie("csrf_access_token").unwrap();
     // A cookie the API cannot read (another secret's token, a truncated one).
-    browser.jar.insert(
-        ("access_token_cookie".to_owned(), "/".to_owned()),
-        Stored {
-            value: "not.a.token".to_owned(),
-            path: "/".to_owned(),
-            http_only: true,
-        },
-    );
+    browser.plant("access_token_cookie", "/", "not.a.token");
     let logout = browser.logout(Some(&csrf)).await;
     assert_eq!(
         logout.status,
