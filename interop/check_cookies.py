@@ -38,9 +38,7 @@ import json
 import os
 import pathlib
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import urllib.error
@@ -56,12 +54,12 @@ from flask_jwt_extended import (
 )
 from marshmallow import ValidationError
 
+from local_api import BINARY as LOCAL_API_BIN, LocalApi
 from reference_app import USERS, LoginSchema
 
 warnings.filterwarnings("ignore", message=".*HMAC key.*")
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-LOCAL_API_BIN = os.environ.get("LOCAL_API_BIN", str(ROOT / "target" / "debug" / "local-api"))
 SECRET = "cookie-interop-secret-for-both-sides-0123456789abcdef"
 CREDENTIALS = {"username": "cosmo", "password": "space-corgi"}
 ACCESS, REFRESH = "access_token_cookie", "refresh_token_cookie"
@@ -275,49 +273,11 @@ def flask_login(app):
 
 # --- Our side -------------------------------------------------------------------------------
 
-class Server:
-    """local-api on a free port, with `env` over a clean environment (as check_jwks.py)."""
+class Server(LocalApi):
+    """local-api on a free port (local_api.py) with our secret, driven as a browser would be."""
 
     def __init__(self, label, env):
-        self.label = label
-        clean = {name: value for name, value in os.environ.items()
-                 if not name.startswith("JWT_") and not name.startswith("CORS_")
-                 and name not in ("PORT", "USERS_TABLE", "SESSIONS_TABLE")}
-        self.log = tempfile.NamedTemporaryFile(prefix="local-api-", suffix=".log", delete=False)
-        self.process = subprocess.Popen([LOCAL_API_BIN],
-                                        env={**clean, "PORT": "0", "JWT_SECRET_KEY": SECRET, **env},
-                                        stdin=subprocess.DEVNULL, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        self.url = None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            for line in pathlib.Path(self.log.name).read_text(errors="replace").splitlines():
-                if line.startswith("JWT auth API listening on "):
-                    self.url = line.removeprefix("JWT auth API listening on ").strip()
-                    return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.02)
-        output = pathlib.Path(self.log.name).read_text(errors="replace")
-        self.stop()
-        raise RuntimeError(f"{label}: local-api did not start (exit {self.process.returncode}):\n{output}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        pathlib.Path(self.log.name).unlink(missing_ok=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.stop()
+        super().__init__(label, {"JWT_SECRET_KEY": SECRET, **env})
 
     def _send(self, opener, method, path, headers, body):
         data = None
