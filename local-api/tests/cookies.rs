@@ -217,6 +217,14 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// A refresh from another browser holding a copy of a refresh cookie and its CSRF value: what
+/// a thief who copied them out of the user's browser gets.
+async fn refresh_with_a_copy(service: &Service, refresh_cookie: &str, csrf: &str) -> Answer {
+    let mut thief = Browser::new(service);
+    thief.plant("refresh_token_cookie", "/refresh", refresh_cookie);
+    thief.refresh(Some(csrf)).await
+}
+
 fn assert_answer(answer: &Answer, status: StatusCode, msg: &str, what: &str) {
     assert_eq!(
         (answer.status, answer.body["msg"].as_str()),
@@ -460,10 +468,8 @@ async fn logout_needs_the_csrf_value_and_then_clears_every_cookie_and_ends_the_s
         "after the logout",
     );
     // A thief's copy of the refresh cookie (never sent to /logout) ends with the session.
-    let mut thief = Browser::new(&service);
-    thief.plant("refresh_token_cookie", "/refresh", &stolen_refresh);
     assert_answer(
-        &thief.refresh(Some(&refresh_csrf)).await,
+        &refresh_with_a_copy(&service, &stolen_refresh, &refresh_csrf).await,
         StatusCode::UNAUTHORIZED,
         "Token has been revoked",
         "the stolen refresh cookie",
@@ -490,10 +496,8 @@ async fn idle_past_the_access_tokens_life_then_logging_out_still_ends_the_sessio
     let logout = browser.logout_as_the_page().await;
     assert_answer(&logout, StatusCode::OK, "Successfully logged out", "logout");
     assert!(browser.jar.is_empty());
-    let mut thief = Browser::new(&service);
-    thief.plant("refresh_token_cookie", "/refresh", &stolen_refresh);
     assert_answer(
-        &thief.refresh(Some(&refresh_csrf)).await,
+        &refresh_with_a_copy(&service, &stolen_refresh, &refresh_csrf).await,
         StatusCode::UNAUTHORIZED,
         "Token has been revoked",
         "the refresh cookie after the logout",
@@ -528,10 +532,8 @@ async fn with_rotation_refresh_replaces_both_cookies_and_a_replayed_refresh_cook
     assert_ne!(browser.stolen("refresh_token_cookie"), stolen_refresh);
     assert_eq!(browser.profile().await.status, StatusCode::OK);
 
-    let mut thief = Browser::new(&service);
-    thief.plant("refresh_token_cookie", "/refresh", &stolen_refresh);
     assert_answer(
-        &thief.refresh(Some(&stolen_csrf)).await,
+        &refresh_with_a_copy(&service, &stolen_refresh, &stolen_csrf).await,
         StatusCode::UNAUTHORIZED,
         "Token has been revoked",
         "the replayed refresh cookie",
