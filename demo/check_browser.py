@@ -32,7 +32,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,8 @@ import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-LOCAL_API_BIN = os.environ.get("LOCAL_API_BIN", str(ROOT / "target" / "debug" / "local-api"))
+sys.path.insert(0, str(ROOT / "interop"))
+from local_api import BINARY as LOCAL_API_BIN, LocalApi  # noqa: E402 - found through the path above
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 ACCESS_SECONDS = 3
@@ -67,57 +67,26 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class Server:
-    """local-api in cookie mode with the demo page, over a clean environment."""
+class Server(LocalApi):
+    """local-api in cookie mode with the demo page (local_api.py starts it)."""
 
     def __init__(self):
         self.demo_port = free_port()
         self.page = f"http://localhost:{self.demo_port}"
-        clean = {name: value for name, value in os.environ.items()
-                 if not name.startswith(("JWT_", "CORS_", "DEMO_", "UPSTREAM_"))
-                 and name not in ("PORT", "USERS_TABLE", "SESSIONS_TABLE")}
         env = {
-            **clean,
-            "PORT": "0",
             "DEMO_PORT": str(self.demo_port),
             "JWT_TOKEN_LOCATION": "cookies",
             "JWT_COOKIE_SECURE": "false",
             "CORS_ALLOWED_ORIGINS": self.page,
             "JWT_ACCESS_TOKEN_EXPIRES": f"{ACCESS_SECONDS}s",
         }
-        self.log = tempfile.NamedTemporaryFile(prefix="local-api-", suffix=".log", delete=False)
-        self.process = subprocess.Popen([LOCAL_API_BIN], env=env, stdin=subprocess.DEVNULL,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        self.api = None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            output = self.output()
-            listening = re.search(r"^JWT auth API listening on http://127\.0\.0\.1:(\d+)$",
-                                  output, re.MULTILINE)
-            if listening and f"Demo page on {self.page} " in output:
-                self.api = f"http://localhost:{listening.group(1)}"
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        output = self.output()
-        self.stop()
-        raise Failure(f"local-api did not start with the demo page (exit "
-                      f"{self.process.returncode}):\n{output}")
-
-    def output(self):
-        return pathlib.Path(self.log.name).read_text(errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        pathlib.Path(self.log.name).unlink(missing_ok=True)
+        try:
+            super().__init__("the demo page", env,
+                             ready=lambda output: f"Demo page on {self.page} " in output)
+        except RuntimeError as error:
+            raise Failure(str(error)) from None
+        # Both named localhost: cookies ignore ports, so the page reads the API's CSRF cookies.
+        self.api = self.url.replace("http://127.0.0.1:", "http://localhost:")
 
 
 def start_browser(driver_log):

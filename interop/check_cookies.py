@@ -38,9 +38,7 @@ import json
 import os
 import pathlib
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import urllib.error
@@ -56,12 +54,12 @@ from flask_jwt_extended import (
 )
 from marshmallow import ValidationError
 
+from local_api import BINARY as LOCAL_API_BIN, LocalApi
 from reference_app import USERS, LoginSchema
 
 warnings.filterwarnings("ignore", message=".*HMAC key.*")
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-LOCAL_API_BIN = os.environ.get("LOCAL_API_BIN", str(ROOT / "target" / "debug" / "local-api"))
 SECRET = "cookie-interop-secret-for-both-sides-0123456789abcdef"
 CREDENTIALS = {"username": "cosmo", "password": "space-corgi"}
 ACCESS, REFRESH = "access_token_cookie", "refresh_token_cookie"
@@ -152,8 +150,14 @@ def compare_set_cookies(label, ours_headers, flask_headers, names, clearing=Fals
     for name in flask_names:
         our_value, our_attributes = ours[name]
         flask_value, flask_attributes = theirs[name]
-        check(f"{label}: {name} has Flask's attributes (Path, HttpOnly, SameSite, Secure, Domain)",
-              shape(our_attributes) == shape(flask_attributes),
+        # One deliberate difference: JWT_COOKIE_DOMAIN goes on our CSRF cookies only (a page on a
+        # sibling host reads them); the token cookies stay the API host's (README, "Browser
+        # clients"), where flask-jwt-extended sends them to every host of the domain.
+        flask_shape = shape(flask_attributes)
+        if name.endswith("_token_cookie"):
+            flask_shape = {key: value for key, value in flask_shape.items() if key != "domain"}
+        check(f"{label}: {name} has Flask's attributes (Path, HttpOnly, SameSite, Secure; Domain on the CSRF cookies only)",
+              shape(our_attributes) == flask_shape,
               f"ours {shape(our_attributes)}, flask {shape(flask_attributes)}")
         if clearing:
             check(f"{label}: {name} is cleared (empty and expired) like Flask's",
@@ -269,49 +273,11 @@ def flask_login(app):
 
 # --- Our side -------------------------------------------------------------------------------
 
-class Server:
-    """local-api on a free port, with `env` over a clean environment (as check_jwks.py)."""
+class Server(LocalApi):
+    """local-api on a free port (local_api.py) with our secret, driven as a browser would be."""
 
     def __init__(self, label, env):
-        self.label = label
-        clean = {name: value for name, value in os.environ.items()
-                 if not name.startswith("JWT_") and not name.startswith("CORS_")
-                 and name not in ("PORT", "USERS_TABLE", "SESSIONS_TABLE")}
-        self.log = tempfile.NamedTemporaryFile(prefix="local-api-", suffix=".log", delete=False)
-        self.process = subprocess.Popen([LOCAL_API_BIN],
-                                        env={**clean, "PORT": "0", "JWT_SECRET_KEY": SECRET, **env},
-                                        stdin=subprocess.DEVNULL, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        self.url = None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            for line in pathlib.Path(self.log.name).read_text(errors="replace").splitlines():
-                if line.startswith("JWT auth API listening on "):
-                    self.url = line.removeprefix("JWT auth API listening on ").strip()
-                    return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.02)
-        output = pathlib.Path(self.log.name).read_text(errors="replace")
-        self.stop()
-        raise RuntimeError(f"{label}: local-api did not start (exit {self.process.returncode}):\n{output}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        pathlib.Path(self.log.name).unlink(missing_ok=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.stop()
+        super().__init__(label, {"JWT_SECRET_KEY": SECRET, **env})
 
     def _send(self, opener, method, path, headers, body):
         data = None

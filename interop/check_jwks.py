@@ -27,10 +27,7 @@ import json
 import os
 import pathlib
 import signal
-import subprocess
 import sys
-import tempfile
-import time
 import traceback
 import urllib.error
 import urllib.request
@@ -42,6 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 
+from local_api import BINARY as LOCAL_API_BIN, LocalApi
 from make_key_vectors import thumbprint
 from reference_app import create_app
 
@@ -49,7 +47,6 @@ warnings.filterwarnings("ignore", message=".*HMAC key.*")
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 KEYS = HERE / "keys"
-LOCAL_API_BIN = os.environ.get("LOCAL_API_BIN", str(ROOT / "target" / "debug" / "local-api"))
 AUDIENCE = "interop-api"
 FIXED_ISSUER = "https://auth.example.com"
 ALGORITHMS = {"RS256": "rs256", "ES256": "es256", "EdDSA": "eddsa"}
@@ -107,53 +104,8 @@ def segment(token, index):
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
-class Server:
-    """target/debug/local-api on a free port, with `env` over a clean environment."""
-
-    def __init__(self, label, env):
-        self.label = label
-        clean = {name: value for name, value in os.environ.items()
-                 if not name.startswith("JWT_")
-                 and name not in ("PORT", "USERS_TABLE", "SESSIONS_TABLE")}
-        self.log = tempfile.NamedTemporaryFile(prefix="local-api-", suffix=".log", delete=False)
-        self.process = subprocess.Popen([LOCAL_API_BIN], env={**clean, "PORT": "0", **env},
-                                        stdin=subprocess.DEVNULL, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        self.url = None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            for line in pathlib.Path(self.log.name).read_text(errors="replace").splitlines():
-                if line.startswith("JWT auth API listening on "):
-                    # Printed once the socket listens: it takes requests from here on.
-                    self.url = line.removeprefix("JWT auth API listening on ").strip()
-                    return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.02)
-        output = self.output()
-        self.stop()
-        raise RuntimeError(f"{label}: local-api did not start (exit {self.process.returncode}):\n"
-                           + output)
-
-    def output(self):
-        return pathlib.Path(self.log.name).read_text(errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        pathlib.Path(self.log.name).unlink(missing_ok=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.stop()
+class Server(LocalApi):
+    """local-api on a free port (local_api.py), with the requests this check makes of it."""
 
     def request(self, method, path, token=None, body=None):
         """(status, JSON body or None, Content-Type)."""

@@ -69,6 +69,19 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// Puts an HttpOnly cookie in the jar as if the API had set it: what a thief's browser
+    /// holds after copying one, or a page that was handed another deployment's token.
+    fn plant(&mut self, name: &str, path: &str, value: &str) {
+        self.jar.insert(
+            (name.to_owned(), path.to_owned()),
+            Stored {
+                value: value.to_owned(),
+                path: path.to_owned(),
+                http_only: true,
+            },
+        );
+    }
+
     /// What a request to `path` carries: each cookie whose path is a prefix of it (RFC 6265
     /// section 5.1.4), the most specific path first.
     fn cookie_header(&self, path: &str) -> String {
@@ -202,6 +215,14 @@ impl<'a> Browser<'a> {
         let csrf = self.document_cookie("csrf_access_token");
         self.logout(csrf.as_deref()).await
     }
+}
+
+/// A refresh from another browser holding a copy of a refresh cookie and its CSRF value: what
+/// a thief who copied them out of the user's browser gets.
+async fn refresh_with_a_copy(service: &Service, refresh_cookie: &str, csrf: &str) -> Answer {
+    let mut thief = Browser::new(service);
+    thief.plant("refresh_token_cookie", "/refresh", refresh_cookie);
+    thief.refresh(Some(csrf)).await
 }
 
 fn assert_answer(answer: &Answer, status: StatusCode, msg: &str, what: &str) {
@@ -361,8 +382,13 @@ async fn refresh_needs_the_refresh_tokens_csrf_value_and_sets_a_new_access_cooki
 async fn a_header_token_put_in_a_cookie_has_no_csrf_claim_to_prove(backend: Backend) {
     let service = Service::new(backend, &[COOKIES_ONLY]).await;
     // Tokens as a header-mode deployment with the same secret issues them: no csrf claim.
-    // A second on: a user record written in this very second refuses tokens of it.
-    service.clock().advance(std::time::Duration::from_secs(1));
+    // Past the user record's `tokens_valid_after` (the second after it was written, by the
+    // system clock, after this manual clock was set): a token of before would be revoked.
+    let valid_from = shared::clock::Clock::System.unix_secs() + 2;
+    let behind = valid_from - service.clock().unix_secs();
+    service
+        .clock()
+        .advance(std::time::Duration::from_secs(behind.max(0) as u64));
     let now = service.clock().unix_secs();
     let issue = |kind| {
         let jti = shared::tokens::new_token_id();
@@ -378,14 +404,7 @@ async fn a_header_token_put_in_a_cookie_has_no_csrf_claim_to_prove(backend: Back
         ("access_token_cookie", "/", &access),
         ("refresh_token_cookie", "/refresh", &refresh),
     ] {
-        browser.jar.insert(
-            (name.to_owned(), path.to_owned()),
-            Stored {
-                value: value.clone(),
-                path: path.to_owned(),
-                http_only: true,
-            },
-        );
+        browser.plant(name, path, value);
     }
     // A GET asks for no proof: the token is good where no state changes.
     assert_eq!(browser.profile().await.status, StatusCode::OK);
@@ -449,17 +468,8 @@ async fn logout_needs_the_csrf_value_and_then_clears_every_cookie_and_ends_the_s
         "after the logout",
     );
     // A thief's copy of the refresh cookie (never sent to /logout) ends with the session.
-    let mut thief = Browser::new(&service);
-    thief.jar.insert(
-        ("refresh_token_cookie".to_owned(), "/refresh".to_owned()),
-        Stored {
-            value: stolen_refresh,
-            path: "/refresh".to_owned(),
-            http_only: true,
-        },
-    );
     assert_answer(
-        &thief.refresh(Some(&refresh_csrf)).await,
+        &refresh_with_a_copy(&service, &stolen_refresh, &refresh_csrf).await,
         StatusCode::UNAUTHORIZED,
         "Token has been revoked",
         "the stolen refresh cookie",
@@ -486,17 +496,8 @@ async fn idle_past_the_access_tokens_life_then_logging_out_still_ends_the_sessio
     let logout = browser.logout_as_the_page().await;
     assert_answer(&logout, StatusCode::OK, "Successfully logged out", "logout");
     assert!(browser.jar.is_empty());
-    let mut thief = Browser::new(&service);
-    thief.jar.insert(
-        ("refresh_token_cookie".to_owned(), "/refresh".to_owned()),
-        Stored {
-            value: stolen_refresh,
-            path: "/refresh".to_owned(),
-            http_only: true,
-        },
-    );
     assert_answer(
-        &thief.refresh(Some(&refresh_csrf)).await,
+        &refresh_with_a_copy(&service, &stolen_refresh, &refresh_csrf).await,
         StatusCode::UNAUTHORIZED,
         "Token has been revoked",
         "the refresh cookie after the logout",
@@ -531,17 +532,8 @@ async fn with_rotation_refresh_replaces_both_cookies_and_a_replayed_refresh_cook
     assert_ne!(browser.stolen("refresh_token_cookie"), stolen_refresh);
     assert_eq!(browser.profile().await.status, StatusCode::OK);
 
-    let mut thief = Browser::new(&service);
-    thief.jar.insert(
-        ("refresh_token_cookie".to_owned(), "/refresh".to_owned()),
-        Stored {
-            value: stolen_refresh,
-            path: "/refresh".to_owned(),
-            http_only: true,
-        },
-    );
     assert_answer(
-        &thief.refresh(Some(&stolen_csrf)).await,
+        &refresh_with_a_copy(&service, &stolen_refresh, &stolen_csrf).await,
         StatusCode::UNAUTHORIZED,
         "Token has been revoked",
         "the replayed refresh cookie",
@@ -626,14 +618,7 @@ async fn a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_t
     browser.login().await;
     let csrf = browser.document_cookie("csrf_access_token").unwrap();
     // A cookie the API cannot read (another secret's token, a truncated one).
-    browser.jar.insert(
-        ("access_token_cookie".to_owned(), "/".to_owned()),
-        Stored {
-            value: "not.a.token".to_owned(),
-            path: "/".to_owned(),
-            http_only: true,
-        },
-    );
+    browser.plant("access_token_cookie", "/", "not.a.token");
     let logout = browser.logout(Some(&csrf)).await;
     assert_eq!(
         logout.status,

@@ -3,16 +3,13 @@
 //! `events/rs256/` is replayed with `local-env-rs256.json`, an RS256 deployment's, and
 //! `events/cookies/` with `local-env-cookies.json`, a cookie-mode one's.
 
-use std::{fs, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use lambda_emulator::events::{self, EventFile};
 use lambda_http::RequestExt;
 use local_api::{Function, function_for, invoke};
 use serde_json::Value;
-use shared::{
-    AppState, clock::Clock, sessions::InMemorySessionStore, settings::Settings,
-    users::InMemoryUserStore,
-};
+use shared::{AppState, clock::Clock};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -24,22 +21,7 @@ fn local_state() -> AppState {
 
 /// The state `env_file` (an `--env-vars` file of `sam local invoke`) configures.
 fn state_of(env_file: &str) -> AppState {
-    let env: Value =
-        serde_json::from_str(&fs::read_to_string(root().join(env_file)).unwrap()).unwrap();
-    let parameters = env["Parameters"].as_object().unwrap().clone();
-    let settings = Settings::from_lookup(|name| {
-        parameters
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    })
-    .unwrap();
-    AppState::new(
-        &settings,
-        std::sync::Arc::new(InMemoryUserStore::demo()),
-        std::sync::Arc::new(InMemorySessionStore::default()),
-    )
-    .unwrap()
+    shared::testing::state_from_env_file(&root().join(env_file))
 }
 
 fn event_files() -> Vec<EventFile> {

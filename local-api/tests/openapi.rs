@@ -11,7 +11,7 @@
 mod binary;
 mod common;
 
-use std::{collections::BTreeSet, fs, path::PathBuf, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, fs, path::PathBuf, time::Duration};
 
 use common::{Backend, PASSWORD, Service, Setup};
 use lambda_emulator::events::{self, EventFile};
@@ -21,10 +21,7 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     clock::Clock,
-    sessions::InMemorySessionStore,
-    settings::Settings,
     testing::{bearer_request, json_body, request, state_with},
-    users::InMemoryUserStore,
 };
 
 const METHODS: [&str; 8] = [
@@ -280,22 +277,7 @@ fn collect_media(value: &Value, pointer: String, found: &mut Vec<String>) {
 
 /// The state `env_file` (an `--env-vars` file of `sam local invoke`) configures.
 fn state_of(env_file: &str) -> AppState {
-    let env: Value =
-        serde_json::from_str(&fs::read_to_string(root().join(env_file)).unwrap()).unwrap();
-    let parameters = env["Parameters"].as_object().unwrap().clone();
-    let settings = Settings::from_lookup(|name| {
-        parameters
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    })
-    .unwrap();
-    AppState::new(
-        &settings,
-        Arc::new(InMemoryUserStore::demo()),
-        Arc::new(InMemorySessionStore::default()),
-    )
-    .unwrap()
+    shared::testing::state_from_env_file(&root().join(env_file))
 }
 
 /// Replays `files` with `state`, and checks every answer against the description: the

@@ -33,6 +33,31 @@ pub fn settings_with(overrides: &[(&str, &str)]) -> Settings {
     .expect("test settings are valid")
 }
 
+/// The state an `--env-vars` file of `sam local invoke` (`local-env.json`) configures, over the
+/// demo user store and sessions in memory: how the events' own configuration is replayed.
+pub fn state_from_env_file(path: &std::path::Path) -> AppState {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let env: Value = serde_json::from_str(&text).expect("an --env-vars file is JSON");
+    let parameters = env["Parameters"]
+        .as_object()
+        .expect("an --env-vars file has Parameters")
+        .clone();
+    let settings = Settings::from_lookup(|name| {
+        parameters
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
+    .expect("the env file's settings are valid");
+    AppState::new(
+        &settings,
+        Arc::new(InMemoryUserStore::demo()),
+        Arc::new(InMemorySessionStore::default()),
+    )
+    .expect("the env file's keys load")
+}
+
 /// The demo user store and `TEST_SECRET`, with default lifetimes and any `overrides`.
 pub fn state_with(overrides: &[(&str, &str)]) -> AppState {
     AppState::new(
