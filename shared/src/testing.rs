@@ -150,7 +150,7 @@ pub fn without_claim(mut claims: Value, key: &str) -> Value {
 }
 
 /// A log writer that keeps what it is given, for asserting on log lines.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CapturedLog(Arc<Mutex<Vec<u8>>>);
 
 impl CapturedLog {
@@ -182,6 +182,36 @@ impl Write for CapturedLog {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The metric lines `log` (a `Metrics::captured`) received, as `(function, event)`: each line
+/// checked to be one valid EMF document that names nothing but its function and event.
+pub fn metric_events(log: &CapturedLog) -> Vec<(String, String)> {
+    log.contents()
+        .lines()
+        .map(|line| {
+            if let Err(why) = crate::metrics::spec::validate(line) {
+                panic!("not EMF ({why}): {line}");
+            }
+            let document: Value = serde_json::from_str(line).expect("validated as JSON");
+            let event = document["Event"].as_str().expect("an Event").to_owned();
+            let function = document["Function"]
+                .as_str()
+                .expect("a Function")
+                .to_owned();
+            let mut members: Vec<&str> = document
+                .as_object()
+                .expect("an object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            members.sort_unstable();
+            let mut expected = vec!["Event", "Function", "_aws", event.as_str()];
+            expected.sort_unstable();
+            assert_eq!(members, expected, "{line}");
+            (function, event)
+        })
+        .collect()
 }
 
 /// The DynamoDB-compatible server the tests run against (moto, started by `scripts/test`).
