@@ -7,6 +7,7 @@ use crate::{
     http::deadline,
     login_throttle::LoginThrottle,
     lookup::{SeparateLookup, TokenLookup},
+    metrics::{Event, Metrics},
     passwords::PasswordChecker,
     sessions::SessionStore,
     settings::{
@@ -34,6 +35,8 @@ pub struct AppState {
     pub request_budget: Duration,
     /// Where tokens travel (headers, cookies) and how the cookies are set.
     pub browser: BrowserSettings,
+    /// Where the security events go: stdout in a Lambda function, nowhere unless set.
+    pub metrics: Metrics,
 }
 
 /// Why a function could not start. Names the variable at fault, never a secret.
@@ -66,14 +69,21 @@ impl AppState {
             clock: Clock::System,
             request_budget: deadline::DEFAULT_BUDGET,
             browser: settings.browser.clone(),
+            metrics: Metrics::off(),
         })
+    }
+
+    /// Counts `event` now, as a metric line of this function.
+    pub fn record(&self, event: Event) {
+        self.metrics.emit(event, self.clock.now());
     }
 
     /// What a Lambda function runs with: settings from the environment and the DynamoDB
     /// tables they name, over one client. There is no silent fallback to memory in the cloud:
-    /// a revocation that only one instance knew of would not be one.
+    /// a revocation that only one instance knew of would not be one. Its security events go to
+    /// stdout as metric lines of `function`.
     #[cfg(feature = "dynamodb")]
-    pub async fn from_env() -> Result<Self, StartupError> {
+    pub async fn from_env(function: crate::metrics::Function) -> Result<Self, StartupError> {
         use crate::{
             dynamodb, lookup::DynamoTokenLookup, sessions::DynamoSessionStore,
             users::DynamoUserStore,
@@ -95,6 +105,7 @@ impl AppState {
             Arc::new(DynamoSessionStore::new(client.clone(), &sessions_table)),
         )?;
         state.lookup = Arc::new(DynamoTokenLookup::new(client, users_table, sessions_table));
+        state.metrics = Metrics::stdout(function);
         Ok(state)
     }
 }

@@ -154,6 +154,10 @@ impl Authorizer {
             Err(error) => return Decision::Deny(error.to_string()),
         };
         if let Err(error) = user_of(&self.state, &claims).await {
+            // As an HTTP function's answer counts it (`http::respond`).
+            if let Some(event) = error.event() {
+                self.state.record(event);
+            }
             if let ApiError::Store(..) = error {
                 tracing::error!(%error, "store unavailable: access refused");
             }

@@ -8,7 +8,7 @@ use shared::{AppState, init_error::report_init_error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let authorizer = match AppState::from_env()
+    let authorizer = match AppState::from_env(shared::metrics::Function::Authorizer)
         .await
         .map_err(authorizer::AuthorizerError::from)
         .and_then(|state| {

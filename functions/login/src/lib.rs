@@ -21,6 +21,7 @@ use shared::{
         json_response, respond,
     },
     login_schema,
+    metrics::Event,
     settings::browser::TokenLocation,
     tokens::{SessionClaims, TokenSpec, new_token_id},
     users::{self, User},
@@ -115,6 +116,7 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
             refresh_csrf.as_deref(),
         );
     }
+    state.record(Event::LoginSucceeded);
     Ok(response)
 }
 

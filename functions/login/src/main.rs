@@ -6,7 +6,7 @@ use shared::{AppState, http::access_log::logged, init_error::report_init_error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let state = match AppState::from_env().await {
+    let state = match AppState::from_env(shared::metrics::Function::Login).await {
         Ok(state) => state,
         Err(error) => return Err(report_init_error(error).await),
     };

@@ -37,6 +37,7 @@ use shared::{
         respond,
     },
     logout_schema,
+    metrics::Event,
     settings::browser::{BrowserSettings, TokenLocation},
     tokens::{CheckedToken, TokenError},
 };
@@ -131,6 +132,7 @@ async fn end_what_the_request_holds(
     for result in results {
         result.map_err(|error| ApiError::Store(Route::Token, error))?;
     }
+    state.record(Event::Logout);
     let mut response = json_response(StatusCode::OK, &json!({"msg": LOGGED_OUT}));
     if browser.uses_cookies() {
         CookieWriter::for_request(request, &browser.cookies).clear_all(&mut response);

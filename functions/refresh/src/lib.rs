@@ -19,6 +19,7 @@ use shared::{
         presented::Carrier,
         respond,
     },
+    metrics::Event,
     sessions::{Rotation, RotationOutcome},
     tokens::{SessionClaims, TokenError, TokenSpec, new_token_id},
 };
@@ -144,6 +145,7 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
     {
         RotationOutcome::Rotated(refresh_jti) => Ok(refresh_jti),
         RotationOutcome::Reused => {
+            state.record(Event::RefreshReuseDetected);
             // Ids only: never a token.
             tracing::warn!(
                 user = %claims.subject,

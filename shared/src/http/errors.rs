@@ -22,6 +22,7 @@ use crate::{
     },
     login_schema::FieldErrors,
     login_throttle::{ThrottleError, Throttled},
+    metrics::Event,
     store::StoreError,
     tokens::{SigningError, TokenError},
 };
@@ -134,6 +135,18 @@ impl ApiError {
             ApiError::Store(route, StoreError::Rejected { .. }) | ApiError::Signing(route, _) => {
                 keyed(*route, INTERNAL_ERROR)
             }
+        }
+    }
+
+    /// The security event this answer is, if it is one an operator counts. A revoked token is
+    /// counted where it is found (`guard`), so that a refresh token's replay, which answers
+    /// `Revoked` too, counts as a replay only.
+    pub fn event(&self) -> Option<Event> {
+        match self {
+            ApiError::BadCredentials => Some(Event::LoginFailed),
+            ApiError::Throttled(_) => Some(Event::LoginThrottled),
+            ApiError::Store(_, StoreError::Unavailable(_)) => Some(Event::StoreUnavailable),
+            _ => None,
         }
     }
 

@@ -24,7 +24,8 @@ use serde::Serialize;
 use crate::{AppState, http::errors::Route};
 
 /// What a handler hands to Lambda: the response of `work` on `request`, or its error as a
-/// response, within the request's deadline (`deadline`). Never `Err`: API Gateway would turn
+/// response, within the request's deadline (`deadline`); an error that is a security event
+/// (`ApiError::event`) is counted. Never `Err`: API Gateway would turn
 /// that into a bare 502.
 pub async fn respond(
     state: &AppState,
@@ -36,6 +37,9 @@ pub async fn respond(
     let result = deadline::within(budget, work)
         .await
         .unwrap_or(Err(ApiError::DeadlineExceeded(route)));
+    if let Some(event) = result.as_ref().err().and_then(ApiError::event) {
+        state.record(event);
+    }
     Ok(result.unwrap_or_else(ApiError::into_response))
 }
 
