@@ -467,3 +467,185 @@ fn every_token_of_the_events_was_issued_when_the_events_say() {
 fn the_fields_replies_are_checked_without_are_those_the_store_adds() {
     assert_eq!(events::ADDED_BY_DYNAMODB, [shared::users::CREATED_AT]);
 }
+
+/// `template` of `events/` with `body` and, if any, a bearer `token`: a request of that route.
+fn request_like(template: &EventFile, body: Option<&str>, token: Option<&str>) -> Value {
+    let mut event = template.event.clone();
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    match token {
+        Some(token) => event["headers"]["authorization"] = json!(format!("Bearer {token}")),
+        None => {
+            if let Some(headers) = event["headers"].as_object_mut() {
+                headers.remove("authorization");
+            }
+        }
+    }
+    event
+}
+
+/// `event` through `environment`: the reply's status and body.
+async fn status_and_body(environment: &mut ExecutionEnvironment, event: &Value) -> (u64, Value) {
+    let invocation = environment
+        .invoke(event, REPLY_TIMEOUT)
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", environment.logs()));
+    let Reply::Response(reply) = invocation.reply else {
+        panic!("an invocation error: {:?}", invocation.reply);
+    };
+    let body = serde_json::from_str(reply["body"].as_str().unwrap_or("null")).unwrap_or_default();
+    (reply["statusCode"].as_u64().unwrap_or_default(), body)
+}
+
+/// The metric lines of an environment's log, which is then stopped: valid EMF, of `function`, and free of every
+/// one of `secrets` (the log's other lines are held to that by the replay tests).
+async fn events_logged(
+    environment: ExecutionEnvironment,
+    function: &str,
+    secrets: &[String],
+) -> Vec<String> {
+    // The lines were written before the replies; give the pipe's reader a moment to catch up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = environment.logs();
+    environment.stop().await;
+    let mut events = Vec::new();
+    for (logged_by, event) in shared::testing::metric_events_in(&logs) {
+        assert_eq!(logged_by, function, "{logs}");
+        events.push(event);
+    }
+    for line in logs.lines().filter(|line| line.contains("\"_aws\"")) {
+        for secret in secrets {
+            assert!(
+                !line.contains(secret.as_str()),
+                "{function}: {secret} in {line}"
+            );
+        }
+    }
+    events
+}
+
+/// Issue 15's acceptance: the security events reach each function's log as EMF lines, which
+/// CloudWatch turns into the metrics of `ops/metrics.json`, carrying no secret, token or
+/// username. One story: a login, two wrong passwords and a throttled login; a refresh, then
+/// the spent refresh token replayed (which ends the session); the session's access token
+/// refused as revoked; a logout; and a store that does not answer.
+#[tokio::test]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn every_security_event_reaches_the_log_as_an_emf_line_without_a_secret() {
+    let mut env_vars = env_vars_with_fresh_tables().await;
+    for (name, value) in [
+        ("JWT_REFRESH_TOKEN_ROTATION", "true"),
+        ("JWT_REFRESH_TOKEN_ROTATION_GRACE", "0"),
+        ("LOGIN_MAX_FAILURES", "2"),
+    ] {
+        env_vars["Parameters"][name] = json!(value);
+    }
+    let all = events::load(&root().join("events")).unwrap();
+    let named = |name: &str| all.iter().find(|event| event.name == name).unwrap();
+    let (login, refresh, profile, logout) = (
+        named("login-ok.json"),
+        named("refresh-ok.json"),
+        named("profile-ok.json"),
+        named("logout-access-token.json"),
+    );
+    let good = r#"{"username": "cosmo", "password": "space-corgi"}"#;
+    let wrong = r#"{"username": "cosmo", "password": "not-the-password"}"#;
+    let secret = env_vars["Parameters"]["JWT_SECRET_KEY"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut secrets = vec![
+        secret,
+        "cosmo".to_owned(),
+        "space-corgi".to_owned(),
+        "not-the-password".to_owned(),
+    ];
+
+    let mut environment = start("LoginFunction", &env_vars).await;
+    let (status, tokens) =
+        status_and_body(&mut environment, &request_like(login, Some(good), None)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let mut statuses = Vec::new();
+    for body in [wrong, wrong, good] {
+        let event = request_like(login, Some(body), None);
+        statuses.push(status_and_body(&mut environment, &event).await.0);
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    secrets.extend([access.clone(), first_refresh.clone()]);
+    assert_eq!(
+        events_logged(environment, "login", &secrets).await,
+        [
+            "login_succeeded",
+            "login_failed",
+            "login_failed",
+            "login_throttled"
+        ]
+    );
+
+    let mut environment = start("RefreshFunction", &env_vars).await;
+    let (status, rotated) = status_and_body(
+        &mut environment,
+        &request_like(refresh, None, Some(&first_refresh)),
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    secrets.extend(rotated["refresh_token"].as_str().map(str::to_owned));
+    secrets.extend(rotated["access_token"].as_str().map(str::to_owned));
+    let (status, _) = status_and_body(
+        &mut environment,
+        &request_like(refresh, None, Some(&first_refresh)),
+    )
+    .await;
+    assert_eq!(status, 401, "the replay is refused");
+    assert_eq!(
+        events_logged(environment, "refresh", &secrets).await,
+        ["refresh_reuse_detected"]
+    );
+
+    // The replay ended the session: its access token is refused as revoked.
+    let mut environment = start("ProfileFunction", &env_vars).await;
+    let (status, _) = status_and_body(
+        &mut environment,
+        &request_like(profile, None, Some(&access)),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        events_logged(environment, "profile", &secrets).await,
+        ["revoked_token_presented"]
+    );
+
+    // Revoking what is revoked already is a logout all the same (RFC 7009).
+    let mut environment = start("LogoutFunction", &env_vars).await;
+    let (status, _) =
+        status_and_body(&mut environment, &request_like(logout, None, Some(&access))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        events_logged(environment, "logout", &secrets).await,
+        ["logout"]
+    );
+
+    // A store nobody answers at: the 503 is counted.
+    let template = template();
+    let config = template.function("ProfileFunction", &env_vars).unwrap();
+    let binary = template.binary("ProfileFunction").unwrap();
+    let mut aws = aws_environment();
+    aws.insert(
+        "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+        "http://127.0.0.1:9".to_owned(),
+    );
+    let mut environment =
+        ExecutionEnvironment::start(&bootstrap("ProfileFunction", &binary), &config, &aws)
+            .await
+            .unwrap();
+    let event = request_like(profile, None, Some(&access));
+    let (status, _) = status_and_body(&mut environment, &event).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        events_logged(environment, "profile", &secrets).await,
+        ["store_unavailable"]
+    );
+}

@@ -187,8 +187,19 @@ impl Write for CapturedLog {
 /// The metric lines `log` (a `Metrics::captured`) received, as `(function, event)`: each line
 /// checked to be one valid EMF document that names nothing but its function and event.
 pub fn metric_events(log: &CapturedLog) -> Vec<(String, String)> {
-    log.contents()
-        .lines()
+    let contents = log.contents();
+    let events = metric_events_in(&contents);
+    assert_eq!(events.len(), contents.lines().count(), "{contents}");
+    events
+}
+
+/// The metric lines among a function's log lines (those with an `_aws` member), as
+/// `metric_events` checks and reads them.
+pub fn metric_events_in(logs: &str) -> Vec<(String, String)> {
+    logs.lines()
+        .filter(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|document| document.get("_aws").is_some())
+        })
         .map(|line| {
             if let Err(why) = crate::metrics::spec::validate(line) {
                 panic!("not EMF ({why}): {line}");
