@@ -9,7 +9,8 @@ page can read the API's csrf_* cookies. Then, through the page as a user would:
 1. the page loads and names the API; the API answers the page's CORS preflight;
 2. logging in shows the profile (logged_in_as cosmo); the browser holds the contract's four
    cookies with their attributes (tokens HttpOnly, the refresh token's on /refresh only,
-   SameSite=Lax, session cookies), and each csrf_* value is its token's csrf claim;
+   Secure and SameSite=Lax as by default, session cookies), and each csrf_* value is its
+   token's csrf claim;
 3. no token is readable by the page: document.cookie holds the csrf_* values only (no JWT,
    no token cookie), localStorage and sessionStorage are empty, the page shows none;
 4. the API refuses the page's POST /refresh without X-CSRF-TOKEN or with a wrong one;
@@ -76,7 +77,6 @@ class Server(LocalApi):
         env = {
             "DEMO_PORT": str(self.demo_port),
             "JWT_TOKEN_LOCATION": "cookies",
-            "JWT_COOKIE_SECURE": "false",
             "CORS_ALLOWED_ORIGINS": self.page,
             "JWT_ACCESS_TOKEN_EXPIRES": f"{ACCESS_SECONDS}s",
         }
@@ -249,9 +249,11 @@ class Run:
                 continue
             seen = {"httpOnly": cookie.get("httpOnly"), "path": cookie.get("path"),
                     "sameSite": cookie.get("sameSite"), "session": cookie.get("session"),
-                    "domain": cookie.get("domain")}
+                    "domain": cookie.get("domain"), "secure": cookie.get("secure")}
+            # The defaults, Secure included: a browser takes Secure cookies from
+            # http://localhost, so the settings a deployment keeps are the ones tested here.
             expected = {"httpOnly": http_only, "path": path, "sameSite": "Lax", "session": True,
-                        "domain": "localhost"}
+                        "domain": "localhost", "secure": True}
             if seen != expected:
                 problems.append(f"{name}: {seen}, wanted {expected}")
         if problems:

@@ -248,9 +248,9 @@ def flask_app(**config):
     return app
 
 
-def flask_raw(app, method, path, cookies=None, csrf=None, bearer=None):
-    """(status, JSON body, Set-Cookie headers) for one request with exactly these cookies."""
-    client = app.test_client(use_cookies=False)
+def request_headers(cookies, csrf, bearer):
+    """The headers of a request with exactly these cookies, CSRF value and bearer token: the
+    same request is made of both servers."""
     headers = {}
     if cookies:
         headers["Cookie"] = cookie_header(cookies)
@@ -258,7 +258,13 @@ def flask_raw(app, method, path, cookies=None, csrf=None, bearer=None):
         headers["X-CSRF-TOKEN"] = csrf
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
-    response = client.open(path, method=method, headers=headers)
+    return headers
+
+
+def flask_raw(app, method, path, cookies=None, csrf=None, bearer=None):
+    """(status, JSON body, Set-Cookie headers) for one request with exactly these cookies."""
+    client = app.test_client(use_cookies=False)
+    response = client.open(path, method=method, headers=request_headers(cookies, csrf, bearer))
     return response.status_code, response.get_json(silent=True), response.headers.getlist("Set-Cookie")
 
 
@@ -298,14 +304,8 @@ class Server(LocalApi):
 
     def raw(self, method, path, cookies=None, csrf=None, bearer=None, body=None):
         """(status, JSON body, Set-Cookie headers), with exactly these cookies and no jar."""
-        headers = {}
-        if cookies:
-            headers["Cookie"] = cookie_header(cookies)
-        if csrf is not None:
-            headers["X-CSRF-TOKEN"] = csrf
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
-        return self._send(urllib.request.build_opener(), method, path, headers, body)
+        return self._send(urllib.request.build_opener(), method, path,
+                          request_headers(cookies, csrf, bearer), body)
 
     def browser(self):
         return Browser(self)

@@ -84,26 +84,22 @@ pub fn presented_token(
 
 /// What to answer when no location held a token: the one location's own error (the header's
 /// stays the `AuthHeaderError` it always was), or all of them in one message.
-pub fn no_token(browser: &BrowserSettings, missing: Vec<ApiError>) -> ApiError {
+pub fn no_token(browser: &BrowserSettings, mut missing: Vec<ApiError>) -> ApiError {
+    if missing.len() == 1 {
+        return missing.remove(0);
+    }
     let locations: Vec<&str> = browser
         .token_locations
         .iter()
         .map(TokenLocation::name)
         .collect();
-    match (missing.len(), locations.split_last()) {
-        (1, _) | (_, None) => missing
-            .into_iter()
-            .next()
-            .unwrap_or(ApiError::NoToken(NoToken(String::new()))),
-        (_, Some((last, first))) => {
-            let details: Vec<String> = missing.iter().map(ApiError::message).collect();
-            ApiError::NoToken(NoToken(format!(
-                "Missing JWT in {} or {last} ({})",
-                first.join(", "),
-                details.join("; ")
-            )))
-        }
-    }
+    let (last, first) = locations.split_last().unwrap_or((&"", &[]));
+    let details: Vec<String> = missing.iter().map(ApiError::message).collect();
+    ApiError::NoToken(NoToken(format!(
+        "Missing JWT in {} or {last} ({})",
+        first.join(", "),
+        details.join("; ")
+    )))
 }
 
 /// `Ok(Err(_))` when the header holds no bearer token (the search goes on), `Err` when it is
