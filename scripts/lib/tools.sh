@@ -2,23 +2,32 @@
 # shellcheck shell=bash
 
 # Installs requirements-dev.txt into .venv when it changed (a stamp holds its hash).
-ensure_venv() {
-  local stamp=.venv/.requirements.sha256 wanted
-  wanted=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+# ensure_venv_of VENV REQUIREMENTS: VENV holds exactly REQUIREMENTS, reinstalled from scratch
+# when that file changes (a stamp in VENV holds its hash).
+ensure_venv_of() {
+  local venv=$1 requirements=$2 stamp="$1/.requirements.sha256" wanted
+  wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-    # A half-made .venv from an interrupted run is rebuilt from scratch.
-    rm -rf .venv
-    if python3 -m venv .venv; then
-      .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    # A half-made virtualenv from an interrupted run is rebuilt from scratch.
+    rm -rf "$venv"
+    if python3 -m venv "$venv"; then
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     else
       # Debian's python3 without python3-venv has no ensurepip: install with the system's pip.
-      rm -rf .venv
-      python3 -m venv --without-pip .venv
-      python3 -m pip --python .venv/bin/python install --quiet --disable-pip-version-check -r requirements-dev.txt
-    fi
+      rm -rf "$venv"
+      python3 -m venv --without-pip "$venv"
+      python3 -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check -r "$requirements"
+    fi || return 1
     echo "$wanted" >"$stamp"
   fi
 }
+
+# The test command's Python tools (SAM CLI, cfn-lint, moto, the interop clients).
+ensure_venv() { ensure_venv_of .venv requirements-dev.txt; }
+
+# checkov, in a virtualenv of its own: it pins boto3 where the SAM CLI needs another
+# (ops/requirements-checkov.txt says which).
+ensure_checkov_venv() { ensure_venv_of .venv-checkov ops/requirements-checkov.txt; }
 
 # A free TCP port on ADDRESS.
 free_port() {
