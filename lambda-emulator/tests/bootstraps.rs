@@ -526,7 +526,7 @@ async fn events_logged(
 }
 
 /// Issue 15's acceptance: the security events reach each function's log as EMF lines, which
-/// CloudWatch turns into the metrics of `ops/metrics.json`, carrying no secret, token or
+/// CloudWatch turns into the `JwtAuth` metrics, carrying no secret, token or
 /// username. One story: a login, two wrong passwords and a throttled login; a refresh, then
 /// the spent refresh token replayed (which ends the session); the session's access token
 /// refused as revoked; a logout; and a store that does not answer.

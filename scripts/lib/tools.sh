@@ -26,8 +26,8 @@ ensure_venv_of() {
 ensure_venv() { ensure_venv_of .venv requirements-dev.txt; }
 
 # checkov, in a virtualenv of its own: it pins boto3 where the SAM CLI needs another
-# (ops/requirements-checkov.txt says which).
-ensure_checkov_venv() { ensure_venv_of .venv-checkov ops/requirements-checkov.txt; }
+# (requirements-checkov.txt says which).
+ensure_checkov_venv() { ensure_venv_of .venv-checkov requirements-checkov.txt; }
 
 # A free TCP port on ADDRESS.
 free_port() {

@@ -2,8 +2,8 @@
 //! one JSON object per line on stdout, which CloudWatch Logs turns into a metric. No network
 //! call and no SDK: a formatted line and one write per event.
 //!
-//! The names (namespace, events, dimensions, functions) are those of `ops/metrics.json`, which
-//! the template's alarms and dashboard read too; a test holds the lists here equal to it.
+//! The names (namespace, events, dimensions, functions) are the ones the template's alarms and
+//! dashboard read: `lambda-emulator/tests/operations.rs` holds the template to this module.
 //! A line carries the event, the function and the time, never a username, a token, a token id,
 //! a session id or an address: the log line an event is about (which says whose) is separate.
 //!
@@ -15,7 +15,7 @@
 
 use std::{io::Write, time::Duration};
 
-/// The namespace of every metric (`ops/metrics.json`, `namespace`).
+/// The namespace of every metric.
 pub const NAMESPACE: &str = "JwtAuth";
 /// The unit of every metric: each line counts one event.
 pub const UNIT: &str = "Count";
@@ -455,18 +455,6 @@ mod tests {
             .collect();
         members.sort_unstable();
         assert_eq!(members, ["Event", "Function", "_aws", "login_failed"]);
-    }
-
-    #[test]
-    fn the_names_are_those_of_ops_metrics_json() {
-        let list: Value = serde_json::from_str(include_str!("../../ops/metrics.json")).unwrap();
-        assert_eq!(list["namespace"], NAMESPACE);
-        assert_eq!(list["unit"], UNIT);
-        assert_eq!(list["dimension_sets"], json!(DIMENSION_SETS));
-        let events: Vec<&str> = Event::ALL.iter().map(|event| event.name()).collect();
-        assert_eq!(list["metrics"], json!(events));
-        let functions: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
-        assert_eq!(list["functions"], json!(functions));
     }
 
     #[test]
