@@ -19,9 +19,9 @@ use shared::{
         presented::Carrier,
         respond,
     },
-    metrics::Event,
     sessions::{Rotation, RotationOutcome},
     tokens::{SessionClaims, TokenError, TokenSpec, new_token_id},
+    users::User,
 };
 
 /// The body of a refresh whose tokens went into cookies.
@@ -52,7 +52,8 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
         true => {
             let (user, rotated) =
                 tokio::join!(user_of(state, &claims), rotate(state, &claims, now));
-            (user?, Some(rotated?))
+            let (user, rotated) = side_by_side(user, rotated)?;
+            (user, Some(rotated))
         }
     };
     // The new tokens stay in the session, with its start: for a token without `auth_time`
@@ -145,15 +146,46 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
     {
         RotationOutcome::Rotated(refresh_jti) => Ok(refresh_jti),
         RotationOutcome::Reused => {
-            state.record(Event::RefreshReuseDetected);
             // Ids only: never a token.
             tracing::warn!(
                 user = %claims.subject,
                 session,
                 "a spent refresh token was presented again: the session is revoked"
             );
-            Err(ApiError::Revoked)
+            Err(ApiError::Replayed)
         }
         RotationOutcome::Revoked => Err(ApiError::Revoked),
+    }
+}
+
+/// The lookup and the rotation, made side by side, as one answer. A replay is the answer even
+/// when the lookup beside it already saw the session the replay ended (DynamoDB may serve the
+/// read after the rotation's write): one replay, one answer, one event.
+fn side_by_side(
+    user: Result<User, ApiError>,
+    rotated: Result<String, ApiError>,
+) -> Result<(User, String), ApiError> {
+    match (user, rotated) {
+        (_, Err(ApiError::Replayed)) => Err(ApiError::Replayed),
+        (user, rotated) => Ok((user?, rotated?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_is_the_answer_even_when_the_lookup_saw_the_session_it_ended() {
+        let answer = side_by_side(Err(ApiError::Revoked), Err(ApiError::Replayed));
+        assert!(matches!(answer, Err(ApiError::Replayed)), "{answer:?}");
+    }
+
+    #[test]
+    fn a_refused_lookup_is_the_answer_when_the_rotation_was_no_replay() {
+        let answer = side_by_side(Err(ApiError::Revoked), Ok("next".to_owned()));
+        assert!(matches!(answer, Err(ApiError::Revoked)), "{answer:?}");
+        let answer = side_by_side(Err(ApiError::DisabledUser), Err(ApiError::Revoked));
+        assert!(matches!(answer, Err(ApiError::DisabledUser)), "{answer:?}");
     }
 }

@@ -2,10 +2,13 @@
 //! reuse alarm watches), and only as that; a token of the session that the reuse ended counts
 //! as a revoked token presented. No line carries a token, a token id or the user.
 
+use std::time::Duration;
+
 use lambda_http::http::StatusCode;
 use shared::{
     AppState,
     claims::TokenKind,
+    clock::Clock,
     metrics::{Function, Metrics},
     settings::{ROTATION_GRACE_VAR, ROTATION_VAR},
     testing::{bearer_request, json_body, metric_events, state_with},
@@ -19,9 +22,11 @@ async fn refresh_with(state: &AppState, token: &str) -> (StatusCode, serde_json:
     (response.status(), json_body(&response))
 }
 
-#[tokio::test]
-async fn a_replayed_refresh_token_counts_reuse_and_the_ended_sessions_tokens_count_revoked() {
-    let mut state = state_with(&[(ROTATION_VAR, "true"), (ROTATION_GRACE_VAR, "0")]);
+/// A session's first refresh, the spent token replayed `idle` later, then the token the first
+/// refresh gave: the events counted, which must be one reuse and then one revoked token.
+async fn replay_after(grace: &str, idle: Duration) {
+    let mut state = state_with(&[(ROTATION_VAR, "true"), (ROTATION_GRACE_VAR, grace)]);
+    state.clock = Clock::manual();
     let (metrics, log) = Metrics::captured(Function::Refresh);
     state.metrics = metrics;
     let now = state.clock.unix_secs();
@@ -45,6 +50,7 @@ async fn a_replayed_refresh_token_counts_reuse_and_the_ended_sessions_tokens_cou
     assert_eq!(status, StatusCode::OK);
     let second = body["refresh_token"].as_str().unwrap().to_owned();
     assert!(metric_events(&log).is_empty(), "a refresh is no event");
+    state.clock.advance(idle);
 
     assert_eq!(
         refresh_with(&state, &first).await.0,
@@ -65,4 +71,15 @@ async fn a_replayed_refresh_token_counts_reuse_and_the_ended_sessions_tokens_cou
     for secret in [first.as_str(), &second, &session, &jti, "cosmo"] {
         assert!(!lines.contains(secret), "{secret} in {lines}");
     }
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_counts_reuse_and_the_ended_sessions_tokens_count_revoked() {
+    replay_after("0", Duration::ZERO).await;
+}
+
+/// With a grace, the rotation runs beside the user's lookup (refresh's other path).
+#[tokio::test]
+async fn a_replay_past_the_grace_counts_reuse_once_and_the_ended_sessions_tokens_count_revoked() {
+    replay_after("10s", Duration::from_secs(11)).await;
 }

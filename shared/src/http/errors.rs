@@ -75,6 +75,10 @@ pub enum ApiError {
     /// its user's last password change.
     #[error("revoked token")]
     Revoked,
+    /// A spent refresh token presented again (rotation on, past the grace): its session is
+    /// ended now. Answered as `Revoked`, counted apart: it is the theft signal.
+    #[error("a spent refresh token presented again")]
+    Replayed,
     #[error("too many failed login attempts")]
     Throttled(Throttled),
     /// The store did not answer: 503 when it is unavailable, 500 when it refused our request.
@@ -97,6 +101,7 @@ impl ApiError {
             | ApiError::UnknownUser(_)
             | ApiError::DisabledUser
             | ApiError::Revoked
+            | ApiError::Replayed
             | ApiError::NoToken(_)
             | ApiError::Csrf(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -125,7 +130,7 @@ impl ApiError {
             ApiError::Csrf(error) => json!({"msg": error.to_string()}),
             ApiError::Token(error) => json!({"msg": error.to_string()}),
             ApiError::DisabledUser => json!({"msg": USER_DISABLED}),
-            ApiError::Revoked => json!({"msg": TOKEN_REVOKED}),
+            ApiError::Revoked | ApiError::Replayed => json!({"msg": TOKEN_REVOKED}),
             ApiError::Throttled(_) => json!({"error": TOO_MANY_LOGIN_ATTEMPTS}),
             ApiError::UnknownUser(username) => {
                 json!({"msg": format!("Error loading the user {username}")})
@@ -138,13 +143,14 @@ impl ApiError {
         }
     }
 
-    /// The security event this answer is, if it is one an operator counts. A revoked token is
-    /// counted where it is found (`guard`), so that a refresh token's replay, which answers
-    /// `Revoked` too, counts as a replay only.
+    /// The security event this answer is, if it is one an operator counts: each answer counts
+    /// once, so a replay (answered as revoked) counts as a replay only.
     pub fn event(&self) -> Option<Event> {
         match self {
             ApiError::BadCredentials => Some(Event::LoginFailed),
             ApiError::Throttled(_) => Some(Event::LoginThrottled),
+            ApiError::Revoked => Some(Event::RevokedTokenPresented),
+            ApiError::Replayed => Some(Event::RefreshReuseDetected),
             ApiError::Store(_, StoreError::Unavailable(_)) => Some(Event::StoreUnavailable),
             _ => None,
         }

@@ -14,7 +14,6 @@ use crate::{
         presented::{Carrier, check_csrf, presented_token},
     },
     lookup::{TokenQuery, TokenRecords},
-    metrics::Event,
     users::User,
 };
 
@@ -74,7 +73,7 @@ pub async fn user_of(state: &AppState, claims: &VerifiedClaims) -> Result<User, 
         .map_err(|error| ApiError::Store(Route::Token, error))?;
     // flask-jwt-extended's order: the blocklist, then the user.
     let user = match records {
-        TokenRecords::Revoked => return Err(revoked(state)),
+        TokenRecords::Revoked => return Err(ApiError::Revoked),
         TokenRecords::Live(user) => {
             user.ok_or_else(|| ApiError::UnknownUser(claims.subject.clone()))?
         }
@@ -83,16 +82,9 @@ pub async fn user_of(state: &AppState, claims: &VerifiedClaims) -> Result<User, 
         return Err(ApiError::DisabledUser);
     }
     if user.outlived(claims.issued_at) {
-        return Err(revoked(state));
+        return Err(ApiError::Revoked);
     }
     Ok(user)
-}
-
-/// The refusal of a revoked token, counted: a revoked token presented is either a client that
-/// kept it after a logout or someone holding a copy.
-fn revoked(state: &AppState) -> ApiError {
-    state.record(Event::RevokedTokenPresented);
-    ApiError::Revoked
 }
 
 #[cfg(test)]
