@@ -1,8 +1,8 @@
 //! What an operator reads is what the functions write: the template's dashboard and alarms name
 //! only metrics `shared::metrics` emits, on the dimension sets its lines carry, and every such
 //! metric is on the dashboard. And the logs the stack keeps: every log group has the retention
-//! parameter, every function logs to one of them, and the API's access log records no header,
-//! cookie or body.
+//! parameter and the key of `KmsKeyArn`, every function logs to its own, nothing filters the
+//! metric lines out, and the API's access log records no header, cookie or body.
 
 use std::{collections::BTreeSet, path::PathBuf};
 
@@ -36,6 +36,9 @@ fn function_ids(template: &Value) -> BTreeSet<String> {
         .map(|(id, _)| id.to_owned())
         .collect()
 }
+
+/// The namespaces the dashboard and the alarms may read: ours, and the services'.
+const NAMESPACES: [&str; 3] = [NAMESPACE, "AWS/Lambda", "AWS/ApiGateway"];
 
 /// The value under a tag (`!Sub x`, `!Ref x`), checking the tag.
 fn tagged<'a>(value: &'a Value, tag: &str) -> &'a Value {
@@ -107,7 +110,7 @@ fn dashboard_metrics(dashboard: &Json) -> Vec<DashboardMetric> {
                 })
                 .collect();
             assert!(
-                strings.len() >= 2 && strings.len() % 2 == 0 && !strings.contains(&"."),
+                strings.len() >= 2 && strings.len().is_multiple_of(2) && !strings.contains(&"."),
                 "{metric}: namespace, name and dimension pairs, spelled out"
             );
             let stat = options
@@ -128,7 +131,7 @@ fn dashboard_metrics(dashboard: &Json) -> Vec<DashboardMetric> {
 }
 
 /// Checks one of our metrics against what a line carries: a known event, one of the lines'
-/// dimension sets, `Event` = the metric's own name and `Function` = a function's binary.
+/// dimension sets, `Event` = the metric's own name and `Function` = a function that counts it.
 fn assert_emitted(place: &str, name: &str, dimensions: &[(String, String)]) {
     let event = Event::ALL
         .into_iter()
@@ -148,10 +151,11 @@ fn assert_emitted(place: &str, name: &str, dimensions: &[(String, String)]) {
         match key.as_str() {
             "Event" => assert_eq!(value, event.name(), "{place}: {name}'s Event dimension"),
             "Function" => assert!(
-                Function::ALL
+                event
+                    .counted_by()
                     .iter()
                     .any(|function| function.name() == value),
-                "{place}: {name} of function {value:?}, which no function calls itself"
+                "{place}: {name} of function {value:?}, which never counts it (Event::counted_by)"
             ),
             other => panic!("{place}: {name} has a dimension {other} no line carries"),
         }
@@ -162,7 +166,17 @@ fn assert_emitted(place: &str, name: &str, dimensions: &[(String, String)]) {
 fn every_metric_of_ours_on_the_dashboard_is_one_the_functions_emit_and_each_is_there() {
     let template = template();
     let dashboard = rendered_dashboard(&template);
-    let ours: Vec<DashboardMetric> = dashboard_metrics(&dashboard)
+    let metrics = dashboard_metrics(&dashboard);
+    for metric in &metrics {
+        // A misspelt namespace would be an empty line, not an error, on the dashboard.
+        assert!(
+            NAMESPACES.contains(&metric.namespace.as_str()),
+            "the dashboard reads {} of namespace {}",
+            metric.name,
+            metric.namespace
+        );
+    }
+    let ours: Vec<DashboardMetric> = metrics
         .into_iter()
         .filter(|metric| metric.namespace == NAMESPACE)
         .collect();
@@ -231,6 +245,19 @@ fn the_alarms_on_our_metrics_watch_what_the_functions_emit_and_every_function_is
     let mut watched_events = BTreeSet::new();
     for (id, alarm) in &alarms {
         let properties = &alarm["Properties"];
+        let namespaces = std::iter::once(&properties["Namespace"]).chain(
+            properties["Metrics"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(|query| &query["MetricStat"]["Metric"]["Namespace"]),
+        );
+        for namespace in namespaces.filter(|namespace| !namespace.is_null()) {
+            assert!(
+                NAMESPACES.contains(&namespace.as_str().unwrap()),
+                "{id} reads namespace {namespace:?}"
+            );
+        }
         if properties["Namespace"] == NAMESPACE {
             let name = properties["MetricName"].as_str().unwrap();
             let dimensions: Vec<(String, String)> = properties["Dimensions"]
@@ -315,8 +342,20 @@ fn the_function_dimension_names_each_function_by_its_binary() {
     assert_eq!(named, binaries);
 }
 
+/// `value` is `!If [HasKmsKey, <then>, !Ref AWS::NoValue]`; gives `<then>`.
+fn only_with_a_key(value: &Value) -> &Value {
+    let branches = tagged(value, "!If").as_sequence().unwrap();
+    assert_eq!(branches[0].as_str(), Some("HasKmsKey"), "{value:?}");
+    assert_eq!(tagged(&branches[2], "!Ref").as_str(), Some("AWS::NoValue"));
+    &branches[1]
+}
+
+fn is_the_key(value: &Value) -> bool {
+    tagged(value, "!Ref").as_str() == Some("KmsKeyArn")
+}
+
 #[test]
-fn every_log_group_keeps_logs_for_the_retention_parameter_and_every_function_logs_to_one() {
+fn every_log_group_keeps_logs_for_the_retention_parameter_and_each_function_logs_to_its_own() {
     let template = template();
     let log_groups = resources_of_type(&template, "AWS::Logs::LogGroup");
     for (id, group) in &log_groups {
@@ -328,12 +367,17 @@ fn every_log_group_keeps_logs_for_the_retention_parameter_and_every_function_log
         );
     }
     let groups: BTreeSet<&str> = log_groups.iter().map(|(id, _)| *id).collect();
+    let mut used = BTreeSet::new();
     for function in function_ids(&template) {
         let logging = &template["Resources"][function.as_str()]["Properties"]["LoggingConfig"];
         let group = tagged(&logging["LogGroup"], "!Ref").as_str().unwrap();
         assert!(
             groups.contains(group),
             "{function} logs to {group}, which is no log group of the stack"
+        );
+        assert!(
+            used.insert(group),
+            "{function} shares {group} with another function"
         );
     }
     let access = tagged(
@@ -342,6 +386,70 @@ fn every_log_group_keeps_logs_for_the_retention_parameter_and_every_function_log
     );
     assert_eq!(access.as_str(), Some("AccessLogGroup.Arn"));
     assert!(groups.contains("AccessLogGroup"));
+}
+
+/// A metric line has no `level`, so Lambda's log-level filter files it as INFO: an
+/// `ApplicationLogLevel` of WARN or above would drop every metric, and the alarms (missing
+/// data is not breaching) would stay quiet.
+#[test]
+fn no_log_level_filter_drops_the_metric_lines() {
+    let template = template();
+    let globals = &template["Globals"]["Function"]["LoggingConfig"];
+    let mut configs = vec![("Globals".to_owned(), globals)];
+    for function in function_ids(&template) {
+        let config = &template["Resources"][function.as_str()]["Properties"]["LoggingConfig"];
+        configs.push((function, config));
+    }
+    for (owner, config) in configs {
+        let level = &config["ApplicationLogLevel"];
+        assert!(
+            level.is_null() || ["TRACE", "DEBUG", "INFO"].contains(&level.as_str().unwrap_or("")),
+            "{owner} filters application logs at {level:?}"
+        );
+    }
+}
+
+#[test]
+fn the_key_of_kms_key_arn_encrypts_environment_tables_and_logs_and_functions_may_only_decrypt() {
+    let template = template();
+    let environment_key = only_with_a_key(&template["Globals"]["Function"]["KmsKeyArn"]);
+    assert!(is_the_key(environment_key));
+    for (id, table) in resources_of_type(&template, "AWS::DynamoDB::Table") {
+        let encryption = only_with_a_key(&table["Properties"]["SSESpecification"]);
+        assert_eq!(encryption["SSEType"].as_str(), Some("KMS"), "{id}");
+        assert_eq!(encryption["SSEEnabled"].as_bool(), Some(true), "{id}");
+        assert!(is_the_key(&encryption["KMSMasterKeyId"]), "{id}");
+    }
+    for (id, group) in resources_of_type(&template, "AWS::Logs::LogGroup") {
+        let key = &group["Properties"]["KmsKeyId"];
+        assert!(is_the_key(only_with_a_key(key)), "{id}");
+    }
+    for function in function_ids(&template) {
+        let policies = &template["Resources"][function.as_str()]["Properties"]["Policies"];
+        let kms: Vec<&Value> = policies
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|policy| matches!(policy, Value::Tagged(_)))
+            .map(only_with_a_key)
+            .flat_map(|policy| policy["Statement"].as_sequence().unwrap())
+            .collect();
+        assert_eq!(kms.len(), 1, "{function}: one statement on the key");
+        assert_eq!(kms[0]["Effect"].as_str(), Some("Allow"));
+        assert_eq!(kms[0]["Action"].as_str(), Some("kms:Decrypt"), "{function}");
+        assert!(is_the_key(&kms[0]["Resource"]), "{function}");
+        // And no other statement names KMS.
+        let untagged = serde_norway::to_string(
+            &policies
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter(|policy| !matches!(policy, Value::Tagged(_)))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert!(!untagged.contains("kms:"), "{function}: {untagged}");
+    }
 }
 
 #[test]

@@ -63,6 +63,22 @@ impl Event {
             Event::StoreUnavailable => "store_unavailable",
         }
     }
+
+    /// The functions that count this event: its per-function series, which the dashboard
+    /// shows. Held true by every test that captures lines (a line of another function panics
+    /// there) and by the emulator test over the bootstraps.
+    pub fn counted_by(self) -> &'static [Function] {
+        use Function::*;
+        match self {
+            Event::LoginSucceeded | Event::LoginFailed | Event::LoginThrottled => &[Login],
+            Event::RefreshReuseDetected => &[Refresh],
+            // Logout revokes without looking a token up (RFC 7009): it never refuses one.
+            Event::RevokedTokenPresented => &[Refresh, Profile, Authorizer],
+            Event::Logout => &[Logout],
+            // Discovery reads no store.
+            Event::StoreUnavailable => &[Login, Refresh, Profile, Logout, Authorizer],
+        }
+    }
 }
 
 /// The function an event happened in: its Cargo binary, never its generated physical name
@@ -173,6 +189,10 @@ impl Metrics {
             }
             #[cfg(any(test, feature = "testing"))]
             Sink::Captured(log) => {
+                assert!(
+                    event.counted_by().contains(function),
+                    "{function:?} counted {event:?}, which Event::counted_by does not declare"
+                );
                 let _ = log.clone().write_all(line.as_bytes());
             }
         }

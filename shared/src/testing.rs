@@ -220,6 +220,19 @@ pub fn metric_events_in(logs: &str) -> Vec<(String, String)> {
             let mut expected = vec!["Event", "Function", "_aws", event.as_str()];
             expected.sort_unstable();
             assert_eq!(members, expected, "{line}");
+            let declared = crate::metrics::Event::ALL
+                .into_iter()
+                .find(|known| known.name() == event)
+                .is_some_and(|known| {
+                    known
+                        .counted_by()
+                        .iter()
+                        .any(|counter| counter.name() == function)
+                });
+            assert!(
+                declared,
+                "{function} counted {event}, which Event::counted_by does not declare"
+            );
             (function, event)
         })
         .collect()
