@@ -504,4 +504,39 @@ mod tests {
                 + &line(Function::Logout, Event::StoreUnavailable, AT)
         );
     }
+
+    /// Every line a function can write, pinned in `interop/emf_lines.json`, which
+    /// `interop/check_emf.py` compares with what AWS's own EMF library (aws-embedded-metrics)
+    /// writes for the same metric: a second implementation of the format, not ours.
+    #[test]
+    fn every_line_a_function_can_write_is_the_one_pinned_for_aws_embedded_metrics() {
+        let lines: Vec<Value> = Event::ALL
+            .into_iter()
+            .flat_map(|event| {
+                event
+                    .counted_by()
+                    .iter()
+                    .map(move |function| (*function, event))
+            })
+            .map(|(function, event)| {
+                json!({
+                    "function": function.name(),
+                    "event": event.name(),
+                    "timestamp_ms": AT.as_millis() as u64,
+                    "line": line(function, event, AT),
+                })
+            })
+            .collect();
+        let pinned = Value::Array(lines);
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop/emf_lines.json");
+        if std::env::var_os("UPDATE_INTEROP_VECTORS").is_some() {
+            std::fs::write(&path, serde_json::to_string_pretty(&pinned).unwrap() + "\n").unwrap();
+        }
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            file, pinned,
+            "run with UPDATE_INTEROP_VECTORS=1 if the change is deliberate"
+        );
+    }
 }
