@@ -114,6 +114,8 @@ pub struct ExecutionEnvironment {
     server: JoinHandle<()>,
     spawned_at: Instant,
     output: Arc<Mutex<Vec<u8>>>,
+    /// The tasks reading the process's stdout and stderr into `output`.
+    readers: Vec<JoinHandle<()>>,
     pid: Option<u32>,
 }
 
@@ -174,11 +176,12 @@ impl ExecutionEnvironment {
             limit.add(pid)?;
         }
         let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            collect(stdout, Arc::clone(&output));
+            readers.push(collect(stdout, Arc::clone(&output)));
         }
         if let Some(stderr) = child.stderr.take() {
-            collect(stderr, Arc::clone(&output));
+            readers.push(collect(stderr, Arc::clone(&output)));
         }
         let pid = child.id();
         Ok(Self {
@@ -188,6 +191,7 @@ impl ExecutionEnvironment {
             server,
             spawned_at,
             output,
+            readers,
             pid,
         })
     }
@@ -268,6 +272,17 @@ impl ExecutionEnvironment {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// Stops the process and gives everything it wrote: its output is read to the end first,
+    /// so no line written before the stop is missing (what `logs` cannot promise while the
+    /// readers may still be behind).
+    pub async fn stop_and_read_logs(mut self) -> String {
+        let _ = self.child.kill().await;
+        for reader in std::mem::take(&mut self.readers) {
+            let _ = reader.await;
+        }
+        self.logs()
+    }
 }
 
 impl Drop for ExecutionEnvironment {
@@ -312,7 +327,10 @@ fn reserved_variables(config: &FunctionConfig, api: SocketAddr) -> Vec<(String, 
     variables
 }
 
-fn collect(mut stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<u8>>>) {
+fn collect(
+    mut stream: impl AsyncRead + Unpin + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut buffer = [0u8; 8192];
         while let Ok(read) = stream.read(&mut buffer).await {
@@ -321,7 +339,7 @@ fn collect(mut stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<
             }
             into.lock().unwrap().extend_from_slice(&buffer[..read]);
         }
-    });
+    })
 }
 
 fn router(state: Arc<RuntimeState>) -> Router {

@@ -254,7 +254,8 @@ async fn replay_through_the_bootstraps(folder: &str, env_file: &str, every_funct
         }
         assert!(failures.is_empty(), "{function}:\n{}", failures.join("\n"));
 
-        let logs = environment.logs();
+        // All of it: a line still in the pipe would be a line unchecked.
+        let logs = environment.stop_and_read_logs().await;
         for line in logs.lines().filter(|line| !line.trim().is_empty()) {
             assert!(
                 serde_json::from_str::<Value>(line).is_ok(),
@@ -267,7 +268,6 @@ async fn replay_through_the_bootstraps(folder: &str, env_file: &str, every_funct
                 "{function} logged a secret, a password or a token"
             );
         }
-        environment.stop().await;
     }
 }
 
@@ -307,12 +307,11 @@ async fn every_authorizer_event_gets_its_documented_answer_from_the_bootstrap() 
             ));
         }
     }
-    let logs = environment.logs();
+    let logs = environment.stop_and_read_logs().await;
     assert!(failures.is_empty(), "{}\n{logs}", failures.join("\n"));
     let secret = env_vars["Parameters"]["JWT_SECRET_KEY"].as_str().unwrap();
     assert!(!logs.contains(secret));
     assert!(!logs.contains("eyJ"), "a token reached the log");
-    environment.stop().await;
 }
 
 #[tokio::test]
@@ -505,10 +504,7 @@ async fn events_logged(
     function: &str,
     secrets: &[String],
 ) -> Vec<String> {
-    // The lines were written before the replies; give the pipe's reader a moment to catch up.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let logs = environment.logs();
-    environment.stop().await;
+    let logs = environment.stop_and_read_logs().await;
     let mut events = Vec::new();
     for (logged_by, event) in shared::testing::metric_events_in(&logs) {
         assert_eq!(logged_by, function, "{logs}");
