@@ -133,9 +133,7 @@ fn dashboard_metrics(dashboard: &Json) -> Vec<DashboardMetric> {
 /// Checks one of our metrics against what a line carries: a known event, one of the lines'
 /// dimension sets, `Event` = the metric's own name and `Function` = a function that counts it.
 fn assert_emitted(place: &str, name: &str, dimensions: &[(String, String)]) {
-    let event = Event::ALL
-        .into_iter()
-        .find(|event| event.name() == name)
+    let event = Event::named(name)
         .unwrap_or_else(|| panic!("{place}: {name} is no event the functions emit"));
     let mut keys: Vec<&str> = dimensions.iter().map(|(key, _)| key.as_str()).collect();
     keys.sort_unstable();

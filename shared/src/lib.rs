@@ -3,8 +3,8 @@
 //! Domain modules (`settings`, `clock`, `claims`, `tokens`, `login_schema`, `logout_schema`,
 //! `passwords`, `users`, `sessions`, `lookup`, `login_throttle`, `store`) know nothing of Lambda
 //! or HTTP; `http` is the one place where their errors become statuses; `app` is the state a
-//! cold start builds once, `init_error` and `logging` the Lambda start-up report and log setup, `metrics` the
-//! security events as CloudWatch metric lines;
+//! cold start builds once, `init_error` and `logging` the Lambda start-up report and log setup,
+//! `metrics` the security events as CloudWatch metric lines;
 //! `dynamodb` the plumbing both DynamoDB stores share, and `trust_roots` the certificate
 //! authorities its HTTPS client trusts.
 //!

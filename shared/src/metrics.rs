@@ -51,6 +51,11 @@ impl Event {
         Event::StoreUnavailable,
     ];
 
+    /// The event whose metric is `name`.
+    pub fn named(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|event| event.name() == name)
+    }
+
     /// The metric's name, and the value of its `Event` dimension.
     pub fn name(self) -> &'static str {
         match self {

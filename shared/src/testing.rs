@@ -197,14 +197,14 @@ pub fn metric_events(log: &CapturedLog) -> Vec<(String, String)> {
 /// `metric_events` checks and reads them.
 pub fn metric_events_in(logs: &str) -> Vec<(String, String)> {
     logs.lines()
-        .filter(|line| {
-            serde_json::from_str::<Value>(line).is_ok_and(|document| document.get("_aws").is_some())
+        .filter_map(|line| {
+            let document = serde_json::from_str::<Value>(line).ok()?;
+            document.get("_aws").is_some().then_some((line, document))
         })
-        .map(|line| {
+        .map(|(line, document)| {
             if let Err(why) = crate::metrics::spec::validate(line) {
                 panic!("not EMF ({why}): {line}");
             }
-            let document: Value = serde_json::from_str(line).expect("validated as JSON");
             let event = document["Event"].as_str().expect("an Event").to_owned();
             let function = document["Function"]
                 .as_str()
@@ -220,15 +220,12 @@ pub fn metric_events_in(logs: &str) -> Vec<(String, String)> {
             let mut expected = vec!["Event", "Function", "_aws", event.as_str()];
             expected.sort_unstable();
             assert_eq!(members, expected, "{line}");
-            let declared = crate::metrics::Event::ALL
-                .into_iter()
-                .find(|known| known.name() == event)
-                .is_some_and(|known| {
-                    known
-                        .counted_by()
-                        .iter()
-                        .any(|counter| counter.name() == function)
-                });
+            let declared = crate::metrics::Event::named(&event).is_some_and(|known| {
+                known
+                    .counted_by()
+                    .iter()
+                    .any(|counter| counter.name() == function)
+            });
             assert!(
                 declared,
                 "{function} counted {event}, which Event::counted_by does not declare"
