@@ -151,8 +151,8 @@ def compare_set_cookies(label, ours_headers, flask_headers, names, clearing=Fals
         our_value, our_attributes = ours[name]
         flask_value, flask_attributes = theirs[name]
         # One deliberate difference: JWT_COOKIE_DOMAIN goes on our CSRF cookies only (a page on a
-        # sibling host reads them); the token cookies stay the API host's (README, "Browser
-        # clients"), where flask-jwt-extended sends them to every host of the domain.
+        # sibling host reads them); the token cookies stay the API host's (docs/browser-clients.md),
+        # where flask-jwt-extended sends them to every host of the domain.
         flask_shape = shape(flask_attributes)
         if name.endswith("_token_cookie"):
             flask_shape = {key: value for key, value in flask_shape.items() if key != "domain"}
