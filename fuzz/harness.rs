@@ -1,7 +1,7 @@
 //! The code paths the fuzz targets drive, in one place for both users: the fuzz targets
 //! (`fuzz/fuzz_targets/*.rs`, under libFuzzer) and the regression test that replays
 //! `fuzz/regressions/` with plain `cargo test` on stable Rust
-//! (`shared/tests/fuzz_regressions.rs`). Both include this file with `#[path]`.
+//! (`shared/http/tests/it/fuzz_regressions.rs`). Both include this file with `#[path]`.
 //!
 //! Besides "nothing panics", each function asserts properties that hold for every input, so
 //! the fuzzer hunts for wrong answers too, not only for crashes. Each returns a one-line
@@ -13,21 +13,21 @@
 
 use std::sync::LazyLock;
 
+use auth_core::{
+    claims::{TokenKind, VerifiedClaims},
+    clock::Clock,
+    login_schema::{self, FieldErrors, INVALID_INPUT_TYPE, SCHEMA_KEY},
+    logout_schema,
+    settings::{SECRET_KEY_VAR, Settings},
+    tokens::{TokenError, TokenService},
+};
+use auth_http::{bearer::bearer_token, body::json_body};
 use lambda_http::{
     Body, Request,
     http::{
         HeaderMap, HeaderValue,
         header::{AUTHORIZATION, CONTENT_TYPE},
     },
-};
-use shared::{
-    claims::{TokenKind, VerifiedClaims},
-    clock::Clock,
-    http::{bearer::bearer_token, body::json_body},
-    login_schema::{self, FieldErrors, INVALID_INPUT_TYPE, SCHEMA_KEY},
-    logout_schema,
-    settings::{SECRET_KEY_VAR, Settings},
-    tokens::{TokenError, TokenService},
 };
 
 /// The key tokens are verified with. The seed and regression tokens meant to pass are signed

@@ -8,6 +8,7 @@
 
 use std::net::Ipv4Addr;
 
+use auth_core::settings::BrowserSettings;
 use axum::{
     Router,
     http::{HeaderValue, StatusCode, header},
@@ -15,7 +16,6 @@ use axum::{
     routing::get,
 };
 use lambda_http::Error;
-use shared::settings::BrowserSettings;
 
 const INDEX_HTML: &str = include_str!("../../demo/index.html");
 const APP_JS: &str = include_str!("../../demo/app.js");
@@ -135,9 +135,9 @@ mod tests {
     #[test]
     fn warns_of_each_missing_setting_and_of_none_when_set() {
         let page = "http://localhost:8001";
-        let unset = shared::testing::settings_with(&[]).browser;
+        let unset = auth_testkit::settings_with(&[]).browser;
         assert_eq!(setup_warnings(page, &unset).len(), 2);
-        let set = shared::testing::settings_with(&[
+        let set = auth_testkit::settings_with(&[
             ("JWT_TOKEN_LOCATION", "headers, cookies"),
             (
                 "CORS_ALLOWED_ORIGINS",

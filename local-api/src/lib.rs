@@ -5,6 +5,13 @@
 
 use std::{sync::Arc, time::Duration};
 
+use auth_core::{
+    AppState,
+    settings::browser::{
+        CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECS,
+    },
+};
+use auth_http::{access_log::logged, json_response, location::RequestOrigin};
 use axum::{
     Router,
     body::{Body as AxumBody, to_bytes},
@@ -16,14 +23,10 @@ use lambda_http::{
     http::{HeaderName, HeaderValue, Method, StatusCode},
 };
 use serde_json::json;
-use shared::{
-    AppState,
-    http::{access_log::logged, issuer::RequestOrigin, json_response},
-    settings::browser::{
-        CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECS,
-    },
-};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The functions of `template.yaml` the routes invoke.
+pub use auth_core::Function;
 
 pub mod upstream;
 
@@ -31,29 +34,6 @@ use upstream::Upstream;
 
 /// API Gateway's own limit is 10 MB; nothing this API takes is near 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// The functions of `template.yaml`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    Login,
-    Refresh,
-    Profile,
-    Logout,
-    Discovery,
-}
-
-impl Function {
-    /// The Cargo binary of the function (`BuildProperties.Binary` in `template.yaml`).
-    pub fn binary(self) -> &'static str {
-        match self {
-            Function::Login => "login",
-            Function::Refresh => "refresh",
-            Function::Profile => "profile",
-            Function::Logout => "logout",
-            Function::Discovery => "discovery",
-        }
-    }
-}
 
 /// The routes of `template.yaml`'s HTTP API, the source of routes: a test
 /// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
@@ -75,7 +55,9 @@ pub fn function_for(method: &Method, path: &str) -> Option<Function> {
         .map(|(_, _, function)| *function)
 }
 
-/// Runs `function`'s handler, as its Lambda binary would.
+/// Runs `function`'s handler, as its Lambda binary would. The authorizer has no route of its
+/// own (it guards the upstream's, `upstream`): asked for it, the answer is API Gateway's for a
+/// route it does not have.
 pub async fn invoke(
     state: &AppState,
     function: Function,
@@ -86,8 +68,14 @@ pub async fn invoke(
         Function::Refresh => refresh::handle(state, request).await,
         Function::Profile => profile::handle(state, request).await,
         Function::Logout => logout::handle(state, request).await,
-        Function::Discovery => discovery::handle(&state.tokens, request).await,
+        Function::Discovery => discovery::handle(state.tokens(), request).await,
+        Function::Authorizer => Ok(not_found()),
     }
+}
+
+/// What API Gateway answers for a route it does not have.
+fn not_found() -> Response<Body> {
+    json_response(StatusCode::NOT_FOUND, &json!({"message": "Not Found"}))
 }
 
 /// The server: every request goes through `serve`, which routes like API Gateway. `origin`
@@ -99,7 +87,7 @@ pub async fn invoke(
 /// `CorsConfiguration`: a preflight is answered here, never reaching a handler (nor its token
 /// check), and the answers to an allowed origin carry its CORS headers.
 pub fn app(state: Arc<AppState>, origin: String, upstream: Option<Arc<Upstream>>) -> Router {
-    let cors = cors_layer(&state.browser.cors_allowed_origins);
+    let cors = cors_layer(&state.browser().cors_allowed_origins);
     let router = Router::new().fallback(serve).with_state(Server {
         state,
         origin: RequestOrigin(origin),
@@ -161,11 +149,7 @@ async fn serve(
     let upstream = upstream.filter(|upstream| upstream.serves(parts.uri.path()));
     let function = function_for(&parts.method, parts.uri.path());
     if upstream.is_none() && function.is_none() {
-        // What API Gateway answers for a route it does not have.
-        return to_axum(json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"message": "Not Found"}),
-        ));
+        return to_axum(not_found());
     }
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,

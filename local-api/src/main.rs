@@ -2,13 +2,14 @@
 
 use std::{net::Ipv4Addr, sync::Arc};
 
-use lambda_http::Error;
-use shared::{
-    AppState,
-    sessions::{DynamoSessionStore, InMemorySessionStore, SessionStore},
+use auth_core::{
+    AppState, Stores,
+    sessions::{InMemorySessionStore, SessionStore},
     settings::{self, SECRET_KEY_VAR, Settings, Signing},
-    users::{DynamoUserStore, InMemoryUserStore, UserStore},
+    users::{InMemoryUserStore, UserStore},
 };
+use auth_dynamodb::{DynamoSessionStore, DynamoUserStore};
+use lambda_http::Error;
 
 mod demo;
 
@@ -16,7 +17,7 @@ const DEFAULT_PORT: u16 = 3000;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::logging::init();
+    auth_lambda::logging::init();
     let port = match std::env::var("PORT") {
         Err(_) => DEFAULT_PORT,
         Ok(text) => text
@@ -36,18 +37,7 @@ async fn main() -> Result<(), Error> {
         _ if name == SECRET_KEY_VAR => generated_secret.clone(),
         _ => None,
     })?;
-    // Like the functions: DynamoDB when USERS_TABLE names a table, else the embedded demo user.
-    let users: Arc<dyn UserStore> = match &settings.users_table {
-        Some(table) => Arc::new(DynamoUserStore::connect(table.as_str()).await),
-        None => Arc::new(InMemoryUserStore::demo()),
-    };
-    // Revocations, sessions and login counters: DynamoDB when SESSIONS_TABLE names a table,
-    // else memory (gone at a restart, with the random secret's tokens).
-    let sessions: Arc<dyn SessionStore> = match &settings.sessions_table {
-        Some(table) => Arc::new(DynamoSessionStore::connect(table.as_str()).await),
-        None => Arc::new(InMemorySessionStore::default()),
-    };
-    let state = Arc::new(AppState::new(&settings, users, sessions)?);
+    let state = Arc::new(AppState::builder(&settings, stores(&settings).await).build()?);
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -99,6 +89,28 @@ async fn main() -> Result<(), Error> {
         .await?;
     println!("Stopped.");
     Ok(())
+}
+
+/// The stores `settings` name, as the functions build them: DynamoDB for a table that is named,
+/// with the one-round-trip lookup of the Lambda functions when both are; else the embedded
+/// demo user, and sessions in memory (gone at a restart, with the random secret's tokens).
+async fn stores(settings: &Settings) -> Stores {
+    match (&settings.users_table, &settings.sessions_table) {
+        (Some(users), Some(sessions)) => {
+            auth_dynamodb::stores(auth_dynamodb::client().await, users, sessions)
+        }
+        (users_table, sessions_table) => {
+            let users: Arc<dyn UserStore> = match users_table {
+                Some(table) => Arc::new(DynamoUserStore::connect(table.as_str()).await),
+                None => Arc::new(InMemoryUserStore::demo()),
+            };
+            let sessions: Arc<dyn SessionStore> = match sessions_table {
+                Some(table) => Arc::new(DynamoSessionStore::connect(table.as_str()).await),
+                None => Arc::new(InMemorySessionStore::default()),
+            };
+            Stores::separate(users, sessions)
+        }
+    }
 }
 
 /// 384 random bits from the OS, as hex.

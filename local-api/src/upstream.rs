@@ -5,6 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use auth_core::AppState;
 use authorizer::{Authorizer, Decision, Identity};
 use axum::{
     body::Bytes,
@@ -13,7 +14,6 @@ use axum::{
 };
 use lambda_http::http::header::AUTHORIZATION;
 use serde_json::json;
-use shared::AppState;
 
 pub const UPSTREAM_URL_VAR: &str = "UPSTREAM_URL";
 pub const UPSTREAM_PREFIX_VAR: &str = "UPSTREAM_PREFIX";

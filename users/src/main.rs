@@ -10,16 +10,18 @@ use std::{
     time::SystemTime,
 };
 
-use clap::{Parser, Subcommand};
-use serde_json::{Map, Value};
-use shared::{
+use auth_admin::{AdminError, UserAdmin, create_sessions_table};
+use auth_core::{
     passwords,
-    sessions::DynamoSessionStore,
     settings::{
         SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
     },
-    users::{AdminError, DynamoUserStore, User, UserStore},
+    store::is_valid_key,
+    users::{User, UserStore},
 };
+use auth_dynamodb::DynamoUserStore;
+use clap::{Parser, Subcommand};
+use serde_json::{Map, Value};
 
 #[derive(Parser)]
 #[command(
@@ -109,7 +111,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<String, String> {
-    let admin = |error: AdminError| error.to_string();
+    let refused = |error: AdminError| error.to_string();
     match command {
         Command::Add {
             username,
@@ -117,7 +119,7 @@ async fn run(command: Command) -> Result<String, String> {
             profile,
             created_at,
         } => {
-            let store = users().await?;
+            let admin = UserAdmin::of(&users().await?);
             let username = check_username(username)?;
             let profile = parse_profile(profile.as_deref())?;
             let password_hash = hash(&read_password(&username)?)?;
@@ -130,10 +132,10 @@ async fn run(command: Command) -> Result<String, String> {
                 profile,
             };
             match created_at {
-                Some(created_at) => store.import(&user, created_at).await,
-                None => store.add(&user, force).await,
+                Some(created_at) => admin.import(&user, created_at).await,
+                None => admin.add(&user, force).await,
             }
-            .map_err(admin)?;
+            .map_err(refused)?;
             Ok(format!("added {}", user.username))
         }
         Command::Passwd { username } => {
@@ -149,72 +151,72 @@ async fn run(command: Command) -> Result<String, String> {
                 return Err(AdminError::NotFound(username).to_string());
             }
             let password_hash = hash(&read_password(&username)?)?;
-            store
+            UserAdmin::of(&store)
                 .set_password_hash(&username, &password_hash)
                 .await
-                .map_err(admin)?;
+                .map_err(refused)?;
             Ok(format!("changed the password of {username}"))
         }
         Command::Disable { username } => {
-            let store = users().await?;
-            store.set_disabled(&username, true).await.map_err(admin)?;
+            let admin = UserAdmin::of(&users().await?);
+            admin.set_disabled(&username, true).await.map_err(refused)?;
             Ok(format!("disabled {username}"))
         }
         Command::EndSessions { username } => {
-            let store = users().await?;
-            store.end_sessions(&username).await.map_err(admin)?;
+            let admin = UserAdmin::of(&users().await?);
+            admin.end_sessions(&username).await.map_err(refused)?;
             Ok(format!("ended every session of {username}"))
         }
         Command::Enable { username } => {
-            let store = users().await?;
-            store.set_disabled(&username, false).await.map_err(admin)?;
+            let admin = UserAdmin::of(&users().await?);
+            admin
+                .set_disabled(&username, false)
+                .await
+                .map_err(refused)?;
             Ok(format!("enabled {username}"))
         }
         Command::Grant { username, scopes } => {
-            let store = users().await?;
+            let admin = UserAdmin::of(&users().await?);
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            let held = store
+            let held = admin
                 .grant_scopes(&username, &scopes)
                 .await
-                .map_err(admin)?;
+                .map_err(refused)?;
             Ok(scopes_line(&username, &held))
         }
         Command::RevokeScope { username, scopes } => {
-            let store = users().await?;
+            let admin = UserAdmin::of(&users().await?);
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            let held = store
+            let held = admin
                 .revoke_scopes(&username, &scopes)
                 .await
-                .map_err(admin)?;
+                .map_err(refused)?;
             Ok(scopes_line(&username, &held))
         }
         Command::Remove { username } => {
-            let store = users().await?;
-            store.remove(&username).await.map_err(admin)?;
+            let admin = UserAdmin::of(&users().await?);
+            admin.remove(&username).await.map_err(refused)?;
             Ok(format!("removed {username}"))
         }
         Command::List => {
-            let store = users().await?;
-            let users = store.list().await.map_err(|error| error.to_string())?;
+            let admin = UserAdmin::of(&users().await?);
+            let users = admin.list().await.map_err(|error| error.to_string())?;
             Ok(users.iter().map(list_line).collect::<Vec<_>>().join("\n"))
         }
         Command::CreateSessionsTable => {
-            let store =
-                DynamoSessionStore::connect(table(SESSIONS_TABLE_VAR, SESSIONS_TABLE_REQUIRED)?)
-                    .await;
-            store
-                .create_table()
+            let table = table(SESSIONS_TABLE_VAR, SESSIONS_TABLE_REQUIRED)?;
+            create_sessions_table(&auth_dynamodb::client().await, &table)
                 .await
                 .map_err(|error| error.to_string())?;
-            Ok(format!("created table {}", store.table()))
+            Ok(format!("created table {table}"))
         }
         Command::CreateTable => {
-            let store = users().await?;
-            store
+            let admin = UserAdmin::of(&users().await?);
+            admin
                 .create_table()
                 .await
                 .map_err(|error| error.to_string())?;
-            Ok(format!("created table {}", store.table()))
+            Ok(format!("created table {}", admin.table()))
         }
     }
 }
@@ -233,7 +235,7 @@ async fn users() -> Result<DynamoUserStore, String> {
 
 /// Any username the login schema takes and a DynamoDB key can hold.
 fn check_username(username: String) -> Result<String, String> {
-    if !shared::store::is_valid_key(&username) {
+    if !is_valid_key(&username) {
         return Err(AdminError::InvalidUsername.to_string());
     }
     Ok(username)
@@ -341,7 +343,7 @@ mod tests {
 
     #[test]
     fn list_line_ends_with_the_scopes_space_separated_or_a_dash() {
-        let mut user = shared::users::contract::user_named("cosmo");
+        let mut user = auth_testkit::contract::users::user_named("cosmo");
         user.profile
             .insert("created_at".to_owned(), "2026-01-31T09:00:00Z".into());
         assert_eq!(list_line(&user), "cosmo\tenabled\t2026-01-31T09:00:00Z\t-");

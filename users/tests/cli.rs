@@ -6,11 +6,12 @@ use std::{
     sync::atomic::{AtomicUsize, Ordering},
 };
 
-use shared::{
+use auth_core::{
     passwords::PasswordChecker,
-    testing::dynamodb_endpoint,
-    users::{DynamoUserStore, UserStore, authenticate},
+    users::{UserStore, authenticate},
 };
+use auth_dynamodb::DynamoUserStore;
+use auth_testkit::dynamodb_endpoint;
 
 struct Cli {
     table: String,

@@ -11,19 +11,19 @@
 
 use std::sync::Arc;
 
+use auth_core::{
+    AppState, StartupError,
+    access::Refusal,
+    claims::{TokenKind, VerifiedClaims},
+    tokens::{IssuerUnknown, TokenService},
+    users::is_valid_scope,
+};
+use auth_http::bearer::bearer_token;
 use lambda_http::{
     Error,
     http::{HeaderMap, HeaderValue, header::AUTHORIZATION},
 };
 use serde_json::{Map, Value, json};
-use shared::{
-    AppState,
-    app::StartupError,
-    claims::{TokenKind, VerifiedClaims},
-    http::{ApiError, bearer::bearer_token, guard::user_of},
-    tokens::{IssuerUnknown, TokenService},
-    users::is_valid_scope,
-};
 
 /// Scopes every token must grant, space-separated (e.g. `reports:read admin`); unset: none.
 pub const REQUIRED_SCOPES_VAR: &str = "AUTHORIZER_REQUIRED_SCOPES";
@@ -95,7 +95,7 @@ impl Authorizer {
         origin: Option<&str>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, AuthorizerError> {
-        let tokens = state.tokens.for_origin(origin)?;
+        let tokens = state.tokens().for_origin(origin)?;
         let mut required_scopes = Vec::new();
         for scope in lookup(REQUIRED_SCOPES_VAR)
             .unwrap_or_default()
@@ -148,20 +148,20 @@ impl Authorizer {
             Ok(token) => token,
             Err(error) => return Decision::Unauthorized(error.to_string()),
         };
-        let now = self.state.clock.now().as_secs_f64();
+        let now = self.state.clock().now().as_secs_f64();
         let claims = match self.tokens.verify_at(&token, TokenKind::Access, now) {
             Ok(claims) => claims,
             Err(error) => return Decision::Deny(error.to_string()),
         };
-        if let Err(error) = user_of(&self.state, &claims).await {
-            // As an HTTP function's answer counts it (`http::respond`).
-            if let Some(event) = error.event() {
+        if let Err(refusal) = self.state.user_of(&claims).await {
+            // As an HTTP function's answer counts it (`auth_http::respond`).
+            if let Some(event) = refusal.event() {
                 self.state.record(event);
             }
-            if let ApiError::Store(..) = error {
+            if let Refusal::Store(error) = &refusal {
                 tracing::error!(%error, "store unavailable: access refused");
             }
-            return Decision::Deny(reason_of(&error));
+            return Decision::Deny(reason_of(&refusal));
         }
         let granted: Vec<&str> = claims
             .scope
@@ -288,10 +288,10 @@ fn identity_of(claims: VerifiedClaims) -> Identity {
 }
 
 /// Why `/profile` would have refused the token, for the log: never the token, never a name.
-fn reason_of(error: &ApiError) -> String {
-    match error {
-        ApiError::UnknownUser(_) => "the token's user does not exist".to_owned(),
-        ApiError::Store(_, store) => format!("the store did not answer: {store}"),
+fn reason_of(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::UnknownUser(_) => "the token's user does not exist".to_owned(),
+        Refusal::Store(store) => format!("the store did not answer: {store}"),
         other => other.to_string(),
     }
 }

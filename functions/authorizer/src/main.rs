@@ -1,26 +1,19 @@
-use lambda_http::{
-    Error,
-    lambda_runtime::{self, LambdaEvent, service_fn},
-};
-use shared::{AppState, init_error::report_init_error};
+use std::sync::Arc;
 
-// One thread: Lambda hands a function one event at a time.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    shared::logging::init();
-    let authorizer = match AppState::from_env(shared::metrics::Function::Authorizer)
+use auth_core::Function;
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+
+// Not an HTTP function: API Gateway invokes it with authorizer events, answered as JSON.
+fn main() -> Result<(), lambda_http::Error> {
+    auth_lambda::runtime()?.block_on(async {
+        let authorizer = auth_lambda::cold_start(async {
+            let state = auth_lambda::state_from_env(Function::Authorizer).await?;
+            authorizer::Authorizer::new(Arc::new(state), None, |name| std::env::var(name).ok())
+        })
+        .await?;
+        lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+            authorizer.handle(event.payload)
+        }))
         .await
-        .map_err(authorizer::AuthorizerError::from)
-        .and_then(|state| {
-            authorizer::Authorizer::new(std::sync::Arc::new(state), None, |name| {
-                std::env::var(name).ok()
-            })
-        }) {
-        Ok(authorizer) => authorizer,
-        Err(error) => return Err(report_init_error(error).await),
-    };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        authorizer.handle(event.payload)
-    }))
-    .await
+    })
 }

@@ -5,21 +5,17 @@
 //! Only an asymmetric deployment has keys to publish; an HS256 one answers 404, its key being
 //! the secret. Both answers come from the keys alone, with no store call.
 
+use auth_core::tokens::TokenService;
+use auth_http::{
+    ApiError, ErrorKey, json_response,
+    location::{self, request_origin},
+};
 use lambda_http::{
     Body, Error, Request, RequestExt, Response,
     http::{HeaderValue, Method, StatusCode, header::CACHE_CONTROL},
     request::RequestContext,
 };
 use serde_json::{Value, json};
-use shared::{
-    http::{
-        ApiError,
-        errors::Route,
-        issuer::{self, request_origin},
-        json_response,
-    },
-    tokens::TokenService,
-};
 
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -68,7 +64,7 @@ fn answer(tokens: &TokenService, request: &Request) -> Response<Body> {
     } else {
         match tokens.for_origin(request_origin(request).as_deref()) {
             Ok(tokens) => discovery_document(&tokens),
-            Err(error) => return ApiError::Signing(Route::Token, error.into()).into_response(),
+            Err(error) => return ApiError::Signing(ErrorKey::Msg, error.into()).into_response(),
         }
     };
     let mut response = json_response(StatusCode::OK, &body);
@@ -82,7 +78,7 @@ fn answer(tokens: &TokenService, request: &Request) -> Response<Body> {
 /// domain's mapping key or a stage before it; the URL's path outside API Gateway.
 fn route_path(request: &Request) -> &str {
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => issuer::route_path(context).unwrap_or(""),
+        Some(RequestContext::ApiGatewayV2(context)) => location::route_path(context).unwrap_or(""),
         _ => request.uri().path(),
     }
 }

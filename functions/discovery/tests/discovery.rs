@@ -1,13 +1,13 @@
 //! The published keys and discovery document, as a verifier that is not ours reads them.
 
-use lambda_http::{Body, Request, Response, http::header::CACHE_CONTROL};
-use serde_json::json;
-use shared::{
-    http::issuer::RequestOrigin,
+use auth_core::{
     settings::{ALGORITHM_VAR, ISSUER_VAR, PRIVATE_KEY_VAR, PUBLIC_KEYS_VAR},
-    testing::{json_body, request, settings_with},
     tokens::TokenService,
 };
+use auth_http::location::RequestOrigin;
+use auth_testkit::{json_body, request, settings_with};
+use lambda_http::{Body, Request, Response, http::header::CACHE_CONTROL};
+use serde_json::json;
 
 const RS256_PRIVATE: &str = include_str!("../../../interop/keys/rs256-private.pem");
 const STRANGER_PUBLIC: &str = include_str!("../../../interop/keys/stranger-rs256-public.pem");

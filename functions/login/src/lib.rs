@@ -6,26 +6,24 @@
 
 use std::time::Duration;
 
-use lambda_http::{Body, Error, Request, Response, http::StatusCode};
-use serde_json::json;
-use shared::{
+use auth_core::{
     AppState,
-    claims::TokenKind,
     clock::Clock,
-    http::{
-        ApiError,
-        body::{declared_json_body, json_body},
-        cookies::CookieWriter,
-        errors::Route,
-        issuer::tokens_for,
-        json_response, respond,
-    },
+    grant::Grant,
     login_schema,
     metrics::Event,
     settings::browser::TokenLocation,
-    tokens::{SessionClaims, TokenSpec, new_token_id},
+    tokens::{SessionClaims, new_token_id},
     users::{self, User},
 };
+use auth_http::{
+    ApiError, ErrorKey,
+    body::{declared_json_body, json_body},
+    grant::{Delivery, granted_response},
+    issuer::tokens_for,
+    respond,
+};
+use lambda_http::{Body, Error, Request, Response};
 
 /// The body of a login whose tokens went into cookies only.
 pub const LOGIN_SUCCESSFUL: &str = "Login successful";
@@ -34,33 +32,34 @@ pub const LOGIN_SUCCESSFUL: &str = "Login successful";
 const MAX_WAIT_FOR_VALID_AFTER: Duration = Duration::from_secs(2);
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(state, &request, Route::Login, login(state, &request)).await
+    respond(state, &request, ErrorKey::Error, login(state, &request)).await
 }
 
 async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
-    let tokens = tokens_for(state, request, Route::Login)?;
+    let tokens = tokens_for(state, request, ErrorKey::Error)?;
+    let browser = state.browser();
     // Cookie mode's login sets the session cookies: its body must be declared JSON (login CSRF).
-    let body = match state.browser.uses_cookies() {
+    let body = match browser.uses_cookies() {
         true => declared_json_body(request)?,
         false => json_body(request)?,
     };
     let credentials = login_schema::validate(&body).map_err(ApiError::Validation)?;
-    let sessions = state.sessions.as_ref();
+    let sessions = state.sessions();
     // The attempt is counted and the user read at once: one round trip. A throttled login's
     // read is thrown away, its password never checked.
     let (admitted, found) = tokio::join!(
         state
-            .login_throttle
-            .admit(sessions, &credentials.username, state.clock.unix_secs()),
-        state.users.find(&credentials.username)
+            .login_throttle()
+            .admit(sessions, &credentials.username, state.clock().unix_secs()),
+        state.users().find(&credentials.username)
     );
     admitted?;
-    let found = found.map_err(|error| ApiError::Store(Route::Login, error))?;
-    let user = users::check_password(&state.passwords, found, &credentials.password)
+    let found = found.map_err(|error| ApiError::Store(ErrorKey::Error, error))?;
+    let user = users::check_password(state.passwords(), found, &credentials.password)
         .await
         .ok_or(ApiError::BadCredentials)?;
     if let Err(error) = state
-        .login_throttle
+        .login_throttle()
         .succeeded(sessions, &user.username)
         .await
     {
@@ -68,54 +67,31 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         // The count stays until its window ends, one more attempt of the user's allowance.
         tracing::error!(%error, "could not clear the failed-login count after a login");
     }
-    let now = wait_until_tokens_are_valid(&state.clock, &user).await;
+    let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
     let session_id = new_token_id();
-    let session = SessionClaims {
-        id: &session_id,
-        started_at: now,
-    };
-    let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
-    let issue = |kind, csrf: Option<&str>| {
-        tokens
-            .issue_spec(&TokenSpec {
-                kind,
-                subject: &user.username,
-                fresh: true,
-                issued_at: now,
-                jti: &new_token_id(),
-                session: Some(session),
-                scope: scope.as_deref(),
-                csrf,
-            })
-            .map_err(|error| ApiError::Signing(Route::Login, error))
-    };
-    let browser = &state.browser;
-    let csrf = || browser.tokens_carry_csrf().then(new_token_id);
-    let (access_csrf, refresh_csrf) = (csrf(), csrf());
-    let access_token = issue(TokenKind::Access, access_csrf.as_deref())?;
-    let refresh_token = issue(TokenKind::Refresh, refresh_csrf.as_deref())?;
-    let body = if browser.token_locations.has(TokenLocation::Headers) {
-        json!({"access_token": access_token, "refresh_token": refresh_token})
-    } else {
-        json!({"msg": LOGIN_SUCCESSFUL})
-    };
-    let mut response = json_response(StatusCode::OK, &body);
-    if browser.uses_cookies() {
-        let cookies = CookieWriter::for_request(request, &browser.cookies);
-        cookies.set(
-            &mut response,
-            TokenKind::Access,
-            &access_token,
-            access_csrf.as_deref(),
-        );
-        cookies.set(
-            &mut response,
-            TokenKind::Refresh,
-            &refresh_token,
-            refresh_csrf.as_deref(),
-        );
-    }
+    let granted = tokens
+        .grant(&Grant {
+            user: &user,
+            session: Some(SessionClaims {
+                id: &session_id,
+                started_at: now,
+            }),
+            issued_at: now,
+            fresh: true,
+            refresh_jti: Some(&new_token_id()),
+            with_csrf: browser.tokens_carry_csrf(),
+        })
+        .map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
+    let response = granted_response(
+        request,
+        &granted,
+        Delivery {
+            in_body: browser.token_locations.has(TokenLocation::Headers),
+            in_cookies: browser.uses_cookies().then_some(&browser.cookies),
+            cookie_message: LOGIN_SUCCESSFUL,
+        },
+    );
     state.record(Event::LoginSucceeded);
     Ok(response)
 }

@@ -16,46 +16,51 @@
 //! of a page means, and what keeps a refresh cookie, scoped to `/refresh` and so never sent
 //! here, from outliving the logout.
 
+use auth_core::{
+    AppState,
+    claims::TokenKind,
+    logout_schema,
+    metrics::Event,
+    settings::browser::{BrowserSettings, TokenLocation},
+    store::StoreError,
+    tokens::{CheckedToken, TokenError},
+};
+use auth_http::{
+    ApiError, ErrorKey,
+    bearer::{AuthHeaderError, bearer_token},
+    body::json_body,
+    cookies::{ACCESS_COOKIE, CookieWriter, request_cookie, token_cookie},
+    csrf::{CsrfError, check_csrf, csrf_proof},
+    issuer::tokens_for,
+    json_response,
+    presented::{NoToken, NotPresented, no_token},
+    respond,
+};
 use futures_util::future::join_all;
 use lambda_http::{
     Body, Error, Request, Response,
     http::{StatusCode, header::AUTHORIZATION},
 };
 use serde_json::json;
-use shared::{
-    AppState,
-    claims::TokenKind,
-    http::{
-        ApiError,
-        bearer::{AuthHeaderError, bearer_token},
-        body::json_body,
-        cookies::{ACCESS_COOKIE, CookieWriter, request_cookie, token_cookie},
-        errors::Route,
-        issuer::tokens_for,
-        json_response,
-        presented::{NoToken, check_csrf, csrf_proof, no_token},
-        respond,
-    },
-    logout_schema,
-    metrics::Event,
-    settings::browser::{BrowserSettings, TokenLocation},
-    tokens::{CheckedToken, TokenError},
-};
 
 pub const LOGGED_OUT: &str = "Successfully logged out";
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(state, &request, Route::Token, logout(state, &request)).await
+    respond(state, &request, ErrorKey::Msg, logout(state, &request)).await
 }
 
 async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
-    let browser = &state.browser;
+    let browser = state.browser();
     match end_what_the_request_holds(state, request).await {
         // In cookie mode, cookies that hold no token we can use (none, garbage, signed with a
-        // retired key) are cleared all the same, with the refusal: else the browser keeps them,
-        // and every later logout fails as this one did. Never on a CSRF refusal, which is how
-        // another site's request ends, nor on a store failure, which a retry completes.
-        Err(error @ (ApiError::Token(_) | ApiError::NoToken(_))) if browser.uses_cookies() => {
+        // retired key, one without a CSRF claim that no request can ever prove) are cleared all
+        // the same, with the refusal: else the browser keeps them, and every later logout fails
+        // as this one did. Never on a missing or wrong CSRF value, which is how another site's
+        // request ends, nor on a store failure, which a retry completes.
+        Err(
+            error
+            @ (ApiError::Token(_) | ApiError::NoToken(_) | ApiError::Csrf(CsrfError::NoClaim)),
+        ) if browser.uses_cookies() => {
             let mut response = error.into_response();
             CookieWriter::for_request(request, &browser.cookies).clear_all(&mut response);
             Ok(response)
@@ -68,7 +73,7 @@ async fn end_what_the_request_holds(
     state: &AppState,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let browser = &state.browser;
+    let browser = state.browser();
     let (presented, missing) = presented_tokens(request, browser)?;
     let body_token = if has_body(request) {
         logout_schema::validate(&json_body(request)?).map_err(ApiError::Validation)?
@@ -76,7 +81,7 @@ async fn end_what_the_request_holds(
         None
     };
     if presented.is_empty() && body_token.is_none() {
-        return Err(no_token(browser, missing));
+        return Err(no_token(browser, missing).into());
     }
     // Asked before any token is read, as flask-jwt-extended asks.
     let csrf_sent = match presented.iter().any(|token| token.from_cookie) {
@@ -84,8 +89,8 @@ async fn end_what_the_request_holds(
         false => None,
     };
     // Every token is checked before anything is revoked: a bad one revokes nothing.
-    let now = state.clock.now().as_secs_f64();
-    let tokens = tokens_for(state, request, Route::Token)?;
+    let now = state.clock().now().as_secs_f64();
+    let tokens = tokens_for(state, request, ErrorKey::Msg)?;
     let mut signed = Vec::new();
     for token in &presented {
         signed.push(tokens.check_revocable_at(&token.token, None, now)?);
@@ -130,7 +135,7 @@ async fn end_what_the_request_holds(
     )
     .await;
     for result in results {
-        result.map_err(|error| ApiError::Store(Route::Token, error))?;
+        result.map_err(|error| ApiError::Store(ErrorKey::Msg, error))?;
     }
     state.record(Event::Logout);
     let mut response = json_response(StatusCode::OK, &json!({"msg": LOGGED_OUT}));
@@ -153,7 +158,7 @@ struct Presented {
 fn presented_tokens(
     request: &Request,
     browser: &BrowserSettings,
-) -> Result<(Vec<Presented>, Vec<ApiError>), ApiError> {
+) -> Result<(Vec<Presented>, Vec<NotPresented>), ApiError> {
     let (mut presented, mut missing) = (Vec::new(), Vec::new());
     for location in browser.token_locations.iter() {
         match location {
@@ -177,7 +182,7 @@ fn presented_tokens(
                     }
                 }
                 if presented.len() == before {
-                    missing.push(ApiError::NoToken(NoToken(format!(
+                    missing.push(NotPresented::Missing(NoToken(format!(
                         "Missing cookie \"{ACCESS_COOKIE}\""
                     ))));
                 }
@@ -204,7 +209,7 @@ fn revocations_of(
     ends_session: bool,
 ) -> Result<Vec<Revocation>, ApiError> {
     let claims = &token.claims;
-    let now = state.clock.unix_secs();
+    let now = state.clock().unix_secs();
     let mut revocations = Vec::new();
     if !token.expired {
         // Revocation is by id; a live token without one cannot be told apart from others.
@@ -218,7 +223,7 @@ fn revocations_of(
         });
     }
     if ends_session {
-        let record_until = state.tokens.session_record_until(claims);
+        let record_until = state.tokens().session_record_until(claims);
         if let Some(id) = claims.session_id()
             && record_until > now
         {
@@ -231,17 +236,17 @@ fn revocations_of(
     Ok(revocations)
 }
 
-async fn revoke(
-    state: &AppState,
-    revocation: &Revocation,
-) -> Result<(), shared::store::StoreError> {
-    let now = state.clock.unix_secs();
+async fn revoke(state: &AppState, revocation: &Revocation) -> Result<(), StoreError> {
+    let now = state.clock().unix_secs();
     match revocation {
         Revocation::Token { jti, expires_at } => {
-            state.sessions.revoke_token(jti, *expires_at, now).await
+            state.sessions().revoke_token(jti, *expires_at, now).await
         }
         Revocation::Session { id, record_until } => {
-            state.sessions.revoke_session(id, *record_until, now).await
+            state
+                .sessions()
+                .revoke_session(id, *record_until, now)
+                .await
         }
     }
 }

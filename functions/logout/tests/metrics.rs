@@ -1,20 +1,16 @@
 //! A logout that ended what it was given counts as one `logout`; one that was refused counts
 //! nothing. The line carries neither the token nor the user.
 
+use auth_core::{claims::TokenKind, metrics::Function};
+use auth_testkit::{IssueNow, bearer_request, captured_metrics, metric_events, state_builder};
 use lambda_http::http::StatusCode;
-use shared::{
-    claims::TokenKind,
-    metrics::{Function, Metrics},
-    testing::{bearer_request, metric_events, state},
-};
 
 #[tokio::test]
 async fn a_logout_counts_once_and_a_refused_one_not_at_all() {
-    let mut state = state();
-    let (metrics, log) = Metrics::captured(Function::Logout);
-    state.metrics = metrics;
+    let (metrics, log) = captured_metrics(Function::Logout);
+    let state = state_builder(&[]).metrics(metrics).build().unwrap();
     let token = state
-        .tokens
+        .tokens()
         .issue(TokenKind::Access, "cosmo", false)
         .unwrap();
 

@@ -1,11 +1,9 @@
 //! The whole `GET /profile` handler: header parsing, token verification, user lookup, response.
 //! `cargo bench -p profile --bench profile_handler`
 
+use auth_core::claims::TokenKind;
+use auth_testkit::{IssueNow, bearer_request, state};
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::{
-    claims::TokenKind,
-    testing::{bearer_request, state},
-};
 
 fn profile_handler(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -13,7 +11,7 @@ fn profile_handler(c: &mut Criterion) {
         .expect("runtime");
     let state = state();
     let token = state
-        .tokens
+        .tokens()
         .issue(TokenKind::Access, "cosmo", true)
         .unwrap();
     c.bench_function("GET /profile handler", |b| {

@@ -1,15 +1,12 @@
 //! `GET /profile`: an access token in `Authorization: Bearer`, the user's public record out.
 
+use auth_core::{AppState, claims::TokenKind};
+use auth_http::{ApiError, ErrorKey, guard::authorized_user, json_response, respond};
 use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 use serde_json::Value;
-use shared::{
-    AppState,
-    claims::TokenKind,
-    http::{ApiError, errors::Route, guard::authorized_user, json_response, respond},
-};
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(state, &request, Route::Token, profile(state, &request)).await
+    respond(state, &request, ErrorKey::Msg, profile(state, &request)).await
 }
 
 async fn profile(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {

@@ -1,15 +1,12 @@
 //! `GET /profile`: flask-jwt-extended's header and token contract, row by row.
 
+use auth_core::{AppState, claims::TokenKind};
+use auth_testkit::{
+    IssueNow, TEST_SECRET, json_body, request, sign_raw, signed, state, state_with,
+    with_claim as with, without_claim as without,
+};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
-use shared::{
-    AppState,
-    claims::TokenKind,
-    testing::{
-        TEST_SECRET, json_body, request, sign_raw, signed, state, state_with, with_claim as with,
-        without_claim as without,
-    },
-};
 
 const BAD_HEADER: &str = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'";
 const NO_BEARER: &str =
@@ -74,7 +71,7 @@ fn msg(status: StatusCode, message: &str) -> (StatusCode, Value) {
 #[tokio::test]
 async fn access_token_gives_the_users_public_record() {
     let token = state()
-        .tokens
+        .tokens()
         .issue(TokenKind::Access, "cosmo", true)
         .unwrap();
     let (status, body) = answer_for_token(&token).await;
@@ -89,7 +86,7 @@ async fn access_token_gives_the_users_public_record() {
 #[tokio::test]
 async fn refresh_token_is_refused_at_profile() {
     let token = state()
-        .tokens
+        .tokens()
         .issue(TokenKind::Refresh, "cosmo", false)
         .unwrap();
     assert_eq!(
@@ -334,7 +331,7 @@ async fn configured_audience_and_issuer_are_required() {
         ("JWT_ISSUER", "https://auth.example"),
     ]);
     let issued = state
-        .tokens
+        .tokens()
         .issue(TokenKind::Access, "cosmo", true)
         .unwrap();
     assert_eq!(

@@ -4,38 +4,37 @@
 //! is spent: presenting it again ends the session. No refresh token outlives its session's
 //! cap (`JWT_SESSION_MAX_AGE` from the login), however often it rotates.
 
-use lambda_http::{Body, Error, Request, Response, http::StatusCode};
-use serde_json::json;
-use shared::{
+use auth_core::{
     AppState,
     claims::{TokenKind, VerifiedClaims},
-    http::{
-        ApiError,
-        cookies::CookieWriter,
-        errors::Route,
-        guard::{user_of, verified_token},
-        issuer::tokens_for,
-        json_response,
-        presented::Carrier,
-        respond,
-    },
+    grant::Grant,
     sessions::{Rotation, RotationOutcome},
-    tokens::{SessionClaims, TokenError, TokenSpec, new_token_id},
+    tokens::{SessionClaims, TokenError, new_token_id},
     users::User,
 };
+use auth_http::{
+    ApiError, ErrorKey,
+    grant::{Delivery, granted_response},
+    guard::verified_token,
+    issuer::tokens_for,
+    presented::Carrier,
+    respond,
+};
+use lambda_http::{Body, Error, Request, Response};
 
 /// The body of a refresh whose tokens went into cookies.
 pub const TOKEN_REFRESHED: &str = "Token refreshed";
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
-    respond(state, &request, Route::Token, refresh(state, &request)).await
+    respond(state, &request, ErrorKey::Msg, refresh(state, &request)).await
 }
 
 async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     // Resolved before anything is spent: a rotation must never be left without its token.
-    let tokens = tokens_for(state, request, Route::Token)?;
+    let tokens = tokens_for(state, request, ErrorKey::Msg)?;
     let (claims, carrier) = verified_token(state, request, TokenKind::Refresh)?;
-    let now = state.clock.unix_secs();
+    let now = state.clock().unix_secs();
+    let rotation = state.rotation();
     // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
     // A rotation made for a request that then fails is recoverable: a token refused by the
     // lookup could not be used anyway (it or its session is revoked, or its user is gone,
@@ -43,15 +42,17 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     // passed deadline the client's retry within the grace gets the session's current refresh
     // token again. Without a grace that retry would be a replay that ends the session, so the
     // lookup must succeed before anything is spent.
-    let (user, refresh_jti) = match state.rotation.enabled {
-        false => (user_of(state, &claims).await?, None),
-        true if state.rotation.grace.is_zero() => {
-            let user = user_of(state, &claims).await?;
+    let (user, refresh_jti) = match rotation.enabled {
+        false => (state.user_of(&claims).await?, None),
+        true if rotation.grace.is_zero() => {
+            let user = state.user_of(&claims).await?;
             (user, Some(rotate(state, &claims, now).await?))
         }
         true => {
-            let (user, rotated) =
-                tokio::join!(user_of(state, &claims), rotate(state, &claims, now));
+            let (user, rotated) = tokio::join!(
+                async { state.user_of(&claims).await.map_err(ApiError::from) },
+                rotate(state, &claims, now)
+            );
             let (user, rotated) = side_by_side(user, rotated)?;
             (user, Some(rotated))
         }
@@ -63,60 +64,27 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
         id,
         started_at: claims.session_started_at().unwrap_or(now),
     });
-    // The user's scopes as they are now: one revoked since the login is gone from the next
-    // access token.
-    let scope = (!user.scopes.is_empty()).then(|| user.scopes.join(" "));
-    let csrf = || state.browser.tokens_carry_csrf().then(new_token_id);
-    let issue = |kind, jti: &str, csrf: Option<&str>| {
-        tokens
-            .issue_spec(&TokenSpec {
-                kind,
-                subject: &user.username,
-                fresh: false,
-                issued_at: now,
-                jti,
-                session,
-                scope: scope.as_deref(),
-                csrf,
-            })
-            .map_err(|error| ApiError::Signing(Route::Token, error))
-    };
-    let access_csrf = csrf();
-    let access_token = issue(TokenKind::Access, &new_token_id(), access_csrf.as_deref())?;
-    let refresh = match refresh_jti {
-        None => None,
-        Some(jti) => {
-            let refresh_csrf = csrf();
-            let token = issue(TokenKind::Refresh, &jti, refresh_csrf.as_deref())?;
-            Some((token, refresh_csrf))
-        }
-    };
-    if carrier == Carrier::Cookie {
-        let mut response = json_response(StatusCode::OK, &json!({"msg": TOKEN_REFRESHED}));
-        let cookies = CookieWriter::for_request(request, &state.browser.cookies);
-        cookies.set(
-            &mut response,
-            TokenKind::Access,
-            &access_token,
-            access_csrf.as_deref(),
-        );
-        if let Some((refresh_token, refresh_csrf)) = &refresh {
-            cookies.set(
-                &mut response,
-                TokenKind::Refresh,
-                refresh_token,
-                refresh_csrf.as_deref(),
-            );
-        }
-        return Ok(response);
-    }
-    let body = match refresh {
-        None => json!({"access_token": access_token}),
-        Some((refresh_token, _)) => {
-            json!({"access_token": access_token, "refresh_token": refresh_token})
-        }
-    };
-    Ok(json_response(StatusCode::OK, &body))
+    let granted = tokens
+        .grant(&Grant {
+            user: &user,
+            session,
+            issued_at: now,
+            fresh: false,
+            refresh_jti: refresh_jti.as_deref(),
+            with_csrf: state.browser().tokens_carry_csrf(),
+        })
+        .map_err(|error| ApiError::Signing(ErrorKey::Msg, error))?;
+    // Back where the refresh token came from: the body, or the cookies.
+    let from_cookie = carrier == Carrier::Cookie;
+    Ok(granted_response(
+        request,
+        &granted,
+        Delivery {
+            in_body: !from_cookie,
+            in_cookies: from_cookie.then_some(&state.browser().cookies),
+            cookie_message: TOKEN_REFRESHED,
+        },
+    ))
 }
 
 /// Spends the presented refresh token, or ends the session on a replay: the id of the refresh
@@ -128,7 +96,7 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
         .as_deref()
         .ok_or(ApiError::Token(TokenError::MissingClaim("jti")))?;
     let session = claims.session_id().unwrap_or(presented);
-    let grace = state.rotation.grace.as_secs() as i64;
+    let grace = state.rotation().grace.as_secs() as i64;
     let replacement = new_token_id();
     let rotation = Rotation {
         session,
@@ -136,13 +104,13 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
         replacement: &replacement,
         now,
         grace_since: (grace > 0).then(|| now - grace),
-        record_until: state.tokens.session_record_until(claims),
+        record_until: state.tokens().session_record_until(claims),
     };
     match state
-        .sessions
+        .sessions()
         .rotate(&rotation)
         .await
-        .map_err(|error| ApiError::Store(Route::Token, error))?
+        .map_err(|error| ApiError::Store(ErrorKey::Msg, error))?
     {
         RotationOutcome::Rotated(refresh_jti) => Ok(refresh_jti),
         RotationOutcome::Reused => {

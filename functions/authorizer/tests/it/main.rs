@@ -1,0 +1,9 @@
+//! The Lambda authorizer: its decisions in every event shape, over memory and DynamoDB, and its security events.
+//!
+//! One test binary for the crate, its files modules of it: one link instead of one per
+//! file (kanidm's layout). Add a module here rather than a file under tests/.
+
+mod authorizer;
+mod dynamodb;
+mod events;
+mod metrics;

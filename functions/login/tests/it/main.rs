@@ -1,0 +1,8 @@
+//! The login function's handler, end to end over the in-memory stores: the contract, its security events, and how the bootstrap starts.
+//!
+//! One test binary for the crate, its files modules of it: one link instead of one per
+//! file (kanidm's layout). Add a module here rather than a file under tests/.
+
+mod login;
+mod metrics;
+mod startup;

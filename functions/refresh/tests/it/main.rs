@@ -1,0 +1,7 @@
+//! The refresh function's handler: the contract, rotation and its security events.
+//!
+//! One test binary for the crate, its files modules of it: one link instead of one per
+//! file (kanidm's layout). Add a module here rather than a file under tests/.
+
+mod metrics;
+mod refresh;

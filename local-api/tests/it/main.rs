@@ -1,0 +1,21 @@
+//! The local server and every handler behind it, as a client and a browser drive them: the contract over both stores, cookies, CORS, sessions, deadlines, the OpenAPI description, interop and the real binary.
+//!
+//! One test binary for the crate, its files modules of it: one link instead of one per
+//! file (kanidm's layout). Add a module here rather than a file under tests/.
+
+mod binary;
+#[macro_use]
+mod common;
+mod asymmetric;
+mod cookies;
+mod cors;
+mod deadlines;
+mod dynamodb;
+mod events;
+mod interop;
+mod openapi;
+mod round_trips;
+mod server;
+mod sessions;
+mod store_keys;
+mod upstream;

@@ -1,0 +1,291 @@
+//! What a function builds once per cold start and every request borrows, and the one way to
+//! build it: `AppState::builder`, used alike by the Lambda functions (over DynamoDB,
+//! `auth_lambda`), `local-api` (over DynamoDB or memory) and the tests.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{
+    access::{self, Refusal},
+    claims::VerifiedClaims,
+    clock::Clock,
+    login_throttle::LoginThrottle,
+    lookup::{SeparateLookup, TokenLookup},
+    metrics::{Event, Metrics},
+    passwords::PasswordChecker,
+    sessions::SessionStore,
+    settings::{
+        BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError,
+        USERS_TABLE_REQUIRED,
+    },
+    tokens::{SigningError, TokenService},
+    users::{User, UserStore},
+};
+
+/// The budget of a request that has no Lambda deadline (the local server, tests): the
+/// template's function timeout (10 s) less the margin a Lambda function keeps to send its
+/// answer (`auth_http::deadline::LAMBDA_MARGIN`), so the local server answers when a function
+/// would.
+pub const DEFAULT_REQUEST_BUDGET: Duration = Duration::from_millis(9_500);
+
+/// The state of a function. Built by `AppState::builder`; read through its accessors.
+pub struct AppState {
+    tokens: TokenService,
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    lookup: Arc<dyn TokenLookup>,
+    rotation: RotationPolicy,
+    login_throttle: LoginThrottle,
+    passwords: PasswordChecker,
+    clock: Clock,
+    request_budget: Duration,
+    browser: BrowserSettings,
+    metrics: Metrics,
+}
+
+/// The stores a state reads and writes, and the lookup that reads both for a token's request.
+#[derive(Clone)]
+pub struct Stores {
+    pub users: Arc<dyn UserStore>,
+    /// Revoked tokens, sessions and login-failure counts.
+    pub sessions: Arc<dyn SessionStore>,
+    /// What a token's request reads of both stores, in one round trip where they allow it.
+    pub lookup: Arc<dyn TokenLookup>,
+}
+
+impl Stores {
+    /// Stores that cannot answer a token's request together (in memory): the lookup asks each.
+    pub fn separate(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>) -> Self {
+        Self {
+            lookup: Arc::new(SeparateLookup::new(users.clone(), sessions.clone())),
+            users,
+            sessions,
+        }
+    }
+}
+
+/// Why a function could not start. Names the variable at fault, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid configuration: {0}")]
+    Settings(#[from] SettingsError),
+    #[error("could not load the signing key: {0}")]
+    Keys(#[from] SigningError),
+    #[error("invalid configuration: {USERS_TABLE_REQUIRED}")]
+    NoUsersTable,
+    #[error("invalid configuration: {SESSIONS_TABLE_REQUIRED}")]
+    NoSessionsTable,
+}
+
+/// Builds an `AppState` from settings and stores; everything else has the value a deployed
+/// function runs with unless a test or the local server says otherwise.
+#[must_use]
+pub struct StateBuilder {
+    settings: Settings,
+    stores: Stores,
+    clock: Clock,
+    request_budget: Duration,
+    passwords: PasswordChecker,
+    metrics: Metrics,
+}
+
+impl StateBuilder {
+    /// The clock every check and every record is measured by (default: the system's).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How long a request may take when it has no Lambda deadline (default
+    /// `DEFAULT_REQUEST_BUDGET`).
+    pub fn request_budget(mut self, budget: Duration) -> Self {
+        self.request_budget = budget;
+        self
+    }
+
+    /// Checks passwords with `workers` workers (default: one per CPU, counted at the first
+    /// check).
+    pub fn password_workers(mut self, workers: usize) -> Self {
+        self.passwords = PasswordChecker::new(workers);
+        self
+    }
+
+    /// Where the security events go (default: nowhere).
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn build(self) -> Result<AppState, StartupError> {
+        let settings = self.settings;
+        Ok(AppState {
+            tokens: TokenService::new(&settings)?,
+            users: self.stores.users,
+            sessions: self.stores.sessions,
+            lookup: self.stores.lookup,
+            rotation: settings.rotation,
+            login_throttle: LoginThrottle::new(settings.login_throttle),
+            passwords: self.passwords,
+            clock: self.clock,
+            request_budget: self.request_budget,
+            browser: settings.browser,
+            metrics: self.metrics,
+        })
+    }
+}
+
+impl AppState {
+    /// The state of `settings` over `stores`.
+    pub fn builder(settings: &Settings, stores: Stores) -> StateBuilder {
+        StateBuilder {
+            settings: settings.clone(),
+            stores,
+            clock: Clock::System,
+            request_budget: DEFAULT_REQUEST_BUDGET,
+            passwords: PasswordChecker::per_cpu(),
+            metrics: Metrics::off(),
+        }
+    }
+
+    /// Signs and checks tokens with the configured keys, lifetimes, issuer and audience.
+    pub fn tokens(&self) -> &TokenService {
+        &self.tokens
+    }
+
+    pub fn users(&self) -> &dyn UserStore {
+        self.users.as_ref()
+    }
+
+    /// Revoked tokens, sessions and login-failure counts.
+    pub fn sessions(&self) -> &dyn SessionStore {
+        self.sessions.as_ref()
+    }
+
+    /// What a token's request reads of both stores, in one round trip where they allow it.
+    pub fn lookup(&self) -> &dyn TokenLookup {
+        self.lookup.as_ref()
+    }
+
+    pub fn rotation(&self) -> RotationPolicy {
+        self.rotation
+    }
+
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.login_throttle
+    }
+
+    /// Checks passwords with bounded workers, each with an Argon2 memory it keeps.
+    pub fn passwords(&self) -> &PasswordChecker {
+        &self.passwords
+    }
+
+    /// The time every check and every record is measured by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// How long a request may take when it has no Lambda deadline.
+    pub fn request_budget(&self) -> Duration {
+        self.request_budget
+    }
+
+    /// Where tokens travel (headers, cookies) and how the cookies are set.
+    pub fn browser(&self) -> &BrowserSettings {
+        &self.browser
+    }
+
+    /// Counts `event` now, as a metric line of this function.
+    pub fn record(&self, event: Event) {
+        self.metrics.emit(event, self.clock.now());
+    }
+
+    /// The user behind `claims`, now, if they are still allowed in (`access::user_of`).
+    pub async fn user_of(&self, claims: &VerifiedClaims) -> Result<User, Refusal> {
+        access::user_of(self.lookup(), claims, self.clock.unix_secs()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        claims::TokenKind, sessions::InMemorySessionStore, settings::SECRET_KEY_VAR,
+        tokens::new_token_id, users::InMemoryUserStore,
+    };
+
+    fn settings() -> Settings {
+        Settings::from_lookup(|name| {
+            (name == SECRET_KEY_VAR).then(|| "state-tests-secret-0123456789abcdef".to_owned())
+        })
+        .unwrap()
+    }
+
+    fn demo_stores() -> Stores {
+        Stores::separate(
+            Arc::new(InMemoryUserStore::demo()),
+            Arc::new(InMemorySessionStore::default()),
+        )
+    }
+
+    #[tokio::test]
+    async fn state_issues_tokens_with_the_settings_and_finds_users_in_the_store() {
+        let state = AppState::builder(&settings(), demo_stores())
+            .build()
+            .unwrap();
+        let now = state.clock().unix_secs();
+        let token = state
+            .tokens()
+            .issue_at(TokenKind::Access, "cosmo", true, now, &new_token_id(), None)
+            .unwrap();
+        assert_eq!(
+            state
+                .tokens()
+                .verify(&token, TokenKind::Access)
+                .unwrap()
+                .subject,
+            "cosmo"
+        );
+        assert!(state.users().find("cosmo").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn the_builder_keeps_what_it_is_told_and_defaults_the_rest() {
+        let clock = Clock::manual();
+        let state = AppState::builder(&settings(), demo_stores())
+            .clock(clock.clone())
+            .request_budget(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(state.clock().now(), clock.now());
+        assert_eq!(state.request_budget(), Duration::from_millis(50));
+        let defaults = AppState::builder(&settings(), demo_stores())
+            .build()
+            .unwrap();
+        assert_eq!(defaults.request_budget(), DEFAULT_REQUEST_BUDGET);
+        assert!(matches!(defaults.clock(), Clock::System));
+    }
+
+    #[test]
+    fn missing_users_table_error_names_the_variable() {
+        assert!(
+            StartupError::NoUsersTable
+                .to_string()
+                .contains("USERS_TABLE: is required")
+        );
+    }
+
+    #[test]
+    fn missing_sessions_table_error_names_the_variable() {
+        assert!(
+            StartupError::NoSessionsTable
+                .to_string()
+                .contains("SESSIONS_TABLE: is required")
+        );
+    }
+
+    #[test]
+    fn startup_error_names_the_variable() {
+        let error = StartupError::from(Settings::from_lookup(|_| None).unwrap_err());
+        assert!(error.to_string().contains("JWT_SECRET_KEY"));
+    }
+}

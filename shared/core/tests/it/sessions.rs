@@ -1,0 +1,53 @@
+//! The in-memory store passes the whole `SessionStore` contract.
+
+use std::sync::Arc;
+
+use auth_core::sessions::InMemorySessionStore;
+use auth_testkit::contract::sessions as contract;
+
+#[tokio::test]
+async fn revocation_of_tokens_and_sessions() {
+    let store = InMemorySessionStore::default();
+    contract::revoked_token_is_revoked_and_others_are_not(&store).await;
+    contract::revoked_session_revokes_every_token_of_it(&store).await;
+    contract::revoking_again_is_revoking_once(&store).await;
+}
+
+#[tokio::test]
+async fn the_ends_of_records() {
+    let store = InMemorySessionStore::default();
+    contract::records_mean_nothing_from_their_end_on(&store).await;
+    contract::every_write_to_a_session_sets_the_end_of_its_record(&store).await;
+    contract::a_session_record_past_its_end_does_not_stop_a_rotation(&store).await;
+}
+
+#[tokio::test]
+async fn rotation_and_reuse_detection() {
+    let store = InMemorySessionStore::default();
+    contract::rotation_spends_each_token_once_and_reuse_revokes_the_session(&store).await;
+    contract::a_revoked_session_does_not_rotate(&store).await;
+    contract::the_same_rotation_made_again_is_no_replay(&store).await;
+    contract::within_the_grace_a_spent_token_gets_the_current_one_again(&store).await;
+    contract::after_the_grace_a_spent_token_is_a_replay(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_rotate_once() {
+    contract::concurrent_rotations_of_one_token_rotate_exactly_once(Arc::new(
+        InMemorySessionStore::default(),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_attempts() {
+    let store = Arc::new(InMemorySessionStore::default());
+    contract::login_attempts_count_in_a_window_and_start_over_after_it(store.as_ref()).await;
+    contract::cleared_login_attempts_start_from_zero(store.as_ref()).await;
+    contract::concurrent_login_attempts_are_all_counted(store).await;
+}
+
+#[tokio::test]
+async fn ids_of_every_shape() {
+    contract::ids_of_every_shape_key_records_of_their_own(&InMemorySessionStore::default()).await;
+}

@@ -1,0 +1,199 @@
+//! The DynamoDB plumbing both stores share: one client configuration (region, credentials,
+//! endpoint, timeouts, an HTTPS client on rustls with ring trusting `TrustRoots`), and the
+//! reading of its errors.
+//!
+//! Every call has a timeout well inside the functions' 10 s, so an unreachable, throttled or
+//! slow table becomes `StoreError::Unavailable` (503) rather than a Lambda timeout; a call
+//! DynamoDB refuses as invalid is `StoreError::Rejected` (500, a bug).
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::{
+    Client,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+};
+use aws_smithy_http_client::tls;
+use sha2::{Digest, Sha256};
+
+use auth_core::store::{StoreError, is_valid_key};
+
+use crate::trust_roots::TrustRoots;
+
+/// Time to open a connection; a reachable endpoint answers far sooner.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Time for one attempt; the SDK retries throttling and transient failures.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time for a whole call, retries included: half the functions' 10 s timeout.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SDK's variable for a DynamoDB endpoint of one's own (a local server).
+pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+
+/// The key of the record of `id` among the records of one `kind` (`token`, `session`, `login`):
+/// `kind#id`, or, when that is longer than a key may be, `kind-sha256#` and the id's SHA-256 in
+/// hex. So an id of any length, from a token or a login form, keys a record of its own, as it
+/// does in memory; no `kind#…` key can equal a hashed one.
+pub fn record_key(kind: &str, id: &str) -> String {
+    let key = format!("{kind}#{id}");
+    if is_valid_key(&key) {
+        return key;
+    }
+    format!("{kind}-sha256#{:x}", Sha256::digest(id.as_bytes()))
+}
+
+/// The AWS configuration every store client is built from: region, credentials and endpoint
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard places, with our timeouts
+/// and an HTTPS client on rustls with ring, the smallest TLS stack the SDK offers, trusting the
+/// roots the environment calls for (`TrustRoots::from_env`).
+pub async fn aws_config() -> SdkConfig {
+    aws_config_trusting(TrustRoots::from_env()).await
+}
+
+/// `aws_config`, with an HTTPS client that trusts `roots`.
+pub async fn aws_config_trusting(roots: TrustRoots) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(
+            tls::TlsContext::builder()
+                .with_trust_store(roots.trust_store())
+                .build()
+                .expect("a TLS context of a trust store always builds"),
+        )
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
+/// A DynamoDB client with the configuration of `aws_config`. Build one per cold start and
+/// share it (it is a cheap handle): loading the configuration is most of a client's cost.
+pub async fn client() -> Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_config().await);
+    // The template declares the variable so that a local run can set it; CloudFormation
+    // and sam local pass it as "" otherwise, which the SDK would take for the endpoint and
+    // fail every call with. Empty means unset, as for every other variable here.
+    if std::env::var_os(ENDPOINT_VARIABLE).is_some_and(|value| value.is_empty()) {
+        config.set_endpoint_url(None);
+    }
+    Client::from_conf(config.build())
+}
+
+/// A client of `aws_config` whose endpoint is `url`, with credentials of its own and, when none
+/// is configured, a region: for tests of a server that is down, slow or fake, whose outcome
+/// must not depend on the AWS setup of whoever runs them.
+pub async fn client_at(url: &str) -> Client {
+    let shared = aws_config().await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&shared)
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "client_at",
+        ));
+    if shared.region().is_none() {
+        config.set_region(Some(aws_sdk_dynamodb::config::Region::new("us-east-1")));
+    }
+    Client::from_conf(config.build())
+}
+
+/// An SDK failure as a `StoreError`, with the whole chain of causes (for the log only). A
+/// `ValidationException` is DynamoDB refusing what we sent, not an outage.
+pub fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(&error).to_string();
+    if refusal(&error).is_none() {
+        return StoreError::Unavailable(detail);
+    }
+    let operation = operation_name::<E>();
+    // Logged here, where it is known: a request may make several calls at once and answer
+    // with another one's error.
+    tracing::error!(operation, %detail, "DynamoDB refused a call as invalid: a bug");
+    StoreError::Rejected { operation, detail }
+}
+
+/// DynamoDB's reason, when it refused the call as invalid (`ValidationException`).
+pub fn refusal<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
+    let refused = error.as_service_error()?;
+    (refused.code() == Some("ValidationException"))
+        .then(|| refused.message().unwrap_or("no reason given"))
+}
+
+/// The DynamoDB operation whose error type is `E`: `GetItem` for `…::GetItemError`. The SDK
+/// names every operation's error so, and the log then says which call was refused.
+fn operation_name<E>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    name.strip_suffix("Error").unwrap_or(name)
+}
+
+/// A request the SDK could not build (a required field left out): a bug of ours.
+pub fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Rejected {
+        operation: "building a request",
+        detail: error.to_string(),
+    }
+}
+
+/// Whether a conditional write failed its condition (an answer, not an outage).
+pub fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::store::MAX_KEY_BYTES;
+
+    #[test]
+    fn a_key_is_one_to_2048_bytes_of_utf8_counted_in_bytes_not_characters() {
+        assert!(!is_valid_key(""));
+        assert!(is_valid_key("\0"));
+        assert!(is_valid_key(&"x".repeat(MAX_KEY_BYTES)));
+        assert!(!is_valid_key(&"x".repeat(MAX_KEY_BYTES + 1)));
+        // 512 four-byte characters are 2048 bytes; one more is over, though only 513 characters.
+        assert!(is_valid_key(&"\u{1F600}".repeat(512)));
+        assert!(!is_valid_key(&"\u{1F600}".repeat(513)));
+    }
+
+    #[test]
+    fn a_record_key_is_a_valid_key_for_any_id_and_differs_for_different_ids() {
+        let at_limit = "x".repeat(MAX_KEY_BYTES - "token#".len());
+        let over = format!("{at_limit}x");
+        let ids = [
+            String::new(),
+            "\0".to_owned(),
+            "\u{1F600}".repeat(1000),
+            at_limit.clone(),
+            over.clone(),
+            "x".repeat(100_000),
+        ];
+        let keys: Vec<String> = ids.iter().map(|id| record_key("token", id)).collect();
+        for key in &keys {
+            assert!(is_valid_key(key), "{} bytes", key.len());
+        }
+        assert_eq!(record_key("token", ""), "token#");
+        assert_eq!(record_key("token", &at_limit), format!("token#{at_limit}"));
+        assert!(record_key("token", &over).starts_with("token-sha256#"));
+        assert_eq!(record_key("token", &over), record_key("token", &over));
+        let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
+    }
+}

@@ -1,0 +1,34 @@
+//! The DynamoDB layer: the stores of `auth_core`'s traits over DynamoDB tables, and the one SDK
+//! client they share. The only crate of the service that depends on the AWS SDK.
+//!
+//! - `client`: the client configuration (region, credentials, endpoint, timeouts, an HTTPS
+//!   client on rustls with ring trusting `trust_roots`), and the reading of its errors;
+//! - `users`, `sessions`: the stores, each owning its table's item layout;
+//! - `lookup`: a token's records across both tables in one `BatchGetItem`;
+//! - `stores`: the three over one client, as every deployment that names both tables runs.
+
+pub mod client;
+pub mod lookup;
+pub mod sessions;
+pub mod trust_roots;
+pub mod users;
+
+use std::sync::Arc;
+
+use auth_core::Stores;
+use aws_sdk_dynamodb::Client;
+
+pub use client::{client, client_at};
+pub use lookup::DynamoTokenLookup;
+pub use sessions::DynamoSessionStore;
+pub use users::DynamoUserStore;
+
+/// The stores of the users table `users_table` and the sessions table `sessions_table` over
+/// `client`, with the lookup that reads both in one round trip.
+pub fn stores(client: Client, users_table: &str, sessions_table: &str) -> Stores {
+    Stores {
+        users: Arc::new(DynamoUserStore::new(client.clone(), users_table)),
+        sessions: Arc::new(DynamoSessionStore::new(client.clone(), sessions_table)),
+        lookup: Arc::new(DynamoTokenLookup::new(client, users_table, sessions_table)),
+    }
+}

@@ -1,0 +1,132 @@
+//! How the tokens of a grant (`auth_core::grant`) reach the client: in the JSON body as the
+//! seed app answers (`{"access_token", "refresh_token"}`), in HttpOnly cookies with their CSRF
+//! cookies as flask-jwt-extended's `set_access_cookies` and `set_refresh_cookies` set them, or
+//! both. With cookies only, the body carries no token at all: no script of the page can read
+//! one.
+
+use auth_core::{claims::TokenKind, grant::GrantedTokens, settings::browser::CookiePolicy};
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::{cookies::CookieWriter, response::json_response};
+
+/// Where the tokens go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// The tokens in the body; else the body is `{"msg": cookie_message}`.
+    pub in_body: bool,
+    /// The tokens in cookies, with the attributes of this policy.
+    pub in_cookies: Option<&'a CookiePolicy>,
+    /// What the body says when the tokens are not in it.
+    pub cookie_message: &'a str,
+}
+
+/// The 200 answer to `request` that hands `granted` over as `delivery` says.
+pub fn granted_response(
+    request: &Request,
+    granted: &GrantedTokens,
+    delivery: Delivery<'_>,
+) -> Response<Body> {
+    let body = if delivery.in_body {
+        let mut tokens = Map::new();
+        tokens.insert("access_token".into(), granted.access.token.clone().into());
+        if let Some(refresh) = &granted.refresh {
+            tokens.insert("refresh_token".into(), refresh.token.clone().into());
+        }
+        Value::Object(tokens)
+    } else {
+        json!({"msg": delivery.cookie_message})
+    };
+    let mut response = json_response(StatusCode::OK, &body);
+    if let Some(policy) = delivery.in_cookies {
+        let cookies = CookieWriter::for_request(request, policy);
+        for (kind, issued) in [
+            (TokenKind::Access, Some(&granted.access)),
+            (TokenKind::Refresh, granted.refresh.as_ref()),
+        ] {
+            if let Some(issued) = issued {
+                cookies.set(&mut response, kind, &issued.token, issued.csrf.as_deref());
+            }
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::grant::IssuedToken;
+    use auth_testkit::{json_body, request};
+    use lambda_http::http::header::SET_COOKIE;
+
+    fn granted(refresh: bool) -> GrantedTokens {
+        GrantedTokens {
+            access: IssuedToken {
+                token: "a.b.c".into(),
+                csrf: Some("c1".into()),
+            },
+            refresh: refresh.then(|| IssuedToken {
+                token: "r.s.t".into(),
+                csrf: Some("c2".into()),
+            }),
+        }
+    }
+
+    fn set_cookies(response: &Response<Body>) -> Vec<&str> {
+        response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn in_the_body_the_tokens_are_the_seed_apps_keys_and_no_cookie_is_set() {
+        let login = request("POST", "/login", &[], None);
+        let delivery = Delivery {
+            in_body: true,
+            in_cookies: None,
+            cookie_message: "unused",
+        };
+        let response = granted_response(&login, &granted(true), delivery);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            json_body(&response),
+            json!({"access_token": "a.b.c", "refresh_token": "r.s.t"})
+        );
+        assert!(set_cookies(&response).is_empty());
+        let access_only = granted_response(&login, &granted(false), delivery);
+        assert_eq!(json_body(&access_only), json!({"access_token": "a.b.c"}));
+    }
+
+    #[test]
+    fn in_cookies_only_the_body_holds_no_token_and_each_token_has_its_csrf_cookie() {
+        let policy = CookiePolicy::default();
+        let response = granted_response(
+            &request("POST", "/login", &[], None),
+            &granted(true),
+            Delivery {
+                in_body: false,
+                in_cookies: Some(&policy),
+                cookie_message: "Login successful",
+            },
+        );
+        assert_eq!(json_body(&response), json!({"msg": "Login successful"}));
+        let cookies = set_cookies(&response);
+        let names: Vec<&str> = cookies
+            .iter()
+            .map(|cookie| cookie.split('=').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "access_token_cookie",
+                "csrf_access_token",
+                "refresh_token_cookie",
+                "csrf_refresh_token"
+            ]
+        );
+        assert!(!response.body().as_ref().windows(5).any(|w| w == b"a.b.c"));
+    }
+}

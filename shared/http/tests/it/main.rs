@@ -1,0 +1,7 @@
+//! The HTTP layer through its public surface: the fuzz regressions replayed through the fuzz
+//! targets' own code paths.
+//!
+//! One test binary for the crate, its files modules of it: one link instead of one per
+//! file (kanidm's layout). Add a module here rather than a file under tests/.
+
+mod fuzz_regressions;

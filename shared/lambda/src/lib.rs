@@ -1,0 +1,96 @@
+//! What a function's `main` runs, so that each is one call: `run` starts the runtime, makes the
+//! cold start (`cold_start`: the log, then what the function builds once, or its failure
+//! reported to Lambda) and answers events (`serve`: the Runtime API loop, each request logged).
+//! `state_from_env` is the state the store-backed functions build: settings from the
+//! environment over the DynamoDB tables they name.
+
+pub mod init_error;
+pub mod logging;
+
+use std::{future::Future, pin::Pin};
+
+use auth_core::{
+    AppState, Function, StartupError, metrics::Metrics, settings::Settings, tokens::TokenService,
+};
+use auth_http::access_log::logged;
+use lambda_http::{Body, Error, Request, Response, service_fn};
+
+/// A handler's answer to one request, boxed: what `serve` runs for each.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, Error>> + Send + 'a>>;
+
+/// Runs an HTTP function: builds `build` once (the cold start), then answers every event with
+/// `handler` over what it built.
+pub fn run<S, E, H>(build: impl Future<Output = Result<S, E>>, handler: H) -> Result<(), Error>
+where
+    S: Sync,
+    E: std::error::Error + Send + Sync + 'static,
+    H: for<'a> Fn(&'a S, Request) -> Answer<'a> + Sync,
+{
+    runtime()?.block_on(async {
+        let state = cold_start(build).await?;
+        serve(&state, handler).await
+    })
+}
+
+/// The runtime a function runs on: one thread. Lambda hands a function one event at a time,
+/// and a cold start spawning a worker per CPU (and reading the cgroup files to count them)
+/// would pay for threads it never uses.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// Sets up the log, then runs `build`: what a cold start builds once. A failure is logged,
+/// reported to Lambda's Runtime API (`init_error`) and returned for `main` to exit with.
+pub async fn cold_start<T, E>(build: impl Future<Output = Result<T, E>>) -> Result<T, Error>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    logging::init();
+    match build.await {
+        Ok(built) => Ok(built),
+        Err(error) => Err(init_error::report_init_error(error).await),
+    }
+}
+
+/// Answers the function's events with `handler` over `state`, one at a time (Lambda hands a
+/// function one event at a time), each logged (`access_log`).
+pub async fn serve<S, H>(state: &S, handler: H) -> Result<(), Error>
+where
+    S: Sync,
+    H: for<'a> Fn(&'a S, Request) -> Answer<'a> + Sync,
+{
+    lambda_http::run(service_fn(|request| {
+        logged(request, |request| handler(state, request))
+    }))
+    .await
+}
+
+/// What a Lambda function over the stores runs with: settings from the environment and the
+/// DynamoDB tables they name, over one client, and its security events on stdout as metric
+/// lines of `function`. There is no silent fallback to memory in the cloud: a revocation that
+/// only one instance knew of would not be one.
+pub async fn state_from_env(function: Function) -> Result<AppState, StartupError> {
+    let settings = Settings::from_env()?;
+    let users_table = settings
+        .users_table
+        .clone()
+        .ok_or(StartupError::NoUsersTable)?;
+    let sessions_table = settings
+        .sessions_table
+        .clone()
+        .ok_or(StartupError::NoSessionsTable)?;
+    let stores =
+        auth_dynamodb::stores(auth_dynamodb::client().await, &users_table, &sessions_table);
+    AppState::builder(&settings, stores)
+        .metrics(Metrics::stdout(function))
+        .build()
+}
+
+/// What a function that reads no store runs with (discovery): the token service of the
+/// settings in the environment. No SDK client is built.
+pub async fn tokens_from_env() -> Result<TokenService, StartupError> {
+    let settings = Settings::from_env()?;
+    Ok(TokenService::new(&settings)?)
+}

@@ -1,0 +1,484 @@
+//! What every `SessionStore` must do, as checks that take the store: the in-memory store runs
+//! them in `auth-core`'s tests, the DynamoDB store against a real server in `auth-dynamodb`'s.
+
+use std::sync::Arc;
+
+use auth_core::{
+    clock::Clock,
+    sessions::{Rotation, RotationOutcome, SessionStore},
+    tokens::new_token_id,
+};
+
+fn now() -> i64 {
+    Clock::System.unix_secs()
+}
+
+/// A time in the future far enough that nothing of a test expires during it.
+fn later() -> i64 {
+    now() + 3600
+}
+
+fn rotation<'a>(session: &'a str, presented: &'a str, replacement: &'a str) -> Rotation<'a> {
+    Rotation {
+        session,
+        presented,
+        replacement,
+        now: now(),
+        grace_since: None,
+        record_until: later(),
+    }
+}
+
+/// Whether `session` is revoked at `at`.
+async fn session_revoked_at(store: &dyn SessionStore, session: &str, at: i64) -> bool {
+    store.is_revoked(None, Some(session), at).await.unwrap()
+}
+
+pub async fn revoked_token_is_revoked_and_others_are_not(store: &dyn SessionStore) {
+    let (revoked, other) = (new_token_id(), new_token_id());
+    store.revoke_token(&revoked, later(), now()).await.unwrap();
+    assert!(store.is_revoked(Some(&revoked), None, now()).await.unwrap());
+    assert!(!store.is_revoked(Some(&other), None, now()).await.unwrap());
+    assert!(!store.is_revoked(None, None, now()).await.unwrap());
+}
+
+pub async fn revoked_session_revokes_every_token_of_it(store: &dyn SessionStore) {
+    let (session, other) = (new_token_id(), new_token_id());
+    store
+        .revoke_session(&session, later(), now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .is_revoked(Some(&new_token_id()), Some(&session), now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(Some(&new_token_id()), Some(&other), now())
+            .await
+            .unwrap()
+    );
+}
+
+/// Revoking twice is revoking once: a retried logout is not an error, and changes nothing.
+pub async fn revoking_again_is_revoking_once(store: &dyn SessionStore) {
+    let (jti, session) = (new_token_id(), new_token_id());
+    let end = later();
+    for _ in 0..2 {
+        store.revoke_token(&jti, end, now()).await.unwrap();
+        store.revoke_session(&session, end, now()).await.unwrap();
+    }
+    assert!(store.is_revoked(Some(&jti), None, now()).await.unwrap());
+    assert!(session_revoked_at(store, &session, end - 1).await);
+    assert!(!session_revoked_at(store, &session, end).await);
+}
+
+/// A record means nothing from its end on, whether or not the store has deleted it yet (DynamoDB
+/// deletes expired items days later).
+pub async fn records_mean_nothing_from_their_end_on(store: &dyn SessionStore) {
+    let (jti, session) = (new_token_id(), new_token_id());
+    let start = now();
+    let end = start + 100;
+    store.revoke_token(&jti, end, start).await.unwrap();
+    store.revoke_session(&session, end, start).await.unwrap();
+    assert!(store.is_revoked(Some(&jti), None, end - 1).await.unwrap());
+    assert!(session_revoked_at(store, &session, end - 1).await);
+    assert!(!store.is_revoked(Some(&jti), None, end).await.unwrap());
+    assert!(!session_revoked_at(store, &session, end).await);
+    assert!(
+        !store
+            .is_revoked(Some(&jti), Some(&session), end + 1)
+            .await
+            .unwrap()
+    );
+}
+
+/// Every write to a session's record sets the record's end to the one it is given: a
+/// rotation, a replay that revokes the session, and a revocation alike. (The stores once
+/// differed here: one kept the latest end, the other the first.)
+pub async fn every_write_to_a_session_sets_the_end_of_its_record(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let first = new_token_id();
+    let start = now();
+    let session = session.as_str();
+    let rotate = |presented: String, until: i64| {
+        let replacement = new_token_id();
+        async move {
+            store
+                .rotate(&Rotation {
+                    session,
+                    presented: &presented,
+                    replacement: &replacement,
+                    now: start,
+                    grace_since: None,
+                    record_until: until,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        rotate(first.clone(), start + 300).await,
+        RotationOutcome::Rotated(_)
+    ));
+    // The replay of `first` revokes the session, until the end that replay gives.
+    assert_eq!(
+        rotate(first.clone(), start + 200).await,
+        RotationOutcome::Reused
+    );
+    assert!(session_revoked_at(store, session, start + 199).await);
+    assert!(!session_revoked_at(store, session, start + 200).await);
+    // A revocation sets it again, later or earlier.
+    store
+        .revoke_session(session, start + 400, start)
+        .await
+        .unwrap();
+    assert!(session_revoked_at(store, session, start + 399).await);
+    assert!(!session_revoked_at(store, session, start + 400).await);
+    store
+        .revoke_session(session, start + 150, start)
+        .await
+        .unwrap();
+    assert!(session_revoked_at(store, session, start + 149).await);
+    assert!(!session_revoked_at(store, session, start + 150).await);
+}
+
+/// A session record past its end means nothing to a rotation either: the presented token
+/// rotates as the first of a session would, even if the old record was revoked.
+pub async fn a_session_record_past_its_end_does_not_stop_a_rotation(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let start = now();
+    store
+        .revoke_session(&session, start + 10, start)
+        .await
+        .unwrap();
+    let (presented, replacement) = (new_token_id(), new_token_id());
+    let outcome = store
+        .rotate(&Rotation {
+            now: start + 10,
+            ..rotation(&session, &presented, &replacement)
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, RotationOutcome::Rotated(replacement.clone()));
+    assert!(!session_revoked_at(store, &session, start + 10).await);
+}
+
+/// A rotation within a grace that began at `since`.
+fn graced<'a>(
+    session: &'a str,
+    presented: &'a str,
+    replacement: &'a str,
+    since: i64,
+) -> Rotation<'a> {
+    Rotation {
+        grace_since: Some(since),
+        ..rotation(session, presented, replacement)
+    }
+}
+
+fn rotated(id: &str) -> RotationOutcome {
+    RotationOutcome::Rotated(id.to_owned())
+}
+
+pub async fn rotation_spends_each_token_once_and_reuse_revokes_the_session(
+    store: &dyn SessionStore,
+) {
+    let session = new_token_id();
+    let (first, second, third) = (new_token_id(), new_token_id(), new_token_id());
+    let outcome = store.rotate(&rotation(&session, &first, &second)).await;
+    assert_eq!(outcome.unwrap(), rotated(&second));
+    let outcome = store.rotate(&rotation(&session, &second, &third)).await;
+    assert_eq!(outcome.unwrap(), rotated(&third));
+    assert!(!session_revoked_at(store, &session, now()).await);
+
+    // The first token, spent two rotations ago, comes back: a replay.
+    let outcome = store
+        .rotate(&rotation(&session, &first, &new_token_id()))
+        .await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Reused);
+    assert!(session_revoked_at(store, &session, now()).await);
+    // Even the legitimate current token is dead now.
+    let outcome = store
+        .rotate(&rotation(&session, &third, &new_token_id()))
+        .await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Revoked);
+}
+
+/// The same rotation made twice (the SDK retries a write whose answer was lost, and the
+/// retry finds the token spent by the first attempt) is made once: the session lives on with
+/// the replacement, while any other rotation of the spent token is a replay.
+pub async fn the_same_rotation_made_again_is_no_replay(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let (presented, replacement) = (new_token_id(), new_token_id());
+    let once = rotation(&session, &presented, &replacement);
+    for _ in 0..2 {
+        assert_eq!(store.rotate(&once).await.unwrap(), rotated(&replacement));
+    }
+    assert!(!session_revoked_at(store, &session, now()).await);
+    let other = new_token_id();
+    assert_eq!(
+        store
+            .rotate(&rotation(&session, &presented, &other))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused
+    );
+}
+
+pub async fn a_revoked_session_does_not_rotate(store: &dyn SessionStore) {
+    let session = new_token_id();
+    store
+        .revoke_session(&session, later(), now())
+        .await
+        .unwrap();
+    let outcome = store
+        .rotate(&rotation(&session, &new_token_id(), &new_token_id()))
+        .await;
+    assert_eq!(outcome.unwrap(), RotationOutcome::Revoked);
+}
+
+pub async fn within_the_grace_a_spent_token_gets_the_current_one_again(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let (first, lost) = (new_token_id(), new_token_id());
+    let since = now() - 10;
+    assert_eq!(
+        store
+            .rotate(&graced(&session, &first, &lost, since))
+            .await
+            .unwrap(),
+        rotated(&lost)
+    );
+    // The client never got `lost`, and retries with `first`, twice: it gets `lost` again, not
+    // a second live token, so the session never forks.
+    for _ in 0..2 {
+        let retry = new_token_id();
+        assert_eq!(
+            store
+                .rotate(&graced(&session, &first, &retry, since))
+                .await
+                .unwrap(),
+            rotated(&lost)
+        );
+    }
+    let next = new_token_id();
+    assert_eq!(
+        store
+            .rotate(&graced(&session, &lost, &next, since))
+            .await
+            .unwrap(),
+        rotated(&next)
+    );
+    assert!(!session_revoked_at(store, &session, now()).await);
+    // Spent twice over now (first, then lost): a replay even within the grace.
+    assert_eq!(
+        store
+            .rotate(&graced(&session, &first, &new_token_id(), since))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused
+    );
+}
+
+pub async fn after_the_grace_a_spent_token_is_a_replay(store: &dyn SessionStore) {
+    let session = new_token_id();
+    let (first, second) = (new_token_id(), new_token_id());
+    assert_eq!(
+        store
+            .rotate(&rotation(&session, &first, &second))
+            .await
+            .unwrap(),
+        rotated(&second)
+    );
+    // A grace that began after the rotation does not cover it.
+    let replacement = new_token_id();
+    let late = Rotation {
+        grace_since: Some(now() + 5),
+        ..rotation(&session, &first, &replacement)
+    };
+    assert_eq!(store.rotate(&late).await.unwrap(), RotationOutcome::Reused);
+}
+
+/// Twenty rotations of one token at once: one wins, and the rest are replays.
+pub async fn concurrent_rotations_of_one_token_rotate_exactly_once(store: Arc<dyn SessionStore>) {
+    let session = new_token_id();
+    let presented = new_token_id();
+    let attempts = (0..20).map(|_| {
+        let (store, session, presented) = (store.clone(), session.clone(), presented.clone());
+        tokio::spawn(async move {
+            let replacement = new_token_id();
+            store
+                .rotate(&rotation(&session, &presented, &replacement))
+                .await
+                .unwrap()
+        })
+    });
+    let mut outcomes = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        outcomes.push(attempt.await.unwrap());
+    }
+    let rotations = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, RotationOutcome::Rotated(_)))
+        .count();
+    assert_eq!(rotations, 1, "{outcomes:?}");
+    assert!(outcomes.contains(&RotationOutcome::Reused));
+}
+
+pub async fn login_attempts_count_in_a_window_and_start_over_after_it(store: &dyn SessionStore) {
+    let username = format!("user-{}", new_token_id());
+    let now = now();
+    let end = now + 900;
+    for expected in 1..=3 {
+        let attempts = store
+            .count_login_attempt(&username, now, end)
+            .await
+            .unwrap();
+        assert_eq!((attempts.count, attempts.window_ends_at), (expected, end));
+    }
+    // The window stays the one the first attempt opened.
+    let attempts = store
+        .count_login_attempt(&username, now + 10, end + 10)
+        .await
+        .unwrap();
+    assert_eq!((attempts.count, attempts.window_ends_at), (4, end));
+    // Once it has passed, counting starts again, even if the record is still there.
+    let attempts = store
+        .count_login_attempt(&username, end, end + 900)
+        .await
+        .unwrap();
+    assert_eq!((attempts.count, attempts.window_ends_at), (1, end + 900));
+    // Usernames are counted apart, case included.
+    let other = store
+        .count_login_attempt(&username.to_uppercase(), end, end + 900)
+        .await
+        .unwrap();
+    assert_eq!(other.count, 1);
+}
+
+pub async fn cleared_login_attempts_start_from_zero(store: &dyn SessionStore) {
+    let username = format!("user-{}", new_token_id());
+    let now = now();
+    for _ in 0..3 {
+        store
+            .count_login_attempt(&username, now, now + 900)
+            .await
+            .unwrap();
+    }
+    store.clear_login_attempts(&username).await.unwrap();
+    store.clear_login_attempts("nobody-at-all").await.unwrap();
+    let attempts = store
+        .count_login_attempt(&username, now, now + 900)
+        .await
+        .unwrap();
+    assert_eq!(attempts.count, 1);
+}
+
+/// Ten attempts at once are ten counts: no update is lost.
+pub async fn concurrent_login_attempts_are_all_counted(store: Arc<dyn SessionStore>) {
+    let username = format!("user-{}", new_token_id());
+    let now = now();
+    let attempts: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, username) = (store.clone(), username.clone());
+            tokio::spawn(async move {
+                store
+                    .count_login_attempt(&username, now, now + 900)
+                    .await
+                    .unwrap()
+                    .count
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for attempt in attempts {
+        counts.push(attempt.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
+}
+
+/// Ids of every shape a signed token or a login form can carry, each different from the others:
+/// empty, NUL, characters outside the BMP (four UTF-8 bytes each), and lengths on both sides of
+/// the 2048-byte limit of a DynamoDB key, for the id alone and with each record's prefix. A
+/// store keys each of them to a record of its own, whatever its own key rules.
+pub fn edge_ids() -> Vec<String> {
+    let mut ids = vec![
+        String::new(),
+        "\0".to_owned(),
+        "a\0b".to_owned(),
+        "\u{1F600}".repeat(512),
+        "\u{1F600}".repeat(513),
+        "x".repeat(100_000),
+    ];
+    for prefix in ["", "token#", "session#", "login#"] {
+        let at_limit = 2048 - prefix.len();
+        ids.extend([at_limit, at_limit + 1].map(|length| "y".repeat(length)));
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Every edge id keys a session that rotates and detects reuse, revokes its own token and its
+/// own session and nothing else, and counts failed logins as a username. Run it on a fresh
+/// store: the ids are fixed.
+pub async fn ids_of_every_shape_key_records_of_their_own(store: &dyn SessionStore) {
+    let ids = edge_ids();
+    // As a session's id and as the ids of its refresh tokens (which the session's record
+    // keeps): each session rotates its first token once, then the spent token comes back.
+    for (index, session) in ids.iter().enumerate() {
+        let what = format!("session {index} ({} bytes)", session.len());
+        let (first, second) = (&ids[(index + 1) % ids.len()], &ids[(index + 2) % ids.len()]);
+        let outcome = store.rotate(&rotation(session, first, second)).await;
+        assert_eq!(outcome.unwrap(), rotated(second), "{what}");
+        assert!(!session_revoked_at(store, session, now()).await, "{what}");
+        let outcome = store
+            .rotate(&rotation(session, first, &new_token_id()))
+            .await;
+        assert_eq!(outcome.unwrap(), RotationOutcome::Reused, "{what}");
+        assert!(session_revoked_at(store, session, now()).await, "{what}");
+    }
+
+    // As the ids of revoked tokens and sessions.
+    for (index, id) in ids.iter().enumerate() {
+        let what = format!("id {index} ({} bytes)", id.len());
+        assert!(
+            !store.is_revoked(Some(id), None, now()).await.unwrap(),
+            "{what}"
+        );
+        store.revoke_token(id, later(), now()).await.unwrap();
+        assert!(
+            store.is_revoked(Some(id), None, now()).await.unwrap(),
+            "{what}"
+        );
+        store.revoke_session(id, later(), now()).await.unwrap();
+        assert!(session_revoked_at(store, id, now()).await, "{what}");
+    }
+    let fresh = new_token_id();
+    assert!(
+        !store
+            .is_revoked(Some(&fresh), Some(&fresh), now())
+            .await
+            .unwrap()
+    );
+
+    // As usernames whose failed logins are counted, each apart, and cleared.
+    for username in &ids {
+        let count = count_once(store, username).await;
+        assert_eq!(count, 1, "{} bytes", username.len());
+    }
+    for username in &ids {
+        store.clear_login_attempts(username).await.unwrap();
+        let count = count_once(store, username).await;
+        assert_eq!(count, 1, "{} bytes, cleared", username.len());
+    }
+}
+
+/// Counts one failed login of `username`: the count in its window.
+async fn count_once(store: &dyn SessionStore, username: &str) -> u64 {
+    let attempts = store.count_login_attempt(username, now(), later()).await;
+    attempts.unwrap().count
+}
