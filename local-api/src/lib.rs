@@ -137,6 +137,13 @@ struct Server {
     upstream: Option<Arc<Upstream>>,
 }
 
+/// Where a request goes.
+enum Target {
+    Function(Function),
+    /// Through the authorizer's check to the upstream (`upstream`).
+    Upstream(Arc<Upstream>),
+}
+
 async fn serve(
     State(Server {
         state,
@@ -146,11 +153,14 @@ async fn serve(
     request: AxumRequest,
 ) -> AxumResponse {
     let (parts, body) = request.into_parts();
-    let upstream = upstream.filter(|upstream| upstream.serves(parts.uri.path()));
-    let function = function_for(&parts.method, parts.uri.path());
-    if upstream.is_none() && function.is_none() {
-        return to_axum(not_found());
-    }
+    // The upstream's prefix wins: its paths are the upstream's, whatever they look like.
+    let target = match upstream.filter(|upstream| upstream.serves(parts.uri.path())) {
+        Some(upstream) => Target::Upstream(upstream),
+        None => match function_for(&parts.method, parts.uri.path()) {
+            Some(function) => Target::Function(function),
+            None => return to_axum(not_found()),
+        },
+    };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(error) if is_over_the_limit(&error) => {
@@ -167,9 +177,9 @@ async fn serve(
             ));
         }
     };
-    let (Some(function), None) = (function, &upstream) else {
-        let upstream = upstream.expect("a request no function serves is the upstream's");
-        return upstream.handle(parts, bytes).await;
+    let function = match target {
+        Target::Upstream(upstream) => return upstream.handle(parts, bytes).await,
+        Target::Function(function) => function,
     };
     let body = match String::from_utf8(bytes.to_vec()) {
         _ if bytes.is_empty() => Body::Empty,

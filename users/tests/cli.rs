@@ -1,5 +1,8 @@
 //! The `users` command end to end against the DynamoDB-compatible test server.
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::{
     io::Write,
     process::{Command, Output, Stdio},

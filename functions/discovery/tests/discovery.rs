@@ -1,5 +1,8 @@
 //! The published keys and discovery document, as a verifier that is not ours reads them.
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use auth_core::{
     settings::{ALGORITHM_VAR, ISSUER_VAR, PRIVATE_KEY_VAR, PUBLIC_KEYS_VAR},
     tokens::TokenService,

@@ -1,6 +1,9 @@
 //! The whole `GET /profile` handler: header parsing, token verification, user lookup, response.
 //! `cargo bench -p profile --bench profile_handler`
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use auth_core::claims::TokenKind;
 use auth_testkit::{IssueNow, bearer_request, state};
 use criterion::{Criterion, criterion_group, criterion_main};

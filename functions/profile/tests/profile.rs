@@ -1,5 +1,8 @@
 //! `GET /profile`: flask-jwt-extended's header and token contract, row by row.
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use auth_core::{AppState, claims::TokenKind};
 use auth_testkit::{
     IssueNow, TEST_SECRET, json_body, request, sign_raw, signed, state, state_with,

@@ -3,6 +3,10 @@
 //! why and exits 1. `scripts/sam-local-invoke` uses it, so sam local and the Rust tests judge
 //! replies by the same rules.
 
+// A test tool: an emulator or benchmark whose own state breaks fails the run that drives it,
+// with the reason, which is what an unwrap, expect or panic does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::{path::Path, process::ExitCode};
 
 use lambda_emulator::events::{self, ADDED_BY_DYNAMODB};

@@ -1,10 +1,13 @@
 //! One Argon2id verification: the cost of every login, right or wrong, known user or not.
-//! `cargo bench -p shared --bench passwords`
+//! `cargo bench -p auth-core --bench passwords`
+
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 
+use auth_core::{passwords, users::DEMO_PASSWORD_HASH};
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::{passwords, users::DEMO_PASSWORD_HASH};
 
 fn verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("passwords");

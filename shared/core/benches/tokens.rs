@@ -1,21 +1,23 @@
 //! Token issue and verify: the work every request of every function does; and the signatures
 //! of the asymmetric algorithms on their own (the keys of `interop/keys/`).
-//! `cargo bench -p shared --bench tokens`
+//! `cargo bench -p auth-core --bench tokens`
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use auth_testkit::IssueNow;
 use std::hint::black_box;
 
+use auth_core::{
+    claims::TokenKind,
+    keys::{Asymmetric, KeySet},
+    tokens::TokenService,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::signature::Signer;
-use shared::{
-    claims::TokenKind,
-    tokens::{
-        TokenService,
-        keys::{Asymmetric, KeySet},
-    },
-};
 
 fn service() -> TokenService {
-    TokenService::new(&shared::testing::settings_with(&[])).expect("keys load")
+    TokenService::new(&auth_testkit::settings_with(&[])).expect("keys load")
 }
 
 fn tokens(c: &mut Criterion) {

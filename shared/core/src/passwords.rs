@@ -79,6 +79,10 @@ impl PasswordChecker {
     /// Whether `password` matches `phc_hash`, once a worker is free. A malformed stored hash
     /// never matches. The check runs on the blocking pool; if the caller stops waiting, a check
     /// already started still finishes and frees its worker.
+    #[expect(
+        clippy::expect_used,
+        reason = "the semaphore is private and never closed, so acquiring it cannot fail"
+    )]
     pub async fn verify(&self, password: &str, phc_hash: &str) -> bool {
         let worker = self
             .workers()

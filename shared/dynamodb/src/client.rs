@@ -51,6 +51,10 @@ pub async fn aws_config() -> SdkConfig {
 }
 
 /// `aws_config`, with an HTTPS client that trusts `roots`.
+#[expect(
+    clippy::expect_used,
+    reason = "a TLS context of a trust store and no client certificate always builds"
+)]
 pub async fn aws_config_trusting(roots: TrustRoots) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)

@@ -4,6 +4,9 @@
 //! certificate made for the test, answers a GetItem; the system store trusts it through
 //! `SSL_CERT_FILE` (read by rustls-native-certs), Amazon Trust Services' roots do not.
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use auth_core::{store::StoreError, users::UserStore};

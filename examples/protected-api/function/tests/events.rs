@@ -2,6 +2,9 @@
 //! hands them on: `../events/*.json`, the same files `sam local invoke -e` takes. Each event
 //! documents the answer it must get under `expected`.
 
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
