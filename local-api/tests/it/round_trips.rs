@@ -6,7 +6,10 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use crate::common::{Backend, Service, Setup};
+use crate::{
+    binary::{agent, start_server_with},
+    common::{Backend, DelayingProxy, PASSWORD, Service, Setup, StoreOperations},
+};
 use lambda_emulator::Template;
 use lambda_http::http::StatusCode;
 use serde_json::json;
@@ -178,4 +181,63 @@ async fn a_rotation_goes_beside_the_batch_only_with_a_grace() {
             "grace {grace}: {operations:?}"
         );
     }
+}
+
+/// The local server itself, over both tables, reads a token's records as a deployed function
+/// does: one `BatchGetItem` per `/profile` and per `/refresh` (its state is built with the
+/// functions' builder and stores, `auth_dynamodb::stores`), counted on the wire as above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn the_local_server_over_dynamodb_reads_a_token_in_one_batch_as_a_function_does() {
+    let users = auth_testkit::fresh_dynamodb_store().await;
+    let user = auth_testkit::user_with_password("cosmo", PASSWORD, json!({"id": 1}));
+    auth_admin::UserAdmin::of(&users).add(&user, false).await.unwrap();
+    let sessions = auth_testkit::fresh_dynamodb_sessions().await;
+    let operations = StoreOperations::default();
+    let proxy = DelayingProxy::start(
+        &auth_testkit::dynamodb_endpoint(),
+        Duration::ZERO,
+        operations.clone(),
+    )
+    .await;
+    let env = [
+        ("USERS_TABLE", users.table().to_owned()),
+        ("SESSIONS_TABLE", sessions.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", proxy),
+    ];
+    let counted = operations.clone();
+    let (profile, refresh) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let server = start_server_with(&env);
+        let login: serde_json::Value = agent()
+            .post(format!("{}/login", server.url))
+            .header("content-type", "application/json")
+            .send(json!({"username": "cosmo", "password": PASSWORD}).to_string())
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        let bearer = |field: &str| format!("Bearer {}", login[field].as_str().unwrap());
+        counted.take();
+        let status = agent()
+            .get(format!("{}/profile", server.url))
+            .header("authorization", bearer("access_token"))
+            .call()
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        let profile = counted.take();
+        let status = agent()
+            .post(format!("{}/refresh", server.url))
+            .header("authorization", bearer("refresh_token"))
+            .send_empty()
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        (profile, counted.take())
+    })
+    .await
+    .unwrap();
+    assert_eq!(profile, ["BatchGetItem"]);
+    assert_eq!(refresh, ["BatchGetItem"]);
 }
