@@ -10,13 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod cpu_share;
-mod elf;
 pub mod events;
 pub mod http_message;
+pub mod machine;
 pub mod runtime_api;
 pub mod template;
 pub mod tls_front;
 
-pub use elf::elf_architecture;
+pub use machine::elf_architecture;
 pub use runtime_api::{ExecutionEnvironment, InitError, Invocation, InvokeError, Reply};
 pub use template::{Route, Template, TemplateError};

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use tokio::{
     io::{AsyncRead, AsyncReadExt},
     net::TcpListener,
-    process::{Child, Command},
+    process::Child,
     sync::{mpsc, oneshot},
     task::JoinHandle,
 };
@@ -160,7 +160,7 @@ impl ExecutionEnvironment {
             }
         });
 
-        let mut command = Command::new(bootstrap);
+        let mut command = crate::machine::command_for(bootstrap)?;
         command
             .env_clear()
             .envs(reserved_variables(config, address))

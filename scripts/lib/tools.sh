@@ -86,18 +86,38 @@ ensure_cargo_fuzz() {
 }
 
 # Debian's chromium and chromium-driver, for scripts/browser-test, installed with apt-get when
-# either is missing (root only), as scripts/sam-local-invoke installs docker.io; the package
-# lists are updated only if the install fails without it.
+# either is missing, as scripts/sam-local-invoke installs docker.io.
 ensure_chromium() {
   if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
     return 0
   fi
+  apt_install chromium chromium-driver || return 1
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]
+}
+
+# Debian's qemu-user-static and libc6-arm64-cross, for running the arm64 bootstraps (what
+# deploys) on an x86_64 machine (lambda-emulator's machine.rs), installed with apt-get when
+# missing (root only), as ensure_chromium installs Chromium. On an arm64 machine, nothing.
+ensure_qemu_arm64() {
+  if [ "$(uname -m)" = aarch64 ]; then
+    return 0
+  fi
+  if command -v qemu-aarch64-static >/dev/null && [ -d /usr/aarch64-linux-gnu/lib ]; then
+    return 0
+  fi
+  apt_install qemu-user-static libc6-arm64-cross || return 1
+  command -v qemu-aarch64-static >/dev/null && [ -d /usr/aarch64-linux-gnu/lib ]
+}
+
+# apt_install PACKAGE...: installs Debian packages (root and apt-get only), the package lists
+# updated only if the install fails without it.
+apt_install() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    echo "chromium and chromium-driver are missing, and installing them needs root and apt-get" >&2
+    echo "$* missing, and installing them needs root and apt-get" >&2
     return 1
   fi
-  echo "==> Installing chromium and chromium-driver (apt-get)"
-  local install=(apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+  echo "==> Installing $* (apt-get)"
+  local install=(apt-get install -y -qq --no-install-recommends "$@")
   local log
   log=$(mktemp)
   if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$log" 2>&1; then
@@ -105,10 +125,9 @@ ensure_chromium() {
       DEBIAN_FRONTEND=noninteractive "${install[@]}"; } >"$log" 2>&1; then
       cat "$log" >&2
       rm -f "$log"
-      echo "could not install chromium and chromium-driver with apt-get (see above)" >&2
+      echo "could not install $* with apt-get (see above)" >&2
       return 1
     fi
   fi
   rm -f "$log"
-  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]
 }
