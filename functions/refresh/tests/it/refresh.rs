@@ -145,3 +145,44 @@ async fn missing_header_is_401_missing_authorization_header() {
         json!({"msg": "Missing Authorization Header"})
     );
 }
+
+/// A refresh continues its session: the new tokens carry its id and the time it began, never
+/// the refresh's, so the session cap (`JWT_SESSION_MAX_AGE`) counts from the login however often
+/// the session is refreshed. With rotation the new refresh token is of the session too.
+#[tokio::test]
+async fn the_new_tokens_keep_the_sessions_id_and_the_time_it_began() {
+    for rotation in ["false", "true"] {
+        let state = state_builder(&[("JWT_REFRESH_TOKEN_ROTATION", rotation)])
+            .build()
+            .unwrap();
+        let began = now() - 600;
+        let presented = state
+            .tokens()
+            .issue_at(
+                TokenKind::Refresh,
+                "cosmo",
+                false,
+                now() - 60,
+                "presented",
+                Some(auth_core::tokens::SessionClaims {
+                    id: "the-session",
+                    started_at: began,
+                }),
+            )
+            .unwrap();
+        let response = refresh::handle(&state, bearer_request("POST", "/refresh", &presented))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "rotation {rotation}");
+        let body = json_body(&response);
+        let mut issued = vec![body["access_token"].as_str().unwrap()];
+        if rotation == "true" {
+            issued.push(body["refresh_token"].as_str().unwrap());
+        }
+        for token in issued {
+            let payload = payload_of(token);
+            assert_eq!(payload["sid"], json!("the-session"), "rotation {rotation}");
+            assert_eq!(payload["auth_time"], json!(began), "rotation {rotation}");
+        }
+    }
+}

@@ -178,6 +178,23 @@ mod tests {
         }
     }
 
+    /// A password change or an operator's `end-sessions` refuses every token issued before
+    /// it, in whole seconds (`iat`), and a token without `iat`, which cannot show it is newer;
+    /// a user who never ended their sessions refuses none.
+    #[test]
+    fn a_token_outlives_its_user_when_issued_before_the_sessions_ended_or_without_iat() {
+        let user = |after| User {
+            tokens_valid_after: after,
+            ..InMemoryUserStore::demo_user()
+        };
+        assert!(user(Some(100)).outlived(Some(99)));
+        assert!(user(Some(100)).outlived(None));
+        assert!(!user(Some(100)).outlived(Some(100)));
+        assert!(!user(Some(100)).outlived(Some(101)));
+        assert!(!user(None).outlived(Some(5)));
+        assert!(!user(None).outlived(None));
+    }
+
     #[test]
     fn scopes_show_in_debug_but_not_in_the_public_record() {
         let user = User {

@@ -153,6 +153,28 @@ fn a_refresh_token_whose_session_is_older_than_the_cap_has_expired_whatever_its_
     assert!(service.verify_at(&access, TokenKind::Access, NOW).is_ok());
 }
 
+/// The cap is a point in time: a session that began exactly its length ago has ended, as a
+/// token whose `exp` is now has expired; half a second before, it has not.
+#[test]
+fn a_session_ends_at_the_exact_second_of_its_cap() {
+    let service = capped_service();
+    let started = NOW as i64 - 2 * HOUR;
+    let token = signed(json!({
+        "type": "refresh", "sub": "cosmo", "iat": started, "exp": started + 86_400,
+        "auth_time": started,
+    }));
+    let end = (started + 2 * HOUR) as f64;
+    assert_eq!(
+        service.verify_at(&token, TokenKind::Refresh, end),
+        Err(TokenError::Expired)
+    );
+    assert!(
+        service
+            .verify_at(&token, TokenKind::Refresh, end - 0.5)
+            .is_ok()
+    );
+}
+
 #[test]
 fn the_record_of_a_session_lasts_until_its_end_and_the_last_access_tokens_life() {
     let service = capped_service();

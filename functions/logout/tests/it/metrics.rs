@@ -1,9 +1,6 @@
 //! A logout that ended what it was given counts as one `logout`; one that was refused counts
 //! nothing. The line carries neither the token nor the user.
 
-// Test code: an unwrap, expect or panic is how a test says where it failed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use auth_core::{claims::TokenKind, metrics::Function};
 use auth_testkit::{IssueNow, bearer_request, captured_metrics, metric_events, state_builder};
 use lambda_http::http::StatusCode;

@@ -1,0 +1,134 @@
+//! What a logout ends, read back from the sessions store: an access token alone (the bearer),
+//! a refresh token with its whole session (in the body, or as the bearer), and a session still
+//! when the refresh token has expired, as a client idle past its tokens' lives logs out.
+
+use std::time::Duration;
+
+use auth_core::{
+    AppState,
+    claims::TokenKind,
+    clock::Clock,
+    tokens::{SessionClaims, new_token_id},
+};
+use auth_testkit::{bearer_request, json_body, request, state_builder};
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+/// An access and a refresh token of one session of cosmo, issued now; and their ids.
+struct Session {
+    id: String,
+    access: String,
+    access_jti: String,
+    refresh: String,
+    refresh_jti: String,
+}
+
+fn session(state: &AppState) -> Session {
+    let now = state.clock().unix_secs();
+    let id = new_token_id();
+    let (access_jti, refresh_jti) = (new_token_id(), new_token_id());
+    let issue = |kind, jti: &str| {
+        state
+            .tokens()
+            .issue_at(
+                kind,
+                "cosmo",
+                kind == TokenKind::Access,
+                now,
+                jti,
+                Some(SessionClaims {
+                    id: &id,
+                    started_at: now,
+                }),
+            )
+            .unwrap()
+    };
+    Session {
+        access: issue(TokenKind::Access, &access_jti),
+        refresh: issue(TokenKind::Refresh, &refresh_jti),
+        id,
+        access_jti,
+        refresh_jti,
+    }
+}
+
+/// Whether the token `jti` / the session `id` is revoked now.
+async fn revoked(state: &AppState, jti: Option<&str>, session: Option<&str>) -> bool {
+    state
+        .sessions()
+        .is_revoked(jti, session, state.clock().unix_secs())
+        .await
+        .unwrap()
+}
+
+fn manual_state() -> AppState {
+    state_builder(&[]).clock(Clock::manual()).build().unwrap()
+}
+
+#[tokio::test]
+async fn an_access_token_alone_revokes_itself_and_not_its_session() {
+    let state = manual_state();
+    let session = session(&state);
+    let response = logout::handle(&state, bearer_request("POST", "/logout", &session.access))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(revoked(&state, Some(&session.access_jti), None).await);
+    assert!(!revoked(&state, None, Some(&session.id)).await);
+    assert!(!revoked(&state, Some(&session.refresh_jti), None).await);
+}
+
+#[tokio::test]
+async fn a_refresh_token_in_the_body_ends_its_whole_session() {
+    let state = manual_state();
+    let session = session(&state);
+    let body = json!({"refresh_token": session.refresh}).to_string();
+    let authorization = format!("Bearer {}", session.access);
+    let response = logout::handle(
+        &state,
+        request(
+            "POST",
+            "/logout",
+            &[
+                ("authorization", &authorization),
+                ("content-type", "application/json"),
+            ],
+            Some(&body),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (response.status(), json_body(&response)),
+        (StatusCode::OK, json!({"msg": "Successfully logged out"}))
+    );
+    assert!(revoked(&state, None, Some(&session.id)).await);
+    assert!(revoked(&state, Some(&session.access_jti), None).await);
+    assert!(revoked(&state, Some(&session.refresh_jti), None).await);
+}
+
+#[tokio::test]
+async fn a_refresh_token_as_the_bearer_ends_its_whole_session() {
+    let state = manual_state();
+    let session = session(&state);
+    let response = logout::handle(&state, bearer_request("POST", "/logout", &session.refresh))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(revoked(&state, None, Some(&session.id)).await);
+}
+
+/// A client idle past both tokens' lives still ends its session: its record outlives the
+/// refresh token by the life of the last access token the session could buy.
+#[tokio::test]
+async fn an_expired_refresh_token_still_ends_its_session() {
+    let state = manual_state();
+    let session = session(&state);
+    // Past the refresh token's hour, within its session's record.
+    state.clock().advance(Duration::from_secs(3600 + 60));
+    let response = logout::handle(&state, bearer_request("POST", "/logout", &session.refresh))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(revoked(&state, None, Some(&session.id)).await);
+}

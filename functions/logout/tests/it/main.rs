@@ -1,0 +1,11 @@
+//! The logout function's handler over the in-memory stores: what each token it is given ends,
+//! and its security event.
+//!
+//! One test binary for the crate, its files modules of it: one link instead of one per
+//! file (kanidm's layout). Add a module here rather than a file under tests/.
+
+// Test code: an unwrap, expect or panic is how a test says where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod logout;
+mod metrics;
