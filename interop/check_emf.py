@@ -1,6 +1,6 @@
 """Our metric lines against AWS's own Embedded Metric Format library.
 
-interop/emf_lines.json pins every line a function can write (shared::metrics, pinned byte for
+interop/emf_lines.json pins every line a function can write (auth_core::metrics, pinned byte for
 byte by a Rust test). For each, aws-embedded-metrics, the library AWS publishes for writing
 EMF, builds the document for the same metric: namespace JwtAuth, the dimension sets [Event]
 and [Function, Event], one Count of the event, the same timestamp. The two must be the same

@@ -191,7 +191,10 @@ async fn a_rotation_goes_beside_the_batch_only_with_a_grace() {
 async fn the_local_server_over_dynamodb_reads_a_token_in_one_batch_as_a_function_does() {
     let users = auth_testkit::fresh_dynamodb_store().await;
     let user = auth_testkit::user_with_password("cosmo", PASSWORD, json!({"id": 1}));
-    auth_admin::UserAdmin::of(&users).add(&user, false).await.unwrap();
+    auth_admin::UserAdmin::of(&users)
+        .add(&user, false)
+        .await
+        .unwrap();
     let sessions = auth_testkit::fresh_dynamodb_sessions().await;
     let operations = StoreOperations::default();
     let proxy = DelayingProxy::start(
