@@ -229,7 +229,7 @@ async fn logout_refuses_what_it_cannot_revoke_and_revokes_nothing_then(backend: 
 
 const JSON: &str = "application/json";
 
-/// `/logout` keys its errors by one rule (README, "The HTTP contract"): `error` for the shape of
+/// `/logout` keys its errors by one rule (docs/contract.md): `error` for the shape of
 /// the body, as marshmallow's validation answers; `msg` for a token, wherever it came from, as
 /// flask-jwt-extended answers. Nothing is revoked by a refused logout.
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! certificates Amazon Trust Services issues from five published roots. Trusting those five
 //! instead of the image's ~140 system roots means a certificate mis-issued by any other
 //! authority cannot stand in for DynamoDB, and it saves a cold start reading and decoding the
-//! system bundle (~2 ms of its ~6 ms init on the benchmark machine, README "Cold start").
+//! system bundle (~2 ms of its ~6 ms init on the benchmark machine, docs/performance.md).
 //!
 //! Only in the standard `aws` partition (regions like `eu-west-1`, as the SDK's partition table
 //! matches them): the others (China, GovCloud, the isolated and sovereign clouds) are outside

@@ -296,7 +296,7 @@ fn access_tokens_carry_the_users_scopes_and_refresh_tokens_never() {
     assert!(segment(&plain, 1).get("scope").is_none());
 }
 
-/// The README's runbook, step by step: publish the next key, sign with it while the old one
+/// The runbook of docs/keys-and-jwks.md, step by step: publish the next key, sign with it while the old one
 /// stays published, then retire the old one.
 #[test]
 fn key_rotation_keeps_every_token_valid_through_the_overlap_and_ends_the_old_keys_after() {
