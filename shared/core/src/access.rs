@@ -68,3 +68,102 @@ pub async fn user_of(
     }
     Ok(user)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        claims::TokenKind,
+        lookup::SeparateLookup,
+        sessions::{InMemorySessionStore, SessionStore},
+        users::InMemoryUserStore,
+    };
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims(subject: &str, issued_at: Option<i64>) -> VerifiedClaims {
+        VerifiedClaims {
+            subject: subject.to_owned(),
+            kind: TokenKind::Access,
+            jti: Some("jti-1".to_owned()),
+            expires_at: NOW + 900,
+            issued_at,
+            session: Some("session-1".to_owned()),
+            auth_time: issued_at,
+            scope: None,
+            fresh: false,
+            csrf: None,
+        }
+    }
+
+    /// The demo user (`cosmo`), changed by `change`, over fresh in-memory stores.
+    fn lookup_with(change: impl FnOnce(&mut User)) -> (SeparateLookup, Arc<InMemorySessionStore>) {
+        let users = InMemoryUserStore::demo();
+        users.update("cosmo", change);
+        let sessions = Arc::new(InMemorySessionStore::default());
+        (
+            SeparateLookup::new(Arc::new(users), sessions.clone()),
+            sessions,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_live_token_of_an_enabled_user_lets_the_user_in() {
+        let (lookup, _) = lookup_with(|_| {});
+        let user = user_of(&lookup, &claims("cosmo", Some(NOW)), NOW)
+            .await
+            .unwrap();
+        assert_eq!(user.username, "cosmo");
+    }
+
+    #[tokio::test]
+    async fn revoked_unknown_disabled_and_outlived_are_refused_each_as_itself() {
+        let (lookup, sessions) = lookup_with(|_| {});
+        sessions
+            .revoke_token("jti-1", NOW + 900, NOW)
+            .await
+            .unwrap();
+        let refusal = user_of(&lookup, &claims("cosmo", Some(NOW)), NOW).await;
+        assert!(matches!(refusal, Err(Refusal::Revoked)), "{refusal:?}");
+
+        let (lookup, sessions) = lookup_with(|_| {});
+        sessions
+            .revoke_session("session-1", NOW + 900, NOW)
+            .await
+            .unwrap();
+        let refusal = user_of(&lookup, &claims("cosmo", Some(NOW)), NOW).await;
+        assert!(matches!(refusal, Err(Refusal::Revoked)), "{refusal:?}");
+
+        let (lookup, _) = lookup_with(|_| {});
+        let refusal = user_of(&lookup, &claims("ghost", Some(NOW)), NOW).await;
+        assert!(matches!(refusal, Err(Refusal::UnknownUser(name)) if name == "ghost"));
+
+        let (lookup, _) = lookup_with(|user| user.disabled = true);
+        let refusal = user_of(&lookup, &claims("cosmo", Some(NOW)), NOW).await;
+        assert!(matches!(refusal, Err(Refusal::Disabled)), "{refusal:?}");
+
+        let (lookup, _) = lookup_with(|user| user.tokens_valid_after = Some(NOW + 1));
+        let refusal = user_of(&lookup, &claims("cosmo", Some(NOW)), NOW).await;
+        assert!(matches!(refusal, Err(Refusal::Revoked)), "{refusal:?}");
+    }
+
+    #[test]
+    fn a_revoked_token_and_an_unavailable_store_are_the_events_an_operator_counts() {
+        assert_eq!(Refusal::Revoked.event(), Some(Event::RevokedTokenPresented));
+        let down = Refusal::Store(StoreError::unavailable("connection refused"));
+        assert_eq!(down.event(), Some(Event::StoreUnavailable));
+        let bug = Refusal::Store(StoreError::Rejected {
+            operation: "GetItem",
+            detail: "ValidationException".to_owned(),
+        });
+        for refusal in [
+            Refusal::UnknownUser("ghost".to_owned()),
+            Refusal::Disabled,
+            bug,
+        ] {
+            assert_eq!(refusal.event(), None, "{refusal:?}");
+        }
+    }
+}

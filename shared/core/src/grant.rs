@@ -66,3 +66,99 @@ impl TokenService {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        claims::VerifiedClaims,
+        settings::{SECRET_KEY_VAR, Settings},
+        users::InMemoryUserStore,
+    };
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn tokens() -> TokenService {
+        let settings = Settings::from_lookup(|name| {
+            (name == SECRET_KEY_VAR).then(|| "grant-tests-secret-0123456789abcdef".to_owned())
+        })
+        .unwrap();
+        TokenService::new(&settings).unwrap()
+    }
+
+    fn verified(tokens: &TokenService, token: &str, kind: TokenKind) -> VerifiedClaims {
+        tokens.verify_at(token, kind, NOW as f64).unwrap()
+    }
+
+    #[test]
+    fn a_login_grants_a_fresh_access_token_and_a_refresh_token_of_one_session() {
+        let tokens = tokens();
+        let user = User {
+            scopes: vec!["read".to_owned(), "write".to_owned()],
+            ..InMemoryUserStore::demo_user()
+        };
+        let granted = tokens
+            .grant(&Grant {
+                user: &user,
+                session: Some(SessionClaims {
+                    id: "s-1",
+                    started_at: NOW - 5,
+                }),
+                issued_at: NOW,
+                fresh: true,
+                refresh_jti: Some("r-1"),
+                with_csrf: false,
+            })
+            .unwrap();
+        let access = verified(&tokens, &granted.access.token, TokenKind::Access);
+        let refresh_token = granted.refresh.as_ref().unwrap();
+        let refresh = verified(&tokens, &refresh_token.token, TokenKind::Refresh);
+        assert!(access.fresh && !refresh.fresh);
+        assert_eq!(access.scope.as_deref(), Some("read write"));
+        assert_eq!(refresh.scope, None);
+        assert_eq!(refresh.jti.as_deref(), Some("r-1"));
+        assert_ne!(access.jti, refresh.jti);
+        for claims in [&access, &refresh] {
+            assert_eq!(claims.subject, "cosmo");
+            assert_eq!(claims.session.as_deref(), Some("s-1"));
+            assert_eq!(claims.auth_time, Some(NOW - 5));
+            assert_eq!(claims.issued_at, Some(NOW));
+            assert_eq!(claims.csrf, None);
+        }
+        assert_eq!(
+            (granted.access.csrf.as_ref(), refresh_token.csrf.as_ref()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn without_a_refresh_id_only_an_access_token_and_in_cookies_each_has_its_own_csrf() {
+        let tokens = tokens();
+        let user = InMemoryUserStore::demo_user();
+        let grant = |refresh_jti| Grant {
+            user: &user,
+            session: None,
+            issued_at: NOW,
+            fresh: false,
+            refresh_jti,
+            with_csrf: true,
+        };
+        let access_only = tokens.grant(&grant(None)).unwrap();
+        assert_eq!(access_only.refresh, None);
+        let access = verified(&tokens, &access_only.access.token, TokenKind::Access);
+        assert!(!access.fresh);
+        assert_eq!(
+            access.scope, None,
+            "a user without scopes gets no scope claim"
+        );
+        assert_eq!(access.csrf, access_only.access.csrf);
+        assert!(access.csrf.is_some());
+
+        let both = tokens.grant(&grant(Some("r-2"))).unwrap();
+        let refresh = both.refresh.unwrap();
+        let claims = verified(&tokens, &refresh.token, TokenKind::Refresh);
+        assert_eq!(claims.csrf, refresh.csrf);
+        assert!(refresh.csrf.is_some());
+        assert_ne!(refresh.csrf, both.access.csrf);
+    }
+}

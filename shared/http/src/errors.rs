@@ -358,4 +358,26 @@ mod tests {
             json!({"error": "Too many failed login attempts"})
         );
     }
+
+    /// What a route that takes a token counts for a refused user is what the authorizer counts
+    /// for the same refusal: one table of events (`Refusal::event`), not two.
+    #[test]
+    fn a_refusal_counts_the_same_event_as_an_answer_and_at_the_authorizer() {
+        let refusals = || {
+            [
+                Refusal::Revoked,
+                Refusal::UnknownUser("ghost".to_owned()),
+                Refusal::Disabled,
+                Refusal::Store(StoreError::unavailable("connection refused")),
+                Refusal::Store(StoreError::Rejected {
+                    operation: "BatchGetItem",
+                    detail: "ValidationException".to_owned(),
+                }),
+            ]
+        };
+        for (refusal, again) in refusals().into_iter().zip(refusals()) {
+            let expected = refusal.event();
+            assert_eq!(ApiError::from(again).event(), expected, "{refusal:?}");
+        }
+    }
 }

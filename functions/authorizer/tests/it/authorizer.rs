@@ -19,7 +19,7 @@ use auth_testkit::{
     CapturedLog, IssueNow, bearer_request, demo_stores, json_body, request, settings_with,
     user_with_password,
 };
-use authorizer::{Authorizer, AuthorizerError, REQUIRED_SCOPES_VAR};
+use authorizer::{Authorizer, AuthorizerError, Decision, REQUIRED_SCOPES_VAR};
 use serde_json::{Value, json};
 
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/reports";
@@ -415,4 +415,51 @@ fn an_asymmetric_deployment_needs_its_issuer_named_and_scopes_must_be_scope_toke
     .err()
     .unwrap();
     assert!(error.to_string().contains(REQUIRED_SCOPES_VAR), "{error}");
+}
+
+/// A refusal's reason, which goes to the log (never the token or the username), says what
+/// `/profile` would have said: an unknown user, a store that did not answer, a revoked token.
+#[tokio::test]
+async fn a_refusal_says_why_in_words_an_operator_reads() {
+    let fixture = fixture();
+    let reason = |decision: Decision| match decision {
+        Decision::Deny(reason) => reason,
+        other => panic!("not a denial: {other:?}"),
+    };
+    let unknown = access_token(&fixture, "ghost");
+    let decision = fixture
+        .authorizer
+        .decide(Some(&format!("Bearer {unknown}")))
+        .await;
+    assert_eq!(reason(decision), "the token's user does not exist");
+
+    let revoked = token_of(&fixture, "ada", TokenKind::Access, "session-9");
+    let state = fixture.authorizer.state();
+    let now = state.clock().unix_secs();
+    state
+        .sessions()
+        .revoke_session("session-9", now + 3600, now)
+        .await
+        .unwrap();
+    let decision = fixture
+        .authorizer
+        .decide(Some(&format!("Bearer {revoked}")))
+        .await;
+    assert_eq!(reason(decision), "revoked token");
+
+    let mut stores = demo_stores();
+    stores.lookup = Arc::new(DownLookup);
+    let down = AppState::builder(&settings_with(&[]), stores)
+        .build()
+        .unwrap();
+    let token = down
+        .tokens()
+        .issue(TokenKind::Access, "cosmo", true)
+        .unwrap();
+    let authorizer = Authorizer::new(Arc::new(down), None, |_| None).unwrap();
+    let decision = authorizer.decide(Some(&format!("Bearer {token}"))).await;
+    assert_eq!(
+        reason(decision),
+        "the store did not answer: store unavailable: connection refused"
+    );
 }

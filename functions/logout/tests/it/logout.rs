@@ -10,8 +10,8 @@ use auth_core::{
     clock::Clock,
     tokens::{SessionClaims, new_token_id},
 };
-use auth_testkit::{bearer_request, json_body, request, state_builder};
-use lambda_http::http::StatusCode;
+use auth_testkit::{bearer_request, json_body, request, set_cookies, state_builder};
+use lambda_http::{Body, http::StatusCode};
 use serde_json::json;
 
 /// An access and a refresh token of one session of cosmo, issued now; and their ids.
@@ -131,4 +131,89 @@ async fn an_expired_refresh_token_still_ends_its_session() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(revoked(&state, None, Some(&session.id)).await);
+}
+
+/// A body of blanks is no body: the bearer alone is logged out, as with none at all, whether
+/// API Gateway hands the body over as text or as bytes.
+#[tokio::test]
+async fn a_body_of_blanks_is_no_body_as_text_or_as_bytes() {
+    for body in [
+        Body::Text(" \n\t".to_owned()),
+        Body::Binary(b" \r\n".to_vec()),
+    ] {
+        let state = manual_state();
+        let session = session(&state);
+        let mut request = bearer_request("POST", "/logout", &session.access);
+        *request.body_mut() = body;
+        let response = logout::handle(&state, request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(revoked(&state, Some(&session.access_jti), None).await);
+    }
+}
+
+/// A JSON body handed over as bytes is read as one: its refresh token ends the session.
+#[tokio::test]
+async fn a_body_api_gateway_hands_over_as_bytes_is_read() {
+    let state = manual_state();
+    let session = session(&state);
+    let mut request = bearer_request("POST", "/logout", &session.access);
+    *request.body_mut() = Body::Binary(
+        json!({"refresh_token": session.refresh})
+            .to_string()
+            .into_bytes(),
+    );
+    let response = logout::handle(&state, request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(revoked(&state, None, Some(&session.id)).await);
+}
+
+/// A refused logout clears the cookies in cookie mode (a browser would keep sending cookies no
+/// logout can take), and sets none in header mode, where there are none to clear.
+#[tokio::test]
+async fn a_refused_logout_clears_cookies_in_cookie_mode_only() {
+    let cookie_mode = state_builder(&[("JWT_TOKEN_LOCATION", "cookies")])
+        .build()
+        .unwrap();
+    let garbage = request(
+        "POST",
+        "/logout",
+        &[
+            ("cookie", "access_token_cookie=not.a.token"),
+            ("x-csrf-token", "c"),
+        ],
+        None,
+    );
+    let response = logout::handle(&cookie_mode, garbage).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        set_cookies(&response).len(),
+        4,
+        "{:?}",
+        set_cookies(&response)
+    );
+
+    let header_mode = manual_state();
+    let garbage = bearer_request("POST", "/logout", "not.a.token");
+    let response = logout::handle(&header_mode, garbage).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(set_cookies(&response).is_empty());
+}
+
+/// In cookie mode a logout without cookies says which cookie it looked for, as
+/// flask-jwt-extended does.
+#[tokio::test]
+async fn in_cookie_mode_a_logout_without_cookies_names_the_access_cookie() {
+    let state = state_builder(&[("JWT_TOKEN_LOCATION", "cookies")])
+        .build()
+        .unwrap();
+    let response = logout::handle(&state, request("POST", "/logout", &[], None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.status(), json_body(&response)),
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"msg": "Missing cookie \"access_token_cookie\""})
+        )
+    );
 }

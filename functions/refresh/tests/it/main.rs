@@ -8,3 +8,4 @@
 
 mod metrics;
 mod refresh;
+mod rotation;

@@ -44,7 +44,8 @@ async fn login_attempts() {
     let store = Arc::new(InMemorySessionStore::default());
     contract::login_attempts_count_in_a_window_and_start_over_after_it(store.as_ref()).await;
     contract::cleared_login_attempts_start_from_zero(store.as_ref()).await;
-    contract::concurrent_login_attempts_are_all_counted(store).await;
+    contract::concurrent_login_attempts_are_all_counted(store.clone()).await;
+    contract::concurrent_attempts_after_a_window_ended_all_count_in_one_new_window(store).await;
 }
 
 #[tokio::test]

@@ -387,6 +387,20 @@ fn audience_rules_follow_rfc_7519_and_pyjwt() {
         with_audience.verify_at(&no_aud, TokenKind::Access, NOW),
         Err(TokenError::MissingClaim("aud"))
     );
+    // Python's truth of an object: an empty one is no audience, any other is one.
+    assert!(check(&service(), json!({})).is_ok());
+    assert_eq!(
+        check(&service(), json!({"a": 1})),
+        Err(TokenError::UnexpectedAudience)
+    );
+    assert_eq!(
+        check(&with_audience, json!({})),
+        Err(TokenError::MissingClaim("aud"))
+    );
+    assert_eq!(
+        check(&with_audience, json!({"a": 1})),
+        Err(TokenError::AudienceFormat)
+    );
 }
 
 #[test]
@@ -603,6 +617,51 @@ fn time_claims_truncate_like_python_int() {
         )))
         .is_ok()
     );
+    // Booleans are Python ints: `iat: true` is the epoch's first second, long past, and an
+    // `exp` of either is long expired, not "must be an integer".
+    assert!(verify_access(&signed(with(valid_claims(), "iat", json!(true)))).is_ok());
+    for flag in [true, false] {
+        assert_eq!(
+            verify_access(&signed(with(valid_claims(), "exp", json!(flag)))),
+            Err(TokenError::Expired),
+            "exp: {flag}"
+        );
+    }
+}
+
+/// `fresh` is true only for the boolean `true` a login writes: a token from a refresh, or one
+/// whose `fresh` is anything else (a string, a number), is not fresh.
+#[test]
+fn only_a_fresh_claim_of_true_is_fresh() {
+    let service = service();
+    let issued = |fresh| {
+        service
+            .issue_at(
+                TokenKind::Access,
+                "cosmo",
+                fresh,
+                NOW as i64 - 10,
+                "j",
+                None,
+            )
+            .unwrap()
+    };
+    assert!(
+        service
+            .verify_at(&issued(true), TokenKind::Access, NOW)
+            .unwrap()
+            .fresh
+    );
+    assert!(
+        !service
+            .verify_at(&issued(false), TokenKind::Access, NOW)
+            .unwrap()
+            .fresh
+    );
+    for fresh in [json!("true"), json!(1), json!(null)] {
+        let token = signed(with(valid_claims(), "fresh", fresh.clone()));
+        assert!(!verify_access(&token).unwrap().fresh, "{fresh}");
+    }
 }
 
 #[test]

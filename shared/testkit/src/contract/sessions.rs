@@ -400,6 +400,40 @@ pub async fn concurrent_login_attempts_are_all_counted(store: Arc<dyn SessionSto
     assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
 }
 
+/// Ten attempts at once after a window has ended (its record still there) open one new window
+/// between them and are all counted in it: an attempt that finds another has restarted the
+/// window first counts in that one, and none fails.
+pub async fn concurrent_attempts_after_a_window_ended_all_count_in_one_new_window(
+    store: Arc<dyn SessionStore>,
+) {
+    let username = format!("user-{}", new_token_id());
+    let start = now();
+    store
+        .count_login_attempt(&username, start, start + 1)
+        .await
+        .unwrap();
+    let later = start + 5;
+    let attempts: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, username) = (store.clone(), username.clone());
+            tokio::spawn(async move {
+                store
+                    .count_login_attempt(&username, later, later + 900)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for attempt in attempts {
+        let attempts = attempt.await.unwrap();
+        assert_eq!(attempts.window_ends_at, later + 900);
+        counts.push(attempts.count);
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
+}
+
 /// Ids of every shape a signed token or a login form can carry, each different from the others:
 /// empty, NUL, characters outside the BMP (four UTF-8 bytes each), and lengths on both sides of
 /// the 2048-byte limit of a DynamoDB key, for the id alone and with each record's prefix. A
