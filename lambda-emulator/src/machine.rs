@@ -38,7 +38,9 @@ pub fn host_architecture() -> &'static str {
 /// The command that runs `bootstrap` here: the bootstrap itself when it is of this machine's
 /// architecture, else under QEMU. An error says what to install.
 pub fn command_for(bootstrap: &Path) -> io::Result<Command> {
-    let architecture = elf_architecture(&std::fs::read(bootstrap)?);
+    let mut header = [0u8; 20];
+    std::io::Read::read_exact(&mut std::fs::File::open(bootstrap)?, &mut header)?;
+    let architecture = elf_architecture(&header);
     if architecture.is_none_or(|architecture| architecture == host_architecture()) {
         return Ok(Command::new(bootstrap));
     }

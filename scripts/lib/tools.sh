@@ -102,11 +102,12 @@ ensure_qemu_arm64() {
   if [ "$(uname -m)" = aarch64 ]; then
     return 0
   fi
-  if command -v qemu-aarch64-static >/dev/null && [ -d /usr/aarch64-linux-gnu/lib ]; then
+  local qemu_on_path='command -v qemu-aarch64-static >/dev/null || command -v qemu-aarch64 >/dev/null'
+  if eval "$qemu_on_path" && [ -d /usr/aarch64-linux-gnu/lib ]; then
     return 0
   fi
   apt_install qemu-user-static libc6-arm64-cross || return 1
-  command -v qemu-aarch64-static >/dev/null && [ -d /usr/aarch64-linux-gnu/lib ]
+  eval "$qemu_on_path" && [ -d /usr/aarch64-linux-gnu/lib ]
 }
 
 # apt_install PACKAGE...: installs Debian packages (root and apt-get only), the package lists

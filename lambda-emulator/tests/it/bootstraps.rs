@@ -46,14 +46,21 @@ fn bootstrap(function: &str, binary: &str) -> PathBuf {
             path.display()
         )
     });
-    // The x86_64 build runs as itself; the arm64 one (what deploys) under QEMU, when the
-    // test command points LAMBDA_BUILD_DIR at it.
-    let architecture = elf_architecture(&bytes);
-    assert!(
-        architecture.is_some_and(machine::can_run),
-        "{} is built for {architecture:?}, which cannot run here (an arm64 build needs \
-         Debian's qemu-user-static and libc6-arm64-cross)",
+    // The architecture the build is for: LAMBDA_BUILD_ARCH, as the test command says of the
+    // directory it names (x86_64 runs as itself, arm64, what deploys, under QEMU), else this
+    // machine's. A build of another is refused, never quietly run under QEMU instead.
+    let expected = std::env::var("LAMBDA_BUILD_ARCH")
+        .unwrap_or_else(|_| machine::host_architecture().to_owned());
+    assert_eq!(
+        elf_architecture(&bytes),
+        Some(expected.as_str()),
+        "{} is not built for {expected}",
         path.display()
+    );
+    assert!(
+        machine::can_run(&expected),
+        "{expected} bootstraps cannot run here: install Debian's qemu-user-static and \
+         libc6-arm64-cross"
     );
     path
 }

@@ -21,11 +21,16 @@ use crate::{
     users::{User, UserStore},
 };
 
-/// The budget of a request that has no Lambda deadline (the local server, tests): the
-/// template's function timeout (10 s) less the margin a Lambda function keeps to send its
-/// answer (`auth_http::deadline::LAMBDA_MARGIN`), so the local server answers when a function
-/// would.
-pub const DEFAULT_REQUEST_BUDGET: Duration = Duration::from_millis(9_500);
+/// How long a function may take: `template.yaml`'s `Timeout` (a test of the emulator holds the
+/// two together).
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// What a request keeps back from its deadline to send its answer: far more than posting a
+/// small JSON reply takes, even at 128 MB's share of a CPU.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+/// The budget of a request that has no deadline of its own (the local server, tests): the
+/// function's timeout less the margin, so the local server answers when a function would.
+pub const DEFAULT_REQUEST_BUDGET: Duration =
+    Duration::from_millis(FUNCTION_TIMEOUT.as_millis() as u64 - ANSWER_MARGIN.as_millis() as u64);
 
 /// The state of a function. Built by `AppState::builder`; read through its accessors.
 pub struct AppState {

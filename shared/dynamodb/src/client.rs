@@ -34,7 +34,7 @@ pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 /// `kind#id`, or, when that is longer than a key may be, `kind-sha256#` and the id's SHA-256 in
 /// hex. So an id of any length, from a token or a login form, keys a record of its own, as it
 /// does in memory; no `kind#…` key can equal a hashed one.
-pub fn record_key(kind: &str, id: &str) -> String {
+pub(crate) fn record_key(kind: &str, id: &str) -> String {
     let key = format!("{kind}#{id}");
     if is_valid_key(&key) {
         return key;

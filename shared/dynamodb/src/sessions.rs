@@ -43,11 +43,11 @@ pub struct DynamoSessionStore {
     table: String,
 }
 
-pub fn token_key(jti: &str) -> String {
+pub(crate) fn token_key(jti: &str) -> String {
     record_key("token", jti)
 }
 
-pub fn session_key(session: &str) -> String {
+pub(crate) fn session_key(session: &str) -> String {
     record_key("session", session)
 }
 
@@ -74,12 +74,12 @@ fn read_number(item: &HashMap<String, AttributeValue>, field: &str) -> Option<i6
 
 /// Whether `item`, read at `now`, is in force: its end has not come (DynamoDB deletes an item
 /// some time after its end, so one past it may still be read).
-pub fn in_force(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
+pub(crate) fn in_force(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
     read_number(item, EXPIRES_AT).is_none_or(|end| end > now)
 }
 
 /// Whether a session's item says the session was revoked.
-pub fn session_revoked(item: &HashMap<String, AttributeValue>) -> bool {
+pub(crate) fn session_revoked(item: &HashMap<String, AttributeValue>) -> bool {
     matches!(item.get(REVOKED), Some(AttributeValue::Bool(true)))
 }
 
@@ -98,11 +98,6 @@ impl DynamoSessionStore {
 
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// The client it reads and writes with, for the operator's tools (`auth_admin`).
-    pub fn client(&self) -> &Client {
-        &self.client
     }
 
     /// An update of the item `key`, with every attribute name of this module bound.

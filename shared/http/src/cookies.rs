@@ -200,7 +200,7 @@ fn append_header(response: &mut Response<Body>, cookie: &str) {
 mod tests {
     use super::*;
 
-    use auth_testkit::request;
+    use auth_testkit::{request, set_cookies};
 
     fn headers(cookies: &[&str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -208,15 +208,6 @@ mod tests {
             headers.append(COOKIE, HeaderValue::from_str(cookie).unwrap());
         }
         headers
-    }
-
-    fn set_cookies(response: &Response<Body>) -> Vec<String> {
-        response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|value| value.to_str().unwrap().to_owned())
-            .collect()
     }
 
     #[test]

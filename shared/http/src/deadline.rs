@@ -12,9 +12,9 @@ use std::{
 
 use lambda_http::{Request, RequestExt};
 
-/// Kept back from Lambda's deadline to send the answer: far more than posting a small JSON
-/// reply to the Runtime API takes, even at 128 MB's share of a CPU.
-pub const LAMBDA_MARGIN: Duration = Duration::from_millis(500);
+/// Kept back from Lambda's deadline to send the answer (to the Runtime API), the margin the
+/// local server's budget keeps too.
+pub const LAMBDA_MARGIN: Duration = auth_core::state::ANSWER_MARGIN;
 
 /// How long `request` may take: until its Lambda deadline less the margin, or `fallback`.
 pub fn budget(request: &Request, fallback: Duration) -> Duration {

@@ -56,8 +56,7 @@ pub fn granted_response(
 mod tests {
     use super::*;
     use auth_core::grant::IssuedToken;
-    use auth_testkit::{json_body, request};
-    use lambda_http::http::header::SET_COOKIE;
+    use auth_testkit::{json_body, request, set_cookies};
 
     fn granted(refresh: bool) -> GrantedTokens {
         GrantedTokens {
@@ -70,15 +69,6 @@ mod tests {
                 csrf: Some("c2".into()),
             }),
         }
-    }
-
-    fn set_cookies(response: &Response<Body>) -> Vec<&str> {
-        response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|value| value.to_str().unwrap())
-            .collect()
     }
 
     #[test]

@@ -35,11 +35,11 @@ pub async fn dynamodb_store_at(url: &str) -> DynamoUserStore {
 pub async fn fresh_dynamodb_sessions() -> DynamoSessionStore {
     let _ = dynamodb_endpoint();
     let table = format!("sessions-test-{}", uuid::Uuid::new_v4());
-    let store = DynamoSessionStore::connect(table).await;
-    create_sessions_table(store.client(), store.table())
+    let client = auth_dynamodb::client().await;
+    create_sessions_table(&client, &table)
         .await
         .expect("the test server creates tables");
-    store
+    DynamoSessionStore::new(client, table)
 }
 
 /// A sessions store whose endpoint is `url`, for tests of a server that is down or slow.

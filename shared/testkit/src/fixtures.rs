@@ -105,6 +105,16 @@ pub fn bearer_request(method: &str, path: &str, token: &str) -> Request {
     )
 }
 
+/// Every `Set-Cookie` of `response`, in order.
+pub fn set_cookies(response: &Response<Body>) -> Vec<String> {
+    response
+        .headers()
+        .get_all(lambda_http::http::header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().expect("a Set-Cookie is text").to_owned())
+        .collect()
+}
+
 /// The response body parsed as JSON; panics if it is not JSON, which every response must be.
 pub fn json_body(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).expect("response body is JSON")

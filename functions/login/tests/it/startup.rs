@@ -1,5 +1,5 @@
 //! The `login` binary refuses to start on bad configuration, naming the variable at fault.
-//! (refresh and profile share the same `AppState::from_env`.)
+//! (every function over the stores starts the same way, `auth_lambda::state_from_env`.)
 
 use std::process::Command;
 
