@@ -12,6 +12,7 @@ use auth_core::{
     grant::Grant,
     login_schema,
     metrics::Event,
+    sessions::{AttemptBucket, AttemptOutcome},
     settings::browser::TokenLocation,
     tokens::{SessionClaims, new_token_id},
     users::{self, User},
@@ -19,6 +20,7 @@ use auth_core::{
 use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
+    deadline,
     grant::{Delivery, granted_response},
     issuer::tokens_for,
     respond,
@@ -27,6 +29,10 @@ use lambda_http::{Body, Error, Request, Response};
 
 /// The body of a login whose tokens went into cookies only.
 pub const LOGIN_SUCCESSFUL: &str = "Login successful";
+
+/// What a login keeps of its request's budget for its own password check and answer when it
+/// waits for checks in flight ahead of it (`LoginThrottle::admit`).
+const KEPT_FOR_THE_CHECK: Duration = Duration::from_secs(2);
 
 /// The longest login waits for its user's `tokens_valid_after` (normally under a second).
 const MAX_WAIT_FOR_VALID_AFTER: Duration = Duration::from_secs(2);
@@ -44,29 +50,39 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         false => json_body(request)?,
     };
     let credentials = login_schema::validate(&body).map_err(ApiError::Validation)?;
-    let sessions = state.sessions();
-    // The attempt is counted and the user read at once: one round trip. A throttled login's
-    // read is thrown away, its password never checked.
+    // A place is taken for the attempt and the user read at once: one round trip. A refused
+    // login's read is thrown away, its password never checked.
+    let bucket = AttemptBucket::Username(&credentials.username);
+    let wait_limit =
+        deadline::budget(request, state.request_budget()).saturating_sub(KEPT_FOR_THE_CHECK);
     let (admitted, found) = tokio::join!(
         state
             .login_throttle()
-            .admit(sessions, &credentials.username, state.clock().unix_secs()),
+            .admit(bucket, state.clock(), wait_limit),
         state.users().find(&credentials.username)
     );
-    admitted?;
-    let found = found.map_err(|error| ApiError::Store(ErrorKey::Error, error))?;
-    let user = users::check_password(state.passwords(), found, &credentials.password)
-        .await
-        .ok_or(ApiError::BadCredentials)?;
-    if let Err(error) = state
-        .login_throttle()
-        .succeeded(sessions, &user.username)
-        .await
+    let admission = admitted?;
+    let checked = match found {
+        Ok(found) => {
+            Ok(users::check_password(state.passwords(), found, &credentials.password).await)
+        }
+        Err(error) => Err(error),
+    };
+    let outcome = match &checked {
+        Ok(Some(_)) => AttemptOutcome::Succeeded,
+        Ok(None) => AttemptOutcome::Failed,
+        Err(_) => AttemptOutcome::Unchecked,
+    };
+    if let Some(admission) = admission
+        && let Err(error) = admission.settle(outcome).await
     {
-        // The password is proven: refusing the login would punish the user for our outage.
-        // The count stays until its window ends, one more attempt of the user's allowance.
-        tracing::error!(%error, "could not clear the failed-login count after a login");
+        // The answer stands: a place not settled stays taken until its window ends, one
+        // attempt less in it (as a failure not counted still held its place).
+        tracing::error!(%error, ?outcome, "could not settle a login attempt");
     }
+    let user = checked
+        .map_err(|error| ApiError::Store(ErrorKey::Error, error))?
+        .ok_or(ApiError::BadCredentials)?;
     let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
     let session_id = new_token_id();

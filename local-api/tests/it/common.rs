@@ -18,7 +18,10 @@ use auth_core::{
     AppState, Stores,
     clock::Clock,
     lookup::{TokenLookup, TokenQuery, TokenRecords},
-    sessions::{LoginAttempts, Rotation, RotationOutcome, SessionStore},
+    sessions::{
+        AttemptBucket, AttemptOutcome, HeldAttempt, Reservation, Rotation, RotationOutcome,
+        SessionStore,
+    },
     store::StoreError,
     users::{InMemoryUserStore, User, UserStore},
 };
@@ -384,8 +387,8 @@ pub fn assert_logged_out(reply: &Reply, what: &str) {
 pub struct Faults {
     /// How many of the next session revocations fail, as an outage would.
     pub failing_session_revocations: AtomicUsize,
-    /// How many of the next clearings of login failures fail.
-    pub failing_clears: AtomicUsize,
+    /// How many of the next settlements of login attempts fail.
+    pub failing_settlements: AtomicUsize,
     /// How many of the next lookups of a token's user and revocations fail.
     pub failing_lookups: AtomicUsize,
 }
@@ -446,23 +449,29 @@ impl SessionStore for TestSessions {
         self.late(self.inner.rotate(rotation).await).await
     }
 
-    async fn count_login_attempt(
+    async fn reserve_login_attempt(
         &self,
-        username: &str,
+        bucket: AttemptBucket<'_>,
+        max: u64,
         now: i64,
         window_end: i64,
-    ) -> Result<LoginAttempts, StoreError> {
+    ) -> Result<Reservation, StoreError> {
         self.late(
             self.inner
-                .count_login_attempt(username, now, window_end)
+                .reserve_login_attempt(bucket, max, now, window_end)
                 .await,
         )
         .await
     }
 
-    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
-        take_failure(&self.faults.failing_clears)?;
-        self.late(self.inner.clear_login_attempts(username).await)
+    async fn settle_login_attempt(
+        &self,
+        bucket: AttemptBucket<'_>,
+        held: HeldAttempt,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        take_failure(&self.faults.failing_settlements)?;
+        self.late(self.inner.settle_login_attempt(bucket, held, outcome).await)
             .await
     }
 }

@@ -33,7 +33,9 @@ over_both_stores!(
     without_rotation_the_refresh_token_of_a_login_ends_with_its_session,
     failed_logins_lock_the_username_until_the_window_passes,
     a_successful_login_clears_the_failures,
-    a_login_succeeds_when_its_failures_cannot_be_cleared,
+    a_login_succeeds_when_its_attempt_cannot_be_settled,
+    concurrent_correct_logins_are_never_refused_as_failures,
+    of_twenty_concurrent_guesses_five_are_checked_and_the_rest_refused_until_the_window_ends,
     zero_max_failures_never_throttles,
     tokens_issued_before_a_password_change_are_refused,
     ending_a_users_sessions_refuses_every_token_they_had_but_not_new_ones,
@@ -541,20 +543,113 @@ async fn a_successful_login_clears_the_failures(backend: Backend) {
     );
 }
 
-/// The password is proven: a store that cannot clear the count must not turn that into 503.
-async fn a_login_succeeds_when_its_failures_cannot_be_cleared(backend: Backend) {
+/// The password is proven: a store that cannot settle the attempt must not turn that into 503.
+/// The place stays taken until the window ends, one attempt less; the user is not locked out.
+async fn a_login_succeeds_when_its_attempt_cannot_be_settled(backend: Backend) {
     let service = Service::new(backend, &[("LOGIN_MAX_FAILURES", "3")]).await;
-    service.faults.failing_clears.store(1, Ordering::SeqCst);
-    service.login_as("cosmo", "wrong").await;
+    service
+        .faults
+        .failing_settlements
+        .store(1, Ordering::SeqCst);
     let reply = service.login_as("cosmo", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let access = token(&reply, "access_token");
     assert_eq!(service.profile(&access).await.status, StatusCode::OK);
-    // The count that could not be cleared still counts: one attempt more than cleared.
-    service.login_as("cosmo", "wrong").await;
+    // Two places are left: two failures, and then the limit is reached.
+    for _ in 0..2 {
+        let failed = service.login_as("cosmo", "wrong").await;
+        assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "{backend:?}");
+    }
+    // The lost place is an attempt the store still sees in flight, and the answer says so,
+    // after the wait its deadline allows (here half a second: the budget less the check's).
+    service.set_lambda_budget(Duration::from_millis(2500));
+    let reply = service.login_as("cosmo", PASSWORD).await;
     assert_eq!(
-        service.login_as("cosmo", PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS
+        (reply.status, &reply.body, reply.retry_after),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"error": "Too many login attempts in progress"}),
+            Some(1)
+        ),
+        "{backend:?}"
+    );
+}
+
+/// Logs in `count` times at once as cosmo with `password`: the replies.
+async fn concurrent_logins(
+    service: &Arc<Service>,
+    count: usize,
+    password: &str,
+) -> Vec<crate::common::Reply> {
+    let logins: Vec<_> = (0..count)
+        .map(|_| {
+            let (service, password) = (service.clone(), password.to_owned());
+            tokio::spawn(async move { service.login_as("cosmo", &password).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for login in logins {
+        replies.push(login.await.unwrap());
+    }
+    replies
+}
+
+/// Only failures lock: a burst of correct logins (workers of one service, a browser restoring
+/// its tabs, a load test) is no burst of failures, however many more than the limit.
+async fn concurrent_correct_logins_are_never_refused_as_failures(backend: Backend) {
+    let service = Arc::new(Service::new(backend, &[("LOGIN_MAX_FAILURES", "5")]).await);
+    for count in [20, 100] {
+        let replies = concurrent_logins(&service, count, PASSWORD).await;
+        let refused: Vec<_> = replies
+            .iter()
+            .filter(|reply| reply.status != StatusCode::OK)
+            .map(|reply| (reply.status, &reply.body))
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "{backend:?}, {count} at once: {refused:?}"
+        );
+    }
+    // Nothing failed, so every failure of the limit is left.
+    for _ in 0..5 {
+        let failed = service.login_as("cosmo", "wrong").await;
+        assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "{backend:?}");
+    }
+}
+
+/// Concurrent guesses cannot slip past the limit: no more of them are checked than the limit,
+/// and the others are refused with the real wait, the rest of the window.
+async fn of_twenty_concurrent_guesses_five_are_checked_and_the_rest_refused_until_the_window_ends(
+    backend: Backend,
+) {
+    let throttle = [("LOGIN_MAX_FAILURES", "5"), ("LOGIN_FAILURE_WINDOW", "15m")];
+    let service = Arc::new(Service::new(backend, &throttle).await);
+    let replies = concurrent_logins(&service, 20, "wrong").await;
+    let checked = replies
+        .iter()
+        .filter(|reply| reply.status == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 5, "{backend:?}: {replies:?}");
+    for reply in replies
+        .iter()
+        .filter(|reply| reply.status != StatusCode::UNAUTHORIZED)
+    {
+        assert_eq!(
+            (reply.status, &reply.body, reply.retry_after),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({"error": "Too many failed login attempts"}),
+                Some(900)
+            ),
+            "{backend:?}"
+        );
+    }
+    service.clock().advance(Duration::from_secs(600));
+    let locked = service.login_as("cosmo", PASSWORD).await;
+    assert_eq!(
+        (locked.status, locked.retry_after),
+        (StatusCode::TOO_MANY_REQUESTS, Some(300)),
+        "{backend:?}"
     );
 }
 

@@ -1,139 +1,514 @@
-//! Login throttling per username: after `max_failures` failed logins in a window, every login
-//! of that username is refused until the window ends, the right password included, and alike
-//! for usernames that do not exist, so the answer tells nothing about who has an account.
+//! Login throttling: after `max_failures` failed logins in a window, logins of that username
+//! are refused until the window ends, the right password included, and alike for usernames
+//! that do not exist, so the answer tells nothing about who has an account.
 //!
-//! Each attempt is counted before the password is checked, in one atomic update, so a burst of
-//! concurrent guesses cannot slip past the limit; a successful login clears the count.
+//! Only failures lock. Each attempt takes one of the window's `max_failures` places before its
+//! password is checked, in one atomic update, so a burst of concurrent guesses cannot slip past
+//! the limit: no more than the places left are checked at once. A right password gives its
+//! place back (and clears the failures counted before it); a wrong one keeps it, as a failure.
+//! An attempt that finds every place taken by checks still in flight waits for them (as long as
+//! its request can) rather than be refused for failures that have not happened.
 
-use crate::{sessions::SessionStore, settings::LoginThrottlePolicy, store::StoreError};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-/// A login refused because its username has had too many failures.
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::{
+    clock::Clock,
+    sessions::{AttemptBucket, AttemptOutcome, HeldAttempt, Reservation, SessionStore},
+    settings::LoginThrottlePolicy,
+    store::StoreError,
+};
+
+/// The longest pause before the first look again at a full window; each next one may be twice
+/// as long, up to `MAX_PAUSE`. Each pause is a random share of it ("full jitter"), so that
+/// waiters in several processes do not poll the store in step.
+const FIRST_PAUSE: Duration = Duration::from_millis(20);
+const MAX_PAUSE: Duration = Duration::from_millis(400);
+
+/// Why a login was refused before its password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleReason {
+    /// The bucket has had `max_failures` failures in its window.
+    Failures,
+    /// Every place was taken by checks in flight for as long as the login could wait.
+    ChecksInFlight,
+}
+
+/// A login refused before its password was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
-    /// Whole seconds until the window ends, at least one.
+    pub reason: ThrottleReason,
+    /// Whole seconds until a login may succeed, at least one: the end of the window for
+    /// failures, a second for checks in flight.
     pub retry_after: u64,
 }
 
 /// Why a login may not go ahead.
 #[derive(Debug, thiserror::Error)]
 pub enum ThrottleError {
-    #[error("too many failed login attempts")]
+    #[error("too many login attempts")]
     Throttled(Throttled),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-#[derive(Debug, Clone, Copy)]
+/// A login attempt let through, holding its place until it is settled. One dropped unsettled
+/// (its request stopped at the deadline mid-check, before any answer told the client
+/// anything) gives its place back from a task of its own: a place is never lost to a request
+/// that ended early, which would shrink the allowance of the whole window.
+#[must_use = "an admission holds a place until it is settled"]
+pub struct Admission {
+    store: Arc<dyn SessionStore>,
+    bucket: OwnedBucket,
+    held: HeldAttempt,
+    settled: bool,
+    /// This process's turn at the bucket, passed on when the admission goes.
+    _turn: Turn,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("held", &self.held)
+            .field("settled", &self.settled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Admission {
+    /// Settles the attempt with its `outcome`: only a failure keeps its place.
+    pub async fn settle(mut self, outcome: AttemptOutcome) -> Result<(), StoreError> {
+        let settled = self
+            .store
+            .settle_login_attempt(self.bucket.borrowed(), self.held, outcome)
+            .await;
+        // Only now: a settlement stopped halfway is given back by `drop`.
+        self.settled = true;
+        settled
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, bucket, held) = (self.store.clone(), self.bucket.clone(), self.held);
+        runtime.spawn(async move {
+            let outcome = AttemptOutcome::Unchecked;
+            if let Err(error) = store
+                .settle_login_attempt(bucket.borrowed(), held, outcome)
+                .await
+            {
+                tracing::error!(%error, "could not give back the place of a login that stopped");
+            }
+        });
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum OwnedBucket {
+    Username(String),
+    Device(String),
+}
+
+impl OwnedBucket {
+    fn of(bucket: AttemptBucket<'_>) -> Self {
+        match bucket {
+            AttemptBucket::Username(username) => OwnedBucket::Username(username.to_owned()),
+            AttemptBucket::Device(device) => OwnedBucket::Device(device.to_owned()),
+        }
+    }
+
+    fn borrowed(&self) -> AttemptBucket<'_> {
+        match self {
+            OwnedBucket::Username(username) => AttemptBucket::Username(username),
+            OwnedBucket::Device(device) => AttemptBucket::Device(device),
+        }
+    }
+}
+
+/// Turns at each bucket within this process: no more of its attempts of one bucket go to the
+/// store at once than the bucket has places. The others wait here, in order, instead of
+/// polling the store (the local server's many requests; a Lambda instance has one at a time).
+#[derive(Default)]
+struct Turns {
+    queues: Mutex<HashMap<OwnedBucket, Arc<Semaphore>>>,
+}
+
+/// A turn at a bucket; the queue of a bucket nobody waits at any more goes with its last turn.
+struct Turn {
+    turns: Arc<Turns>,
+    bucket: OwnedBucket,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Turns {
+    fn queue(&self, bucket: &OwnedBucket, places: usize) -> Arc<Semaphore> {
+        let mut queues = self
+            .queues
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        queues
+            .entry(bucket.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(places)))
+            .clone()
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut queues = self
+            .turns
+            .queues
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        drop(self.permit.take());
+        // The map's own handle is the last one: nobody holds or awaits a turn.
+        if queues
+            .get(&self.bucket)
+            .is_some_and(|queue| Arc::strong_count(queue) == 1)
+        {
+            queues.remove(&self.bucket);
+        }
+    }
+}
+
+/// The throttle over the sessions store, where the windows are kept.
+#[derive(Clone)]
 pub struct LoginThrottle {
     policy: LoginThrottlePolicy,
+    store: Arc<dyn SessionStore>,
+    turns: Arc<Turns>,
 }
 
 impl LoginThrottle {
-    pub fn new(policy: LoginThrottlePolicy) -> Self {
-        Self { policy }
+    pub fn new(policy: LoginThrottlePolicy, store: Arc<dyn SessionStore>) -> Self {
+        Self {
+            policy,
+            store,
+            turns: Arc::default(),
+        }
     }
 
     pub fn is_on(&self) -> bool {
         self.policy.max_failures > 0
     }
 
-    /// Counts a login attempt of `username` at `now` (seconds since the epoch), and lets it go
-    /// ahead unless the username has used up its attempts in the current window.
+    /// Takes a place in `bucket`'s window for one login attempt, waiting up to `wait_limit`
+    /// for checks in flight that hold every place. `None` when throttling is off: there is
+    /// nothing to settle.
     pub async fn admit(
         &self,
-        store: &dyn SessionStore,
-        username: &str,
-        now: i64,
-    ) -> Result<(), ThrottleError> {
+        bucket: AttemptBucket<'_>,
+        clock: &Clock,
+        wait_limit: Duration,
+    ) -> Result<Option<Admission>, ThrottleError> {
         if !self.is_on() {
-            return Ok(());
+            return Ok(None);
         }
-        let window_end = now.saturating_add(self.policy.window.as_secs() as i64);
-        let attempts = store.count_login_attempt(username, now, window_end).await?;
-        if attempts.count > u64::from(self.policy.max_failures) {
-            let retry_after = attempts.window_ends_at.saturating_sub(now).max(1) as u64;
-            return Err(ThrottleError::Throttled(Throttled { retry_after }));
+        let started = tokio::time::Instant::now();
+        let in_flight = ThrottleError::Throttled(Throttled {
+            reason: ThrottleReason::ChecksInFlight,
+            retry_after: 1,
+        });
+        let max = u64::from(self.policy.max_failures);
+        let window = self.policy.window.as_secs() as i64;
+        let owned = OwnedBucket::of(bucket);
+        let mut turn = Turn {
+            turns: self.turns.clone(),
+            bucket: owned.clone(),
+            permit: None,
+        };
+        let queue = self.turns.queue(
+            &owned,
+            usize::try_from(max)
+                .unwrap_or(usize::MAX)
+                .min(Semaphore::MAX_PERMITS),
+        );
+        match tokio::time::timeout(wait_limit, queue.acquire_owned()).await {
+            Ok(Ok(permit)) => turn.permit = Some(permit),
+            // The semaphore is never closed; waiting past the limit is the other way here.
+            Ok(Err(_)) | Err(_) => return Err(in_flight),
         }
-        Ok(())
-    }
-
-    /// A login of `username` succeeded: its earlier failures no longer count.
-    pub async fn succeeded(
-        &self,
-        store: &dyn SessionStore,
-        username: &str,
-    ) -> Result<(), StoreError> {
-        if self.is_on() {
-            store.clear_login_attempts(username).await?;
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let now = clock.unix_secs();
+            let attempts = match self
+                .store
+                .reserve_login_attempt(bucket, max, now, now.saturating_add(window))
+                .await?
+            {
+                Reservation::Held(held) => {
+                    return Ok(Some(Admission {
+                        store: self.store.clone(),
+                        bucket: owned,
+                        held,
+                        settled: false,
+                        _turn: turn,
+                    }));
+                }
+                Reservation::Full(attempts) => attempts,
+            };
+            if attempts.failures >= max {
+                return Err(ThrottleError::Throttled(Throttled {
+                    reason: ThrottleReason::Failures,
+                    retry_after: attempts.window_ends_at.saturating_sub(now).max(1) as u64,
+                }));
+            }
+            // Places held by checks in flight elsewhere (or by failures of this process).
+            let waited = started.elapsed();
+            if waited >= wait_limit {
+                return Err(in_flight);
+            }
+            // Real time, whatever the clock: this waits for other requests, not for a window.
+            let jittered = pause.mul_f64(fastrand::f64()).max(Duration::from_millis(1));
+            tokio::time::sleep(jittered.min(wait_limit - waited)).await;
+            pause = (pause * 2).min(MAX_PAUSE);
         }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::{sync::Arc, time::Duration};
 
     use super::*;
-    use crate::{clock::Clock, sessions::InMemorySessionStore};
+    use crate::sessions::InMemorySessionStore;
 
-    fn unix_now_secs() -> i64 {
-        Clock::System.unix_secs()
-    }
+    const WAIT: Duration = Duration::from_secs(3);
+    const COSMO: AttemptBucket<'static> = AttemptBucket::Username("cosmo");
 
-    fn throttle(max_failures: u32) -> LoginThrottle {
-        LoginThrottle::new(LoginThrottlePolicy {
+    /// A throttle of `max_failures` per minute over a store of its own, and a manual clock.
+    fn throttle(max_failures: u32) -> (LoginThrottle, Arc<InMemorySessionStore>, Clock) {
+        let store = Arc::new(InMemorySessionStore::default());
+        let policy = LoginThrottlePolicy {
             max_failures,
             window: Duration::from_secs(60),
-        })
+        };
+        let clock = Clock::manual_at(Duration::from_secs(1_800_000_000));
+        (LoginThrottle::new(policy, store.clone()), store, clock)
     }
 
-    #[tokio::test]
-    async fn the_attempt_after_max_failures_is_throttled_until_the_window_ends() {
-        let store = InMemorySessionStore::default();
-        let throttle = throttle(3);
-        let now = unix_now_secs();
-        for _ in 0..3 {
-            throttle.admit(&store, "cosmo", now).await.unwrap();
+    async fn attempt(throttle: &LoginThrottle, clock: &Clock, outcome: AttemptOutcome) {
+        let admission = throttle.admit(COSMO, clock, WAIT).await.unwrap().unwrap();
+        admission.settle(outcome).await.unwrap();
+    }
+
+    fn refused_for(result: Result<Option<Admission>, ThrottleError>) -> Option<Throttled> {
+        match result {
+            Err(ThrottleError::Throttled(throttled)) => Some(throttled),
+            _ => None,
         }
-        let refused = throttle.admit(&store, "cosmo", now + 20).await;
-        assert!(matches!(
-            refused,
-            Err(ThrottleError::Throttled(Throttled { retry_after: 40 }))
-        ));
-        // Another username is not affected; after the window the username starts again.
-        throttle.admit(&store, "wanda", now + 20).await.unwrap();
-        throttle.admit(&store, "cosmo", now + 60).await.unwrap();
+    }
+
+    async fn is_full(store: &InMemorySessionStore, clock: &Clock) -> bool {
+        let now = clock.unix_secs();
+        matches!(
+            store.reserve_login_attempt(COSMO, 1, now, now + 60).await,
+            Ok(Reservation::Full(_))
+        )
     }
 
     #[tokio::test]
-    async fn a_success_clears_the_count() {
-        let store = InMemorySessionStore::default();
-        let throttle = throttle(2);
-        let now = unix_now_secs();
-        throttle.admit(&store, "cosmo", now).await.unwrap();
-        throttle.admit(&store, "cosmo", now).await.unwrap();
-        throttle.succeeded(&store, "cosmo").await.unwrap();
-        throttle.admit(&store, "cosmo", now).await.unwrap();
-        throttle.admit(&store, "cosmo", now).await.unwrap();
-        // Two more failures after the success: the count restarted from zero, so the limit is
-        // reached only now.
+    async fn the_attempt_after_max_failures_is_refused_until_the_window_ends() {
+        let (throttle, _, clock) = throttle(3);
+        for _ in 0..3 {
+            attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        }
+        clock.advance(Duration::from_secs(20));
+        let refused = refused_for(throttle.admit(COSMO, &clock, WAIT).await);
+        assert_eq!(
+            refused,
+            Some(Throttled {
+                reason: ThrottleReason::Failures,
+                retry_after: 40
+            })
+        );
+        // Another username, and a device of this one, are not affected; after the window the
+        // username starts again.
+        for other in [
+            AttemptBucket::Username("wanda"),
+            AttemptBucket::Device("d1"),
+        ] {
+            let admission = throttle.admit(other, &clock, WAIT).await.unwrap();
+            admission
+                .unwrap()
+                .settle(AttemptOutcome::Failed)
+                .await
+                .unwrap();
+        }
+        clock.advance(Duration::from_secs(40));
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+    }
+
+    #[tokio::test]
+    async fn correct_logins_use_up_nothing_however_many() {
+        let (throttle, _, clock) = throttle(2);
+        for _ in 0..50 {
+            attempt(&throttle, &clock, AttemptOutcome::Succeeded).await;
+        }
+        // Both failures are still allowed, and only the attempt after them is refused.
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        assert!(refused_for(throttle.admit(COSMO, &clock, WAIT).await).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_success_clears_the_failures_before_it() {
+        let (throttle, _, clock) = throttle(2);
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        attempt(&throttle, &clock, AttemptOutcome::Succeeded).await;
+        // Two more failures after the success: the count restarted from zero.
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        assert!(refused_for(throttle.admit(COSMO, &clock, WAIT).await).is_some());
+    }
+
+    #[tokio::test]
+    async fn an_unchecked_attempt_gives_its_place_back_and_clears_nothing() {
+        let (throttle, _, clock) = throttle(2);
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        for _ in 0..5 {
+            attempt(&throttle, &clock, AttemptOutcome::Unchecked).await;
+        }
+        attempt(&throttle, &clock, AttemptOutcome::Failed).await;
+        assert!(refused_for(throttle.admit(COSMO, &clock, WAIT).await).is_some());
+    }
+
+    /// An attempt that finds every place held by checks in flight waits for one to be given
+    /// back, instead of being refused for failures that never happened.
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_behind_checks_in_flight_waits_for_a_place() {
+        let (throttle, store, clock) = throttle(2);
+        let first = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        let second = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        let waiting = tokio::spawn({
+            let (throttle, clock) = (throttle.clone(), clock.clone());
+            async move { throttle.admit(COSMO, &clock, WAIT).await }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!waiting.is_finished(), "admitted with every place taken");
+        first.settle(AttemptOutcome::Succeeded).await.unwrap();
+        let third = waiting.await.unwrap().unwrap().unwrap();
+        // The other place, settled as a failure, stays taken.
+        second.settle(AttemptOutcome::Failed).await.unwrap();
+        let now = clock.unix_secs();
         assert!(matches!(
-            throttle.admit(&store, "cosmo", now).await,
-            Err(ThrottleError::Throttled(_))
+            store.reserve_login_attempt(COSMO, 2, now, now + 60).await,
+            Ok(Reservation::Full(attempts)) if attempts.failures == 1 && attempts.in_use == 2
         ));
+        third.settle(AttemptOutcome::Succeeded).await.unwrap();
+    }
+
+    /// Waiters behind guesses in flight are refused for failures as soon as the guesses fail.
+    #[tokio::test(start_paused = true)]
+    async fn waiters_behind_failing_guesses_are_refused_with_the_window() {
+        let (throttle, _, clock) = throttle(1);
+        let guess = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        let waiting = tokio::spawn({
+            let (throttle, clock) = (throttle.clone(), clock.clone());
+            async move { throttle.admit(COSMO, &clock, WAIT).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        guess.settle(AttemptOutcome::Failed).await.unwrap();
+        assert_eq!(
+            refused_for(waiting.await.unwrap()),
+            Some(Throttled {
+                reason: ThrottleReason::Failures,
+                retry_after: 60
+            })
+        );
+    }
+
+    /// A place held past the wait (a check slower than the request can wait) refuses with what
+    /// is true: checks in flight, try again in a second.
+    #[tokio::test(start_paused = true)]
+    async fn a_place_held_past_the_wait_refuses_with_checks_in_flight() {
+        let (throttle, _, clock) = throttle(1);
+        let held = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        let started = tokio::time::Instant::now();
+        let refused = refused_for(throttle.admit(COSMO, &clock, WAIT).await);
+        assert_eq!(
+            refused,
+            Some(Throttled {
+                reason: ThrottleReason::ChecksInFlight,
+                retry_after: 1
+            })
+        );
+        assert_eq!(started.elapsed(), WAIT);
+        held.settle(AttemptOutcome::Succeeded).await.unwrap();
+    }
+
+    /// A request stopped at its deadline mid-check drops its admission: the place comes back.
+    #[tokio::test]
+    async fn a_dropped_admission_gives_its_place_back() {
+        let (throttle, store, clock) = throttle(1);
+        let admission = throttle.admit(COSMO, &clock, WAIT).await.unwrap();
+        assert!(is_full(&store, &clock).await);
+        drop(admission);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !is_full(&store, &clock).await,
+            "the dropped place is still taken"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_settlement_after_its_window_ended_changes_nothing() {
+        let (throttle, store, clock) = throttle(1);
+        let now = clock.unix_secs();
+        let Ok(Reservation::Held(old)) = store.reserve_login_attempt(COSMO, 1, now, now + 60).await
+        else {
+            panic!("no place in a fresh window");
+        };
+        clock.advance(Duration::from_secs(61));
+        let current = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        store
+            .settle_login_attempt(COSMO, old, AttemptOutcome::Unchecked)
+            .await
+            .unwrap();
+        // The new window's one place is still the current attempt's, and its success frees it.
+        assert!(is_full(&store, &clock).await);
+        current.settle(AttemptOutcome::Succeeded).await.unwrap();
+        attempt(&throttle, &clock, AttemptOutcome::Succeeded).await;
+    }
+
+    /// Within one process, attempts of one bucket beyond its places wait their turn here, not
+    /// at the store; the queue of a bucket goes when nobody waits at it.
+    #[tokio::test(start_paused = true)]
+    async fn a_process_queues_its_attempts_beyond_the_places_and_forgets_idle_queues() {
+        let (throttle, _, clock) = throttle(1);
+        let first = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        let waiting = tokio::spawn({
+            let (throttle, clock) = (throttle.clone(), clock.clone());
+            async move { throttle.admit(COSMO, &clock, WAIT).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished());
+        first.settle(AttemptOutcome::Succeeded).await.unwrap();
+        let second = waiting.await.unwrap().unwrap().unwrap();
+        assert_eq!(throttle.turns.queues.lock().unwrap().len(), 1);
+        second.settle(AttemptOutcome::Failed).await.unwrap();
+        assert!(throttle.turns.queues.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
     async fn zero_max_failures_turns_throttling_off() {
-        let store = InMemorySessionStore::default();
-        let throttle = throttle(0);
+        let (throttle, _, clock) = throttle(0);
         assert!(!throttle.is_on());
         for _ in 0..50 {
-            throttle
-                .admit(&store, "cosmo", unix_now_secs())
-                .await
-                .unwrap();
+            assert!(throttle.admit(COSMO, &clock, WAIT).await.unwrap().is_none());
         }
     }
 }

@@ -125,10 +125,13 @@ impl StateBuilder {
         Ok(AppState {
             tokens: TokenService::new(&settings)?,
             users: self.stores.users,
+            login_throttle: LoginThrottle::new(
+                settings.login_throttle,
+                self.stores.sessions.clone(),
+            ),
             sessions: self.stores.sessions,
             lookup: self.stores.lookup,
             rotation: settings.rotation,
-            login_throttle: LoginThrottle::new(settings.login_throttle),
             passwords: self.passwords,
             clock: self.clock,
             request_budget: self.request_budget,

@@ -3,7 +3,9 @@
 //! - `token#<jti>`: a revoked token, until its `exp`;
 //! - `session#<sid>`: a session, `revoked` (BOOL) when ended, and with rotation on its
 //!   `current` and `previous` refresh-token ids and `rotated_at` (N);
-//! - `login#<username>`: `attempts` (N) counted in the window that ends at `expires_at`.
+//! - `login#<username>` and `login-device#<proof id>`: a login-throttle bucket's window, which
+//!   ends at `expires_at`: `failures` (N) counted in it, and `in_use` (N) places taken, the
+//!   failures and the password checks in flight. (`attempts`, of an earlier version, is ignored.)
 //!
 //! DynamoDB deletes expired items within days, not at once, so every read compares
 //! `expires_at` with now: an item at or past its end is read as no item.
@@ -13,12 +15,15 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    operation::update_item::builders::UpdateItemFluentBuilder,
-    types::{AttributeValue, ReturnValue},
+    operation::update_item::{UpdateItemError, builders::UpdateItemFluentBuilder},
+    types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure},
 };
 
 use auth_core::{
-    sessions::{LoginAttempts, Rotation, RotationOutcome, SessionStore},
+    sessions::{
+        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
+        RotationOutcome, SessionStore,
+    },
     store::StoreError,
 };
 
@@ -31,10 +36,12 @@ const REVOKED: &str = "revoked";
 const CURRENT: &str = "current";
 const PREVIOUS: &str = "previous";
 const ROTATED_AT: &str = "rotated_at";
-const ATTEMPTS: &str = "attempts";
-/// A window that ends between a read and a conditional write makes the write fail; the next
-/// try sees the new state. Two more tries cover any such race.
-const LOGIN_COUNT_TRIES: usize = 3;
+const FAILURES: &str = "failures";
+const IN_USE: &str = "in_use";
+/// A window that ends, or a place given back, between a read and a conditional write makes the
+/// write fail; the next try sees the new state. Each try is one more round trip, and it takes
+/// a burst of attempts at one username to need more than a few.
+const LOGIN_COUNT_TRIES: usize = 8;
 
 /// Sessions in the DynamoDB table `table`. Cheap to clone; build one per cold start.
 #[derive(Debug, Clone)]
@@ -53,8 +60,20 @@ pub(crate) fn session_key(session: &str) -> String {
 
 /// A username too long for a key cannot exist, but its attempts still count (under its hash),
 /// so that an answer never depends on the username's length.
-fn login_key(username: &str) -> String {
-    record_key("login", username)
+fn login_key(bucket: AttemptBucket<'_>) -> String {
+    let (prefix, id) = bucket.key_parts();
+    record_key(prefix, id)
+}
+
+/// A bucket's window as its item holds it; an item without counts (of an earlier version) has
+/// none.
+fn login_attempts(item: &HashMap<String, AttributeValue>) -> Option<LoginAttempts> {
+    let count = |field| read_number(item, field).unwrap_or(0).max(0) as u64;
+    Some(LoginAttempts {
+        failures: count(FAILURES),
+        in_use: count(IN_USE),
+        window_ends_at: read_number(item, EXPIRES_AT)?,
+    })
 }
 
 fn number(value: i64) -> AttributeValue {
@@ -286,76 +305,155 @@ impl SessionStore for DynamoSessionStore {
         }
     }
 
-    async fn count_login_attempt(
+    async fn reserve_login_attempt(
         &self,
-        username: &str,
+        bucket: AttemptBucket<'_>,
+        max: u64,
         now: i64,
         window_end: i64,
-    ) -> Result<LoginAttempts, StoreError> {
-        let key = login_key(username);
-        // Both writes below bind the same names and values, and answer with the item.
-        let counter = || {
-            self.update(key.clone())
-                .expression_attribute_names("#attempts", ATTEMPTS)
-                .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":end", number(window_end))
-                .expression_attribute_values(":now", number(now))
-                .return_values(ReturnValue::AllNew)
+    ) -> Result<Reservation, StoreError> {
+        let key = login_key(bucket);
+        let held = |item: Option<HashMap<String, AttributeValue>>| {
+            let attempts = item.as_ref().and_then(login_attempts).ok_or_else(|| {
+                StoreError::unavailable("a login-attempts item has no expires_at number")
+            })?;
+            Ok(Reservation::Held(HeldAttempt {
+                window_ends_at: attempts.window_ends_at,
+                // This attempt's own place is not a failure.
+                failures_seen: attempts.failures,
+            }))
         };
         for _ in 0..LOGIN_COUNT_TRIES {
-            // One more in the current window, or the first of a new one.
-            let counted = counter()
+            // A place in the current window, or the first of a new one.
+            let taken = self
+                .update(key.clone())
+                .expression_attribute_names("#in_use", IN_USE)
+                .expression_attribute_names("#failures", FAILURES)
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":end", number(window_end))
+                .expression_attribute_values(":now", number(now))
+                .expression_attribute_values(":max", number(max as i64))
                 .update_expression(
-                    "ADD #attempts :one SET #expires = if_not_exists(#expires, :end)",
+                    "ADD #in_use :one SET #expires = if_not_exists(#expires, :end), \
+                     #failures = if_not_exists(#failures, :zero)",
                 )
-                .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
+                .condition_expression(
+                    "attribute_not_exists(#expires) OR (#expires > :now AND \
+                     (attribute_not_exists(#in_use) OR #in_use < :max))",
+                )
+                .return_values(ReturnValue::AllNew)
+                // A refusal carries the item, so that a full window costs one round trip.
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
-            let item = match counted {
-                Ok(output) => output.attributes,
-                Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
-                // The window has ended, but DynamoDB has not deleted the item yet: restart it.
-                Err(_) => {
-                    let restarted = counter()
-                        .update_expression("SET #attempts = :one, #expires = :end")
-                        .condition_expression("#expires <= :now")
-                        .send()
-                        .await;
-                    match restarted {
-                        Ok(output) => output.attributes,
-                        Err(error) if !is_condition_failure(&error) => {
-                            return Err(store_error(error));
-                        }
-                        // Another attempt restarted it first: count in its window.
-                        Err(_) => continue,
+            let item = match taken {
+                Ok(output) => return held(output.attributes),
+                Err(error) => match error.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                        refused.item().cloned()
+                    }
+                    _ => return Err(store_error(error)),
+                },
+            };
+            // Every place is taken, or the window has ended and DynamoDB has not deleted the
+            // item yet: the item tells which.
+            if let Some(item) = item.filter(|item| in_force(item, now)) {
+                match login_attempts(&item) {
+                    Some(attempts) if attempts.in_use >= max => {
+                        return Ok(Reservation::Full(attempts));
+                    }
+                    // A place was given back, or another attempt opened a new window, since
+                    // the update: try again.
+                    Some(_) => continue,
+                    None => {
+                        return Err(StoreError::unavailable(
+                            "a login-attempts item has no expires_at number",
+                        ));
                     }
                 }
-            };
-            let item = item.unwrap_or_default();
-            return match (read_number(&item, ATTEMPTS), read_number(&item, EXPIRES_AT)) {
-                (Some(count), Some(window_ends_at)) => Ok(LoginAttempts {
-                    count: count.max(0) as u64,
-                    window_ends_at,
-                }),
-                _ => Err(StoreError::unavailable(
-                    "a login-attempts item has no attempts or expires_at number",
-                )),
-            };
+            }
+            let restarted = self
+                .update(key.clone())
+                .expression_attribute_names("#in_use", IN_USE)
+                .expression_attribute_names("#failures", FAILURES)
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":end", number(window_end))
+                .expression_attribute_values(":now", number(now))
+                .update_expression("SET #in_use = :one, #failures = :zero, #expires = :end")
+                .condition_expression("attribute_not_exists(#expires) OR #expires <= :now")
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match restarted {
+                Ok(output) => return held(output.attributes),
+                Err(error) if !is_condition_failure(&error) => return Err(store_error(error)),
+                // Another attempt restarted it first: take a place in its window.
+                Err(_) => continue,
+            }
         }
         Err(StoreError::unavailable(format!(
-            "the login-attempts count changed window {LOGIN_COUNT_TRIES} times in a row"
+            "the login-attempts window changed {LOGIN_COUNT_TRIES} times in a row"
         )))
     }
 
-    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(KEY, AttributeValue::S(login_key(username)))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+    async fn settle_login_attempt(
+        &self,
+        bucket: AttemptBucket<'_>,
+        held: HeldAttempt,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        let key = login_key(bucket);
+        // Every settlement is of the window the place was taken in, and only of it.
+        let in_window = || {
+            self.update(key.clone())
+                .expression_attribute_values(":window", number(held.window_ends_at))
+        };
+        let give_back = || {
+            in_window()
+                .expression_attribute_names("#in_use", IN_USE)
+                .expression_attribute_values(":minus", number(-1))
+                .update_expression("ADD #in_use :minus")
+                .condition_expression("#expires = :window")
+        };
+        let seen = held.failures_seen as i64;
+        let settled = match outcome {
+            AttemptOutcome::Failed => {
+                in_window()
+                    .expression_attribute_names("#failures", FAILURES)
+                    .expression_attribute_values(":one", number(1))
+                    .update_expression("ADD #failures :one")
+                    .condition_expression("#expires = :window")
+                    .send()
+                    .await
+            }
+            AttemptOutcome::Succeeded if seen > 0 => {
+                let cleared = in_window()
+                    .expression_attribute_names("#in_use", IN_USE)
+                    .expression_attribute_names("#failures", FAILURES)
+                    .expression_attribute_values(":seen", number(seen))
+                    .expression_attribute_values(":freed", number(-(seen + 1)))
+                    .update_expression("SET #failures = #failures - :seen ADD #in_use :freed")
+                    // Failures another success has cleared meanwhile are not cleared twice.
+                    .condition_expression("#expires = :window AND #failures >= :seen")
+                    .send()
+                    .await;
+                match cleared {
+                    Err(error) if is_condition_failure(&error) => give_back().send().await,
+                    other => other,
+                }
+            }
+            AttemptOutcome::Succeeded | AttemptOutcome::Unchecked => give_back().send().await,
+        };
+        match settled {
+            Ok(_) => Ok(()),
+            // The window has ended: there is nothing left to settle.
+            Err(error) if is_condition_failure(&error) => Ok(()),
+            Err(error) => Err(store_error(error)),
+        }
     }
 }
 
@@ -367,7 +465,8 @@ mod tests {
     fn keys_are_prefixed_ids_never_tokens() {
         assert_eq!(token_key("abc"), "token#abc");
         assert_eq!(session_key("s-1"), "session#s-1");
-        assert_eq!(login_key("cosmo"), "login#cosmo");
+        assert_eq!(login_key(AttemptBucket::Username("cosmo")), "login#cosmo");
+        assert_eq!(login_key(AttemptBucket::Device("d-1")), "login-device#d-1");
     }
 
     /// Every key this store builds is `kind#…` or, for a long id, `kind-sha256#…`: the
@@ -415,9 +514,13 @@ mod tests {
         use sha2::{Digest, Sha256};
         let long = "x".repeat(5000);
         assert_eq!(
-            login_key(&long),
+            login_key(AttemptBucket::Username(&long)),
             format!("login-sha256#{:x}", Sha256::digest(long.as_bytes()))
         );
-        assert_ne!(login_key(&long), login_key(&"y".repeat(5000)));
+        let other = "y".repeat(5000);
+        assert_ne!(
+            login_key(AttemptBucket::Username(&long)),
+            login_key(AttemptBucket::Username(&other))
+        );
     }
 }

@@ -7,7 +7,7 @@
 use auth_core::{
     access::Refusal,
     login_schema::FieldErrors,
-    login_throttle::{ThrottleError, Throttled},
+    login_throttle::{ThrottleError, ThrottleReason, Throttled},
     metrics::Event,
     store::StoreError,
     tokens::{SigningError, TokenError},
@@ -36,6 +36,8 @@ pub const USER_DISABLED: &str = "User account is disabled";
 /// flask-jwt-extended's message for a token in its blocklist.
 pub const TOKEN_REVOKED: &str = "Token has been revoked";
 pub const TOO_MANY_LOGIN_ATTEMPTS: &str = "Too many failed login attempts";
+/// A login that waited its longest for the password checks ahead of it to finish.
+pub const LOGIN_ATTEMPTS_IN_FLIGHT: &str = "Too many login attempts in progress";
 /// What a 503 asks a client to wait before it tries again: an outage or a slow store is
 /// usually over in seconds, and a login flood is worked off at tens of logins a second.
 pub const RETRY_UNAVAILABLE_AFTER_SECS: u64 = 2;
@@ -81,7 +83,7 @@ pub enum ApiError {
     /// ended now. Answered as `Revoked`, counted apart: it is the theft signal.
     #[error("a spent refresh token presented again")]
     Replayed,
-    #[error("too many failed login attempts")]
+    #[error("too many login attempts")]
     Throttled(Throttled),
     /// The store did not answer: 503 when it is unavailable, 500 when it refused our request.
     #[error("{1}")]
@@ -135,7 +137,10 @@ impl ApiError {
             ApiError::Token(error) => json!({"msg": error.to_string()}),
             ApiError::DisabledUser => json!({"msg": USER_DISABLED}),
             ApiError::Revoked | ApiError::Replayed => json!({"msg": TOKEN_REVOKED}),
-            ApiError::Throttled(_) => json!({"error": TOO_MANY_LOGIN_ATTEMPTS}),
+            ApiError::Throttled(throttled) => json!({"error": match throttled.reason {
+                ThrottleReason::Failures => TOO_MANY_LOGIN_ATTEMPTS,
+                ThrottleReason::ChecksInFlight => LOGIN_ATTEMPTS_IN_FLIGHT,
+            }}),
             ApiError::UnknownUser(username) => {
                 json!({"msg": format!("Error loading the user {username}")})
             }
@@ -349,13 +354,33 @@ mod tests {
 
     #[test]
     fn throttled_login_is_429_with_retry_after() {
-        let response = ApiError::Throttled(Throttled { retry_after: 42 }).into_response();
+        let response = ApiError::Throttled(Throttled {
+            reason: ThrottleReason::Failures,
+            retry_after: 42,
+        })
+        .into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[RETRY_AFTER], "42");
         assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
         assert_eq!(
             body_of(&response),
             json!({"error": "Too many failed login attempts"})
+        );
+    }
+
+    /// A login refused because checks in flight held every place says so: no failure happened.
+    #[test]
+    fn a_login_behind_checks_in_flight_is_429_saying_so() {
+        let response = ApiError::Throttled(Throttled {
+            reason: ThrottleReason::ChecksInFlight,
+            retry_after: 1,
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+        assert_eq!(
+            body_of(&response),
+            json!({"error": "Too many login attempts in progress"})
         );
     }
 

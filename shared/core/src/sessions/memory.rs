@@ -5,7 +5,10 @@ use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
 
-use super::{LoginAttempts, Rotation, RotationOutcome, SessionStore};
+use super::{
+    AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
+    RotationOutcome, SessionStore,
+};
 use crate::store::StoreError;
 
 #[derive(Debug, Default)]
@@ -18,7 +21,8 @@ struct State {
     /// Revoked token ids, with when their record may go.
     revoked_tokens: HashMap<String, i64>,
     sessions: HashMap<String, Session>,
-    login_attempts: HashMap<String, LoginAttempts>,
+    /// Keyed by `AttemptBucket::key_parts`.
+    login_attempts: HashMap<(&'static str, String), LoginAttempts>,
 }
 
 #[derive(Debug, Default)]
@@ -127,30 +131,65 @@ impl SessionStore for InMemorySessionStore {
         })
     }
 
-    async fn count_login_attempt(
+    async fn reserve_login_attempt(
         &self,
-        username: &str,
+        bucket: AttemptBucket<'_>,
+        max: u64,
         now: i64,
         window_end: i64,
-    ) -> Result<LoginAttempts, StoreError> {
+    ) -> Result<Reservation, StoreError> {
         self.with_state(|state| {
             state.forget_expired(now);
-            let attempts =
-                state
-                    .login_attempts
-                    .entry(username.to_owned())
-                    .or_insert(LoginAttempts {
-                        count: 0,
-                        window_ends_at: window_end,
-                    });
-            attempts.count += 1;
-            *attempts
+            let (prefix, id) = bucket.key_parts();
+            let attempts = state
+                .login_attempts
+                .entry((prefix, id.to_owned()))
+                .or_insert(LoginAttempts {
+                    failures: 0,
+                    in_use: 0,
+                    window_ends_at: window_end,
+                });
+            if attempts.in_use >= max {
+                return Reservation::Full(*attempts);
+            }
+            attempts.in_use += 1;
+            Reservation::Held(HeldAttempt {
+                window_ends_at: attempts.window_ends_at,
+                failures_seen: attempts.failures,
+            })
         })
     }
 
-    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError> {
+    async fn settle_login_attempt(
+        &self,
+        bucket: AttemptBucket<'_>,
+        held: HeldAttempt,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
         self.with_state(|state| {
-            state.login_attempts.remove(username);
+            let (prefix, id) = bucket.key_parts();
+            let key = (prefix, id.to_owned());
+            let Some(attempts) = state
+                .login_attempts
+                .get_mut(&key)
+                .filter(|attempts| attempts.window_ends_at == held.window_ends_at)
+            else {
+                return;
+            };
+            match outcome {
+                AttemptOutcome::Failed => attempts.failures += 1,
+                // Failures another success has cleared meanwhile are not cleared twice.
+                AttemptOutcome::Succeeded if attempts.failures >= held.failures_seen => {
+                    attempts.failures -= held.failures_seen;
+                    attempts.in_use = attempts.in_use.saturating_sub(held.failures_seen + 1);
+                }
+                AttemptOutcome::Succeeded | AttemptOutcome::Unchecked => {
+                    attempts.in_use = attempts.in_use.saturating_sub(1);
+                }
+            }
+            if attempts.in_use == 0 {
+                state.login_attempts.remove(&key);
+            }
         })
     }
 }

@@ -54,13 +54,66 @@ pub enum RotationOutcome {
     Revoked,
 }
 
-/// The failed-login count of a username in its current window.
+/// Whose failed logins a count is of: a username's, shared by every client that cannot show it
+/// logged in as that user before, or one device's, a client that can (`login_throttle`'s
+/// proofs): strangers' failures never use up a known device's allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptBucket<'a> {
+    Username(&'a str),
+    /// The id of a device proof, which names its user.
+    Device(&'a str),
+}
+
+impl<'a> AttemptBucket<'a> {
+    /// A prefix and an id that together key the bucket's record, apart from every other.
+    pub fn key_parts(self) -> (&'static str, &'a str) {
+        match self {
+            AttemptBucket::Username(username) => ("login", username),
+            AttemptBucket::Device(device) => ("login-device", device),
+        }
+    }
+}
+
+/// A bucket's login attempts in its current window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginAttempts {
-    /// Attempts counted in the window, this one included.
-    pub count: u64,
+    /// Failed logins counted in the window.
+    pub failures: u64,
+    /// Places taken: the failures, and the attempts whose password is being checked.
+    pub in_use: u64,
     /// When the window ends (seconds since the epoch) and the count starts again from zero.
     pub window_ends_at: i64,
+}
+
+/// What asking for a place for one login attempt gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt holds a place: settle it with the attempt's outcome.
+    Held(HeldAttempt),
+    /// Every place is taken, by failures or by checks still in flight.
+    Full(LoginAttempts),
+}
+
+/// A place held by one login attempt, until it is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldAttempt {
+    /// The end of the window the place is in: a settlement in a later window changes nothing.
+    pub window_ends_at: i64,
+    /// The failures counted when the place was taken: those a success clears.
+    pub failures_seen: u64,
+}
+
+/// How a login attempt that held a place ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The password was wrong (or the user unknown or disabled): the place stays taken, as a
+    /// failure, until the window ends.
+    Failed,
+    /// The password was right: the place is given back, and the failures seen when it was
+    /// taken no longer count.
+    Succeeded,
+    /// The password was never checked (the user could not be read): the place is given back.
+    Unchecked,
 }
 
 /// Where revocations, sessions and login counters live. Times are seconds since the epoch;
@@ -93,16 +146,23 @@ pub trait SessionStore: Send + Sync {
     /// concurrent rotations of one token without a grace, exactly one is `Rotated`.
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError>;
 
-    /// Counts one login attempt for `username`, atomically, in the window that its first
-    /// counted attempt opened; a window that ended at or before `now` starts anew, ending at
-    /// `window_end`.
-    async fn count_login_attempt(
+    /// Takes one of the `max` places of `bucket`'s window for a login attempt, atomically: of
+    /// concurrent attempts, no more than the places left get one. A window that ended at or
+    /// before `now` starts anew, ending at `window_end`.
+    async fn reserve_login_attempt(
         &self,
-        username: &str,
+        bucket: AttemptBucket<'_>,
+        max: u64,
         now: i64,
         window_end: i64,
-    ) -> Result<LoginAttempts, StoreError>;
+    ) -> Result<Reservation, StoreError>;
 
-    /// Forgets the attempts of `username` (after a successful login).
-    async fn clear_login_attempts(&self, username: &str) -> Result<(), StoreError>;
+    /// Settles the place `held` took in `bucket` with the attempt's `outcome`. A place of a
+    /// window that has since ended is nothing to settle.
+    async fn settle_login_attempt(
+        &self,
+        bucket: AttemptBucket<'_>,
+        held: HeldAttempt,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError>;
 }

@@ -13,7 +13,9 @@ use std::{
 };
 
 use auth_core::{
-    sessions::{Rotation, RotationOutcome, SessionStore},
+    sessions::{
+        AttemptBucket, AttemptOutcome, Reservation, Rotation, RotationOutcome, SessionStore,
+    },
     store::StoreError,
     tokens::new_token_id,
 };
@@ -191,33 +193,70 @@ async fn a_replay_whose_revoking_write_is_denied_is_a_store_error_and_revokes_no
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
-async fn a_login_count_whose_write_is_denied_is_a_store_error() {
+async fn a_login_place_whose_write_is_denied_is_a_store_error() {
     let store = store_denying(&[1]).await;
     let username = new_token_id();
+    let bucket = AttemptBucket::Username(&username);
     let now = now();
-    denied(store.count_login_attempt(&username, now, now + 900).await);
-    let counted = store
-        .count_login_attempt(&username, now, now + 900)
+    denied(store.reserve_login_attempt(bucket, 1, now, now + 900).await);
+    let place = store
+        .reserve_login_attempt(bucket, 1, now, now + 900)
         .await
         .unwrap();
-    assert_eq!(counted.count, 1, "the denied attempt counted nothing");
+    assert!(
+        matches!(place, Reservation::Held(_)),
+        "the denied attempt took no place: {place:?}"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_window_restart_whose_write_is_denied_is_a_store_error() {
-    // 1: the first window; 2: the next attempt's count, a failed condition (the window has
+    // 1: the first window; 2: the next attempt's place, a failed condition (the window has
     // ended); 3: its restart of the window, denied.
     let store = store_denying(&[3]).await;
     let username = new_token_id();
+    let bucket = AttemptBucket::Username(&username);
     let start = now();
     store
-        .count_login_attempt(&username, start, start + 1)
+        .reserve_login_attempt(bucket, 5, start, start + 1)
         .await
         .unwrap();
     denied(
         store
-            .count_login_attempt(&username, start + 5, start + 905)
+            .reserve_login_attempt(bucket, 5, start + 5, start + 905)
             .await,
+    );
+}
+
+/// A settlement the store refuses is an error the login logs, never a silent success: the
+/// place stays taken, as a failure would.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_settlement_whose_write_is_denied_is_a_store_error_and_keeps_the_place() {
+    // 1: the place; 2: its settlement, denied.
+    let store = store_denying(&[2]).await;
+    let username = new_token_id();
+    let bucket = AttemptBucket::Username(&username);
+    let now = now();
+    let Reservation::Held(place) = store
+        .reserve_login_attempt(bucket, 1, now, now + 900)
+        .await
+        .unwrap()
+    else {
+        panic!("no place");
+    };
+    denied(
+        store
+            .settle_login_attempt(bucket, place, AttemptOutcome::Succeeded)
+            .await,
+    );
+    let after = store
+        .reserve_login_attempt(bucket, 1, now, now + 900)
+        .await
+        .unwrap();
+    assert!(
+        matches!(after, Reservation::Full(attempts) if attempts.in_use == 1),
+        "{after:?}"
     );
 }

@@ -56,10 +56,11 @@ async fn concurrent_rotations_rotate_once() {
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn login_attempts() {
     let store = Arc::new(fresh_dynamodb_sessions().await);
-    contract::login_attempts_count_in_a_window_and_start_over_after_it(store.as_ref()).await;
-    contract::cleared_login_attempts_start_from_zero(store.as_ref()).await;
-    contract::concurrent_login_attempts_are_all_counted(store.clone()).await;
-    contract::concurrent_attempts_after_a_window_ended_all_count_in_one_new_window(store).await;
+    contract::login_attempts_hold_places_in_a_window_and_start_over_after_it(store.as_ref()).await;
+    contract::settled_places_are_kept_or_given_back_as_their_outcome_says(store.as_ref()).await;
+    contract::concurrent_attempts_never_take_more_places_than_there_are(store.clone()).await;
+    contract::concurrent_attempts_after_a_window_ended_all_hold_places_in_one_new_window(store)
+        .await;
 }
 
 #[tokio::test]

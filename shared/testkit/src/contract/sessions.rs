@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use auth_core::{
     clock::Clock,
-    sessions::{Rotation, RotationOutcome, SessionStore},
+    sessions::{
+        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
+        RotationOutcome, SessionStore,
+    },
     tokens::new_token_id,
 };
 
@@ -327,111 +330,184 @@ pub async fn concurrent_rotations_of_one_token_rotate_exactly_once(store: Arc<dy
     assert!(outcomes.contains(&RotationOutcome::Reused));
 }
 
-pub async fn login_attempts_count_in_a_window_and_start_over_after_it(store: &dyn SessionStore) {
+fn held(window_ends_at: i64, failures_seen: u64) -> Reservation {
+    Reservation::Held(HeldAttempt {
+        window_ends_at,
+        failures_seen,
+    })
+}
+
+fn full(failures: u64, in_use: u64, window_ends_at: i64) -> Reservation {
+    Reservation::Full(LoginAttempts {
+        failures,
+        in_use,
+        window_ends_at,
+    })
+}
+
+async fn reserve(
+    store: &dyn SessionStore,
+    bucket: AttemptBucket<'_>,
+    max: u64,
+    now: i64,
+) -> Reservation {
+    store
+        .reserve_login_attempt(bucket, max, now, now + 900)
+        .await
+        .unwrap()
+}
+
+async fn settle(
+    store: &dyn SessionStore,
+    bucket: AttemptBucket<'_>,
+    reservation: Reservation,
+    outcome: AttemptOutcome,
+) {
+    let Reservation::Held(place) = reservation else {
+        panic!("no place to settle: {reservation:?}");
+    };
+    store
+        .settle_login_attempt(bucket, place, outcome)
+        .await
+        .unwrap();
+}
+
+pub async fn login_attempts_hold_places_in_a_window_and_start_over_after_it(
+    store: &dyn SessionStore,
+) {
     let username = format!("user-{}", new_token_id());
+    let bucket = AttemptBucket::Username(&username);
     let now = now();
     let end = now + 900;
-    for expected in 1..=3 {
-        let attempts = store
-            .count_login_attempt(&username, now, end)
-            .await
-            .unwrap();
-        assert_eq!((attempts.count, attempts.window_ends_at), (expected, end));
-    }
-    // The window stays the one the first attempt opened.
-    let attempts = store
-        .count_login_attempt(&username, now + 10, end + 10)
-        .await
-        .unwrap();
-    assert_eq!((attempts.count, attempts.window_ends_at), (4, end));
-    // Once it has passed, counting starts again, even if the record is still there.
-    let attempts = store
-        .count_login_attempt(&username, end, end + 900)
-        .await
-        .unwrap();
-    assert_eq!((attempts.count, attempts.window_ends_at), (1, end + 900));
-    // Usernames are counted apart, case included.
-    let other = store
-        .count_login_attempt(&username.to_uppercase(), end, end + 900)
-        .await
-        .unwrap();
-    assert_eq!(other.count, 1);
-}
-
-pub async fn cleared_login_attempts_start_from_zero(store: &dyn SessionStore) {
-    let username = format!("user-{}", new_token_id());
-    let now = now();
+    let mut places = Vec::new();
     for _ in 0..3 {
-        store
-            .count_login_attempt(&username, now, now + 900)
-            .await
-            .unwrap();
+        let place = reserve(store, bucket, 3, now).await;
+        assert_eq!(place, held(end, 0));
+        places.push(place);
     }
-    store.clear_login_attempts(&username).await.unwrap();
-    store.clear_login_attempts("nobody-at-all").await.unwrap();
-    let attempts = store
-        .count_login_attempt(&username, now, now + 900)
-        .await
-        .unwrap();
-    assert_eq!(attempts.count, 1);
+    // The window stays the one the first attempt opened, and holds three places at most.
+    assert_eq!(reserve(store, bucket, 3, now + 10).await, full(0, 3, end));
+    settle(store, bucket, places[0], AttemptOutcome::Failed).await;
+    assert_eq!(reserve(store, bucket, 3, now + 10).await, full(1, 3, end));
+    // Once it has passed, it starts again, even if the record is still there.
+    assert_eq!(reserve(store, bucket, 3, end).await, held(end + 900, 0));
+    // Usernames are counted apart, case included, and apart from a device of the same id.
+    let upper = username.to_uppercase();
+    for other in [
+        AttemptBucket::Username(&upper),
+        AttemptBucket::Device(&username),
+    ] {
+        assert_eq!(reserve(store, other, 1, end).await, held(end + 900, 0));
+        assert_eq!(reserve(store, other, 1, end).await, full(0, 1, end + 900));
+    }
 }
 
-/// Ten attempts at once are ten counts: no update is lost.
-pub async fn concurrent_login_attempts_are_all_counted(store: Arc<dyn SessionStore>) {
+/// A failure keeps its place; a success gives it back and clears the failures it saw (once,
+/// however many successes saw them); an attempt never checked gives its place back alone.
+pub async fn settled_places_are_kept_or_given_back_as_their_outcome_says(store: &dyn SessionStore) {
+    let username = format!("user-{}", new_token_id());
+    let bucket = AttemptBucket::Username(&username);
+    let now = now();
+    let end = now + 900;
+    let failed = reserve(store, bucket, 5, now).await;
+    settle(store, bucket, failed, AttemptOutcome::Failed).await;
+    let unchecked = reserve(store, bucket, 5, now).await;
+    settle(store, bucket, unchecked, AttemptOutcome::Unchecked).await;
+    assert_eq!(reserve(store, bucket, 1, now).await, full(1, 1, end));
+
+    let failed = reserve(store, bucket, 5, now).await;
+    assert_eq!(failed, held(end, 1));
+    settle(store, bucket, failed, AttemptOutcome::Failed).await;
+    let (first, second) = (
+        reserve(store, bucket, 5, now).await,
+        reserve(store, bucket, 5, now).await,
+    );
+    assert_eq!((first, second), (held(end, 2), held(end, 2)));
+    settle(store, bucket, first, AttemptOutcome::Succeeded).await;
+    assert_eq!(reserve(store, bucket, 1, now).await, full(0, 1, end));
+    settle(store, bucket, second, AttemptOutcome::Succeeded).await;
+    assert_eq!(reserve(store, bucket, 1, now).await, held(end, 0));
+    assert_eq!(reserve(store, bucket, 1, now).await, full(0, 1, end));
+
+    // A place of an ended window settles nothing in the next one.
+    let stale = Reservation::Held(HeldAttempt {
+        window_ends_at: end - 900,
+        failures_seen: 0,
+    });
+    settle(store, bucket, stale, AttemptOutcome::Failed).await;
+    settle(store, bucket, stale, AttemptOutcome::Unchecked).await;
+    assert_eq!(reserve(store, bucket, 1, now).await, full(0, 1, end));
+}
+
+/// Ten attempts at once for four places: exactly four get one, and no update is lost.
+pub async fn concurrent_attempts_never_take_more_places_than_there_are(
+    store: Arc<dyn SessionStore>,
+) {
     let username = format!("user-{}", new_token_id());
     let now = now();
     let attempts: Vec<_> = (0..10)
         .map(|_| {
             let (store, username) = (store.clone(), username.clone());
             tokio::spawn(async move {
-                store
-                    .count_login_attempt(&username, now, now + 900)
-                    .await
-                    .unwrap()
-                    .count
+                reserve(store.as_ref(), AttemptBucket::Username(&username), 4, now).await
             })
         })
         .collect();
-    let mut counts = Vec::new();
+    let mut held_places = 0;
     for attempt in attempts {
-        counts.push(attempt.await.unwrap());
+        match attempt.await.unwrap() {
+            Reservation::Held(place) => {
+                assert_eq!(
+                    place,
+                    HeldAttempt {
+                        window_ends_at: now + 900,
+                        failures_seen: 0
+                    }
+                );
+                held_places += 1;
+            }
+            Reservation::Full(attempts) => assert_eq!(attempts.in_use, 4),
+        }
     }
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
+    assert_eq!(held_places, 4);
 }
 
 /// Ten attempts at once after a window has ended (its record still there) open one new window
-/// between them and are all counted in it: an attempt that finds another has restarted the
-/// window first counts in that one, and none fails.
-pub async fn concurrent_attempts_after_a_window_ended_all_count_in_one_new_window(
+/// between them and all hold a place in it: an attempt that finds another has restarted the
+/// window first takes its place in that one, and none fails.
+pub async fn concurrent_attempts_after_a_window_ended_all_hold_places_in_one_new_window(
     store: Arc<dyn SessionStore>,
 ) {
     let username = format!("user-{}", new_token_id());
     let start = now();
-    store
-        .count_login_attempt(&username, start, start + 1)
+    let bucket = AttemptBucket::Username(&username);
+    let first = store
+        .reserve_login_attempt(bucket, 10, start, start + 1)
         .await
         .unwrap();
+    settle(store.as_ref(), bucket, first, AttemptOutcome::Failed).await;
     let later = start + 5;
     let attempts: Vec<_> = (0..10)
         .map(|_| {
             let (store, username) = (store.clone(), username.clone());
             tokio::spawn(async move {
-                store
-                    .count_login_attempt(&username, later, later + 900)
-                    .await
-                    .unwrap()
+                reserve(
+                    store.as_ref(),
+                    AttemptBucket::Username(&username),
+                    10,
+                    later,
+                )
+                .await
             })
         })
         .collect();
-    let mut counts = Vec::new();
     for attempt in attempts {
-        let attempts = attempt.await.unwrap();
-        assert_eq!(attempts.window_ends_at, later + 900);
-        counts.push(attempts.count);
+        assert_eq!(attempt.await.unwrap(), held(later + 900, 0));
     }
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=10).collect::<Vec<u64>>());
+    assert_eq!(
+        reserve(store.as_ref(), bucket, 10, later).await,
+        full(0, 10, later + 900)
+    );
 }
 
 /// Ids of every shape a signed token or a login form can carry, each different from the others:
@@ -499,20 +575,30 @@ pub async fn ids_of_every_shape_key_records_of_their_own(store: &dyn SessionStor
             .unwrap()
     );
 
-    // As usernames whose failed logins are counted, each apart, and cleared.
-    for username in &ids {
-        let count = count_once(store, username).await;
-        assert_eq!(count, 1, "{} bytes", username.len());
+    // As usernames and device ids whose login attempts are counted, each apart.
+    for id in &ids {
+        for bucket in [AttemptBucket::Username(id), AttemptBucket::Device(id)] {
+            let what = format!("{} of {} bytes", bucket.key_parts().0, id.len());
+            let place = reserve(store, bucket, 1, now()).await;
+            assert!(matches!(place, Reservation::Held(_)), "{what}");
+            settle(store, bucket, place, AttemptOutcome::Failed).await;
+        }
     }
-    for username in &ids {
-        store.clear_login_attempts(username).await.unwrap();
-        let count = count_once(store, username).await;
-        assert_eq!(count, 1, "{} bytes, cleared", username.len());
+    for id in &ids {
+        for bucket in [AttemptBucket::Username(id), AttemptBucket::Device(id)] {
+            let place = reserve(store, bucket, 2, now()).await;
+            assert!(
+                matches!(
+                    place,
+                    Reservation::Held(HeldAttempt {
+                        failures_seen: 1,
+                        ..
+                    })
+                ),
+                "{} of {} bytes: {place:?}",
+                bucket.key_parts().0,
+                id.len()
+            );
+        }
     }
-}
-
-/// Counts one failed login of `username`: the count in its window.
-async fn count_once(store: &dyn SessionStore, username: &str) -> u64 {
-    let attempts = store.count_login_attempt(username, now(), later()).await;
-    attempts.unwrap().count
 }
