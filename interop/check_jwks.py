@@ -7,7 +7,8 @@ a free port with the key fixtures of interop/keys/:
 1. RS256, ES256, EdDSA (JWT_AUDIENCE=interop-api, no JWT_ISSUER: the issuer is the server's
    own URL): the discovery document names our URL as issuer and the JWKS's URL; PyJWT's
    PyJWKClient finds the key for our tokens there and jwt.decode accepts them (audience,
-   issuer); the kid is the RFC 7638 thumbprint of the fixture's public key; the JWKS holds no
+   issuer), and refuse our refresh tokens configured so (and with no audience), taking them
+   only for the refresh audience <issuer>/refresh; the kid is the RFC 7638 thumbprint of the fixture's public key; the JWKS holds no
    private member; a token signed with a key we do not publish is refused, by PyJWT
    (InvalidSignatureError under our kid, PyJWKClientError under an unknown kid) and by us
    (422 "Signature verification failed" at /profile); /profile and /refresh take the real
@@ -15,8 +16,9 @@ a free port with the key fixtures of interop/keys/:
    the EdDSA run passes its private key on one line with literal "\\n".
 2. HS256: /.well-known/jwks.json and /.well-known/openid-configuration answer 404 JSON.
 3. flask-jwt-extended with RS256, both ways (JWT_ISSUER=https://auth.example.com): flask
-   (JWT_PUBLIC_KEY, JWT_DECODE_ISSUER) takes our access token at /profile and our refresh token
-   at /refresh; we take flask's (JWT_PRIVATE_KEY, JWT_ENCODE_ISSUER; no kid) at /profile and
+   (JWT_PUBLIC_KEY, JWT_DECODE_ISSUER) takes our access token at /profile and, with no audience
+   configured (it then skips the check), our refresh token at /refresh; configured with an
+   audience (JWT_DECODE_AUDIENCE) it refuses our refresh token, which names <issuer>/refresh; we take flask's (JWT_PRIVATE_KEY, JWT_ENCODE_ISSUER; no kid) at /profile and
    /refresh.
 
 Prints each failure, then 'interop: N passed, M failed'; exits non-zero on any failure. Every
@@ -201,15 +203,26 @@ def asymmetric_run(algorithm):
             check(f"{label}: PyJWKClient + jwt.decode verify our access token", False,
                   f"{type(error).__name__}: {error}")
             signing_key = None
+        # Configured as API Gateway's JWT authorizer is (issuer, audience, JWKS), PyJWT refuses
+        # our refresh token: it names the issuer's refresh URL, which no API is configured with.
+        raises(f"{label}: PyJWT configured like API Gateway refuses our refresh token",
+               jwt.InvalidAudienceError,
+               lambda: jwt.decode(refresh, client.get_signing_key_from_jwt(refresh).key,
+                                  algorithms=[algorithm], audience=AUDIENCE, issuer=url))
+        raises(f"{label}: PyJWT with no audience configured refuses our refresh token",
+               jwt.InvalidAudienceError,
+               lambda: jwt.decode(refresh, client.get_signing_key_from_jwt(refresh).key,
+                                  algorithms=[algorithm], issuer=url))
         try:
             refresh_claims = jwt.decode(refresh, client.get_signing_key_from_jwt(refresh).key,
-                                        algorithms=[algorithm], audience=AUDIENCE, issuer=url)
-            check(f"{label}: PyJWKClient + jwt.decode verify our refresh token",
+                                        algorithms=[algorithm], audience=f"{url}/refresh",
+                                        issuer=url)
+            check(f"{label}: our refresh token verifies for the refresh audience, <issuer>/refresh",
                   refresh_claims.get("sub") == "cosmo" and refresh_claims.get("type") == "refresh",
                   repr(refresh_claims))
         except Exception as error:  # noqa: BLE001
-            check(f"{label}: PyJWKClient + jwt.decode verify our refresh token", False,
-                  f"{type(error).__name__}: {error}")
+            check(f"{label}: our refresh token verifies for the refresh audience, <issuer>/refresh",
+                  False, f"{type(error).__name__}: {error}")
 
         # Our server takes its own tokens.
         status, body, _ = server.request("GET", "/profile", access)
@@ -332,10 +345,18 @@ def flask_rs256_run():
         status, body = flask_answer(client, "GET", "/profile", access)
         check(f"{label}: flask's /profile takes our access token",
               status == 200 and body and body.get("logged_in_as") == "cosmo", f"{status} {body}")
+        # Our refresh tokens name the refresh audience. flask-jwt-extended skips the audience
+        # check when it has none configured: such an app takes them at its /refresh as before;
+        # one configured with an audience (as a resource server should be) refuses them.
         status, body = flask_answer(client, "POST", "/refresh", refresh)
         flask_refreshed = body.get("access_token") if status == 200 and body else None
-        check(f"{label}: flask's /refresh takes our refresh token", flask_refreshed is not None,
-              f"{status} {body}")
+        check(f"{label}: flask with no audience configured takes our refresh token at /refresh",
+              flask_refreshed is not None, f"{status} {body}")
+        audienced = flask_app(JWT_PUBLIC_KEY=public_pem_text, JWT_DECODE_ISSUER=FIXED_ISSUER,
+                              JWT_DECODE_AUDIENCE="orders-api")
+        status, body = flask_answer(audienced.test_client(), "POST", "/refresh", refresh)
+        check(f"{label}: flask with an audience configured refuses our refresh token",
+              (status, body) == (422, {"msg": "Audience doesn't match"}), f"{status} {body}")
         status, body = flask_answer(client, "POST", "/refresh", access)
         check(f"{label}: flask's /refresh refuses our access token", status == 422, f"{status} {body}")
         # A negative control: flask with another public key refuses our token.

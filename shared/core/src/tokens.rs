@@ -32,6 +32,9 @@ use crate::{
     settings::{Settings, Signing},
 };
 
+/// The path of the refresh route, under the issuer's URL: the refresh tokens' audience.
+const REFRESH_PATH: &str = "/refresh";
+
 /// PyJWT accepts segments with or without `=` padding and ignores non-canonical trailing bits.
 const SEGMENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     &URL_SAFE,
@@ -285,6 +288,19 @@ impl TokenService {
         self.issuer.as_deref()
     }
 
+    /// The `aud` of refresh tokens in an asymmetric deployment: the issuer's refresh URL,
+    /// which no API is configured to accept. Any verifier that checks the audience, as API
+    /// Gateway's JWT authorizer does, refuses a refresh token whatever its routes' scopes;
+    /// `/refresh`, `/logout` and the refresh cookie take it. None with HS256, whose tokens stay
+    /// flask-jwt-extended's byte for byte (only holders of the secret verify them, and
+    /// flask-jwt-extended refuses a refresh token where an access token belongs by its `type`).
+    pub fn refresh_audience(&self) -> Option<String> {
+        match (&self.config.keys, &self.issuer) {
+            (TokenKeys::Asymmetric(_), Some(issuer)) => Some(format!("{issuer}{REFRESH_PATH}")),
+            _ => None,
+        }
+    }
+
     /// The `alg` every token carries, the only one accepted.
     pub fn algorithm_name(&self) -> &'static str {
         match &self.config.keys {
@@ -347,6 +363,13 @@ impl TokenService {
             scope,
             csrf,
         } = *spec;
+        let refresh_audience = self.refresh_audience();
+        let audience = match kind {
+            TokenKind::Refresh => refresh_audience
+                .as_deref()
+                .or(self.config.audience.as_deref()),
+            TokenKind::Access => self.config.audience.as_deref(),
+        };
         let claims = IssuedClaims {
             fresh: fresh && kind == TokenKind::Access,
             iat: issued_at,
@@ -359,7 +382,7 @@ impl TokenService {
             csrf,
             exp: self.expiry(kind, issued_at, session.map(|session| session.started_at)),
             iss: self.issuer.as_deref(),
-            aud: self.config.audience.as_deref(),
+            aud: audience,
             scope: scope.filter(|scope| kind == TokenKind::Access && !scope.is_empty()),
         };
         // Signed by hand rather than with `jsonwebtoken::encode`, whose header puts `typ` first.
@@ -587,7 +610,8 @@ impl TokenService {
                 Some(_) => return Err(TokenError::IssuerNotString),
             }
         }
-        self.check_audience(payload.get("aud").filter(|aud| is_truthy(aud)))?;
+        let refresh = matches!(payload.get("type"), Some(Value::String(kind)) if kind == "refresh");
+        self.check_audience(payload.get("aud").filter(|aud| is_truthy(aud)), refresh)?;
         if payload.get("sub").is_some_and(|sub| !sub.is_string()) {
             return Err(TokenError::SubjectNotString);
         }
@@ -598,7 +622,18 @@ impl TokenService {
     }
 
     /// RFC 7519 §4.1.3: a token naming an audience is only for a service that is that audience.
-    fn check_audience(&self, aud: Option<&Value>) -> Result<(), TokenError> {
+    /// A refresh token may name the refresh audience instead (`refresh_audience`); one issued
+    /// before it existed carries the access tokens' audience, and is taken as it always was.
+    fn check_audience(&self, aud: Option<&Value>, refresh: bool) -> Result<(), TokenError> {
+        if refresh
+            && let (Some(expected), Some(aud)) = (self.refresh_audience(), aud)
+            && match aud {
+                Value::Array(list) => list.iter().any(|name| name.as_str() == Some(&expected)),
+                single => single.as_str() == Some(&expected),
+            }
+        {
+            return Ok(());
+        }
         let Some(expected) = &self.config.audience else {
             return match aud {
                 Some(_) => Err(TokenError::UnexpectedAudience),

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use auth_core::{
     claims::{TokenKind, VerifiedClaims},
-    settings::{ALGORITHM_VAR, ISSUER_VAR, PRIVATE_KEY_VAR, PUBLIC_KEYS_VAR},
+    settings::{ALGORITHM_VAR, AUDIENCE_VAR, ISSUER_VAR, PRIVATE_KEY_VAR, PUBLIC_KEYS_VAR},
     tokens::{IssuerUnknown, SigningError, TokenError, TokenService, TokenSpec},
 };
 use auth_testkit::settings_with;
@@ -335,4 +335,94 @@ fn key_rotation_keeps_every_token_valid_through_the_overlap_and_ends_the_old_key
     assert_eq!(kids(&after), [new_kid]);
     assert_eq!(verify(&after, &old_token), Err(TokenError::BadSignature));
     assert!(verify(&after, &new_token).is_ok());
+}
+
+/// A verifier configured as API Gateway's JWT authorizer is (issuer, audience, the published
+/// key; jsonwebtoken's own checks, not ours) takes our access tokens and refuses our refresh
+/// tokens, which name the issuer's refresh URL as their audience; we take each where it
+/// belongs, and a refresh token of before the refresh audience still refreshes.
+#[test]
+fn refresh_tokens_name_an_audience_no_api_accepts_and_only_our_refresh_takes_them() {
+    for (algorithm, private, public) in fixtures() {
+        let service = TokenService::new(&settings_with(&[
+            (ALGORITHM_VAR, algorithm),
+            (PRIVATE_KEY_VAR, private),
+            (AUDIENCE_VAR, "orders-api"),
+        ]))
+        .unwrap()
+        .for_origin(Some(ORIGIN))
+        .unwrap();
+        let refresh = service
+            .issue_at(TokenKind::Refresh, "cosmo", false, NOW, "r-1", None)
+            .unwrap();
+        let access = access(&service);
+        let refresh_url = format!("{ORIGIN}/refresh");
+        assert_eq!(
+            segment(&refresh, 1)["aud"],
+            refresh_url.as_str(),
+            "{algorithm}"
+        );
+        assert_eq!(segment(&access, 1)["aud"], "orders-api", "{algorithm}");
+        assert_eq!(service.refresh_audience(), Some(refresh_url), "{algorithm}");
+
+        let jwt_algorithm: Algorithm = algorithm.parse().unwrap();
+        let key = match jwt_algorithm {
+            Algorithm::RS256 => jsonwebtoken::DecodingKey::from_rsa_pem(public.as_bytes()),
+            Algorithm::ES256 => jsonwebtoken::DecodingKey::from_ec_pem(public.as_bytes()),
+            _ => jsonwebtoken::DecodingKey::from_ed_pem(public.as_bytes()),
+        }
+        .unwrap();
+        let mut like_api_gateway = jsonwebtoken::Validation::new(jwt_algorithm);
+        like_api_gateway.set_issuer(&[ORIGIN]);
+        like_api_gateway.set_audience(&["orders-api"]);
+        let decoded = jsonwebtoken::decode::<Value>(&access, &key, &like_api_gateway);
+        assert_eq!(decoded.unwrap().claims["sub"], "cosmo", "{algorithm}");
+        let refused = jsonwebtoken::decode::<Value>(&refresh, &key, &like_api_gateway);
+        assert_eq!(
+            refused.map_err(|error| error.into_kind()).unwrap_err(),
+            jsonwebtoken::errors::ErrorKind::InvalidAudience,
+            "{algorithm}"
+        );
+
+        let at = NOW as f64 + 1.0;
+        assert!(service.verify_at(&refresh, TokenKind::Refresh, at).is_ok());
+        assert_eq!(
+            service.verify_at(&refresh, TokenKind::Access, at),
+            Err(TokenError::RefreshTokenNotAllowed)
+        );
+        assert_eq!(
+            service.verify_at(&access, TokenKind::Refresh, at),
+            Err(TokenError::RefreshTokenRequired)
+        );
+        // Signed before this version: the access tokens' audience, still good at /refresh.
+        let legacy = json!({"sub": "cosmo", "type": "refresh", "iat": NOW, "nbf": NOW,
+                            "exp": NOW + 3600, "jti": "r-0", "iss": ORIGIN, "aud": "orders-api"});
+        let kid = segment(&access, 0)["kid"].as_str().unwrap().to_owned();
+        let legacy = signed_by(jwt_algorithm, private, Some(&kid), &legacy);
+        assert!(
+            service.verify_at(&legacy, TokenKind::Refresh, at).is_ok(),
+            "{algorithm}"
+        );
+        // The refresh audience makes no access token: an access token naming it is refused.
+        let misdirected = json!({"sub": "cosmo", "type": "access", "iat": NOW, "nbf": NOW,
+                                 "exp": NOW + 900, "jti": "a-0", "iss": ORIGIN,
+                                 "aud": format!("{ORIGIN}/refresh")});
+        let misdirected = signed_by(jwt_algorithm, private, Some(&kid), &misdirected);
+        assert_eq!(
+            service.verify_at(&misdirected, TokenKind::Access, at),
+            Err(TokenError::WrongAudience),
+            "{algorithm}"
+        );
+    }
+}
+
+/// HS256 stays flask-jwt-extended's byte for byte: no refresh audience.
+#[test]
+fn hs256_refresh_tokens_carry_the_configured_audience_as_before() {
+    let service = TokenService::new(&settings_with(&[(AUDIENCE_VAR, "orders-api")])).unwrap();
+    assert_eq!(service.refresh_audience(), None);
+    let refresh = service
+        .issue_at(TokenKind::Refresh, "cosmo", false, NOW, "r-1", None)
+        .unwrap();
+    assert_eq!(segment(&refresh, 1)["aud"], "orders-api");
 }
