@@ -657,3 +657,117 @@ async fn every_security_event_reaches_the_log_as_an_emf_line_without_a_secret() 
         ["store_unavailable"]
     );
 }
+
+/// What `template.yaml` gives each function of an RS256 deployment (as `sam local invoke` and
+/// CloudFormation resolve it): the private key reaches the functions that issue tokens and no
+/// other, and every function gets the public keys it verifies with.
+#[test]
+fn only_the_functions_that_issue_tokens_get_the_private_key() {
+    let template = template();
+    let env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
+    let mut signers = Vec::new();
+    for function in template.function_ids() {
+        let variables = template.function(&function, &env_vars).unwrap().variables;
+        if variables.contains_key("JWT_PRIVATE_KEY") {
+            signers.push(function.clone());
+        }
+        assert!(
+            variables.contains_key("JWT_PUBLIC_KEYS"),
+            "{function} has no JWT_PUBLIC_KEYS"
+        );
+    }
+    signers.sort();
+    assert_eq!(signers, ["LoginFunction", "RefreshFunction"]);
+    // Which is what each function's binary expects of its keys.
+    for function in auth_core::Function::ALL {
+        let id = template
+            .function_ids()
+            .into_iter()
+            .find(|id| template.binary(id).as_deref() == Some(function.name()))
+            .unwrap_or_else(|| panic!("no function runs {}", function.name()));
+        assert_eq!(
+            signers.contains(&id),
+            function.key_use() == auth_core::settings::KeyUse::Sign,
+            "{id}"
+        );
+    }
+}
+
+/// A function that only verifies, handed the private key anyway (by hand, in the console),
+/// refuses to start with a sentence naming the variable, and never echoes the key.
+#[tokio::test]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_verifying_function_handed_the_private_key_refuses_to_start() {
+    let env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
+    let private_key = env_vars["Parameters"]["JWT_PRIVATE_KEY"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let template = template();
+    for function in [
+        "ProfileFunction",
+        "LogoutFunction",
+        "DiscoveryFunction",
+        "AuthorizerFunction",
+    ] {
+        let mut config = template.function(function, &env_vars).unwrap();
+        config
+            .variables
+            .insert("JWT_PRIVATE_KEY".to_owned(), private_key.clone());
+        let binary = template.binary(function).unwrap();
+        let mut environment =
+            ExecutionEnvironment::start(&bootstrap(function, &binary), &config, &aws_environment())
+                .await
+                .unwrap();
+        let status = environment.wait_for_exit(REPLY_TIMEOUT).await;
+        assert!(
+            status.is_ok_and(|status| !status.success()),
+            "{function} started"
+        );
+        let init_error = environment.init_error().expect("reported to /init/error");
+        let message = init_error.body["errorMessage"].as_str().unwrap().to_owned();
+        assert!(
+            message.contains(
+                "JWT_PRIVATE_KEY: is set, but this function only verifies tokens: give it the \
+                 public keys alone, in JWT_PUBLIC_KEYS"
+            ),
+            "{function}: {message}"
+        );
+        let logs = environment.stop_and_read_logs().await;
+        for line in private_key
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+        {
+            assert!(
+                !logs.contains(line) && !message.contains(line),
+                "{function}"
+            );
+        }
+    }
+}
+
+/// A function that issues tokens whose JWT_PUBLIC_KEYS does not begin with its own key's
+/// public key (the operator pasted another key) refuses to start: the others would refuse
+/// every token it signs.
+#[tokio::test]
+#[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_signing_function_whose_public_keys_lack_its_own_refuses_to_start() {
+    let mut env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
+    let stranger = include_str!("../../../interop/keys/stranger-rs256-public.pem");
+    env_vars["Parameters"]["JWT_PUBLIC_KEYS"] = json!(stranger);
+    for function in ["LoginFunction", "RefreshFunction"] {
+        let mut environment = start(function, &env_vars).await;
+        let status = environment.wait_for_exit(REPLY_TIMEOUT).await;
+        assert!(
+            status.is_ok_and(|status| !status.success()),
+            "{function} started"
+        );
+        let init_error = environment.init_error().expect("reported to /init/error");
+        let message = init_error.body["errorMessage"].as_str().unwrap();
+        assert!(
+            message
+                .contains("JWT_PUBLIC_KEYS: does not begin with the public key of JWT_PRIVATE_KEY"),
+            "{function}: {message}"
+        );
+    }
+}

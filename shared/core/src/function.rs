@@ -1,6 +1,8 @@
 //! The functions `template.yaml` deploys, each a Cargo binary of its own: what a security event
 //! is counted under (`metrics`), and what `local-api` and the emulator route to.
 
+use crate::settings::KeyUse;
+
 /// A deployed function, named by its Cargo binary, never by its generated physical name (which
 /// changes with the stack, and would split the dashboard's lines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +37,17 @@ impl Function {
             Function::Logout => "logout",
             Function::Discovery => "discovery",
             Function::Authorizer => "authorizer",
+        }
+    }
+
+    /// Which keys the function may hold: only the functions that issue tokens sign; the
+    /// others get the public keys alone (`template.yaml` passes each what this says).
+    pub fn key_use(self) -> KeyUse {
+        match self {
+            Function::Login | Function::Refresh => KeyUse::Sign,
+            Function::Profile | Function::Logout | Function::Discovery | Function::Authorizer => {
+                KeyUse::Verify
+            }
         }
     }
 }

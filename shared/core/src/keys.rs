@@ -76,7 +76,10 @@ pub struct PublishedKey {
 /// A deployment's asymmetric keys.
 pub struct KeySet {
     asymmetric: Asymmetric,
-    signing: SigningKey,
+    /// None in a function that only verifies (`verifying_only`): it never holds a private key.
+    signing: Option<SigningKey>,
+    /// The `kid` of the first key of the public keys' variable, when there is one.
+    listed_first: Option<String>,
     /// The signing key's public key first, then the others, without repeats.
     published: Vec<PublishedKey>,
 }
@@ -150,54 +153,44 @@ impl KeySet {
             .and_then(|jwk| publish(jwk, algorithm))
             .ok_or(not_a_private_key)?;
         let mut published = vec![own];
-
-        if let Some(pems) = public_pems.filter(|pems| !pems.trim().is_empty()) {
-            let blocks = pem::parse_many(pems).map_err(|_| KeyError::NoPem {
-                variable: public_variable,
-            })?;
-            if blocks.is_empty() {
-                return Err(KeyError::NoPem {
-                    variable: public_variable,
-                });
-            }
-            for (index, block) in blocks.iter().enumerate() {
-                let not_a_public_key = KeyError::NotAPublicKey {
-                    variable: public_variable,
-                    position: index + 1,
-                    expected,
-                };
-                if block.tag() != "PUBLIC KEY" {
-                    return Err(not_a_public_key);
-                }
-                let text = pem::encode(block);
-                let decoding = match asymmetric {
-                    Asymmetric::Rs256 => DecodingKey::from_rsa_pem(text.as_bytes()),
-                    Asymmetric::Es256 => DecodingKey::from_ec_pem(text.as_bytes()),
-                    Asymmetric::EdDsa => DecodingKey::from_ed_pem(text.as_bytes()),
-                }
-                .map_err(|_| not_a_public_key.clone())?;
-                let key = Jwk::from_decoding_key(&decoding, Some(algorithm))
-                    .ok()
-                    .and_then(|jwk| publish(jwk, algorithm))
-                    .ok_or(not_a_public_key)?;
-                // A key that would be published but could never verify: verifiers would be told
-                // to trust it, and rotating to it would fail.
-                if let Some(reason) = unusable(&key.jwk) {
-                    return Err(KeyError::CannotVerify {
-                        variable: public_variable,
-                        position: index + 1,
-                        algorithm: asymmetric.name(),
-                        reason,
-                    });
-                }
-                if published.iter().all(|known| known.kid != key.kid) {
-                    published.push(key);
-                }
+        let listed = parse_public_keys(asymmetric, public_variable, public_pems)?;
+        let listed_first = listed.first().map(|key| key.kid.clone());
+        for key in listed {
+            if published.iter().all(|known| known.kid != key.kid) {
+                published.push(key);
             }
         }
         Ok(Self {
             asymmetric,
-            signing,
+            signing: Some(signing),
+            listed_first,
+            published,
+        })
+    }
+
+    /// The keys of a function that only verifies: the public keys in `public_pems`, the
+    /// signing key's first (it is the one listed first), and no private key at all.
+    pub fn verifying_only(
+        asymmetric: Asymmetric,
+        (public_variable, public_pems): (&'static str, &str),
+    ) -> Result<Self, KeyError> {
+        crypto::install();
+        let mut published: Vec<PublishedKey> = Vec::new();
+        for key in parse_public_keys(asymmetric, public_variable, Some(public_pems))? {
+            if published.iter().all(|known| known.kid != key.kid) {
+                published.push(key);
+            }
+        }
+        let listed_first = published.first().map(|key| key.kid.clone());
+        if published.is_empty() {
+            return Err(KeyError::NoPem {
+                variable: public_variable,
+            });
+        }
+        Ok(Self {
+            asymmetric,
+            signing: None,
+            listed_first,
             published,
         })
     }
@@ -221,11 +214,18 @@ impl KeySet {
         self.published.iter().map(|key| &key.verifying)
     }
 
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.signing
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.signing.as_ref()
     }
 
-    /// The `kid` of the signing key: what every token it signs carries.
+    /// The `kid` of the first key listed in the public keys' variable, if any: a signer checks
+    /// that it is its own, so that every function publishes and accepts the same keys.
+    pub fn listed_first(&self) -> Option<&str> {
+        self.listed_first.as_deref()
+    }
+
+    /// The `kid` of the signing key: what every token it signs carries (in a function that
+    /// only verifies, the key listed first).
     pub fn signing_kid(&self) -> &str {
         &self.published[0].kid
     }
@@ -247,6 +247,60 @@ impl KeySet {
 }
 
 /// Names the algorithm and the keys' ids, never a key.
+/// The public keys of `variable` (`pems`, several PEM blocks or none), in their order.
+fn parse_public_keys(
+    asymmetric: Asymmetric,
+    public_variable: &'static str,
+    public_pems: Option<&str>,
+) -> Result<Vec<PublishedKey>, KeyError> {
+    let algorithm = asymmetric.algorithm();
+    let expected = asymmetric.key_type();
+    let mut keys = Vec::new();
+    if let Some(pems) = public_pems.filter(|pems| !pems.trim().is_empty()) {
+        let blocks = pem::parse_many(pems).map_err(|_| KeyError::NoPem {
+            variable: public_variable,
+        })?;
+        if blocks.is_empty() {
+            return Err(KeyError::NoPem {
+                variable: public_variable,
+            });
+        }
+        for (index, block) in blocks.iter().enumerate() {
+            let not_a_public_key = KeyError::NotAPublicKey {
+                variable: public_variable,
+                position: index + 1,
+                expected,
+            };
+            if block.tag() != "PUBLIC KEY" {
+                return Err(not_a_public_key);
+            }
+            let text = pem::encode(block);
+            let decoding = match asymmetric {
+                Asymmetric::Rs256 => DecodingKey::from_rsa_pem(text.as_bytes()),
+                Asymmetric::Es256 => DecodingKey::from_ec_pem(text.as_bytes()),
+                Asymmetric::EdDsa => DecodingKey::from_ed_pem(text.as_bytes()),
+            }
+            .map_err(|_| not_a_public_key.clone())?;
+            let key = Jwk::from_decoding_key(&decoding, Some(algorithm))
+                .ok()
+                .and_then(|jwk| publish(jwk, algorithm))
+                .ok_or(not_a_public_key)?;
+            // A key that would be published but could never verify: verifiers would be told
+            // to trust it, and rotating to it would fail.
+            if let Some(reason) = unusable(&key.jwk) {
+                return Err(KeyError::CannotVerify {
+                    variable: public_variable,
+                    position: index + 1,
+                    algorithm: asymmetric.name(),
+                    reason,
+                });
+            }
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeySet")

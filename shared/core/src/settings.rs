@@ -145,19 +145,48 @@ pub struct SettingsError {
     pub problem: String,
 }
 
+/// What a process does with the asymmetric keys, which decides the keys it may hold. (HS256
+/// cannot be split so: the one secret both signs and verifies, and every function holds it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Signs and verifies on its own (the local server, the `users` command): the private key,
+    /// with any further public keys to accept and publish.
+    SignAndVerify,
+    /// A function of a deployment that issues tokens (login, refresh): the private key, and the
+    /// public keys every function of the deployment verifies with, its own first, so that a
+    /// key the others would not accept is found at its start, not in a user's 401.
+    Sign,
+    /// A function that only verifies (profile, logout, discovery, the authorizer): the public
+    /// keys alone. A leak or a compromised dependency there cannot mint tokens.
+    Verify,
+}
+
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the process environment, for a process that signs and verifies on its own.
     pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_env_for(KeyUse::SignAndVerify)
+    }
+
+    /// Reads the process environment, for a process that uses the keys as `key_use` says.
+    pub fn from_env_for(key_use: KeyUse) -> Result<Self, SettingsError> {
         reject_non_unicode_env()?;
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup_for(|name| std::env::var(name).ok(), key_use)
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     /// An empty value counts as unset: CloudFormation passes an empty string for an unset parameter.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        Self::from_lookup_for(lookup, KeyUse::SignAndVerify)
+    }
+
+    /// `from_lookup`, for a process that uses the keys as `key_use` says.
+    pub fn from_lookup_for(
+        lookup: impl Fn(&str) -> Option<String>,
+        key_use: KeyUse,
+    ) -> Result<Self, SettingsError> {
         let read = |name: &str| lookup(name).filter(|value| !value.is_empty());
 
-        let signing = signing(&read)?;
+        let signing = signing(&read, key_use)?;
         let issuer = read(ISSUER_VAR);
         if let (Signing::Asymmetric(_), Some(issuer)) = (&signing, &issuer) {
             check_issuer_url(issuer).map_err(|problem| SettingsError {
@@ -256,7 +285,10 @@ pub const VARIABLES: [&str; 22] = [
 /// `JWT_ALGORITHM` and the keys it needs. HS256 (the default) takes the secret and refuses a
 /// private key, which would otherwise be silently ignored; the asymmetric algorithms take the
 /// private key and need no secret.
-fn signing(read: &impl Fn(&str) -> Option<String>) -> Result<Signing, SettingsError> {
+fn signing(
+    read: &impl Fn(&str) -> Option<String>,
+    key_use: KeyUse,
+) -> Result<Signing, SettingsError> {
     let asymmetric = match read(ALGORITHM_VAR).as_deref().map(str::trim) {
         None | Some("HS256") => None,
         Some("RS256") => Some(Asymmetric::Rs256),
@@ -281,6 +313,35 @@ fn signing(read: &impl Fn(&str) -> Option<String>) -> Result<Signing, SettingsEr
         }
         return secret_key(read(SECRET_KEY_VAR)).map(Signing::Hs256);
     };
+    let public_pems = read(PUBLIC_KEYS_VAR).map(|pems| unescape_newlines(&pems));
+    let key_error = |error: crate::keys::KeyError| SettingsError {
+        variable: error.variable(),
+        problem: error.problem(),
+    };
+    let public_required = |why: &str| SettingsError {
+        variable: PUBLIC_KEYS_VAR,
+        problem: format!(
+            "is required with {ALGORITHM_VAR}={} in a function that {why}: the signing key's \
+             public key as PEM (`openssl pkey -in private.pem -pubout`), then any earlier ones",
+            asymmetric.name()
+        ),
+    };
+    if key_use == KeyUse::Verify {
+        if read(PRIVATE_KEY_VAR).is_some() {
+            return Err(SettingsError {
+                variable: PRIVATE_KEY_VAR,
+                problem: format!(
+                    "is set, but this function only verifies tokens: give it the public keys \
+                     alone, in {PUBLIC_KEYS_VAR} (the signing key's first); only the functions \
+                     that issue tokens (login, refresh) may hold the private key"
+                ),
+            });
+        }
+        let pems = public_pems.ok_or_else(|| public_required("only verifies tokens"))?;
+        let keys =
+            KeySet::verifying_only(asymmetric, (PUBLIC_KEYS_VAR, &pems)).map_err(key_error)?;
+        return Ok(Signing::Asymmetric(Arc::new(keys)));
+    }
     let private_pem = read(PRIVATE_KEY_VAR).ok_or_else(|| SettingsError {
         variable: PRIVATE_KEY_VAR,
         problem: format!(
@@ -295,19 +356,26 @@ fn signing(read: &impl Fn(&str) -> Option<String>) -> Result<Signing, SettingsEr
             }
         ),
     })?;
-    let public_pems = read(PUBLIC_KEYS_VAR);
+    if key_use == KeyUse::Sign && public_pems.is_none() {
+        return Err(public_required("issues tokens"));
+    }
     let keys = KeySet::new(
         asymmetric,
         (PRIVATE_KEY_VAR, &unescape_newlines(&private_pem)),
-        (
-            PUBLIC_KEYS_VAR,
-            public_pems.as_deref().map(unescape_newlines).as_deref(),
-        ),
+        (PUBLIC_KEYS_VAR, public_pems.as_deref()),
     )
-    .map_err(|error| SettingsError {
-        variable: error.variable(),
-        problem: error.problem(),
-    })?;
+    .map_err(key_error)?;
+    if key_use == KeyUse::Sign && keys.listed_first() != Some(keys.signing_kid()) {
+        return Err(SettingsError {
+            variable: PUBLIC_KEYS_VAR,
+            problem: format!(
+                "does not begin with the public key of {PRIVATE_KEY_VAR}: the functions that \
+                 only verify read {PUBLIC_KEYS_VAR} alone and would refuse every token signed \
+                 here; list this key's public key first (`openssl pkey -in private.pem \
+                 -pubout`), then any earlier ones"
+            ),
+        });
+    }
     Ok(Signing::Asymmetric(Arc::new(keys)))
 }
 

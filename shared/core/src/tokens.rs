@@ -117,6 +117,9 @@ pub enum SigningError {
     /// this one did not say where it arrived.
     #[error("{0}")]
     NoIssuer(#[from] IssuerUnknown),
+    /// A function that only verifies was asked to sign: a bug, its private key is elsewhere.
+    #[error("this function only verifies tokens: it holds no private key")]
+    VerifyOnly,
 }
 
 /// An asymmetric deployment without `JWT_ISSUER` met a request that does not say at which URL
@@ -165,9 +168,10 @@ impl TokenKeys {
         }
     }
 
-    fn signing_key(&self) -> &SigningKey {
+    /// None in a function that only verifies.
+    fn signing_key(&self) -> Option<&SigningKey> {
         match self {
-            TokenKeys::Hs256 { signing, .. } => signing,
+            TokenKeys::Hs256 { signing, .. } => Some(signing),
             TokenKeys::Asymmetric(keys) => keys.signing_key(),
         }
     }
@@ -395,6 +399,7 @@ impl TokenService {
             .config
             .keys
             .signing_key()
+            .ok_or(SigningError::VerifyOnly)?
             .try_sign(message.as_bytes())?;
         Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }

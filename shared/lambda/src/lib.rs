@@ -72,7 +72,7 @@ where
 /// lines of `function`. There is no silent fallback to memory in the cloud: a revocation that
 /// only one instance knew of would not be one.
 pub async fn state_from_env(function: Function) -> Result<AppState, StartupError> {
-    let settings = Settings::from_env()?;
+    let settings = Settings::from_env_for(function.key_use())?;
     let users_table = settings
         .users_table
         .clone()
@@ -88,9 +88,9 @@ pub async fn state_from_env(function: Function) -> Result<AppState, StartupError
         .build()
 }
 
-/// What a function that reads no store runs with (discovery): the token service of the
-/// settings in the environment. No SDK client is built.
+/// What a function that reads no store runs with (discovery, which only verifies): the token
+/// service of the settings in the environment. No SDK client is built.
 pub async fn tokens_from_env() -> Result<TokenService, StartupError> {
-    let settings = Settings::from_env()?;
+    let settings = Settings::from_env_for(Function::Discovery.key_use())?;
     Ok(TokenService::new(&settings)?)
 }

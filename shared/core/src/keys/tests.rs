@@ -82,7 +82,8 @@ fn the_signing_key_signs_what_its_kid_verifies_and_an_unknown_kid_finds_nothing(
     for (asymmetric, private, _) in fixtures() {
         let keys = key_set(asymmetric, private, None).unwrap();
         let signature =
-            jsonwebtoken::signature::Signer::try_sign(keys.signing_key(), b"message").unwrap();
+            jsonwebtoken::signature::Signer::try_sign(keys.signing_key().unwrap(), b"message")
+                .unwrap();
         let signature =
             base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature);
         let verifying = keys.verifying_key(keys.signing_kid()).unwrap();

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use auth_core::{
     claims::{TokenKind, VerifiedClaims},
-    settings::{ALGORITHM_VAR, AUDIENCE_VAR, ISSUER_VAR, PRIVATE_KEY_VAR, PUBLIC_KEYS_VAR},
+    settings::{ALGORITHM_VAR, AUDIENCE_VAR, ISSUER_VAR, KeyUse, PRIVATE_KEY_VAR, PUBLIC_KEYS_VAR},
     tokens::{IssuerUnknown, SigningError, TokenError, TokenService, TokenSpec},
 };
 use auth_testkit::settings_with;
@@ -425,4 +425,112 @@ fn hs256_refresh_tokens_carry_the_configured_audience_as_before() {
         .issue_at(TokenKind::Refresh, "cosmo", false, NOW, "r-1", None)
         .unwrap();
     assert_eq!(segment(&refresh, 1)["aud"], "orders-api");
+}
+
+/// Settings read for `key_use` from exactly `variables`.
+fn settings_for(
+    key_use: KeyUse,
+    variables: &[(&str, &str)],
+) -> Result<auth_core::settings::Settings, auth_core::settings::SettingsError> {
+    auth_core::settings::Settings::from_lookup_for(
+        |name| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        },
+        key_use,
+    )
+}
+
+/// A function that only verifies holds the public keys alone: it takes what the signer
+/// issues, publishes the same keys in the same order, refuses a private key at start, and
+/// cannot sign if asked.
+#[test]
+fn a_verifying_function_holds_the_public_keys_alone_and_takes_what_the_signer_issues() {
+    for (algorithm, private, public) in fixtures() {
+        let published = public.to_owned();
+        let signer_settings = settings_for(
+            KeyUse::Sign,
+            &[
+                (ALGORITHM_VAR, algorithm),
+                (PRIVATE_KEY_VAR, private),
+                (PUBLIC_KEYS_VAR, &published),
+            ],
+        )
+        .unwrap();
+        let verifier_settings = settings_for(
+            KeyUse::Verify,
+            &[(ALGORITHM_VAR, algorithm), (PUBLIC_KEYS_VAR, &published)],
+        )
+        .unwrap();
+        let signer = TokenService::new(&signer_settings)
+            .unwrap()
+            .for_origin(Some(ORIGIN))
+            .unwrap();
+        let verifier = TokenService::new(&verifier_settings)
+            .unwrap()
+            .for_origin(Some(ORIGIN))
+            .unwrap();
+        let token = access(&signer);
+        assert_eq!(verify(&verifier, &token).unwrap().subject, "cosmo");
+        let kids = |service: &TokenService| -> Vec<String> {
+            service
+                .key_set()
+                .unwrap()
+                .kids()
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(kids(&signer), kids(&verifier), "{algorithm}");
+        assert!(matches!(
+            verifier.issue_at(TokenKind::Access, "cosmo", true, NOW, "j", None),
+            Err(SigningError::VerifyOnly)
+        ));
+
+        let refused = settings_for(
+            KeyUse::Verify,
+            &[
+                (ALGORITHM_VAR, algorithm),
+                (PRIVATE_KEY_VAR, private),
+                (PUBLIC_KEYS_VAR, public),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(refused.variable, PRIVATE_KEY_VAR);
+        assert!(
+            refused.problem.contains("only verifies tokens"),
+            "{refused}"
+        );
+        assert!(!refused.to_string().contains(&private[40..80]));
+        let missing = settings_for(KeyUse::Verify, &[(ALGORITHM_VAR, algorithm)]).unwrap_err();
+        assert_eq!(missing.variable, PUBLIC_KEYS_VAR, "{missing}");
+    }
+}
+
+/// A function that issues tokens must list its own public key first in JWT_PUBLIC_KEYS: what
+/// every function that only verifies reads. The local server (`SignAndVerify`) needs none.
+#[test]
+fn a_signing_function_needs_its_own_public_key_first_in_the_published_keys() {
+    let (_, private, public) = fixtures()[0];
+    let stranger = include_str!("../../../../interop/keys/stranger-rs256-public.pem");
+    let with_keys = |key_use: KeyUse, published: Option<&str>| {
+        let mut variables = vec![(ALGORITHM_VAR, "RS256"), (PRIVATE_KEY_VAR, private)];
+        if let Some(published) = published {
+            variables.push((PUBLIC_KEYS_VAR, published));
+        }
+        settings_for(key_use, &variables)
+    };
+    for published in [
+        None,
+        Some(stranger.to_owned()),
+        Some(format!("{stranger}{public}")),
+    ] {
+        let refused = with_keys(KeyUse::Sign, published.as_deref()).unwrap_err();
+        assert_eq!(refused.variable, PUBLIC_KEYS_VAR, "{refused}");
+    }
+    assert!(with_keys(KeyUse::Sign, Some(&format!("{public}{stranger}"))).is_ok());
+    // On its own, a server signs and verifies with any further keys, or none.
+    assert!(with_keys(KeyUse::SignAndVerify, None).is_ok());
+    assert!(with_keys(KeyUse::SignAndVerify, Some(stranger)).is_ok());
 }
