@@ -318,7 +318,8 @@ COOKIE_CASES = {
                      f"access_token_cookie=<jwt>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/",
                      f"csrf_access_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/",
                      f"refresh_token_cookie=<jwt>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh",
-                     f"csrf_refresh_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/"]}),
+                     f"csrf_refresh_token=<uuid>; {COOKIE_ATTRIBUTES}; Path=/",
+                     f"login_proof=<proof>; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/login; Max-Age=7776000"]}),
     # A body another site's page could send without a preflight: it must not log anyone in.
     "login-undeclared-body": (event("POST", "/login", None, '{"username": "cosmo", "password": "space-corgi"}'),
                               {"statusCode": 415, "body": {"error": "Content-Type must be application/json"}}),

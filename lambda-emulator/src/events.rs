@@ -44,7 +44,8 @@ pub struct Expected {
     pub body: Option<Value>,
     pub body_keys: Option<Vec<String>>,
     /// Every `Set-Cookie` of the reply, in order; none when the event documents none. A value
-    /// of `<jwt>` or `<uuid>` stands for a fresh token or CSRF value; the rest is exact.
+    /// of `<jwt>`, `<proof>` or `<uuid>` stands for a fresh token, device proof or CSRF value;
+    /// the rest is exact.
     pub cookies: Vec<String>,
 }
 
@@ -278,7 +279,7 @@ fn token_payload(token: &str) -> Option<Value> {
 }
 
 /// Whether the `Set-Cookie` value `cookie` is `wanted`, whose value may be `<jwt>` (three
-/// base64url segments) or `<uuid>` (a UUID as text).
+/// base64url segments), `<proof>` (a device proof, `lp1.` and two) or `<uuid>` (a UUID as text).
 fn cookie_matches(cookie: &str, wanted: &str) -> bool {
     let split = |text: &str| -> Option<(String, String, String)> {
         let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
@@ -298,6 +299,9 @@ fn cookie_matches(cookie: &str, wanted: &str) -> bool {
     };
     let value_matches = match wanted_value.as_str() {
         "<jwt>" => value.split('.').count() == 3 && value.split('.').all(base64url),
+        "<proof>" => value
+            .strip_prefix("lp1.")
+            .is_some_and(|rest| rest.split('.').count() == 2 && rest.split('.').all(base64url)),
         "<uuid>" => {
             value.len() == 36
                 && value

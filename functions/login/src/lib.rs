@@ -20,7 +20,7 @@ use auth_core::{
 use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
-    deadline,
+    deadline, device_proof,
     grant::{Delivery, granted_response},
     issuer::tokens_for,
     respond,
@@ -50,9 +50,23 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         false => json_body(request)?,
     };
     let credentials = login_schema::validate(&body).map_err(ApiError::Validation)?;
+    // A client that shows a proof of an earlier login as this user keeps its own allowance:
+    // strangers' failures against the username do not lock it out. Any other proof (another
+    // user's, forged, expired) counts as none.
+    let proof = device_proof::presented(request, browser.uses_cookies()).and_then(|proof| {
+        auth_core::device_proof::check(
+            &tokens,
+            &proof,
+            &credentials.username,
+            state.clock().unix_secs(),
+        )
+    });
+    let bucket = match &proof {
+        Some(proof) => AttemptBucket::Device(&proof.device),
+        None => AttemptBucket::Username(&credentials.username),
+    };
     // A place is taken for the attempt and the user read at once: one round trip. A refused
     // login's read is thrown away, its password never checked.
-    let bucket = AttemptBucket::Username(&credentials.username);
     let wait_limit =
         deadline::budget(request, state.request_budget()).saturating_sub(KEPT_FOR_THE_CHECK);
     let (admitted, found) = tokio::join!(
@@ -99,15 +113,24 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
             with_csrf: browser.tokens_carry_csrf(),
         })
         .map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
-    let response = granted_response(
+    let in_cookies = browser.uses_cookies().then_some(&browser.cookies);
+    let mut response = granted_response(
         request,
         &granted,
         Delivery {
             in_body: browser.token_locations.has(TokenLocation::Headers),
-            in_cookies: browser.uses_cookies().then_some(&browser.cookies),
+            in_cookies,
             cookie_message: LOGIN_SUCCESSFUL,
         },
     );
+    // Renewed at every login (the same device when it showed a proof), so a device that logs
+    // in at least every 90 days keeps its allowance.
+    let device = proof.as_ref().map(|proof| proof.device.as_str());
+    match auth_core::device_proof::issue(&tokens, &user.username, device, now) {
+        Ok(issued) => device_proof::deliver(request, &mut response, &issued, in_cookies),
+        // The tokens are issued: a client without a proof is throttled per username, as before.
+        Err(error) => tracing::error!(%error, "could not sign a device proof"),
+    }
     state.record(Event::LoginSucceeded);
     Ok(response)
 }

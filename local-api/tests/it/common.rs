@@ -120,6 +120,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
     pub retry_after: Option<u64>,
+    /// The device proof a login handed over (`Login-Proof`).
+    pub login_proof: Option<String>,
 }
 
 fn reply(response: Response<Body>) -> Reply {
@@ -130,6 +132,10 @@ fn reply(response: Response<Body>) -> Reply {
             .headers()
             .get("retry-after")
             .map(|value| value.to_str().unwrap().parse().unwrap()),
+        login_proof: response
+            .headers()
+            .get("login-proof")
+            .map(|value| value.to_str().unwrap().to_owned()),
     }
 }
 
@@ -261,13 +267,22 @@ impl Service {
     }
 
     pub async fn login_as(&self, username: &str, password: &str) -> Reply {
+        self.login_with_proof(username, password, None).await
+    }
+
+    /// A login that shows `proof` (a device proof) in the `Login-Proof` header.
+    pub async fn login_with_proof(
+        &self,
+        username: &str,
+        password: &str,
+        proof: Option<&str>,
+    ) -> Reply {
         let body = json!({"username": username, "password": password}).to_string();
-        let request = request(
-            "POST",
-            "/login",
-            &[("content-type", "application/json")],
-            Some(&body),
-        );
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(proof) = proof {
+            headers.push(("login-proof", proof));
+        }
+        let request = request("POST", "/login", &headers, Some(&body));
         reply(
             login::handle(&self.state, self.deliver(request))
                 .await

@@ -29,6 +29,7 @@ over_both_stores!(
     with_both_locations_a_header_client_and_a_cookie_client_share_one_deployment,
     a_login_that_sets_cookies_must_declare_its_json_body,
     a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_them,
+    a_browser_that_logged_in_before_is_not_locked_out_by_a_strangers_failures,
 );
 
 const COOKIES_ONLY: (&str, &str) = ("JWT_TOKEN_LOCATION", "cookies");
@@ -108,6 +109,12 @@ impl<'a> Browser<'a> {
                 stored_name == name && !stored.http_only && stored.path == "/"
             })
             .map(|(_, stored)| stored.value.clone())
+    }
+
+    /// Whether the jar holds no cookie of a session: none but the device proof, which proves a
+    /// past login and outlives a logout by design.
+    fn holds_no_session(&self) -> bool {
+        self.jar.keys().all(|(name, _)| name == "login_proof")
     }
 
     /// Every cookie the jar holds, by name (for a thief who copies them).
@@ -248,11 +255,23 @@ async fn login_sets_http_only_token_cookies_and_readable_csrf_cookies_and_no_tok
             "access_token_cookie",
             "csrf_access_token",
             "refresh_token_cookie",
-            "csrf_refresh_token"
+            "csrf_refresh_token",
+            "login_proof"
         ]
     );
     for set_cookie in &login.set_cookies {
         let cookie = Cookie::parse(set_cookie.as_str()).unwrap();
+        if cookie.name() == "login_proof" {
+            // The device proof: HttpOnly, to /login alone, kept for its 90 days.
+            assert_eq!(cookie.http_only(), Some(true), "{set_cookie}");
+            assert_eq!(cookie.path(), Some("/login"), "{set_cookie}");
+            assert_eq!(
+                cookie.max_age(),
+                Some(cookie::time::Duration::days(90)),
+                "{set_cookie}"
+            );
+            continue;
+        }
         let is_token = cookie.name().ends_with("_cookie");
         assert_eq!(
             cookie.http_only(),
@@ -417,7 +436,7 @@ async fn a_header_token_put_in_a_cookie_has_no_csrf_claim_to_prove(backend: Back
         "a logout",
     );
     // Cookies the API can never take a POST from are cleared with the refusal.
-    assert!(browser.jar.is_empty(), "left: {:?}", browser.jar);
+    assert!(browser.holds_no_session(), "left: {:?}", browser.jar);
 }
 
 async fn logout_needs_the_csrf_value_and_then_clears_every_cookie_and_ends_the_session(
@@ -455,7 +474,7 @@ async fn logout_needs_the_csrf_value_and_then_clears_every_cookie_and_ends_the_s
     let logout = browser.logout_as_the_page().await;
     assert_answer(&logout, StatusCode::OK, "Successfully logged out", "logout");
     assert_eq!(logout.set_cookies.len(), 4, "{:?}", logout.set_cookies);
-    assert!(browser.jar.is_empty(), "left: {:?}", browser.jar);
+    assert!(browser.holds_no_session(), "left: {:?}", browser.jar);
     assert_answer(
         &browser.profile().await,
         StatusCode::UNAUTHORIZED,
@@ -490,7 +509,7 @@ async fn idle_past_the_access_tokens_life_then_logging_out_still_ends_the_sessio
     );
     let logout = browser.logout_as_the_page().await;
     assert_answer(&logout, StatusCode::OK, "Successfully logged out", "logout");
-    assert!(browser.jar.is_empty());
+    assert!(browser.holds_no_session(), "left: {:?}", browser.jar);
     assert_answer(
         &refresh_with_a_copy(&service, &stolen_refresh, &refresh_csrf).await,
         StatusCode::UNAUTHORIZED,
@@ -555,7 +574,8 @@ async fn with_both_locations_a_header_client_and_a_cookie_client_share_one_deplo
     let mut browser = Browser::new(&service);
     let login = browser.login().await;
     assert!(login.body["access_token"].is_string());
-    assert_eq!(login.set_cookies.len(), 4);
+    // The tokens' four, and the device proof's.
+    assert_eq!(login.set_cookies.len(), 5);
     service.clock().advance(std::time::Duration::from_secs(1));
     let cookie_refresh = browser.refresh_as_the_page().await;
     assert_eq!(
@@ -622,7 +642,7 @@ async fn a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_t
         logout.body
     );
     assert_eq!(logout.set_cookies.len(), 4, "{:?}", logout.set_cookies);
-    assert!(browser.jar.is_empty(), "left: {:?}", browser.jar);
+    assert!(browser.holds_no_session(), "left: {:?}", browser.jar);
     // With nothing left, a logout says so, and clears (nothing) again.
     let again = browser.logout(None).await;
     assert_answer(
@@ -631,4 +651,31 @@ async fn a_logout_with_cookies_that_hold_no_usable_token_is_refused_and_clears_t
         r#"Missing cookie "access_token_cookie""#,
         "a logout with no cookie",
     );
+}
+
+/// The device proof's cookie goes back to /login by itself: a browser that logged in before
+/// keeps its own allowance while a stranger's guesses lock the username, and a logout leaves
+/// it (it proves a past login, not a session).
+async fn a_browser_that_logged_in_before_is_not_locked_out_by_a_strangers_failures(
+    backend: Backend,
+) {
+    let service = Service::new(
+        backend,
+        &[COOKIES_ONLY, PLAIN_HTTP, ("LOGIN_MAX_FAILURES", "3")],
+    )
+    .await;
+    let mut browser = Browser::new(&service);
+    assert_eq!(browser.login().await.status, StatusCode::OK);
+    assert_eq!(browser.logout_as_the_page().await.status, StatusCode::OK);
+    let mut stranger = Browser::new(&service);
+    let guess = json!({"username": "cosmo", "password": "guess"}).to_string();
+    for _ in 0..10 {
+        stranger
+            .send(Function::Login, "POST", "/login", None, Some(&guess))
+            .await;
+    }
+    let locked = stranger.login().await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{backend:?}");
+    let login = browser.login().await;
+    assert_eq!(login.status, StatusCode::OK, "{backend:?}: {}", login.body);
 }

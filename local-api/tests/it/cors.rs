@@ -63,7 +63,7 @@ fn a_preflight_is_answered_without_a_handler_for_an_allowed_origin() {
         );
         assert_eq!(
             header(&answer, "access-control-allow-headers"),
-            Some("authorization,content-type,x-csrf-token")
+            Some("authorization,content-type,x-csrf-token,login-proof")
         );
         assert_eq!(header(&answer, "access-control-max-age"), Some("600"));
         assert_eq!(answer.body_mut().read_to_string().unwrap(), "", "{path}");
@@ -113,7 +113,8 @@ fn an_allowed_origins_answers_carry_cors_headers_errors_included() {
         header(&login, "access-control-allow-credentials"),
         Some("true")
     );
-    assert_eq!(login.headers().get_all("set-cookie").iter().count(), 4);
+    // The tokens' four and the device proof's.
+    assert_eq!(login.headers().get_all("set-cookie").iter().count(), 5);
     let refused = agent()
         .get(format!("{}/profile", server.url))
         .header("origin", PAGE)
@@ -121,10 +122,10 @@ fn an_allowed_origins_answers_carry_cors_headers_errors_included() {
         .unwrap();
     assert_eq!(refused.status(), 401);
     assert_eq!(header(&refused, "access-control-allow-origin"), Some(PAGE));
-    // The page may read why, and when to try again.
+    // The page may read why, and when to try again, and a login's device proof.
     assert_eq!(
         header(&refused, "access-control-expose-headers"),
-        Some("retry-after,www-authenticate")
+        Some("retry-after,www-authenticate,login-proof")
     );
 }
 

@@ -617,7 +617,8 @@ async fn cookie_mode_matches_the_description() {
     let login = checked(&description, Method::POST, "/login", login);
     assert_eq!(login.body, json!({"msg": "Login successful"}));
     let cookies = set_cookies(&login);
-    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    // The tokens' four and the device proof's.
+    assert_eq!(cookies.len(), 5, "{cookies:?}");
     let access = format!(
         "access_token_cookie={}",
         cookie_of(&cookies, "access_token_cookie")
@@ -677,7 +678,7 @@ async fn both_locations_match_the_description() {
     let header_state = state_with(&[]);
     let login = answer(&state, login_request(PASSWORD)).await;
     let login = checked(&description, Method::POST, "/login", login);
-    assert_eq!(set_cookies(&login).len(), 4, "{:?}", login.headers);
+    assert_eq!(set_cookies(&login).len(), 5, "{:?}", login.headers);
     assert!(login.body.get("access_token").is_some(), "{}", login.body);
     let header_login = answer(&header_state, login_request(PASSWORD)).await;
     let header_refresh = header_login.body["refresh_token"].as_str().unwrap();

@@ -36,6 +36,9 @@ over_both_stores!(
     a_login_succeeds_when_its_attempt_cannot_be_settled,
     concurrent_correct_logins_are_never_refused_as_failures,
     of_twenty_concurrent_guesses_five_are_checked_and_the_rest_refused_until_the_window_ends,
+    a_strangers_failures_do_not_lock_out_a_client_with_a_proof,
+    a_stolen_proof_gives_its_thief_the_proofs_allowance_and_nothing_more,
+    a_proof_of_another_user_or_forged_or_expired_counts_as_none,
     zero_max_failures_never_throttles,
     tokens_issued_before_a_password_change_are_refused,
     ending_a_users_sessions_refuses_every_token_they_had_but_not_new_ones,
@@ -651,6 +654,139 @@ async fn of_twenty_concurrent_guesses_five_are_checked_and_the_rest_refused_unti
         (StatusCode::TOO_MANY_REQUESTS, Some(300)),
         "{backend:?}"
     );
+}
+
+/// Logs in as cosmo with the right password: the device proof handed over.
+async fn proof_of_a_login(service: &Service) -> String {
+    let reply = service.login_as("cosmo", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply
+        .login_proof
+        .expect("a login hands over a device proof")
+}
+
+/// OWASP's device cookies: a stranger's failures lock the username for those without a proof,
+/// and not the client that has logged in as the user before.
+async fn a_strangers_failures_do_not_lock_out_a_client_with_a_proof(backend: Backend) {
+    let service = Service::new(backend, &[("LOGIN_MAX_FAILURES", "5")]).await;
+    let proof = proof_of_a_login(&service).await;
+    let mut refused = 0;
+    for _ in 0..50 {
+        let stranger = service.login_as("cosmo", "guess").await;
+        refused += usize::from(stranger.status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(refused, 45, "{backend:?}: only five guesses are checked");
+    let with_proof = service
+        .login_with_proof("cosmo", PASSWORD, Some(&proof))
+        .await;
+    assert_eq!(
+        with_proof.status,
+        StatusCode::OK,
+        "{backend:?}: {}",
+        with_proof.body
+    );
+    // The proof it gets back is of the same device, renewed.
+    let renewed = with_proof.login_proof.unwrap();
+    assert_eq!(
+        service
+            .login_with_proof("cosmo", PASSWORD, Some(&renewed))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A client without one is throttled as before, right password included.
+    let without = service.login_as("cosmo", PASSWORD).await;
+    assert_eq!(
+        (without.status, &without.body),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"error": "Too many failed login attempts"})
+        ),
+        "{backend:?}"
+    );
+}
+
+/// A proof's allowance is its own: a thief guessing with it is throttled after as many
+/// failures as anyone, and its failures do not touch the username's allowance.
+async fn a_stolen_proof_gives_its_thief_the_proofs_allowance_and_nothing_more(backend: Backend) {
+    let service = Service::new(backend, &[("LOGIN_MAX_FAILURES", "5")]).await;
+    let stolen = proof_of_a_login(&service).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let guess = service
+            .login_with_proof("cosmo", "guess", Some(&stolen))
+            .await;
+        statuses.push(guess.status.as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 401, 429, 429, 429],
+        "{backend:?}"
+    );
+    // The right password with that proof waits for its window too; without it, the username
+    // still has its whole allowance.
+    let locked = service
+        .login_with_proof("cosmo", PASSWORD, Some(&stolen))
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{backend:?}");
+    assert_eq!(
+        service.login_as("cosmo", PASSWORD).await.status,
+        StatusCode::OK,
+        "{backend:?}"
+    );
+}
+
+async fn a_proof_of_another_user_or_forged_or_expired_counts_as_none(backend: Backend) {
+    let service = Service::new(backend, &[("LOGIN_MAX_FAILURES", "5")]).await;
+    let proof = proof_of_a_login(&service).await;
+    // Forged: the same payload under another signature; and garbage.
+    let (unsigned, _) = proof.rsplit_once('.').unwrap();
+    let forged = format!("{unsigned}.AAAA");
+    for _ in 0..5 {
+        service.login_as("cosmo", "guess").await;
+    }
+    // Another user's: signed by this deployment for wanda, shown by a client logging in as cosmo.
+    let now = service.clock().unix_secs();
+    let wandas =
+        auth_core::device_proof::issue(service.state.tokens(), "wanda", None, now).unwrap();
+    for (what, shown) in [
+        ("forged", forged.as_str()),
+        ("garbage", "lp1.x.y"),
+        ("another user's", wandas.as_str()),
+    ] {
+        let reply = service
+            .login_with_proof("cosmo", PASSWORD, Some(shown))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{backend:?} {what}"
+        );
+    }
+    let wanda = service.login_as("wanda", "no such user").await;
+    assert_eq!(wanda.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wanda.login_proof.is_none(),
+        "a failed login hands over no proof"
+    );
+    // The real proof, past its 90 days: none either.
+    assert_eq!(
+        service
+            .login_with_proof("cosmo", PASSWORD, Some(&proof))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    service
+        .clock()
+        .advance(auth_core::device_proof::LIFETIME + Duration::from_secs(1));
+    for _ in 0..5 {
+        service.login_as("cosmo", "guess").await;
+    }
+    let expired = service
+        .login_with_proof("cosmo", PASSWORD, Some(&proof))
+        .await;
+    assert_eq!(expired.status, StatusCode::TOO_MANY_REQUESTS, "{backend:?}");
 }
 
 async fn zero_max_failures_never_throttles(backend: Backend) {

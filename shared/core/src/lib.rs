@@ -16,6 +16,7 @@
 pub mod access;
 pub mod claims;
 pub mod clock;
+pub mod device_proof;
 pub mod function;
 pub mod grant;
 pub mod keys;

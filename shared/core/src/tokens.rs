@@ -287,6 +287,30 @@ impl TokenService {
         })
     }
 
+    /// Signs `message` with the deployment's signing key, as a token's signature is made: what
+    /// a device proof carries (`device_proof`), whose signing input never parses as a token's.
+    pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        Ok(self
+            .config
+            .keys
+            .signing_key()
+            .ok_or(SigningError::VerifyOnly)?
+            .try_sign(message)?)
+    }
+
+    /// Whether `signature` is one of `sign_bytes(message)`, by any key that verifies tokens.
+    pub fn verifies_bytes(&self, message: &[u8], signature: &[u8]) -> bool {
+        let signature = URL_SAFE_NO_PAD.encode(signature);
+        let algorithm = self.config.keys.algorithm();
+        let verifies = |key: &DecodingKey| {
+            jsonwebtoken::crypto::verify(&signature, message, key, algorithm).unwrap_or(false)
+        };
+        match &self.config.keys {
+            TokenKeys::Hs256 { verifying, .. } => verifies(verifying),
+            TokenKeys::Asymmetric(keys) => keys.verifying_keys().any(verifies),
+        }
+    }
+
     /// The issuer tokens carry, when there is one (resolved for a request, see `for_origin`).
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()

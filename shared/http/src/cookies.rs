@@ -32,6 +32,8 @@ pub const REFRESH_CSRF_COOKIE: &str = "csrf_refresh_token";
 /// Where a cookie token's CSRF value comes back, for either kind (flask-jwt-extended's
 /// `JWT_ACCESS_CSRF_HEADER_NAME` and `JWT_REFRESH_CSRF_HEADER_NAME`).
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The cookie of a device proof (`auth_core::device_proof`), sent back to `/login` alone.
+pub const DEVICE_PROOF_COOKIE: &str = "login_proof";
 
 /// The cookie that carries a token of `kind`.
 pub fn token_cookie(kind: TokenKind) -> &'static str {
@@ -72,6 +74,8 @@ pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub struct CookiePaths {
     pub access: String,
     pub refresh: String,
+    /// Where the device proof goes: `/login` under the path the API was reached at.
+    pub login: String,
 }
 
 impl CookiePaths {
@@ -83,6 +87,7 @@ impl CookiePaths {
                 .refresh_path
                 .clone()
                 .unwrap_or_else(|| format!("{base}/refresh")),
+            login: format!("{base}/login"),
         }
     }
 
@@ -130,6 +135,18 @@ impl<'a> CookieWriter<'a> {
         if let Some(csrf) = csrf {
             self.append(response, csrf_cookie(kind), csrf, "/", false);
         }
+    }
+
+    /// Sets the device proof's cookie: HttpOnly, to `/login` only, for the proof's lifetime
+    /// (a browser keeps it across restarts, unlike the session's token cookies).
+    pub fn set_device_proof(&self, response: &mut Response<Body>, proof: &str) {
+        let cookie = self
+            .cookie(DEVICE_PROOF_COOKIE, proof, &self.paths.login, true)
+            .max_age(Duration::seconds(
+                auth_core::device_proof::LIFETIME.as_secs() as i64,
+            ))
+            .build();
+        append_header(response, &cookie.to_string());
     }
 
     /// Clears every cookie `set` can set, with the attributes it set them with (a browser only
@@ -339,6 +356,7 @@ mod tests {
             CookiePaths {
                 access: "/auth/".to_owned(),
                 refresh: "/auth/refresh".to_owned(),
+                login: "/auth/login".to_owned(),
             }
         );
         let configured = CookiePolicy {

@@ -10,6 +10,7 @@ pub mod body;
 pub mod cookies;
 pub mod csrf;
 pub mod deadline;
+pub mod device_proof;
 pub mod errors;
 pub mod grant;
 pub mod guard;

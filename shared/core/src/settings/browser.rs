@@ -17,9 +17,14 @@ pub const CORS_ALLOWED_ORIGINS_VAR: &str = "CORS_ALLOWED_ORIGINS";
 /// What a page of an allowed origin may send and read, the same on API Gateway (the template's
 /// `CorsConfiguration`, checked against these by a test) and on `local-api`.
 pub const CORS_ALLOWED_METHODS: [&str; 2] = ["GET", "POST"];
-pub const CORS_ALLOWED_HEADERS: [&str; 3] = ["authorization", "content-type", "x-csrf-token"];
+pub const CORS_ALLOWED_HEADERS: [&str; 4] = [
+    "authorization",
+    "content-type",
+    "x-csrf-token",
+    "login-proof",
+];
 /// A throttled or unavailable answer says when to try again; a page should be able to read it.
-pub const CORS_EXPOSED_HEADERS: [&str; 2] = ["retry-after", "www-authenticate"];
+pub const CORS_EXPOSED_HEADERS: [&str; 3] = ["retry-after", "www-authenticate", "login-proof"];
 /// How long a browser may reuse a preflight's answer: a narrowed origin list reaches every
 /// browser within ten minutes.
 pub const CORS_MAX_AGE_SECS: u64 = 600;
