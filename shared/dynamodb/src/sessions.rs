@@ -323,16 +323,20 @@ impl SessionStore for DynamoSessionStore {
                 failures_seen: attempts.failures,
             }))
         };
-        for _ in 0..LOGIN_COUNT_TRIES {
-            // A place in the current window, or the first of a new one.
-            let taken = self
-                .update(key.clone())
+        // Both writes below bind the same names and values, and answer with the item.
+        let place = || {
+            self.update(key.clone())
                 .expression_attribute_names("#in_use", IN_USE)
                 .expression_attribute_names("#failures", FAILURES)
                 .expression_attribute_values(":one", number(1))
                 .expression_attribute_values(":zero", number(0))
                 .expression_attribute_values(":end", number(window_end))
                 .expression_attribute_values(":now", number(now))
+                .return_values(ReturnValue::AllNew)
+        };
+        for _ in 0..LOGIN_COUNT_TRIES {
+            // A place in the current window, or the first of a new one.
+            let taken = place()
                 .expression_attribute_values(":max", number(max as i64))
                 .update_expression(
                     "ADD #in_use :one SET #expires = if_not_exists(#expires, :end), \
@@ -342,7 +346,6 @@ impl SessionStore for DynamoSessionStore {
                     "attribute_not_exists(#expires) OR (#expires > :now AND \
                      (attribute_not_exists(#in_use) OR #in_use < :max))",
                 )
-                .return_values(ReturnValue::AllNew)
                 // A refusal carries the item, so that a full window costs one round trip.
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
@@ -375,17 +378,9 @@ impl SessionStore for DynamoSessionStore {
                     }
                 }
             }
-            let restarted = self
-                .update(key.clone())
-                .expression_attribute_names("#in_use", IN_USE)
-                .expression_attribute_names("#failures", FAILURES)
-                .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":zero", number(0))
-                .expression_attribute_values(":end", number(window_end))
-                .expression_attribute_values(":now", number(now))
+            let restarted = place()
                 .update_expression("SET #in_use = :one, #failures = :zero, #expires = :end")
                 .condition_expression("attribute_not_exists(#expires) OR #expires <= :now")
-                .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
             match restarted {

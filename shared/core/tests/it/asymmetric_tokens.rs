@@ -102,6 +102,16 @@ fn verify(service: &TokenService, token: &str) -> Result<VerifiedClaims, TokenEr
     service.verify_at(token, TokenKind::Access, NOW as f64 + 1.0)
 }
 
+/// The `kid`s a service publishes, the signing key's first.
+fn kids(service: &TokenService) -> Vec<String> {
+    service
+        .key_set()
+        .unwrap()
+        .kids()
+        .map(str::to_owned)
+        .collect()
+}
+
 fn segment(token: &str, index: usize) -> Value {
     let part = token.split('.').nth(index).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
@@ -302,14 +312,6 @@ fn access_tokens_carry_the_users_scopes_and_refresh_tokens_never() {
 fn key_rotation_keeps_every_token_valid_through_the_overlap_and_ends_the_old_keys_after() {
     let (_, old_private, old_public) = fixtures()[1];
     let (new_private, new_public) = new_es256_key();
-    let kids = |service: &TokenService| -> Vec<String> {
-        service
-            .key_set()
-            .unwrap()
-            .kids()
-            .map(str::to_owned)
-            .collect()
-    };
 
     // Before: the old key signs and is the only one published.
     let before = service("ES256", old_private, None);
@@ -474,14 +476,6 @@ fn a_verifying_function_holds_the_public_keys_alone_and_takes_what_the_signer_is
             .unwrap();
         let token = access(&signer);
         assert_eq!(verify(&verifier, &token).unwrap().subject, "cosmo");
-        let kids = |service: &TokenService| -> Vec<String> {
-            service
-                .key_set()
-                .unwrap()
-                .kids()
-                .map(str::to_owned)
-                .collect()
-        };
         assert_eq!(kids(&signer), kids(&verifier), "{algorithm}");
         assert!(matches!(
             verifier.issue_at(TokenKind::Access, "cosmo", true, NOW, "j", None),
