@@ -61,20 +61,32 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
             state.clock().unix_secs(),
         )
     });
-    let bucket = match &proof {
-        Some(proof) => AttemptBucket::Device(&proof.device),
-        None => AttemptBucket::Username(&credentials.username),
-    };
-    // A place is taken for the attempt and the user read at once: one round trip. A refused
-    // login's read is thrown away, its password never checked.
+    let throttle = state.login_throttle();
     let wait_limit =
         deadline::budget(request, state.request_budget()).saturating_sub(KEPT_FOR_THE_CHECK);
-    let (admitted, found) = tokio::join!(
-        state
-            .login_throttle()
-            .admit(bucket, state.clock(), wait_limit),
-        state.users().find(&credentials.username)
-    );
+    let username = AttemptBucket::Username(&credentials.username);
+    let (admitted, found) = match &proof {
+        // A place is taken for the attempt and the user read at once: one round trip. A
+        // refused login's read is thrown away, its password never checked.
+        None => tokio::join!(
+            throttle.admit(username, state.clock(), wait_limit),
+            state.users().find(&credentials.username)
+        ),
+        // A proof counts only if it is younger than the user's last password change (a proof
+        // collected with a password since changed proves nothing): the user is read first.
+        Some(proof) => {
+            let found = state.users().find(&credentials.username).await;
+            let current = matches!(&found, Ok(Some(user)) if !user.outlived(Some(proof.issued_at)));
+            let bucket = match current {
+                true => AttemptBucket::Device(&proof.device),
+                false => username,
+            };
+            (
+                throttle.admit(bucket, state.clock(), wait_limit).await,
+                found,
+            )
+        }
+    };
     let admission = admitted?;
     let checked = match found {
         Ok(found) => {
@@ -125,9 +137,15 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     );
     // Renewed at every login (the same device when it showed a proof), so a device that logs
     // in at least every 90 days keeps its allowance.
-    let device = proof.as_ref().map(|proof| proof.device.as_str());
+    let device = proof
+        .as_ref()
+        .filter(|proof| !user.outlived(Some(proof.issued_at)))
+        .map(|proof| proof.device.as_str());
+    // With cookies only, the proof travels in its HttpOnly cookie alone: no script of the page
+    // reads it from a header.
+    let in_header = browser.token_locations.has(TokenLocation::Headers);
     match auth_core::device_proof::issue(&tokens, &user.username, device, now) {
-        Ok(issued) => device_proof::deliver(request, &mut response, &issued, in_cookies),
+        Ok(issued) => device_proof::deliver(request, &mut response, &issued, in_header, in_cookies),
         // The tokens are issued: a client without a proof is throttled per username, as before.
         Err(error) => tracing::error!(%error, "could not sign a device proof"),
     }

@@ -39,6 +39,7 @@ over_both_stores!(
     a_strangers_failures_do_not_lock_out_a_client_with_a_proof,
     a_stolen_proof_gives_its_thief_the_proofs_allowance_and_nothing_more,
     a_proof_of_another_user_or_forged_or_expired_counts_as_none,
+    a_proof_of_before_a_password_change_counts_as_none,
     zero_max_failures_never_throttles,
     tokens_issued_before_a_password_change_are_refused,
     ending_a_users_sessions_refuses_every_token_they_had_but_not_new_ones,
@@ -547,7 +548,7 @@ async fn a_successful_login_clears_the_failures(backend: Backend) {
 }
 
 /// The password is proven: a store that cannot settle the attempt must not turn that into 503.
-/// The place stays taken until the window ends, one attempt less; the user is not locked out.
+/// The place stays taken until no place has been taken for `MAX_PLACE_HOLD_SECS`.
 async fn a_login_succeeds_when_its_attempt_cannot_be_settled(backend: Backend) {
     let service = Service::new(backend, &[("LOGIN_MAX_FAILURES", "3")]).await;
     service
@@ -564,18 +565,24 @@ async fn a_login_succeeds_when_its_attempt_cannot_be_settled(backend: Backend) {
         assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "{backend:?}");
     }
     // The lost place is an attempt the store still sees in flight, and the answer says so,
-    // after the wait its deadline allows (here half a second: the budget less the check's).
+    // after the wait its deadline allows (here half a second: the budget less the check's),
+    // with the time by which every place in flight is free whatever became of it.
     service.set_lambda_budget(Duration::from_millis(2500));
     let reply = service.login_as("cosmo", PASSWORD).await;
+    let hold = auth_core::sessions::MAX_PLACE_HOLD_SECS as u64;
     assert_eq!(
         (reply.status, &reply.body, reply.retry_after),
         (
             StatusCode::TOO_MANY_REQUESTS,
             &json!({"error": "Too many login attempts in progress"}),
-            Some(1)
+            Some(hold)
         ),
         "{backend:?}"
     );
+    // And it is: the lost place is free again, the failures' are not.
+    service.clock().advance(Duration::from_secs(hold));
+    let reply = service.login_as("cosmo", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{backend:?}: {}", reply.body);
 }
 
 /// Logs in `count` times at once as cosmo with `password`: the replies.
@@ -787,6 +794,21 @@ async fn a_proof_of_another_user_or_forged_or_expired_counts_as_none(backend: Ba
         .login_with_proof("cosmo", PASSWORD, Some(&proof))
         .await;
     assert_eq!(expired.status, StatusCode::TOO_MANY_REQUESTS, "{backend:?}");
+}
+
+/// Proofs collected with a password since changed (by a thief who had it, say) prove nothing:
+/// the login counts against the username's allowance, and its proof is a new device's.
+async fn a_proof_of_before_a_password_change_counts_as_none(backend: Backend) {
+    let service = system_clock_service(backend, &[("LOGIN_MAX_FAILURES", "3")]).await;
+    let old_proof = proof_of_a_login(&service).await;
+    service.change_password("new-corgi").await;
+    for _ in 0..3 {
+        service.login_as("cosmo", "guess").await;
+    }
+    let refused = service
+        .login_with_proof("cosmo", "new-corgi", Some(&old_proof))
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{backend:?}");
 }
 
 async fn zero_max_failures_never_throttles(backend: Backend) {

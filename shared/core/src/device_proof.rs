@@ -21,21 +21,34 @@ use crate::tokens::{SigningError, TokenService, new_token_id};
 pub const LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 const PREFIX: &str = "lp1.";
 const SIGNING_PREFIX: &str = "login-proof.v1.";
-/// A proof longer than this is no proof (an RSA-2048 one is about 450 characters).
-const MAX_LENGTH: usize = 2048;
+/// A proof longer than this is no proof: an RSA-2048 one of the longest username a store keys
+/// (2048 bytes, each escaped in JSON as up to six) is under 17,000 characters.
+const MAX_LENGTH: usize = 20_000;
 
 /// A proof that checked out, for the username it was checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceProof {
     /// The device's id: the throttle's bucket for it.
     pub device: String,
+    /// When it was issued: a proof of before the user's password changed proves nothing.
+    pub issued_at: i64,
     pub expires_at: i64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Payload<'a> {
     sub: &'a str,
     did: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
+/// The payload as read back: owned, so that a username JSON escapes (a quote, a backslash)
+/// reads back as it was signed.
+#[derive(Deserialize)]
+struct ReadPayload {
+    sub: String,
+    did: String,
     iat: i64,
     exp: i64,
 }
@@ -76,11 +89,14 @@ pub fn check(tokens: &TokenService, proof: &str, username: &str, now: i64) -> Op
         return None;
     }
     let bytes = URL_SAFE_NO_PAD.decode(payload_segment).ok()?;
-    let payload: Payload<'_> = serde_json::from_slice(&bytes).ok()?;
-    (payload.sub == username && payload.exp > now && !payload.did.is_empty()).then(|| DeviceProof {
-        device: payload.did.to_owned(),
-        expires_at: payload.exp,
-    })
+    let payload: ReadPayload = serde_json::from_slice(&bytes).ok()?;
+    (payload.sub == username && payload.exp > now && !payload.did.is_empty()).then_some(
+        DeviceProof {
+            device: payload.did,
+            issued_at: payload.iat,
+            expires_at: payload.exp,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -142,8 +158,23 @@ mod tests {
             .encode(br#"{"sub":"wanda","did":"d","iat":1800000000,"exp":1900000000}"#);
         let swapped = format!("{PREFIX}{payload}.{signature}");
         assert_eq!(check(&tokens, &swapped, "wanda", NOW), None);
-        for garbled in ["", "lp1.", "lp1..", "lp1.x.y", "x.y.z", &"a".repeat(5000)] {
+        for garbled in ["", "lp1.", "lp1..", "lp1.x.y", "x.y.z", &"a".repeat(30_000)] {
             assert_eq!(check(&tokens, garbled, "cosmo", NOW), None, "{garbled:.20}");
+        }
+    }
+
+    /// Every username a store can hold gets a proof that checks out: JSON escapes included,
+    /// and the longest key.
+    #[test]
+    fn usernames_with_escapes_and_at_the_longest_get_proofs_that_check_out() {
+        let tokens = service(SECRET);
+        for username in ["a\\b", "quote\"d", "tab\tand\u{1}", &"\"".repeat(2048)] {
+            let proof = issue(&tokens, username, None, NOW).unwrap();
+            assert!(
+                check(&tokens, &proof, username, NOW).is_some(),
+                "{} bytes",
+                username.len()
+            );
         }
     }
 

@@ -19,7 +19,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{
     clock::Clock,
-    sessions::{AttemptBucket, AttemptOutcome, HeldAttempt, Reservation, SessionStore},
+    sessions::{
+        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, SessionStore,
+    },
     settings::LoginThrottlePolicy,
     store::StoreError,
 };
@@ -44,7 +46,8 @@ pub enum ThrottleReason {
 pub struct Throttled {
     pub reason: ThrottleReason,
     /// Whole seconds until a login may succeed, at least one: the end of the window for
-    /// failures, a second for checks in flight.
+    /// failures; for checks in flight, until the places they hold are free whatever becomes of
+    /// them (`MAX_PLACE_HOLD_SECS` after the last was taken), or a second.
     pub retry_after: u64,
 }
 
@@ -66,7 +69,10 @@ pub struct Admission {
     store: Arc<dyn SessionStore>,
     bucket: OwnedBucket,
     held: HeldAttempt,
-    settled: bool,
+    /// Whether a settlement was sent: from then on the place is the store's to settle, and a
+    /// drop gives nothing back (a settlement that reached the store and a give-back after it
+    /// would free a failure's place). One sent but lost is free after `MAX_PLACE_HOLD_SECS`.
+    settling: bool,
     /// This process's turn at the bucket, passed on when the admission goes.
     _turn: Turn,
 }
@@ -75,7 +81,7 @@ impl std::fmt::Debug for Admission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Admission")
             .field("held", &self.held)
-            .field("settled", &self.settled)
+            .field("settling", &self.settling)
             .finish_non_exhaustive()
     }
 }
@@ -83,19 +89,16 @@ impl std::fmt::Debug for Admission {
 impl Admission {
     /// Settles the attempt with its `outcome`: only a failure keeps its place.
     pub async fn settle(mut self, outcome: AttemptOutcome) -> Result<(), StoreError> {
-        let settled = self
-            .store
+        self.settling = true;
+        self.store
             .settle_login_attempt(self.bucket.borrowed(), self.held, outcome)
-            .await;
-        // Only now: a settlement stopped halfway is given back by `drop`.
-        self.settled = true;
-        settled
+            .await
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        if self.settled {
+        if self.settling {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -216,10 +219,17 @@ impl LoginThrottle {
             return Ok(None);
         }
         let started = tokio::time::Instant::now();
-        let in_flight = ThrottleError::Throttled(Throttled {
-            reason: ThrottleReason::ChecksInFlight,
-            retry_after: 1,
-        });
+        // The wait a refusal for checks in flight announces: until the last places seen are
+        // free whatever becomes of them (or a second, if none was seen).
+        let in_flight = |seen: Option<LoginAttempts>, now: i64| {
+            let free_at = seen.map_or(now, |attempts| {
+                attempts.in_flight_until().min(attempts.window_ends_at)
+            });
+            ThrottleError::Throttled(Throttled {
+                reason: ThrottleReason::ChecksInFlight,
+                retry_after: free_at.saturating_sub(now).max(1) as u64,
+            })
+        };
         let max = u64::from(self.policy.max_failures);
         let window = self.policy.window.as_secs() as i64;
         let owned = OwnedBucket::of(bucket);
@@ -237,7 +247,7 @@ impl LoginThrottle {
         match tokio::time::timeout(wait_limit, queue.acquire_owned()).await {
             Ok(Ok(permit)) => turn.permit = Some(permit),
             // The semaphore is never closed; waiting past the limit is the other way here.
-            Ok(Err(_)) | Err(_) => return Err(in_flight),
+            Ok(Err(_)) | Err(_) => return Err(in_flight(None, clock.unix_secs())),
         }
         let mut pause = FIRST_PAUSE;
         loop {
@@ -252,7 +262,7 @@ impl LoginThrottle {
                         store: self.store.clone(),
                         bucket: owned,
                         held,
-                        settled: false,
+                        settling: false,
                         _turn: turn,
                     }));
                 }
@@ -267,7 +277,7 @@ impl LoginThrottle {
             // Places held by checks in flight elsewhere (or by failures of this process).
             let waited = started.elapsed();
             if waited >= wait_limit {
-                return Err(in_flight);
+                return Err(in_flight(Some(attempts), now));
             }
             // Real time, whatever the clock: this waits for other requests, not for a window.
             let jittered = pause.mul_f64(fastrand::f64()).max(Duration::from_millis(1));
@@ -429,23 +439,63 @@ mod tests {
         );
     }
 
-    /// A place held past the wait (a check slower than the request can wait) refuses with what
-    /// is true: checks in flight, try again in a second.
+    /// A place held past the wait (a check slower than the request can wait, or one never
+    /// settled) refuses with what is true: checks in flight, and the time by which their
+    /// places are free whatever becomes of them. Then they are.
     #[tokio::test(start_paused = true)]
-    async fn a_place_held_past_the_wait_refuses_with_checks_in_flight() {
-        let (throttle, _, clock) = throttle(1);
+    async fn a_place_held_past_the_wait_refuses_with_checks_in_flight_until_it_is_stale() {
+        let (throttle, store, clock) = throttle(1);
         let held = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        // Taken from the store's side alone: a place of another process, never settled.
+        let now = clock.unix_secs();
+        let other = AttemptBucket::Username("wanda");
+        store
+            .reserve_login_attempt(other, 1, now, now + 60)
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(10));
         let started = tokio::time::Instant::now();
-        let refused = refused_for(throttle.admit(COSMO, &clock, WAIT).await);
+        let refused = refused_for(throttle.admit(other, &clock, WAIT).await);
         assert_eq!(
             refused,
             Some(Throttled {
                 reason: ThrottleReason::ChecksInFlight,
-                retry_after: 1
+                retry_after: (crate::sessions::MAX_PLACE_HOLD_SECS - 10) as u64
             })
         );
         assert_eq!(started.elapsed(), WAIT);
+        clock.advance(Duration::from_secs(20));
+        let reclaimed = throttle.admit(other, &clock, WAIT).await.unwrap().unwrap();
+        reclaimed.settle(AttemptOutcome::Succeeded).await.unwrap();
         held.settle(AttemptOutcome::Succeeded).await.unwrap();
+    }
+
+    /// Once a settlement is sent, a drop gives nothing back: a failure that reached the store
+    /// keeps its place, so the failures never outnumber the places.
+    #[tokio::test]
+    async fn a_failure_settled_then_dropped_keeps_its_place() {
+        let (throttle, store, clock) = throttle(1);
+        let admission = throttle.admit(COSMO, &clock, WAIT).await.unwrap().unwrap();
+        // A settlement whose future is dropped after its write reached the store.
+        let mut settling = Box::pin(admission.settle(AttemptOutcome::Failed));
+        let _ = futures_poll_once(settling.as_mut());
+        drop(settling);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(is_full(&store, &clock).await);
+        assert_eq!(
+            refused_for(throttle.admit(COSMO, &clock, WAIT).await).map(|t| t.reason),
+            Some(ThrottleReason::Failures)
+        );
+    }
+
+    /// Polls `future` once, as a runtime would before a deadline drops it.
+    fn futures_poll_once<F: std::future::Future>(
+        future: std::pin::Pin<&mut F>,
+    ) -> std::task::Poll<F::Output> {
+        let waker = std::task::Waker::noop();
+        future.poll(&mut std::task::Context::from_waker(waker))
     }
 
     /// A request stopped at its deadline mid-check drops its admission: the place comes back.

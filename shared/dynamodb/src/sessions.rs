@@ -5,7 +5,8 @@
 //!   `current` and `previous` refresh-token ids and `rotated_at` (N);
 //! - `login#<username>` and `login-device#<proof id>`: a login-throttle bucket's window, which
 //!   ends at `expires_at`: `failures` (N) counted in it, and `in_use` (N) places taken, the
-//!   failures and the password checks in flight. (`attempts`, of an earlier version, is ignored.)
+//!   failures and the password checks in flight, and `taken_at` (N) when the last was taken.
+//!   (`attempts`, of an earlier version, is ignored.)
 //!
 //! DynamoDB deletes expired items within days, not at once, so every read compares
 //! `expires_at` with now: an item at or past its end is read as no item.
@@ -21,8 +22,8 @@ use aws_sdk_dynamodb::{
 
 use auth_core::{
     sessions::{
-        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
-        RotationOutcome, SessionStore,
+        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, MAX_PLACE_HOLD_SECS,
+        Reservation, Rotation, RotationOutcome, SessionStore,
     },
     store::StoreError,
 };
@@ -38,6 +39,7 @@ const PREVIOUS: &str = "previous";
 const ROTATED_AT: &str = "rotated_at";
 const FAILURES: &str = "failures";
 const IN_USE: &str = "in_use";
+const TAKEN_AT: &str = "taken_at";
 /// A window that ends, or a place given back, between a read and a conditional write makes the
 /// write fail; the next try sees the new state. Each try is one more round trip, and it takes
 /// a burst of attempts at one username to need more than a few.
@@ -73,6 +75,7 @@ fn login_attempts(item: &HashMap<String, AttributeValue>) -> Option<LoginAttempt
         failures: count(FAILURES),
         in_use: count(IN_USE),
         window_ends_at: read_number(item, EXPIRES_AT)?,
+        last_taken_at: read_number(item, TAKEN_AT).unwrap_or(0),
     })
 }
 
@@ -323,28 +326,30 @@ impl SessionStore for DynamoSessionStore {
                 failures_seen: attempts.failures,
             }))
         };
-        // Both writes below bind the same names and values, and answer with the item.
+        // The writes below bind these names and values, and answer with the item.
         let place = || {
             self.update(key.clone())
                 .expression_attribute_names("#in_use", IN_USE)
                 .expression_attribute_names("#failures", FAILURES)
+                .expression_attribute_names("#taken_at", TAKEN_AT)
                 .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":zero", number(0))
-                .expression_attribute_values(":end", number(window_end))
                 .expression_attribute_values(":now", number(now))
                 .return_values(ReturnValue::AllNew)
         };
         for _ in 0..LOGIN_COUNT_TRIES {
             // A place in the current window, or the first of a new one.
             let taken = place()
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":end", number(window_end))
                 .expression_attribute_values(":max", number(max as i64))
                 .update_expression(
                     "ADD #in_use :one SET #expires = if_not_exists(#expires, :end), \
-                     #failures = if_not_exists(#failures, :zero)",
+                     #failures = if_not_exists(#failures, :zero), #taken_at = :now",
                 )
                 .condition_expression(
                     "attribute_not_exists(#expires) OR (#expires > :now AND \
-                     (attribute_not_exists(#in_use) OR #in_use < :max))",
+                     (attribute_not_exists(#in_use) OR #in_use < :max) AND \
+                     (attribute_not_exists(#failures) OR #failures < :max))",
                 )
                 // A refusal carries the item, so that a full window costs one round trip.
                 .return_values_on_condition_check_failure(
@@ -352,7 +357,7 @@ impl SessionStore for DynamoSessionStore {
                 )
                 .send()
                 .await;
-            let item = match taken {
+            let refused_with = match taken {
                 Ok(output) => return held(output.attributes),
                 Err(error) => match error.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
@@ -361,25 +366,62 @@ impl SessionStore for DynamoSessionStore {
                     _ => return Err(store_error(error)),
                 },
             };
-            // Every place is taken, or the window has ended and DynamoDB has not deleted the
-            // item yet: the item tells which.
-            if let Some(item) = item.filter(|item| in_force(item, now)) {
-                match login_attempts(&item) {
-                    Some(attempts) if attempts.in_use >= max => {
-                        return Ok(Reservation::Full(attempts));
+            // Every place is taken, the failures are spent, or the window has ended and
+            // DynamoDB has not deleted the item yet: the item tells which. (A server that
+            // does not return it with the refusal is asked for it.)
+            let item = match refused_with {
+                Some(item) => Some(item).filter(|item| in_force(item, now)),
+                None => self.item(key.clone(), now).await?,
+            };
+            if let Some(item) = item {
+                let attempts = login_attempts(&item).ok_or_else(|| {
+                    StoreError::unavailable("a login-attempts item has no expires_at number")
+                })?;
+                if attempts.failures >= max {
+                    return Ok(Reservation::Full(attempts));
+                }
+                if attempts.in_use < max {
+                    // A place was given back since the update: try again.
+                    continue;
+                }
+                if attempts.in_flight_until() > now {
+                    return Ok(Reservation::Full(attempts));
+                }
+                // Places nobody settled, long stale: only the failures keep theirs.
+                let reclaimed = self
+                    .update(key.clone())
+                    .expression_attribute_names("#in_use", IN_USE)
+                    .expression_attribute_names("#failures", FAILURES)
+                    .expression_attribute_names("#taken_at", TAKEN_AT)
+                    .expression_attribute_values(":one", number(1))
+                    .expression_attribute_values(":now", number(now))
+                    .expression_attribute_values(":max", number(max as i64))
+                    .expression_attribute_values(":window", number(attempts.window_ends_at))
+                    .expression_attribute_values(
+                        ":stale",
+                        number(now.saturating_sub(MAX_PLACE_HOLD_SECS)),
+                    )
+                    .update_expression("SET #in_use = #failures + :one, #taken_at = :now")
+                    .condition_expression(
+                        "#expires = :window AND #taken_at <= :stale AND #failures < :max",
+                    )
+                    .return_values(ReturnValue::AllNew)
+                    .send()
+                    .await;
+                match reclaimed {
+                    Ok(output) => return held(output.attributes),
+                    Err(error) if !is_condition_failure(&error) => {
+                        return Err(store_error(error));
                     }
-                    // A place was given back, or another attempt opened a new window, since
-                    // the update: try again.
-                    Some(_) => continue,
-                    None => {
-                        return Err(StoreError::unavailable(
-                            "a login-attempts item has no expires_at number",
-                        ));
-                    }
+                    Err(_) => continue,
                 }
             }
             let restarted = place()
-                .update_expression("SET #in_use = :one, #failures = :zero, #expires = :end")
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":end", number(window_end))
+                .update_expression(
+                    "SET #in_use = :one, #failures = :zero, #expires = :end, #taken_at = :now",
+                )
                 .condition_expression("attribute_not_exists(#expires) OR #expires <= :now")
                 .send()
                 .await;

@@ -1,6 +1,6 @@
 //! How a device proof (`auth_core::device_proof`) travels. The client gets it at each
-//! successful login in the `Login-Proof` response header, and in cookie mode also in an
-//! HttpOnly cookie sent back to `/login` alone; it shows it in the `Login-Proof` request header,
+//! successful login in the `Login-Proof` response header (unless cookies are the only
+//! location), and in cookie mode in an HttpOnly cookie sent back to `/login` alone; it shows it in the `Login-Proof` request header,
 //! or the cookie. The login body stays the seed app's: a client that ignores the header logs in
 //! as before, throttled per username.
 
@@ -31,16 +31,17 @@ pub fn presented(request: &Request, cookies: bool) -> Option<String> {
         })
 }
 
-/// Hands `proof` to the client with `response`: in the header, and in the cookie when
-/// `cookies` (cookie mode's policy) is given.
+/// Hands `proof` to the client with `response`: in the header when `in_header` (headers are a
+/// token location), and in the cookie when `cookies` (cookie mode's policy) is given.
 pub fn deliver(
     request: &Request,
     response: &mut Response<Body>,
     proof: &str,
+    in_header: bool,
     cookies: Option<&CookiePolicy>,
 ) {
     // Our proofs are base64url and dots: always a header value.
-    if let Ok(value) = HeaderValue::from_str(proof) {
+    if in_header && let Ok(value) = HeaderValue::from_str(proof) {
         response.headers_mut().insert(DEVICE_PROOF_HEADER, value);
     }
     if let Some(policy) = cookies {

@@ -148,11 +148,17 @@ impl SessionStore for InMemorySessionStore {
                     failures: 0,
                     in_use: 0,
                     window_ends_at: window_end,
+                    last_taken_at: now,
                 });
-            if attempts.in_use >= max {
+            if attempts.in_use >= max && attempts.in_flight_until() <= now {
+                // Places nobody settled, long stale: only the failures still hold theirs.
+                attempts.in_use = attempts.failures;
+            }
+            if attempts.in_use >= max || attempts.failures >= max {
                 return Reservation::Full(*attempts);
             }
             attempts.in_use += 1;
+            attempts.last_taken_at = now;
             Reservation::Held(HeldAttempt {
                 window_ends_at: attempts.window_ends_at,
                 failures_seen: attempts.failures,
@@ -187,7 +193,7 @@ impl SessionStore for InMemorySessionStore {
                     attempts.in_use = attempts.in_use.saturating_sub(1);
                 }
             }
-            if attempts.in_use == 0 {
+            if attempts.in_use == 0 && attempts.failures == 0 {
                 state.login_attempts.remove(&key);
             }
         })

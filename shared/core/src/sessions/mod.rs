@@ -74,6 +74,12 @@ impl<'a> AttemptBucket<'a> {
     }
 }
 
+/// The longest a login attempt can hold a place (seconds): a function's timeout is 10 s. When
+/// no place has been taken for this long, every place not held by a failure is free again,
+/// whatever the count says: a place an attempt never settled (its function died, its
+/// settlement failed) costs its bucket at most this long, not the rest of the window.
+pub const MAX_PLACE_HOLD_SECS: i64 = 30;
+
 /// A bucket's login attempts in its current window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginAttempts {
@@ -83,6 +89,16 @@ pub struct LoginAttempts {
     pub in_use: u64,
     /// When the window ends (seconds since the epoch) and the count starts again from zero.
     pub window_ends_at: i64,
+    /// When the last place was taken (seconds since the epoch): the places in flight are all
+    /// free by `MAX_PLACE_HOLD_SECS` after it.
+    pub last_taken_at: i64,
+}
+
+impl LoginAttempts {
+    /// When every place in flight is free, given back or not.
+    pub fn in_flight_until(&self) -> i64 {
+        self.last_taken_at.saturating_add(MAX_PLACE_HOLD_SECS)
+    }
 }
 
 /// What asking for a place for one login attempt gave.
@@ -147,8 +163,10 @@ pub trait SessionStore: Send + Sync {
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError>;
 
     /// Takes one of the `max` places of `bucket`'s window for a login attempt, atomically: of
-    /// concurrent attempts, no more than the places left get one. A window that ended at or
-    /// before `now` starts anew, ending at `window_end`.
+    /// concurrent attempts, no more than the places left get one, and none once the window has
+    /// `max` failures. A window that ended at or before `now` starts anew, ending at
+    /// `window_end`; places in flight older than `MAX_PLACE_HOLD_SECS` (none taken since) are
+    /// free again.
     async fn reserve_login_attempt(
         &self,
         bucket: AttemptBucket<'_>,

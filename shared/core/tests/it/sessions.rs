@@ -44,6 +44,7 @@ async fn login_attempts() {
     let store = Arc::new(InMemorySessionStore::default());
     contract::login_attempts_hold_places_in_a_window_and_start_over_after_it(store.as_ref()).await;
     contract::settled_places_are_kept_or_given_back_as_their_outcome_says(store.as_ref()).await;
+    contract::stale_places_free_up_and_spent_failures_admit_nobody(store.as_ref()).await;
     contract::concurrent_attempts_never_take_more_places_than_there_are(store.clone()).await;
     contract::concurrent_attempts_after_a_window_ended_all_hold_places_in_one_new_window(store)
         .await;

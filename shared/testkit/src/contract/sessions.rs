@@ -6,8 +6,8 @@ use std::sync::Arc;
 use auth_core::{
     clock::Clock,
     sessions::{
-        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
-        RotationOutcome, SessionStore,
+        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, MAX_PLACE_HOLD_SECS,
+        Reservation, Rotation, RotationOutcome, SessionStore,
     },
     tokens::new_token_id,
 };
@@ -342,19 +342,28 @@ fn full(failures: u64, in_use: u64, window_ends_at: i64) -> Reservation {
         failures,
         in_use,
         window_ends_at,
+        last_taken_at: 0,
     })
 }
 
+/// A reservation at `now`, its `last_taken_at` left out (`full` compares the counts).
 async fn reserve(
     store: &dyn SessionStore,
     bucket: AttemptBucket<'_>,
     max: u64,
     now: i64,
 ) -> Reservation {
-    store
+    match store
         .reserve_login_attempt(bucket, max, now, now + 900)
         .await
         .unwrap()
+    {
+        Reservation::Full(attempts) => Reservation::Full(LoginAttempts {
+            last_taken_at: 0,
+            ..attempts
+        }),
+        held => held,
+    }
 }
 
 async fn settle(
@@ -437,6 +446,65 @@ pub async fn settled_places_are_kept_or_given_back_as_their_outcome_says(store: 
     settle(store, bucket, stale, AttemptOutcome::Failed).await;
     settle(store, bucket, stale, AttemptOutcome::Unchecked).await;
     assert_eq!(reserve(store, bucket, 1, now).await, full(0, 1, end));
+}
+
+/// A place nobody settled is free again once no place has been taken for
+/// `MAX_PLACE_HOLD_SECS`, and never before; a failure's place is never freed so, and a window
+/// with `max` failures admits nobody, whatever its count of places says.
+pub async fn stale_places_free_up_and_spent_failures_admit_nobody(store: &dyn SessionStore) {
+    let username = format!("user-{}", new_token_id());
+    let bucket = AttemptBucket::Username(&username);
+    let now = now();
+    let end = now + 900;
+    let failed = reserve(store, bucket, 3, now).await;
+    settle(store, bucket, failed, AttemptOutcome::Failed).await;
+    // Two places taken and never settled (their functions died).
+    reserve(store, bucket, 3, now).await;
+    reserve(store, bucket, 3, now + 5).await;
+    let hold = MAX_PLACE_HOLD_SECS;
+    assert_eq!(
+        reserve(store, bucket, 3, now + 5 + hold - 1).await,
+        full(1, 3, end)
+    );
+    let reclaimed = reserve(store, bucket, 3, now + 5 + hold).await;
+    assert_eq!(
+        reclaimed,
+        held(end, 1),
+        "the stale places are free, the failure's is not"
+    );
+    assert_eq!(
+        reserve(store, bucket, 3, now + 5 + hold).await,
+        held(end, 1)
+    );
+    assert_eq!(
+        reserve(store, bucket, 3, now + 5 + hold).await,
+        full(1, 3, end)
+    );
+
+    // Failures spent: nobody, even with a place given back in error (a settlement applied
+    // twice).
+    let other = format!("user-{}", new_token_id());
+    let bucket = AttemptBucket::Username(&other);
+    for _ in 0..2 {
+        let place = reserve(store, bucket, 2, now).await;
+        settle(store, bucket, place, AttemptOutcome::Failed).await;
+    }
+    let given_back_in_error = Reservation::Held(HeldAttempt {
+        window_ends_at: end,
+        failures_seen: 0,
+    });
+    settle(
+        store,
+        bucket,
+        given_back_in_error,
+        AttemptOutcome::Unchecked,
+    )
+    .await;
+    assert_eq!(reserve(store, bucket, 2, now).await, full(2, 1, end));
+    assert_eq!(
+        reserve(store, bucket, 2, now + 5 + hold).await,
+        full(2, 1, end)
+    );
 }
 
 /// Ten attempts at once for four places: exactly four get one, and no update is lost.
