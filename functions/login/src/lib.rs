@@ -9,8 +9,9 @@ use std::time::Duration;
 use auth_core::{
     AppState,
     clock::Clock,
+    device_proof::DeviceProof,
     grant::Grant,
-    login_schema,
+    login_schema::{self, Credentials},
     metrics::Event,
     sessions::{AttemptBucket, AttemptOutcome},
     settings::browser::TokenLocation,
@@ -61,54 +62,7 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
             state.clock().unix_secs(),
         )
     });
-    let throttle = state.login_throttle();
-    let wait_limit =
-        deadline::budget(request, state.request_budget()).saturating_sub(KEPT_FOR_THE_CHECK);
-    let username = AttemptBucket::Username(&credentials.username);
-    let (admitted, found) = match &proof {
-        // A place is taken for the attempt and the user read at once: one round trip. A
-        // refused login's read is thrown away, its password never checked.
-        None => tokio::join!(
-            throttle.admit(username, state.clock(), wait_limit),
-            state.users().find(&credentials.username)
-        ),
-        // A proof counts only if it is younger than the user's last password change (a proof
-        // collected with a password since changed proves nothing): the user is read first.
-        Some(proof) => {
-            let found = state.users().find(&credentials.username).await;
-            let current = matches!(&found, Ok(Some(user)) if !user.outlived(Some(proof.issued_at)));
-            let bucket = match current {
-                true => AttemptBucket::Device(&proof.device),
-                false => username,
-            };
-            (
-                throttle.admit(bucket, state.clock(), wait_limit).await,
-                found,
-            )
-        }
-    };
-    let admission = admitted?;
-    let checked = match found {
-        Ok(found) => {
-            Ok(users::check_password(state.passwords(), found, &credentials.password).await)
-        }
-        Err(error) => Err(error),
-    };
-    let outcome = match &checked {
-        Ok(Some(_)) => AttemptOutcome::Succeeded,
-        Ok(None) => AttemptOutcome::Failed,
-        Err(_) => AttemptOutcome::Unchecked,
-    };
-    if let Some(admission) = admission
-        && let Err(error) = admission.settle(outcome).await
-    {
-        // The answer stands: a place not settled stays taken until its window ends, one
-        // attempt less in it (as a failure not counted still held its place).
-        tracing::error!(%error, ?outcome, "could not settle a login attempt");
-    }
-    let user = checked
-        .map_err(|error| ApiError::Store(ErrorKey::Error, error))?
-        .ok_or(ApiError::BadCredentials)?;
+    let (user, device) = authenticate(state, request, &credentials, proof.as_ref()).await?;
     let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
     let session_id = new_token_id();
@@ -135,22 +89,78 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
             cookie_message: LOGIN_SUCCESSFUL,
         },
     );
-    // Renewed at every login (the same device when it showed a proof), so a device that logs
-    // in at least every 90 days keeps its allowance.
-    let device = proof
-        .as_ref()
-        .filter(|proof| !user.outlived(Some(proof.issued_at)))
-        .map(|proof| proof.device.as_str());
-    // With cookies only, the proof travels in its HttpOnly cookie alone: no script of the page
+    // Renewed at every login (the same device when it showed a current proof), so a device
+    // that logs in at least every 90 days keeps its allowance. With cookies only, the proof travels in its HttpOnly cookie alone: no script of the page
     // reads it from a header.
     let in_header = browser.token_locations.has(TokenLocation::Headers);
-    match auth_core::device_proof::issue(&tokens, &user.username, device, now) {
+    match auth_core::device_proof::issue(&tokens, &user.username, device.as_deref(), now) {
         Ok(issued) => device_proof::deliver(request, &mut response, &issued, in_header, in_cookies),
         // The tokens are issued: a client without a proof is throttled per username, as before.
         Err(error) => tracing::error!(%error, "could not sign a device proof"),
     }
     state.record(Event::LoginSucceeded);
     Ok(response)
+}
+
+/// The user `credentials` prove, with the device of `proof` when it is current for the user,
+/// its password checked under the login throttle: in the device's own bucket then, else the
+/// username's. A proof is current only if younger than the user's last password change (one
+/// collected with a password since changed proves nothing), so a proof-bearing login reads the
+/// user first; any other takes its place and reads the user at once, in one round trip (a
+/// refused login's read is thrown away, its password never checked).
+async fn authenticate(
+    state: &AppState,
+    request: &Request,
+    credentials: &Credentials,
+    proof: Option<&DeviceProof>,
+) -> Result<(User, Option<String>), ApiError> {
+    let throttle = state.login_throttle();
+    let wait_limit =
+        deadline::budget(request, state.request_budget()).saturating_sub(KEPT_FOR_THE_CHECK);
+    let username = AttemptBucket::Username(&credentials.username);
+    let (admitted, found, device) = match proof {
+        None => {
+            let (admitted, found) = tokio::join!(
+                throttle.admit(username, state.clock(), wait_limit),
+                state.users().find(&credentials.username)
+            );
+            (admitted, found, None)
+        }
+        Some(proof) => {
+            let found = state.users().find(&credentials.username).await;
+            let current = matches!(&found, Ok(Some(user)) if !user.outlived(Some(proof.issued_at)));
+            let device = current.then(|| proof.device.clone());
+            let bucket = match &device {
+                Some(device) => AttemptBucket::Device(device),
+                None => username,
+            };
+            let admitted = throttle.admit(bucket, state.clock(), wait_limit).await;
+            (admitted, found, device)
+        }
+    };
+    let admission = admitted?;
+    let checked = match found {
+        Ok(found) => {
+            Ok(users::check_password(state.passwords(), found, &credentials.password).await)
+        }
+        Err(error) => Err(error),
+    };
+    let outcome = match &checked {
+        Ok(Some(_)) => AttemptOutcome::Succeeded,
+        Ok(None) => AttemptOutcome::Failed,
+        Err(_) => AttemptOutcome::Unchecked,
+    };
+    if let Some(admission) = admission
+        && let Err(error) = admission.settle(outcome).await
+    {
+        // The answer stands: the place stays taken until it goes stale (`MAX_PLACE_HOLD_SECS`
+        // after the window's last), one attempt less meanwhile.
+        tracing::error!(%error, ?outcome, "could not settle a login attempt");
+    }
+    let user = checked
+        .map_err(|error| ApiError::Store(ErrorKey::Error, error))?
+        .ok_or(ApiError::BadCredentials)?;
+    Ok((user, device))
 }
 
 /// A password changed in this very second refuses tokens issued up to its end (`iat` counts
