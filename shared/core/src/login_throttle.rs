@@ -7,7 +7,11 @@
 //! the limit: no more than the places left are checked at once. A right password gives its
 //! place back (and clears the failures counted before it); a wrong one keeps it, as a failure.
 //! An attempt that finds every place taken by checks still in flight waits for them (as long as
-//! its request can) rather than be refused for failures that have not happened.
+//! its request can) rather than be refused for failures that have not happened; a place nobody
+//! settled is free again once it is stale (`sessions::MAX_PLACE_HOLD_SECS`).
+//!
+//! A bucket is a username's, or a device's (`device_proof`): a client that shows it logged in
+//! as the user before counts against its own allowance, so strangers cannot lock it out.
 
 use std::{
     collections::HashMap,
