@@ -61,10 +61,10 @@ pub fn issue(
     device: Option<&str>,
     now: i64,
 ) -> Result<String, SigningError> {
-    let new_device = new_token_id();
+    let device = device.map_or_else(new_token_id, str::to_owned);
     let payload = Payload {
         sub: username,
-        did: device.unwrap_or(&new_device),
+        did: &device,
         iat: now,
         exp: now.saturating_add(LIFETIME.as_secs() as i64),
     };

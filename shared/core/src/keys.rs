@@ -155,11 +155,7 @@ impl KeySet {
         let mut published = vec![own];
         let listed = parse_public_keys(asymmetric, public_variable, public_pems)?;
         let listed_first = listed.first().map(|key| key.kid.clone());
-        for key in listed {
-            if published.iter().all(|known| known.kid != key.kid) {
-                published.push(key);
-            }
-        }
+        add_new_keys(&mut published, listed);
         Ok(Self {
             asymmetric,
             signing: Some(signing),
@@ -175,12 +171,11 @@ impl KeySet {
         (public_variable, public_pems): (&'static str, &str),
     ) -> Result<Self, KeyError> {
         crypto::install();
-        let mut published: Vec<PublishedKey> = Vec::new();
-        for key in parse_public_keys(asymmetric, public_variable, Some(public_pems))? {
-            if published.iter().all(|known| known.kid != key.kid) {
-                published.push(key);
-            }
-        }
+        let mut published = Vec::new();
+        add_new_keys(
+            &mut published,
+            parse_public_keys(asymmetric, public_variable, Some(public_pems))?,
+        );
         let listed_first = published.first().map(|key| key.kid.clone());
         if published.is_empty() {
             return Err(KeyError::NoPem {
@@ -247,6 +242,15 @@ impl KeySet {
 }
 
 /// Names the algorithm and the keys' ids, never a key.
+/// Appends the keys of `keys` that `published` does not hold yet (by `kid`), in their order.
+fn add_new_keys(published: &mut Vec<PublishedKey>, keys: Vec<PublishedKey>) {
+    for key in keys {
+        if published.iter().all(|known| known.kid != key.kid) {
+            published.push(key);
+        }
+    }
+}
+
 /// The public keys of `variable` (`pems`, several PEM blocks or none), in their order.
 fn parse_public_keys(
     asymmetric: Asymmetric,

@@ -300,6 +300,14 @@ impl TokenService {
 
     /// Whether `signature` is one of `sign_bytes(message)`, by any key that verifies tokens.
     pub fn verifies_bytes(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.signature_checks(message, signature, None)
+    }
+
+    /// Whether `signature` signs `message` by the key `kid` names (an asymmetric token's
+    /// header), or with no `kid` by any key that verifies. An unknown `kid` is a signature we
+    /// cannot check, and gets the answer a bad one does.
+    fn signature_checks(&self, message: &[u8], signature: &[u8], kid: Option<&Value>) -> bool {
+        // jsonwebtoken compares in constant time; it wants the canonical unpadded encoding.
         let signature = URL_SAFE_NO_PAD.encode(signature);
         let algorithm = self.config.keys.algorithm();
         let verifies = |key: &DecodingKey| {
@@ -307,7 +315,13 @@ impl TokenService {
         };
         match &self.config.keys {
             TokenKeys::Hs256 { verifying, .. } => verifies(verifying),
-            TokenKeys::Asymmetric(keys) => keys.verifying_keys().any(verifies),
+            // A token without a `kid` (flask-jwt-extended writes none) is tried against each
+            // published key: a handful at most.
+            TokenKeys::Asymmetric(keys) => match kid {
+                Some(Value::String(kid)) => keys.verifying_key(kid).is_some_and(verifies),
+                Some(_) => false,
+                None => keys.verifying_keys().any(verifies),
+            },
         }
     }
 
@@ -573,30 +587,7 @@ impl TokenService {
             Some(_) => return Err(TokenError::AlgorithmNotAllowed),
         }
 
-        // jsonwebtoken compares in constant time; it wants the canonical unpadded encoding.
-        let canonical_signature = URL_SAFE_NO_PAD.encode(signature);
-        let algorithm = self.config.keys.algorithm();
-        let verifies = |key: &DecodingKey| {
-            jsonwebtoken::crypto::verify(
-                &canonical_signature,
-                signing_input.as_bytes(),
-                key,
-                algorithm,
-            )
-            .unwrap_or(false)
-        };
-        let signature_matches = match &self.config.keys {
-            TokenKeys::Hs256 { verifying, .. } => verifies(verifying),
-            // The key the token names; an unknown `kid` is a signature we cannot check, and
-            // gets the answer a bad one does. A token without one (flask-jwt-extended writes
-            // none) is tried against each published key: a handful at most.
-            TokenKeys::Asymmetric(keys) => match header.get("kid") {
-                Some(Value::String(kid)) => keys.verifying_key(kid).is_some_and(verifies),
-                Some(_) => false,
-                None => keys.verifying_keys().any(verifies),
-            },
-        };
-        if !signature_matches {
+        if !self.signature_checks(signing_input.as_bytes(), &signature, header.get("kid")) {
             return Err(TokenError::BadSignature);
         }
 

@@ -388,13 +388,7 @@ impl SessionStore for DynamoSessionStore {
                     return Ok(Reservation::Full(attempts));
                 }
                 // Places nobody settled, long stale: only the failures keep theirs.
-                let reclaimed = self
-                    .update(key.clone())
-                    .expression_attribute_names("#in_use", IN_USE)
-                    .expression_attribute_names("#failures", FAILURES)
-                    .expression_attribute_names("#taken_at", TAKEN_AT)
-                    .expression_attribute_values(":one", number(1))
-                    .expression_attribute_values(":now", number(now))
+                let reclaimed = place()
                     .expression_attribute_values(":max", number(max as i64))
                     .expression_attribute_values(":window", number(attempts.window_ends_at))
                     .expression_attribute_values(
@@ -405,7 +399,6 @@ impl SessionStore for DynamoSessionStore {
                     .condition_expression(
                         "#expires = :window AND #taken_at <= :stale AND #failures < :max",
                     )
-                    .return_values(ReturnValue::AllNew)
                     .send()
                     .await;
                 match reclaimed {
