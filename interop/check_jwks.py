@@ -14,6 +14,8 @@ a free port with the key fixtures of interop/keys/:
    (422 "Signature verification failed" at /profile); /profile and /refresh take the real
    tokens. The RS256 run also publishes an extra key (JWT_PUBLIC_KEYS), whose tokens verify;
    the EdDSA run passes its private key on one line with literal "\\n".
+   The same run for RS256 and ES256 signed in KMS (JWT_KMS_KEY_ARN, a key made in the moto of
+   AWS_ENDPOINT_URL_KMS; JWT_PUBLIC_KEYS its public key): no private key anywhere but there.
 2. HS256: /.well-known/jwks.json and /.well-known/openid-configuration answer 404 JSON.
 3. flask-jwt-extended with RS256, both ways (JWT_ISSUER=https://auth.example.com): flask
    (JWT_PUBLIC_KEY, JWT_DECODE_ISSUER) takes our access token at /profile and, with no audience
@@ -92,7 +94,11 @@ def fresh_key(algorithm):
 
 
 def public_pem(key):
-    return key.public_key().public_bytes(
+    return public_pem_of(key.public_key())
+
+
+def public_pem_of(public_key):
+    return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
 
@@ -137,18 +143,36 @@ class Server(LocalApi):
         return body["access_token"], body["refresh_token"]
 
 
-def asymmetric_run(algorithm):
+def kms_key(algorithm):
+    """A new signing key in the KMS at AWS_ENDPOINT_URL_KMS (moto): its ARN and public key."""
+    import boto3  # noqa: PLC0415 - only the KMS runs need it
+
+    kms = boto3.client("kms")
+    spec = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}[algorithm]
+    arn = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec=spec)["KeyMetadata"]["Arn"]
+    return arn, serialization.load_der_public_key(kms.get_public_key(KeyId=arn)["PublicKey"])
+
+
+def asymmetric_run(algorithm, in_kms=False):
     name = ALGORITHMS[algorithm]
-    private_pem = key_file(f"{name}-private.pem")
-    public_key = serialization.load_pem_public_key(key_file(f"{name}-public.pem").encode())
     label = algorithm
-    env = {"JWT_ALGORITHM": algorithm, "JWT_PRIVATE_KEY": private_pem, "JWT_AUDIENCE": AUDIENCE}
     rotated = None
-    if algorithm == "RS256":
+    if in_kms:
+        if not os.environ.get("AWS_ENDPOINT_URL_KMS"):
+            raise RuntimeError("AWS_ENDPOINT_URL_KMS is not set: ./scripts/test starts moto for it")
+        arn, public_key = kms_key(algorithm)
+        env = {"JWT_ALGORITHM": algorithm, "JWT_KMS_KEY_ARN": arn,
+               "JWT_PUBLIC_KEYS": public_pem_of(public_key), "JWT_AUDIENCE": AUDIENCE}
+        label = f"{algorithm} signed in KMS"
+    else:
+        private_pem = key_file(f"{name}-private.pem")
+        public_key = serialization.load_pem_public_key(key_file(f"{name}-public.pem").encode())
+        env = {"JWT_ALGORITHM": algorithm, "JWT_PRIVATE_KEY": private_pem, "JWT_AUDIENCE": AUDIENCE}
+    if algorithm == "RS256" and not in_kms:
         # A second published key, as during a rotation: it verifies, and is in the JWKS.
         rotated = fresh_key(algorithm)
         env["JWT_PUBLIC_KEYS"] = public_pem(rotated)
-    if algorithm == "EdDSA":
+    if algorithm == "EdDSA" and not in_kms:
         # The one-line form a .env file or a console field takes.
         env["JWT_PRIVATE_KEY"] = private_pem.strip().replace("\n", "\\n")
         label = "EdDSA (key on one line)"
@@ -408,6 +432,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs = [(f"{algorithm} run", lambda algorithm=algorithm: asymmetric_run(algorithm))
             for algorithm in ALGORITHMS]
+    runs += [(f"{algorithm} in KMS run", lambda algorithm=algorithm: asymmetric_run(algorithm, True))
+             for algorithm in ("RS256", "ES256")]
     runs += [("HS256 run", hs256_run), ("flask RS256 run", flask_rs256_run)]
     if not os.access(LOCAL_API_BIN, os.X_OK):
         check("local-api binary", False, f"{LOCAL_API_BIN} is missing: cargo build -p local-api")

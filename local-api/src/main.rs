@@ -37,6 +37,12 @@ async fn main() -> Result<(), Error> {
         _ if name == SECRET_KEY_VAR => generated_secret.clone(),
         _ => None,
     })?;
+    // A KMS key (JWT_KMS_KEY_ARN) is read as the functions that sign read it; the AWS
+    // configuration is loaded for it alone.
+    let settings = match &settings.signing {
+        Signing::Kms(_) => auth_kms::read_key(settings, &auth_dynamodb::aws_config().await).await?,
+        _ => settings,
+    };
     let state = Arc::new(AppState::builder(&settings, stores(&settings).await).build()?);
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
@@ -59,10 +65,15 @@ async fn main() -> Result<(), Error> {
         ),
         Signing::Hs256(_) => println!("Tokens: HS256"),
         Signing::Asymmetric(keys) => println!(
-            "Tokens: {}, issuer {}, keys at {url}/.well-known/jwks.json",
+            "Tokens: {}{}, issuer {}, keys at {url}/.well-known/jwks.json",
             keys.asymmetric().name(),
+            keys.remote_signer()
+                .map(|signer| format!(" signed in KMS by {}", signer.key_name()))
+                .unwrap_or_default(),
             settings.issuer.as_deref().unwrap_or(&url),
         ),
+        // Read above: never here.
+        Signing::Kms(key) => println!("Tokens: {}, KMS key {}", key.asymmetric.name(), key.key_id),
     }
     println!(
         "Try: curl -s -X POST {url}/login -H 'Content-Type: application/json' -d '{{\"username\":\"cosmo\",\"password\":\"space-corgi\"}}'"

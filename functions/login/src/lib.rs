@@ -66,19 +66,24 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
     let session_id = new_token_id();
-    let granted = tokens
-        .grant(&Grant {
-            user: &user,
-            session: Some(SessionClaims {
-                id: &session_id,
-                started_at: now,
-            }),
-            issued_at: now,
-            fresh: true,
-            refresh_jti: Some(&new_token_id()),
-            with_csrf: browser.tokens_carry_csrf(),
-        })
-        .map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
+    let refresh_jti = new_token_id();
+    let grant = Grant {
+        user: &user,
+        session: Some(SessionClaims {
+            id: &session_id,
+            started_at: now,
+        }),
+        issued_at: now,
+        fresh: true,
+        refresh_jti: Some(&refresh_jti),
+        with_csrf: browser.tokens_carry_csrf(),
+    };
+    // Signed side by side: with a key in KMS, each signature is a request.
+    let (granted, proof) = tokio::join!(
+        tokens.grant(&grant),
+        auth_core::device_proof::issue(&tokens, &user.username, device.as_deref(), now)
+    );
+    let granted = granted.map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
     let in_cookies = browser.uses_cookies().then_some(&browser.cookies);
     let mut response = granted_response(
         request,
@@ -93,7 +98,7 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     // that logs in at least every 90 days keeps its allowance. With cookies only, the proof travels in its HttpOnly cookie alone: no script of the page
     // reads it from a header.
     let in_header = browser.token_locations.has(TokenLocation::Headers);
-    match auth_core::device_proof::issue(&tokens, &user.username, device.as_deref(), now) {
+    match proof {
         Ok(issued) => device_proof::deliver(request, &mut response, &issued, in_header, in_cookies),
         // The tokens are issued: a client without a proof is throttled per username, as before.
         Err(error) => tracing::error!(%error, "could not sign a device proof"),

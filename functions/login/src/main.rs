@@ -1,6 +1,6 @@
 fn main() -> Result<(), lambda_http::Error> {
     auth_lambda::run(
-        auth_lambda::state_from_env(auth_core::Function::Login),
+        auth_lambda::signing_state_from_env(auth_core::Function::Login),
         |state, request| Box::pin(login::handle(state, request)),
     )
 }

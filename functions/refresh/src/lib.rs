@@ -73,6 +73,7 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
             refresh_jti: refresh_jti.as_deref(),
             with_csrf: state.browser().tokens_carry_csrf(),
         })
+        .await
         .map_err(|error| ApiError::Signing(ErrorKey::Msg, error))?;
     // Back where the refresh token came from: the body, or the cookies.
     let from_cookie = carrier == Carrier::Cookie;

@@ -63,6 +63,25 @@ struct Cli {
     /// start pays a real handshake, as in AWS.
     #[arg(long)]
     tls: bool,
+    /// The `--env-vars` file the functions are configured by (RS256: `local-env-rs256.json`,
+    /// whose events are those of `events/rs256/`).
+    #[arg(long, default_value = "local-env.json")]
+    env_file: String,
+    /// A variable to set (NAME=VALUE) or, with an empty value, to leave out of the env file's:
+    /// `--set JWT_PRIVATE_KEY= --set JWT_KMS_KEY_ARN=arn:...` signs in KMS.
+    #[arg(long = "set", value_parser = name_and_value)]
+    overrides: Vec<(String, String)>,
+    /// Time only these functions (LoginFunction, ...); all four when none is named.
+    #[arg(long, value_delimiter = ',')]
+    functions: Vec<String>,
+}
+
+/// `NAME=VALUE`.
+fn name_and_value(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 /// The event each function is timed with: the successful request of its route, or for the
@@ -130,8 +149,13 @@ struct Measured {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let template = Template::load(&cli.root.join("template.yaml"))?;
-    let env_vars = env_vars(&cli.root, &cli.table, &cli.sessions_table)?;
-    let all_events = events::load(&cli.root.join("events"))?;
+    let env_vars = env_vars(&cli)?;
+    // The events of the env file's algorithm: RS256's are in events/rs256/.
+    let events_dir = match cli.env_file.as_str() {
+        "local-env-rs256.json" => cli.root.join("events").join("rs256"),
+        _ => cli.root.join("events"),
+    };
+    let all_events = events::load(&events_dir)?;
     let mut aws = aws_environment();
     let mut front = None;
     let certificates = std::env::temp_dir().join(format!("coldstart-tls-{}", std::process::id()));
@@ -165,6 +189,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut results = Vec::new();
     let mut by_memory = Vec::new();
     for (function, event_name) in CASES {
+        if !cli.functions.is_empty() && !cli.functions.iter().any(|named| named == function) {
+            continue;
+        }
         let event = case(&cli.root, &all_events, event_name)?;
         let config = template.function(function, &env_vars)?;
         let binary = template
@@ -361,15 +388,20 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn env_vars(
-    root: &Path,
-    table: &str,
-    sessions_table: &str,
-) -> Result<Value, Box<dyn std::error::Error>> {
+fn env_vars(cli: &Cli) -> Result<Value, Box<dyn std::error::Error>> {
     let mut env_vars: Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("local-env.json"))?)?;
-    env_vars["Parameters"]["USERS_TABLE"] = json!(table);
-    env_vars["Parameters"]["SESSIONS_TABLE"] = json!(sessions_table);
+        serde_json::from_str(&std::fs::read_to_string(cli.root.join(&cli.env_file))?)?;
+    let parameters = env_vars["Parameters"]
+        .as_object_mut()
+        .ok_or("the env file has no Parameters")?;
+    parameters.insert("USERS_TABLE".to_owned(), json!(cli.table));
+    parameters.insert("SESSIONS_TABLE".to_owned(), json!(cli.sessions_table));
+    for (name, value) in &cli.overrides {
+        match value.is_empty() {
+            true => parameters.remove(name),
+            false => parameters.insert(name.clone(), json!(value)),
+        };
+    }
     Ok(env_vars)
 }
 
@@ -383,6 +415,7 @@ fn aws_environment() -> BTreeMap<String, String> {
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_KMS",
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
     ]

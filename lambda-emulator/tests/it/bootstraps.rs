@@ -21,9 +21,9 @@ use lambda_emulator::{
 };
 use serde_json::{Value, json};
 
-const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -65,7 +65,7 @@ fn bootstrap(function: &str, binary: &str) -> PathBuf {
     path
 }
 
-fn template() -> Template {
+pub(crate) fn template() -> Template {
     Template::load(&root().join("template.yaml")).unwrap()
 }
 
@@ -75,7 +75,7 @@ fn env_vars(users_table: &str, sessions_table: &str) -> Value {
 }
 
 /// `env_file` (an `--env-vars` file) with the test's own tables.
-fn env_vars_of(env_file: &str, users_table: &str, sessions_table: &str) -> Value {
+pub(crate) fn env_vars_of(env_file: &str, users_table: &str, sessions_table: &str) -> Value {
     let text = std::fs::read_to_string(root().join(env_file)).unwrap();
     let mut env_vars: Value = serde_json::from_str(&text).unwrap();
     env_vars["Parameters"]["USERS_TABLE"] = json!(users_table);
@@ -88,14 +88,14 @@ async fn env_vars_with_fresh_tables() -> Value {
     env_file_with_fresh_tables("local-env.json").await
 }
 
-async fn env_file_with_fresh_tables(env_file: &str) -> Value {
+pub(crate) async fn env_file_with_fresh_tables(env_file: &str) -> Value {
     let users = users_table().await;
     let sessions = auth_testkit::fresh_dynamodb_sessions().await;
     env_vars_of(env_file, users.table(), sessions.table())
 }
 
 /// What the execution role and the region give a deployed function; here, the test server.
-fn aws_environment() -> BTreeMap<String, String> {
+pub(crate) fn aws_environment() -> BTreeMap<String, String> {
     let endpoint = auth_testkit::dynamodb_endpoint();
     [
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -103,6 +103,8 @@ fn aws_environment() -> BTreeMap<String, String> {
         ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
         ("AWS_SESSION_TOKEN", "testing".to_owned()),
+        // Moto serves KMS at the same endpoint, for the functions that sign in KMS.
+        ("AWS_ENDPOINT_URL_KMS", endpoint.clone()),
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
     ]
     .into_iter()
@@ -133,7 +135,7 @@ fn function_for<'a>(routes: &'a [Route], event: &EventFile) -> &'a str {
         .as_str()
 }
 
-async fn start(function: &str, env_vars: &Value) -> ExecutionEnvironment {
+pub(crate) async fn start(function: &str, env_vars: &Value) -> ExecutionEnvironment {
     let template = template();
     let config = template.function(function, env_vars).unwrap();
     let binary = template.binary(function).expect("BuildProperties.Binary");
@@ -480,7 +482,7 @@ fn the_fields_replies_are_checked_without_are_those_the_store_adds() {
 }
 
 /// `template` of `events/` with `body` and, if any, a bearer `token`: a request of that route.
-fn request_like(template: &EventFile, body: Option<&str>, token: Option<&str>) -> Value {
+pub(crate) fn request_like(template: &EventFile, body: Option<&str>, token: Option<&str>) -> Value {
     let mut event = template.event.clone();
     if let Some(body) = body {
         event["body"] = json!(body);
@@ -497,7 +499,10 @@ fn request_like(template: &EventFile, body: Option<&str>, token: Option<&str>) -
 }
 
 /// `event` through `environment`: the reply's status and body.
-async fn status_and_body(environment: &mut ExecutionEnvironment, event: &Value) -> (u64, Value) {
+pub(crate) async fn status_and_body(
+    environment: &mut ExecutionEnvironment,
+    event: &Value,
+) -> (u64, Value) {
     let invocation = environment
         .invoke(event, REPLY_TIMEOUT)
         .await

@@ -9,5 +9,6 @@
 mod bootstraps;
 mod cors;
 mod environment_size;
+mod kms;
 mod operations;
 mod routes;

@@ -340,6 +340,14 @@ fn the_function_dimension_names_each_function_by_its_binary() {
     assert_eq!(named, binaries);
 }
 
+/// The condition of `value`, an `!If [CONDITION, ...]`.
+fn condition_of(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!If" => tagged.value.as_sequence()?[0].as_str(),
+        _ => None,
+    }
+}
+
 /// `value` is `!If [HasKmsKey, <then>, !Ref AWS::NoValue]`; gives `<then>`.
 fn only_with_a_key(value: &Value) -> &Value {
     let branches = tagged(value, "!If").as_sequence().unwrap();
@@ -429,6 +437,8 @@ fn the_key_of_kms_key_arn_encrypts_environment_tables_and_logs_and_functions_may
             .unwrap()
             .iter()
             .filter(|policy| matches!(policy, Value::Tagged(_)))
+            // The signing key's statement (JwtSigningKey) is kms.rs's to check.
+            .filter(|policy| condition_of(policy) != Some("SignsInKms"))
             .map(only_with_a_key)
             .flat_map(|policy| policy["Statement"].as_sequence().unwrap())
             .collect();

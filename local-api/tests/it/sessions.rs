@@ -754,8 +754,9 @@ async fn a_proof_of_another_user_or_forged_or_expired_counts_as_none(backend: Ba
     }
     // Another user's: signed by this deployment for wanda, shown by a client logging in as cosmo.
     let now = service.clock().unix_secs();
-    let wandas =
-        auth_core::device_proof::issue(service.state.tokens(), "wanda", None, now).unwrap();
+    let wandas = auth_core::device_proof::issue(service.state.tokens(), "wanda", None, now)
+        .await
+        .unwrap();
     for (what, shown) in [
         ("forged", forged.as_str()),
         ("garbage", "lp1.x.y"),

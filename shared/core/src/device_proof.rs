@@ -55,7 +55,7 @@ struct ReadPayload {
 
 /// A proof that `username` logged in on a device, at `now`: for the device `device` when the
 /// client showed a proof of it (the proof is renewed), else a new one.
-pub fn issue(
+pub async fn issue(
     tokens: &TokenService,
     username: &str,
     device: Option<&str>,
@@ -69,7 +69,9 @@ pub fn issue(
         exp: now.saturating_add(LIFETIME.as_secs() as i64),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload)?);
-    let signature = tokens.sign_bytes(format!("{SIGNING_PREFIX}{payload}").as_bytes())?;
+    let signature = tokens
+        .sign_bytes(format!("{SIGNING_PREFIX}{payload}").as_bytes())
+        .await?;
     Ok(format!(
         "{PREFIX}{payload}.{}",
         URL_SAFE_NO_PAD.encode(signature)
@@ -116,32 +118,34 @@ mod tests {
 
     const SECRET: &str = "a test secret of at least thirty-two bytes";
 
-    #[test]
-    fn a_proof_names_its_user_and_device_and_checks_out_until_it_expires() {
+    #[tokio::test]
+    async fn a_proof_names_its_user_and_device_and_checks_out_until_it_expires() {
         let tokens = service(SECRET);
-        let proof = issue(&tokens, "cosmo", None, NOW).unwrap();
+        let proof = issue(&tokens, "cosmo", None, NOW).await.unwrap();
         let checked = check(&tokens, &proof, "cosmo", NOW + 10).unwrap();
         assert_eq!(checked.expires_at, NOW + LIFETIME.as_secs() as i64);
         assert_eq!(checked.device.len(), 36, "a random UUID");
         // Renewed, it keeps its device.
-        let renewed = issue(&tokens, "cosmo", Some(&checked.device), NOW + 100).unwrap();
+        let renewed = issue(&tokens, "cosmo", Some(&checked.device), NOW + 100)
+            .await
+            .unwrap();
         assert_eq!(
             check(&tokens, &renewed, "cosmo", NOW + 200).unwrap().device,
             checked.device
         );
         assert_eq!(check(&tokens, &proof, "cosmo", checked.expires_at), None);
         // Two logins without a proof are two devices.
-        let other = issue(&tokens, "cosmo", None, NOW).unwrap();
+        let other = issue(&tokens, "cosmo", None, NOW).await.unwrap();
         assert_ne!(
             check(&tokens, &other, "cosmo", NOW).unwrap().device,
             checked.device
         );
     }
 
-    #[test]
-    fn another_users_forged_or_garbled_proof_is_no_proof() {
+    #[tokio::test]
+    async fn another_users_forged_or_garbled_proof_is_no_proof() {
         let tokens = service(SECRET);
-        let proof = issue(&tokens, "cosmo", None, NOW).unwrap();
+        let proof = issue(&tokens, "cosmo", None, NOW).await.unwrap();
         assert_eq!(check(&tokens, &proof, "wanda", NOW), None);
         assert_eq!(check(&tokens, &proof, "Cosmo", NOW), None);
         let stranger = issue(
@@ -150,6 +154,7 @@ mod tests {
             None,
             NOW,
         )
+        .await
         .unwrap();
         assert_eq!(check(&tokens, &stranger, "cosmo", NOW), None);
         // Its payload changed (another user) under the original signature.
@@ -165,11 +170,11 @@ mod tests {
 
     /// Every username a store can hold gets a proof that checks out: JSON escapes included,
     /// and the longest key.
-    #[test]
-    fn usernames_with_escapes_and_at_the_longest_get_proofs_that_check_out() {
+    #[tokio::test]
+    async fn usernames_with_escapes_and_at_the_longest_get_proofs_that_check_out() {
         let tokens = service(SECRET);
         for username in ["a\\b", "quote\"d", "tab\tand\u{1}", &"\"".repeat(2048)] {
-            let proof = issue(&tokens, username, None, NOW).unwrap();
+            let proof = issue(&tokens, username, None, NOW).await.unwrap();
             assert!(
                 check(&tokens, &proof, username, NOW).is_some(),
                 "{} bytes",
@@ -180,10 +185,10 @@ mod tests {
 
     /// A proof is no token: the verifier of tokens (ours, and so flask-jwt-extended's, which
     /// ours answers like) refuses it, and a token is no proof.
-    #[test]
-    fn a_proof_is_never_a_token_nor_a_token_a_proof() {
+    #[tokio::test]
+    async fn a_proof_is_never_a_token_nor_a_token_a_proof() {
         let tokens = service(SECRET);
-        let proof = issue(&tokens, "cosmo", None, NOW).unwrap();
+        let proof = issue(&tokens, "cosmo", None, NOW).await.unwrap();
         for kind in [
             crate::claims::TokenKind::Access,
             crate::claims::TokenKind::Refresh,

@@ -40,30 +40,35 @@ pub struct GrantedTokens {
 
 impl TokenService {
     /// Issues the tokens of `grant`. The user's scopes go into the access token as they stand
-    /// now: a scope revoked since the login is gone from the next access token.
-    pub fn grant(&self, grant: &Grant<'_>) -> Result<GrantedTokens, SigningError> {
+    /// now: a scope revoked since the login is gone from the next access token. The two are
+    /// signed at once: with a key in KMS, each signature is a request.
+    pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantedTokens, SigningError> {
         let scope = (!grant.user.scopes.is_empty()).then(|| grant.user.scopes.join(" "));
-        let issue = |kind, jti: &str| -> Result<IssuedToken, SigningError> {
+        let issue = async |kind, jti: &str| -> Result<IssuedToken, SigningError> {
             let csrf = grant.with_csrf.then(new_token_id);
-            let token = self.issue_spec(&TokenSpec {
-                kind,
-                subject: &grant.user.username,
-                fresh: grant.fresh,
-                issued_at: grant.issued_at,
-                jti,
-                session: grant.session,
-                scope: scope.as_deref(),
-                csrf: csrf.as_deref(),
-            })?;
+            let token = self
+                .issue_spec(&TokenSpec {
+                    kind,
+                    subject: &grant.user.username,
+                    fresh: grant.fresh,
+                    issued_at: grant.issued_at,
+                    jti,
+                    session: grant.session,
+                    scope: scope.as_deref(),
+                    csrf: csrf.as_deref(),
+                })
+                .await?;
             Ok(IssuedToken { token, csrf })
         };
-        Ok(GrantedTokens {
-            access: issue(TokenKind::Access, &new_token_id())?,
-            refresh: grant
-                .refresh_jti
-                .map(|jti| issue(TokenKind::Refresh, jti))
-                .transpose()?,
-        })
+        let access_jti = new_token_id();
+        let refresh = async {
+            match grant.refresh_jti {
+                Some(jti) => issue(TokenKind::Refresh, jti).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (access, refresh) = tokio::try_join!(issue(TokenKind::Access, &access_jti), refresh)?;
+        Ok(GrantedTokens { access, refresh })
     }
 }
 
@@ -90,8 +95,8 @@ mod tests {
         tokens.verify_at(token, kind, NOW as f64).unwrap()
     }
 
-    #[test]
-    fn a_login_grants_a_fresh_access_token_and_a_refresh_token_of_one_session() {
+    #[tokio::test]
+    async fn a_login_grants_a_fresh_access_token_and_a_refresh_token_of_one_session() {
         let tokens = tokens();
         let user = User {
             scopes: vec!["read".to_owned(), "write".to_owned()],
@@ -109,6 +114,7 @@ mod tests {
                 refresh_jti: Some("r-1"),
                 with_csrf: false,
             })
+            .await
             .unwrap();
         let access = verified(&tokens, &granted.access.token, TokenKind::Access);
         let refresh_token = granted.refresh.as_ref().unwrap();
@@ -131,8 +137,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn without_a_refresh_id_only_an_access_token_and_in_cookies_each_has_its_own_csrf() {
+    #[tokio::test]
+    async fn without_a_refresh_id_only_an_access_token_and_in_cookies_each_has_its_own_csrf() {
         let tokens = tokens();
         let user = InMemoryUserStore::demo_user();
         let grant = |refresh_jti| Grant {
@@ -143,7 +149,7 @@ mod tests {
             refresh_jti,
             with_csrf: true,
         };
-        let access_only = tokens.grant(&grant(None)).unwrap();
+        let access_only = tokens.grant(&grant(None)).await.unwrap();
         assert_eq!(access_only.refresh, None);
         let access = verified(&tokens, &access_only.access.token, TokenKind::Access);
         assert!(!access.fresh);
@@ -154,7 +160,7 @@ mod tests {
         assert_eq!(access.csrf, access_only.access.csrf);
         assert!(access.csrf.is_some());
 
-        let both = tokens.grant(&grant(Some("r-2"))).unwrap();
+        let both = tokens.grant(&grant(Some("r-2"))).await.unwrap();
         let refresh = both.refresh.unwrap();
         let claims = verified(&tokens, &refresh.token, TokenKind::Refresh);
         assert_eq!(claims.csrf, refresh.csrf);

@@ -11,9 +11,13 @@ use jsonwebtoken::{
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
+use std::sync::Arc;
+
 use crypto::SigningKey;
+use remote::RemoteSigner;
 
 pub mod crypto;
+pub mod remote;
 
 /// Why keys could not be read. `variable` is the environment variable they came from.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -77,11 +81,18 @@ pub struct PublishedKey {
 pub struct KeySet {
     asymmetric: Asymmetric,
     /// None in a function that only verifies (`verifying_only`): it never holds a private key.
-    signing: Option<SigningKey>,
+    signing: Option<Signer>,
     /// The `kid` of the first key of the public keys' variable, when there is one.
     listed_first: Option<String>,
     /// The signing key's public key first, then the others, without repeats.
     published: Vec<PublishedKey>,
+}
+
+/// What signs: a private key in this process, or a key held by a service (KMS) that signs on
+/// request.
+enum Signer {
+    InProcess(Box<SigningKey>),
+    Remote(Arc<dyn RemoteSigner>),
 }
 
 /// The algorithms whose tokens anyone with the public key can verify.
@@ -158,7 +169,36 @@ impl KeySet {
         add_new_keys(&mut published, listed);
         Ok(Self {
             asymmetric,
-            signing: Some(signing),
+            signing: Some(Signer::InProcess(Box::new(signing))),
+            listed_first,
+            published,
+        })
+    }
+
+    /// The keys of a deployment whose private key stays in a key service: `signer` signs, and
+    /// `own_public_pem`, its public key as the service gave it (read from `own_variable`'s key),
+    /// is published first, then the keys of `public_variable`.
+    pub fn remote(
+        asymmetric: Asymmetric,
+        signer: Arc<dyn RemoteSigner>,
+        (own_variable, own_public_pem): (&'static str, &str),
+        (public_variable, public_pems): (&'static str, Option<&str>),
+    ) -> Result<Self, KeyError> {
+        crypto::install();
+        let mut published = parse_public_keys(asymmetric, own_variable, Some(own_public_pem))?;
+        if published.len() != 1 {
+            return Err(KeyError::NotAPublicKey {
+                variable: own_variable,
+                position: 1,
+                expected: asymmetric.key_type(),
+            });
+        }
+        let listed = parse_public_keys(asymmetric, public_variable, public_pems)?;
+        let listed_first = listed.first().map(|key| key.kid.clone());
+        add_new_keys(&mut published, listed);
+        Ok(Self {
+            asymmetric,
+            signing: Some(Signer::Remote(signer)),
             listed_first,
             published,
         })
@@ -209,8 +249,20 @@ impl KeySet {
         self.published.iter().map(|key| &key.verifying)
     }
 
+    /// The private key, when this process holds it.
     pub fn signing_key(&self) -> Option<&SigningKey> {
-        self.signing.as_ref()
+        match &self.signing {
+            Some(Signer::InProcess(key)) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The key service that signs, when the private key is held there.
+    pub fn remote_signer(&self) -> Option<&Arc<dyn RemoteSigner>> {
+        match &self.signing {
+            Some(Signer::Remote(signer)) => Some(signer),
+            _ => None,
+        }
     }
 
     /// The `kid` of the first key listed in the public keys' variable, if any: a signer checks
@@ -309,6 +361,10 @@ impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeySet")
             .field("algorithm", &self.asymmetric.name())
+            .field(
+                "signed_by",
+                &self.remote_signer().map(|signer| signer.key_name()),
+            )
             .field("kids", &self.kids().collect::<Vec<_>>())
             .finish()
     }

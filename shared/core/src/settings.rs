@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use crate::keys::{Asymmetric, KeySet};
+use crate::keys::{Asymmetric, KeySet, remote::RemoteSigner};
 
 pub mod browser;
 
@@ -12,6 +12,7 @@ pub const ALGORITHM_VAR: &str = "JWT_ALGORITHM";
 pub const SECRET_KEY_VAR: &str = "JWT_SECRET_KEY";
 pub const PRIVATE_KEY_VAR: &str = "JWT_PRIVATE_KEY";
 pub const PUBLIC_KEYS_VAR: &str = "JWT_PUBLIC_KEYS";
+pub const KMS_KEY_VAR: &str = "JWT_KMS_KEY_ARN";
 pub const ACCESS_TTL_VAR: &str = "JWT_ACCESS_TOKEN_EXPIRES";
 pub const REFRESH_TTL_VAR: &str = "JWT_REFRESH_TOKEN_EXPIRES";
 pub const SESSION_MAX_AGE_VAR: &str = "JWT_SESSION_MAX_AGE";
@@ -109,6 +110,10 @@ pub enum Signing {
     /// RS256, ES256 or EdDSA: the private key (`JWT_PRIVATE_KEY`) signs, and its public key
     /// with any in `JWT_PUBLIC_KEYS` verify and are published.
     Asymmetric(Arc<KeySet>),
+    /// RS256 or ES256 signed in AWS KMS (`JWT_KMS_KEY_ARN`), whose public key is only known
+    /// once KMS is asked for it: the cold start does (`auth_kms`) and replaces this with the
+    /// `Asymmetric` keys it makes (`KmsKey::key_set`).
+    Kms(KmsKey),
 }
 
 impl Signing {
@@ -117,9 +122,71 @@ impl Signing {
         match self {
             Signing::Hs256(_) => "HS256",
             Signing::Asymmetric(keys) => keys.asymmetric().name(),
+            Signing::Kms(key) => key.asymmetric.name(),
         }
     }
 }
+
+/// A signing key in AWS KMS, as configured: nothing secret, the private key never leaves KMS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsKey {
+    pub asymmetric: Asymmetric,
+    /// `JWT_KMS_KEY_ARN`: the key's ARN (or id, or alias).
+    pub key_id: String,
+    /// `JWT_PUBLIC_KEYS`, which a function that signs must begin with the key's public key.
+    pub public_pems: Option<String>,
+    key_use: KeyUse,
+}
+
+impl KmsKey {
+    /// The deployment's keys, once KMS has said what the key's public key is (`public_pem`,
+    /// SubjectPublicKeyInfo as PEM): `signer` signs, that key is published first, then the
+    /// others of `JWT_PUBLIC_KEYS`. A function that issues tokens refuses to start unless
+    /// `JWT_PUBLIC_KEYS` begins with it, as with a private key of its own.
+    pub fn key_set(
+        &self,
+        signer: Arc<dyn RemoteSigner>,
+        public_pem: &str,
+    ) -> Result<KeySet, SettingsError> {
+        let keys = KeySet::remote(
+            self.asymmetric,
+            signer,
+            (KMS_KEY_VAR, public_pem),
+            (PUBLIC_KEYS_VAR, self.public_pems.as_deref()),
+        )
+        .map_err(|error| SettingsError {
+            variable: error.variable(),
+            problem: match error.variable() {
+                KMS_KEY_VAR => format!(
+                    "the KMS key's public key is no {} key: {}",
+                    self.asymmetric.name(),
+                    KMS_KEY_SPECS
+                ),
+                _ => error.problem(),
+            },
+        })?;
+        if self.key_use == KeyUse::Sign && keys.listed_first() != Some(keys.signing_kid()) {
+            return Err(SettingsError {
+                variable: PUBLIC_KEYS_VAR,
+                problem: format!(
+                    "does not begin with the public key of the KMS key in {KMS_KEY_VAR}: the \
+                     functions that only verify read {PUBLIC_KEYS_VAR} alone and would refuse \
+                     every token signed here; list its public key first (`{KMS_PUBLIC_KEY_COMMAND}`), \
+                     then any earlier ones"
+                ),
+            });
+        }
+        Ok(keys)
+    }
+}
+
+/// The key specs KMS signs each algorithm with.
+const KMS_KEY_SPECS: &str =
+    "RS256 takes a KMS key of spec RSA_2048 (or RSA_3072, RSA_4096), ES256 one of ECC_NIST_P256";
+
+/// How an operator prints a KMS key's public key as PEM.
+pub const KMS_PUBLIC_KEY_COMMAND: &str = "aws kms get-public-key --key-id ARN --query PublicKey \
+     --output text | base64 -d | openssl pkey -pubin -inform DER";
 
 /// The HMAC key. Its `Debug` output never shows the bytes.
 #[derive(Clone)]
@@ -188,7 +255,7 @@ impl Settings {
 
         let signing = signing(&read, key_use)?;
         let issuer = read(ISSUER_VAR);
-        if let (Signing::Asymmetric(_), Some(issuer)) = (&signing, &issuer) {
+        if let (Signing::Asymmetric(_) | Signing::Kms(_), Some(issuer)) = (&signing, &issuer) {
             check_issuer_url(issuer).map_err(|problem| SettingsError {
                 variable: ISSUER_VAR,
                 problem,
@@ -257,11 +324,12 @@ impl Settings {
 }
 
 /// Every variable this module reads.
-pub const VARIABLES: [&str; 22] = [
+pub const VARIABLES: [&str; 23] = [
     ALGORITHM_VAR,
     SECRET_KEY_VAR,
     PRIVATE_KEY_VAR,
     PUBLIC_KEYS_VAR,
+    KMS_KEY_VAR,
     ACCESS_TTL_VAR,
     REFRESH_TTL_VAR,
     SESSION_MAX_AGE_VAR,
@@ -302,6 +370,15 @@ fn signing(
         }
     };
     let Some(asymmetric) = asymmetric else {
+        if read(KMS_KEY_VAR).is_some() {
+            return Err(SettingsError {
+                variable: KMS_KEY_VAR,
+                problem: format!(
+                    "is set, but {ALGORITHM_VAR} is HS256, whose secret KMS cannot hold: set \
+                     {ALGORITHM_VAR} to the key's algorithm ({KMS_KEY_SPECS})"
+                ),
+            });
+        }
         if read(PRIVATE_KEY_VAR).is_some() {
             return Err(SettingsError {
                 variable: PRIVATE_KEY_VAR,
@@ -327,6 +404,16 @@ fn signing(
         ),
     };
     if key_use == KeyUse::Verify {
+        if read(KMS_KEY_VAR).is_some() {
+            return Err(SettingsError {
+                variable: KMS_KEY_VAR,
+                problem: format!(
+                    "is set, but this function only verifies tokens: it reads the public keys \
+                     alone, from {PUBLIC_KEYS_VAR} (the KMS key's first); only the functions \
+                     that issue tokens (login, refresh) sign with the KMS key"
+                ),
+            });
+        }
         if read(PRIVATE_KEY_VAR).is_some() {
             return Err(SettingsError {
                 variable: PRIVATE_KEY_VAR,
@@ -341,6 +428,32 @@ fn signing(
         let keys =
             KeySet::verifying_only(asymmetric, (PUBLIC_KEYS_VAR, &pems)).map_err(key_error)?;
         return Ok(Signing::Asymmetric(Arc::new(keys)));
+    }
+    if let Some(key_id) = read(KMS_KEY_VAR) {
+        if read(PRIVATE_KEY_VAR).is_some() {
+            return Err(SettingsError {
+                variable: PRIVATE_KEY_VAR,
+                problem: format!(
+                    "is set beside {KMS_KEY_VAR}: tokens are signed in KMS, and a private key \
+                     here would be one more copy to leak; remove it"
+                ),
+            });
+        }
+        if asymmetric == Asymmetric::EdDsa {
+            return Err(SettingsError {
+                variable: ALGORITHM_VAR,
+                problem: format!("EdDSA is not signed in KMS here: {KMS_KEY_SPECS}"),
+            });
+        }
+        if key_use == KeyUse::Sign && public_pems.is_none() {
+            return Err(public_required("issues tokens"));
+        }
+        return Ok(Signing::Kms(KmsKey {
+            asymmetric,
+            key_id: key_id.trim().to_owned(),
+            public_pems,
+            key_use,
+        }));
     }
     let private_pem = read(PRIVATE_KEY_VAR).ok_or_else(|| SettingsError {
         variable: PRIVATE_KEY_VAR,

@@ -28,6 +28,7 @@ use crate::{
     keys::{
         KeySet,
         crypto::{self, SigningKey},
+        remote::{RemoteSigner, RemoteSigningError},
     },
     settings::{Settings, Signing},
 };
@@ -120,6 +121,24 @@ pub enum SigningError {
     /// A function that only verifies was asked to sign: a bug, its private key is elsewhere.
     #[error("this function only verifies tokens: it holds no private key")]
     VerifyOnly,
+    /// The key service that holds the private key did not sign.
+    #[error("{0}")]
+    Remote(#[from] RemoteSigningError),
+    /// A synchronous signature was asked of a key that signs in a key service: a bug, such a
+    /// key signs through `TokenService::issue` and `sign_bytes`, which wait for it.
+    #[error("the signing key is in a key service: it signs only through the asynchronous calls")]
+    RemoteKey,
+    /// The settings name a key in KMS whose public key was never read: a bug, the cold start
+    /// reads it (`KmsKey::key_set`) before the tokens are built.
+    #[error("the KMS key's public key was not read before the tokens were built")]
+    UnreadRemoteKey,
+}
+
+impl SigningError {
+    /// Whether a retry may succeed: the key service was down, slow or throttling.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Remote(RemoteSigningError::Unavailable(_)))
+    }
 }
 
 /// An asymmetric deployment without `JWT_ISSUER` met a request that does not say at which URL
@@ -168,11 +187,15 @@ impl TokenKeys {
         }
     }
 
-    /// None in a function that only verifies.
-    fn signing_key(&self) -> Option<&SigningKey> {
+    /// What signs; none in a function that only verifies.
+    fn signer(&self) -> Result<Signer<'_>, SigningError> {
         match self {
-            TokenKeys::Hs256 { signing, .. } => Some(signing),
-            TokenKeys::Asymmetric(keys) => keys.signing_key(),
+            TokenKeys::Hs256 { signing, .. } => Ok(Signer::InProcess(signing)),
+            TokenKeys::Asymmetric(keys) => keys
+                .signing_key()
+                .map(Signer::InProcess)
+                .or_else(|| keys.remote_signer().map(Signer::Remote))
+                .ok_or(SigningError::VerifyOnly),
         }
     }
 
@@ -188,6 +211,12 @@ impl TokenKeys {
             ),
         }
     }
+}
+
+/// The key that signs: here, or in a key service that is asked for each signature.
+enum Signer<'a> {
+    InProcess(&'a SigningKey),
+    Remote(&'a std::sync::Arc<dyn RemoteSigner>),
 }
 
 /// A token to issue: whose, of which kind, when, with which id, in which session.
@@ -256,6 +285,7 @@ impl TokenService {
                 verifying: DecodingKey::from_secret(secret.as_bytes())?,
             },
             Signing::Asymmetric(keys) => TokenKeys::Asymmetric(keys.clone()),
+            Signing::Kms(_) => return Err(SigningError::UnreadRemoteKey),
         };
         let issuer_from_origin =
             matches!(keys, TokenKeys::Asymmetric(_)) && settings.issuer.is_none();
@@ -289,13 +319,21 @@ impl TokenService {
 
     /// Signs `message` with the deployment's signing key, as a token's signature is made: what
     /// a device proof carries (`device_proof`), whose signing input never parses as a token's.
-    pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
-        Ok(self
-            .config
-            .keys
-            .signing_key()
-            .ok_or(SigningError::VerifyOnly)?
-            .try_sign(message)?)
+    /// A key in a key service (KMS) is a request, which this waits for.
+    pub async fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        match self.config.keys.signer()? {
+            Signer::InProcess(key) => Ok(key.try_sign(message)?),
+            Signer::Remote(signer) => Ok(signer.sign(message).await?),
+        }
+    }
+
+    /// `sign_bytes` without waiting, for a key this process holds (every key but a key
+    /// service's, which refuses with `SigningError::RemoteKey`).
+    fn sign_bytes_here(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        match self.config.keys.signer()? {
+            Signer::InProcess(key) => Ok(key.try_sign(message)?),
+            Signer::Remote(_) => Err(SigningError::RemoteKey),
+        }
     }
 
     /// Whether `signature` is one of `sign_bytes(message)`, by any key that verifies tokens.
@@ -378,7 +416,7 @@ impl TokenService {
         jti: &str,
         session: Option<SessionClaims<'_>>,
     ) -> Result<String, SigningError> {
-        self.issue_spec(&TokenSpec {
+        self.issue_spec_in_process(&TokenSpec {
             kind,
             subject,
             fresh,
@@ -390,8 +428,24 @@ impl TokenService {
         })
     }
 
-    /// Issues the token `spec` describes (see `issue_at`), with the user's scopes.
-    pub fn issue_spec(&self, spec: &TokenSpec<'_>) -> Result<String, SigningError> {
+    /// Issues the token `spec` describes (see `issue_at`), with the user's scopes, signed by a
+    /// key this process holds (`issue_spec` signs with any).
+    pub fn issue_spec_in_process(&self, spec: &TokenSpec<'_>) -> Result<String, SigningError> {
+        let message = self.signing_input(spec)?;
+        let signature = self.sign_bytes_here(message.as_bytes())?;
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
+    /// Issues the token `spec` describes, signed by the deployment's key wherever it is: a key
+    /// service's signature is a request, which this waits for.
+    pub async fn issue_spec(&self, spec: &TokenSpec<'_>) -> Result<String, SigningError> {
+        let message = self.signing_input(spec)?;
+        let signature = self.sign_bytes(message.as_bytes()).await?;
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
+    /// The header and claims segments of the token `spec` describes: what its signature signs.
+    fn signing_input(&self, spec: &TokenSpec<'_>) -> Result<String, SigningError> {
         if self.issuer_unresolved() {
             return Err(IssuerUnknown.into());
         }
@@ -428,18 +482,11 @@ impl TokenService {
             scope: scope.filter(|scope| kind == TokenKind::Access && !scope.is_empty()),
         };
         // Signed by hand rather than with `jsonwebtoken::encode`, whose header puts `typ` first.
-        let message = format!(
+        Ok(format!(
             "{}.{}",
             self.config.header_segment,
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?)
-        );
-        let signature = self
-            .config
-            .keys
-            .signing_key()
-            .ok_or(SigningError::VerifyOnly)?
-            .try_sign(message.as_bytes())?;
-        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        ))
     }
 
     /// The `exp` of a token of `kind` issued at `issued_at` in a session that began at

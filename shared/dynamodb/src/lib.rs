@@ -18,7 +18,7 @@ use std::sync::Arc;
 use auth_core::Stores;
 use aws_sdk_dynamodb::Client;
 
-pub use client::{client, client_at};
+pub use client::{aws_config, client, client_at, client_of};
 pub use lookup::DynamoTokenLookup;
 pub use sessions::DynamoSessionStore;
 pub use users::DynamoUserStore;

@@ -1,16 +1,17 @@
 //! Which certificate authorities the store's HTTPS client trusts.
 //!
-//! A deployed function talks to one kind of peer over TLS: AWS's own endpoints, whose
-//! certificates Amazon Trust Services issues from five published roots. Trusting those five
-//! instead of the image's ~140 system roots means a certificate mis-issued by any other
-//! authority cannot stand in for DynamoDB, and it saves a cold start reading and decoding the
-//! system bundle (~2 ms of its ~6 ms init on the benchmark machine, docs/performance.md).
+//! A deployed function talks to one kind of peer over TLS: AWS's own endpoints (DynamoDB, and
+//! KMS when it signs there), whose certificates Amazon Trust Services issues from five
+//! published roots. Trusting those five instead of the image's ~140 system roots means a
+//! certificate mis-issued by any other authority cannot stand in for DynamoDB, and it saves a
+//! cold start reading and decoding the system bundle (~2 ms of its ~6 ms init on the benchmark machine, docs/performance.md).
 //!
 //! Only in the standard `aws` partition (regions like `eu-west-1`, as the SDK's partition table
 //! matches them): the others (China, GovCloud, the isolated and sovereign clouds) are outside
 //! what Amazon Trust Services documents, and there the system store stays. So it does wherever
 //! the peer may be something else: a custom endpoint (`AWS_ENDPOINT_URL`,
-//! `AWS_ENDPOINT_URL_DYNAMODB`, or a shared config file, which may name one), a CA bundle named
+//! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_KMS`, or a shared config file, which may name
+//! one), a CA bundle named
 //! on purpose (`SSL_CERT_FILE`, `SSL_CERT_DIR`, e.g. for a TLS-inspecting proxy), and any process
 //! not running in Lambda (`local-api` and the `users` command on a laptop).
 
@@ -25,9 +26,10 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-
 const CA_BUNDLE_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
 /// The variables that point the SDK at an endpoint of one's own, or at a shared config file
 /// (or a profile of one) that may.
-const ENDPOINT_VARIABLES: [&str; 4] = [
+const ENDPOINT_VARIABLES: [&str; 5] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_KMS",
     "AWS_CONFIG_FILE",
     "AWS_PROFILE",
 ];

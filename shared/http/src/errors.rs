@@ -120,6 +120,10 @@ impl ApiError {
             ApiError::Store(_, StoreError::Unavailable(_)) | ApiError::DeadlineExceeded(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            // KMS throttling, slow or unreachable: like a store that is.
+            ApiError::Signing(_, error) if error.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Store(_, StoreError::Rejected { .. }) | ApiError::Signing(..) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -145,6 +149,9 @@ impl ApiError {
                 json!({"msg": format!("Error loading the user {username}")})
             }
             ApiError::Store(key, StoreError::Unavailable(_)) | ApiError::DeadlineExceeded(key) => {
+                keyed(*key, SERVICE_UNAVAILABLE)
+            }
+            ApiError::Signing(key, error) if error.is_unavailable() => {
                 keyed(*key, SERVICE_UNAVAILABLE)
             }
             ApiError::Store(key, StoreError::Rejected { .. }) | ApiError::Signing(key, _) => {

@@ -73,6 +73,26 @@ where
 /// only one instance knew of would not be one.
 pub async fn state_from_env(function: Function) -> Result<AppState, StartupError> {
     let settings = Settings::from_env_for(function.key_use())?;
+    let config = auth_dynamodb::client::lambda_aws_config();
+    state_over_dynamodb(function, settings, &config)
+}
+
+/// `state_from_env` for a function that issues tokens (login, refresh): with `JWT_KMS_KEY_ARN`,
+/// the KMS key's public key is read first (one `kms:GetPublicKey` per cold start), and tokens
+/// are signed in KMS. Only these functions link the KMS client.
+pub async fn signing_state_from_env(function: Function) -> Result<AppState, StartupError> {
+    let settings = Settings::from_env_for(function.key_use())?;
+    let config = auth_dynamodb::client::lambda_aws_config();
+    let settings = auth_kms::read_key(settings, &config).await?;
+    state_over_dynamodb(function, settings, &config)
+}
+
+/// The state of `settings` over the DynamoDB tables they name, with a client of `config`.
+fn state_over_dynamodb(
+    function: Function,
+    settings: Settings,
+    config: &auth_dynamodb::client::SdkConfig,
+) -> Result<AppState, StartupError> {
     let users_table = settings
         .users_table
         .clone()
@@ -81,8 +101,11 @@ pub async fn state_from_env(function: Function) -> Result<AppState, StartupError
         .sessions_table
         .clone()
         .ok_or(StartupError::NoSessionsTable)?;
-    let stores =
-        auth_dynamodb::stores(auth_dynamodb::client().await, &users_table, &sessions_table);
+    let stores = auth_dynamodb::stores(
+        auth_dynamodb::client_of(config),
+        &users_table,
+        &sessions_table,
+    );
     AppState::builder(&settings, stores)
         .metrics(Metrics::stdout(function))
         .build()

@@ -5,6 +5,7 @@
 //! - `log`: a log that keeps what it is written; `metrics`: security events captured and
 //!   checked; `emf`: the EMF specification's rules;
 //! - `dynamodb`: stores over a real DynamoDB-compatible server, and over one that is down;
+//! - `kms`: signing keys in a real KMS-compatible server;
 //! - `contract`: one set of behaviours per store trait, run against every store.
 
 // Test code: a fixture that cannot do what a test asked of it fails the test, with the reason.
@@ -14,6 +15,7 @@ pub mod contract;
 pub mod dynamodb;
 pub mod emf;
 mod fixtures;
+pub mod kms;
 pub mod log;
 pub mod metrics;
 

@@ -277,7 +277,7 @@ fn access_tokens_carry_the_users_scopes_and_refresh_tokens_never() {
     let service = service("EdDSA", private, None);
     let issue = |kind, scope| {
         service
-            .issue_spec(&TokenSpec {
+            .issue_spec_in_process(&TokenSpec {
                 kind,
                 subject: "cosmo",
                 fresh: true,
