@@ -7,9 +7,9 @@
 use auth_core::{
     AppState,
     claims::{TokenKind, VerifiedClaims},
-    grant::Grant,
+    grant::{Grant, GrantedTokens},
     sessions::{Rotation, RotationOutcome},
-    tokens::{SessionClaims, TokenError, new_token_id},
+    tokens::{SessionClaims, TokenError, TokenService, new_token_id},
     users::User,
 };
 use auth_http::{
@@ -35,28 +35,6 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     let (claims, carrier) = verified_token(state, request, TokenKind::Refresh)?;
     let now = state.clock().unix_secs();
     let rotation = state.rotation();
-    // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
-    // A rotation made for a request that then fails is recoverable: a token refused by the
-    // lookup could not be used anyway (it or its session is revoked, or its user is gone,
-    // disabled or has ended their sessions since it was issued), and after a store error or a
-    // passed deadline the client's retry within the grace gets the session's current refresh
-    // token again. Without a grace that retry would be a replay that ends the session, so the
-    // lookup must succeed before anything is spent.
-    let (user, refresh_jti) = match rotation.enabled {
-        false => (state.user_of(&claims).await?, None),
-        true if rotation.grace.is_zero() => {
-            let user = state.user_of(&claims).await?;
-            (user, Some(rotate(state, &claims, now).await?))
-        }
-        true => {
-            let (user, rotated) = tokio::join!(
-                async { state.user_of(&claims).await.map_err(ApiError::from) },
-                rotate(state, &claims, now)
-            );
-            let (user, rotated) = side_by_side(user, rotated)?;
-            (user, Some(rotated))
-        }
-    };
     // The new tokens stay in the session, with its start: for a token without `auth_time`
     // (issued before sessions had a start, or by flask-jwt-extended) its `iat`, which its own
     // cap counted from too, so the session's end is the same from every token of it.
@@ -64,17 +42,54 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
         id,
         started_at: claims.session_started_at().unwrap_or(now),
     });
-    let granted = tokens
-        .grant(&Grant {
-            user: &user,
-            session,
-            issued_at: now,
-            fresh: false,
-            refresh_jti: refresh_jti.as_deref(),
-            with_csrf: state.browser().tokens_carry_csrf(),
-        })
-        .await
-        .map_err(|error| ApiError::Signing(ErrorKey::Msg, error))?;
+    let grant = |user, refresh_jti| Grant {
+        user,
+        session,
+        issued_at: now,
+        fresh: false,
+        refresh_jti,
+        with_csrf: state.browser().tokens_carry_csrf(),
+    };
+    // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
+    // A rotation made for a request that then fails is recoverable: a token refused by the
+    // lookup could not be used anyway (it or its session is revoked, or its user is gone,
+    // disabled or has ended their sessions since it was issued), and after a store error or a
+    // passed deadline the client's retry within the grace gets the session's current refresh
+    // token again. Without a grace that retry would be a replay that ends the session, so the
+    // lookup must succeed before anything is spent. A key in KMS can fail to sign (throttled,
+    // down) for longer than a grace: there the tokens are signed before the presented one is
+    // spent, so that nothing is spent for a request that gets no tokens.
+    let granted = match rotation.enabled {
+        false => {
+            let user = state.user_of(&claims).await?;
+            signed(&tokens, &grant(&user, None)).await?
+        }
+        true if tokens.signs_remotely() => {
+            let user = state.user_of(&claims).await?;
+            let replacement = new_token_id();
+            let granted = signed(&tokens, &grant(&user, Some(&replacement))).await?;
+            match rotate(state, &claims, now, &replacement).await? {
+                rotated if rotated == replacement => granted,
+                // A retry within the grace gets the session's current refresh token, signed
+                // anew: this request spent nothing, so its failure here loses nothing.
+                current => signed(&tokens, &grant(&user, Some(&current))).await?,
+            }
+        }
+        true if rotation.grace.is_zero() => {
+            let user = state.user_of(&claims).await?;
+            let rotated = rotate(state, &claims, now, &new_token_id()).await?;
+            signed(&tokens, &grant(&user, Some(&rotated))).await?
+        }
+        true => {
+            let replacement = new_token_id();
+            let (user, rotated) = tokio::join!(
+                async { state.user_of(&claims).await.map_err(ApiError::from) },
+                rotate(state, &claims, now, &replacement)
+            );
+            let (user, rotated) = side_by_side(user, rotated)?;
+            signed(&tokens, &grant(&user, Some(&rotated))).await?
+        }
+    };
     // Back where the refresh token came from: the body, or the cookies.
     let from_cookie = carrier == Carrier::Cookie;
     Ok(granted_response(
@@ -88,9 +103,23 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     ))
 }
 
-/// Spends the presented refresh token, or ends the session on a replay: the id of the refresh
-/// token to issue.
-async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<String, ApiError> {
+/// The tokens of `grant`, signed.
+async fn signed(tokens: &TokenService, grant: &Grant<'_>) -> Result<GrantedTokens, ApiError> {
+    tokens
+        .grant(grant)
+        .await
+        .map_err(|error| ApiError::Signing(ErrorKey::Msg, error))
+}
+
+/// Spends the presented refresh token for `replacement`, or ends the session on a replay: the
+/// id of the refresh token to issue (`replacement`, or within the grace the one a first use
+/// of the presented token recorded).
+async fn rotate(
+    state: &AppState,
+    claims: &VerifiedClaims,
+    now: i64,
+    replacement: &str,
+) -> Result<String, ApiError> {
     // A refresh token without an id cannot be spent, so it cannot rotate.
     let presented = claims
         .jti
@@ -98,11 +127,10 @@ async fn rotate(state: &AppState, claims: &VerifiedClaims, now: i64) -> Result<S
         .ok_or(ApiError::Token(TokenError::MissingClaim("jti")))?;
     let session = claims.session_id().unwrap_or(presented);
     let grace = state.rotation().grace.as_secs() as i64;
-    let replacement = new_token_id();
     let rotation = Rotation {
         session,
         presented,
-        replacement: &replacement,
+        replacement,
         now,
         grace_since: (grace > 0).then(|| now - grace),
         record_until: state.tokens().session_record_until(claims),

@@ -389,6 +389,13 @@ impl TokenService {
         }
     }
 
+    /// Whether tokens are signed by a key service (KMS): each signature a request that may
+    /// fail for a while, where a key held here never fails.
+    pub fn signs_remotely(&self) -> bool {
+        self.key_set()
+            .is_some_and(|keys| keys.remote_signer().is_some())
+    }
+
     /// The published keys of an asymmetric deployment; none for HS256, whose key is secret.
     pub fn key_set(&self) -> Option<&KeySet> {
         match &self.config.keys {

@@ -93,9 +93,12 @@ fn https_client(roots: TrustRoots) -> aws_sdk_dynamodb::config::SharedHttpClient
 /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`) without the SDK's default chain of
 /// providers. Lambda always sets those, so the chain's other providers (profile files, SSO,
 /// web identity through STS, ECS, the instance metadata service) are code a function never
-/// runs: left out, each function is ~0.4 MB smaller and its cold start reads no files. Endpoints
-/// of one's own (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_KMS`) are each client's
-/// (`client_of`); `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT` are honoured.
+/// runs: left out, each function is 0.8-1 MB smaller and its cold start reads no files. An
+/// endpoint of one's own for every service (`AWS_ENDPOINT_URL`) is read here, a service's
+/// (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_KMS`) by its client (`client_of`,
+/// `auth_kms::client`); `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT` are honoured.
+/// Not read: `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` (the SDK's standard retries, 3 attempts)
+/// and anything of a profile.
 pub fn lambda_aws_config() -> SdkConfig {
     lambda_aws_config_of(|name| std::env::var(name).ok(), TrustRoots::from_env())
 }
@@ -121,6 +124,9 @@ pub fn lambda_aws_config_of(
     if let Some(region) = read("AWS_REGION").or_else(|| read("AWS_DEFAULT_REGION")) {
         config = config.region(aws_config::Region::new(region));
     }
+    if let Some(endpoint) = read("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(endpoint);
+    }
     config.build()
 }
 
@@ -134,21 +140,23 @@ pub async fn client() -> Client {
 /// shares, so that a cold start loads it once.
 pub fn client_of(shared: &SdkConfig) -> Client {
     let mut config = aws_sdk_dynamodb::config::Builder::from(shared);
-    // Set here, and not left to the SDK's loader, which a Lambda function's configuration does
-    // without (`lambda_aws_config`). The template declares the variable so that a local run can
-    // set it; CloudFormation and sam local pass it as "" otherwise, which the SDK would take
-    // for the endpoint and fail every call with. Empty means unset, as for every other
-    // variable here.
-    config.set_endpoint_url(endpoint_of(ENDPOINT_VARIABLE));
+    // Read here too, for a Lambda function's configuration has no loader to read it
+    // (`lambda_aws_config`). The template declares the variable so that a local run can set
+    // it; CloudFormation and sam local pass it as "" otherwise, which the SDK would take for
+    // the endpoint and fail every call with. Empty means unset, as for every other variable.
+    if let Some(endpoint) = endpoint_override(ENDPOINT_VARIABLE) {
+        config.set_endpoint_url(endpoint);
+    }
     Client::from_conf(config.build())
 }
 
-/// The endpoint of one's own a service's variable names (`AWS_ENDPOINT_URL_DYNAMODB`), else the
-/// one `AWS_ENDPOINT_URL` names for every service, if any: empty means unset.
-pub fn endpoint_of(service_variable: &str) -> Option<String> {
-    [service_variable, "AWS_ENDPOINT_URL"]
-        .into_iter()
-        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+/// What a service's endpoint variable (`AWS_ENDPOINT_URL_DYNAMODB`) says when it is set: its
+/// endpoint, or with an empty value none at all. Unset: `None`, and the client keeps the
+/// configuration's endpoint (`AWS_ENDPOINT_URL`, or a shared config file's for local tools).
+pub fn endpoint_override(service_variable: &str) -> Option<Option<String>> {
+    std::env::var(service_variable)
+        .ok()
+        .map(|value| (!value.is_empty()).then_some(value))
 }
 
 /// A client of `aws_config` whose endpoint is `url`, with credentials of its own and, when none
@@ -224,6 +232,48 @@ pub fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) 
 mod tests {
     use super::*;
     use auth_core::store::MAX_KEY_BYTES;
+
+    /// What Lambda sets is all a function's configuration reads; nothing else is looked up.
+    #[tokio::test]
+    async fn a_functions_configuration_is_lambdas_variables_and_no_provider_chain() {
+        let variables = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ];
+        let read = |name: &str| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        };
+        let config = lambda_aws_config_of(read, TrustRoots::System);
+        assert_eq!(
+            config.region().map(|region| region.as_ref()),
+            Some("eu-west-1")
+        );
+        assert_eq!(config.use_fips(), Some(true));
+        assert_eq!(config.use_dual_stack(), Some(false));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
+        assert!(config.credentials_provider().is_some());
+        assert!(config.sleep_impl().is_some(), "retries need a timer");
+        // AWS_DEFAULT_REGION when Lambda's is missing; no region at all is left for the first
+        // call to report, as the SDK does.
+        let config = lambda_aws_config_of(
+            |name| (name == "AWS_DEFAULT_REGION").then(|| "ap-south-1".to_owned()),
+            TrustRoots::System,
+        );
+        assert_eq!(
+            config.region().map(|region| region.as_ref()),
+            Some("ap-south-1")
+        );
+        assert_eq!(config.endpoint_url(), None);
+        assert_eq!(
+            lambda_aws_config_of(|_| None, TrustRoots::System).region(),
+            None
+        );
+    }
 
     #[test]
     fn a_key_is_one_to_2048_bytes_of_utf8_counted_in_bytes_not_characters() {

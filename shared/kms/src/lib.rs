@@ -32,7 +32,8 @@ use auth_core::{
 pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_KMS";
 
 /// The longest message KMS signs as it is (`MessageType` RAW); a longer one is sent as its
-/// SHA-256 digest (DIGEST), which RS256 and ES256 sign alike, so the signature is the same.
+/// SHA-256 digest (DIGEST), which RS256 and ES256 sign as they sign the message itself: the
+/// signature verifies alike (ES256's differ at each signing anyway, being randomised).
 pub const MAX_RAW_MESSAGE_BYTES: usize = 4096;
 
 /// The bytes of a P-256 scalar: each half of an ES256 signature.
@@ -53,10 +54,13 @@ pub async fn read_key(
 }
 
 /// A KMS client of `config`, at the endpoint of one's own `AWS_ENDPOINT_URL_KMS` names (a
-/// local server), if any: set here, as a Lambda function's configuration has no loader to.
+/// local server), if any: read here too, as a Lambda function's configuration has no loader to
+/// read it; an empty value means unset, as for DynamoDB's.
 pub fn client(config: &SdkConfig) -> Client {
     let mut builder = aws_sdk_kms::config::Builder::from(config);
-    builder.set_endpoint_url(auth_dynamodb::client::endpoint_of(ENDPOINT_VARIABLE));
+    if let Some(endpoint) = auth_dynamodb::client::endpoint_override(ENDPOINT_VARIABLE) {
+        builder.set_endpoint_url(endpoint);
+    }
     Client::from_conf(builder.build())
 }
 
@@ -90,12 +94,25 @@ pub async fn key_set(
             key_spec_for(key.asymmetric)
         )));
     }
+    // The key spec, not only the algorithm: a secp256k1 key (ECC_SECG_P256K1) also signs
+    // ECDSA_SHA_256, and its tokens would verify nowhere. (moto answers the older field alone.)
+    #[expect(
+        deprecated,
+        reason = "moto answers CustomerMasterKeySpec alone, KMS both"
+    )]
+    let spec = answer
+        .key_spec()
+        .map(|spec| spec.as_str())
+        .or_else(|| answer.customer_master_key_spec().map(|spec| spec.as_str()));
     let algorithm = signing_algorithm(key.asymmetric);
-    if !answer.signing_algorithms().contains(&algorithm) {
+    let spec_fits = match key.asymmetric {
+        Asymmetric::Es256 => spec == Some("ECC_NIST_P256"),
+        _ => matches!(spec, Some("RSA_2048" | "RSA_3072" | "RSA_4096")),
+    };
+    if !spec_fits || !answer.signing_algorithms().contains(&algorithm) {
         return Err(refused(format!(
-            "the KMS key does not sign {} ({}): {} takes a key of spec {}",
-            algorithm.as_str(),
-            key.asymmetric.name(),
+            "the KMS key is of spec {}, which does not sign {}: it takes a key of spec {}",
+            spec.unwrap_or("unknown"),
             key.asymmetric.name(),
             key_spec_for(key.asymmetric)
         )));
@@ -200,9 +217,10 @@ where
 {
     let detail = format!("{key_id}: {}", reason(&error));
     let passing = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        // A connection that failed or timed out; not a request that could not be made (no
+        // credentials, no region), which no retry mends.
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
         _ => matches!(
             error
                 .as_service_error()

@@ -209,6 +209,8 @@ async fn a_kms_key_that_cannot_sign_the_algorithm_stops_the_start_naming_the_var
     let (encrypting, encrypting_pem) =
         kms_key(KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
     let (p256, p256_pem) = kms_signing_key(KeySpec::EccNistP256).await;
+    // secp256k1 signs ECDSA_SHA_256 too, and its point reads as a P-256 one: only the spec tells.
+    let (k1, k1_pem) = kms_signing_key(KeySpec::EccSecgP256K1).await;
     let unknown =
         rsa.rsplit_once('/').unwrap().0.to_owned() + "/00000000-0000-0000-0000-000000000000";
     let cases = [
@@ -220,6 +222,13 @@ async fn a_kms_key_that_cannot_sign_the_algorithm_stops_the_start_naming_the_var
             "not SIGN_VERIFY",
         ),
         ("ES256", &rsa, &p256_pem, KMS_KEY_VAR, "ECC_NIST_P256"),
+        (
+            "ES256",
+            &k1,
+            &k1_pem,
+            KMS_KEY_VAR,
+            "of spec ECC_SECG_P256K1",
+        ),
         ("RS256", &p256, &rsa_pem, KMS_KEY_VAR, "RSA_2048"),
         ("RS256", &unknown, &rsa_pem, KMS_KEY_VAR, "kms:GetPublicKey"),
         // Its public keys must begin with the KMS key's, as the verifying functions read them.
