@@ -1,6 +1,6 @@
 //! `cargo run -p local-api`: the API on http://127.0.0.1:3000 with the demo user, no Docker.
 
-use std::{net::Ipv4Addr, sync::Arc};
+use std::{net::Ipv4Addr, process::ExitCode, sync::Arc};
 
 use auth_core::{
     AppState, Stores,
@@ -16,8 +16,19 @@ mod demo;
 const DEFAULT_PORT: u16 = 3000;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
     auth_lambda::logging::init();
+    // A sentence a person reads (`VARIABLE: problem`), never Rust's Debug of the error.
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("local-api: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), Error> {
     let port = match std::env::var("PORT") {
         Err(_) => DEFAULT_PORT,
         Ok(text) => text
@@ -45,7 +56,15 @@ async fn main() -> Result<(), Error> {
     };
     let state = Arc::new(AppState::builder(&settings, stores(&settings).await).build()?);
 
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "PORT: {port} is in use on 127.0.0.1: stop what listens there, or start on \
+                 another port (PORT=3001, or PORT=0 for any free one)"
+            ),
+            _ => format!("PORT: cannot listen on 127.0.0.1:{port}: {error}"),
+        })?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("JWT auth API listening on {url}");
     println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile, POST {url}/logout");

@@ -62,3 +62,19 @@ pub fn agent() -> ureq::Agent {
         .build()
         .into()
 }
+
+/// What the binary prints and exits with when it cannot start with `env`.
+pub fn failed_start(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .env_remove("USERS_TABLE")
+        .env_remove("SESSIONS_TABLE")
+        .env_remove("JWT_SECRET_KEY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("local-api runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

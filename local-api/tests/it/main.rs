@@ -20,5 +20,6 @@ mod openapi;
 mod round_trips;
 mod server;
 mod sessions;
+mod startup;
 mod store_keys;
 mod upstream;
