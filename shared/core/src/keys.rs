@@ -17,27 +17,41 @@ use crypto::SigningKey;
 use remote::RemoteSigner;
 
 pub mod crypto;
+pub mod diagnosis;
 pub mod remote;
 
 /// Why keys could not be read. `variable` is the environment variable they came from.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("{variable}: not a PEM {expected} private key (PKCS#8, or PKCS#1 for RSA)")]
+    #[error(
+        "{variable}: not a PEM {expected} private key (PKCS#8, or PKCS#1 for RSA){}",
+        then(advice)
+    )]
     NotAPrivateKey {
         variable: &'static str,
         expected: &'static str,
+        /// What the value is instead and what to do (`diagnosis`), or empty.
+        advice: String,
     },
-    #[error("{variable}: the key cannot sign {algorithm}: {reason}")]
+    #[error(
+        "{variable}: the key cannot sign {algorithm}: {reason}{}",
+        then(advice)
+    )]
     CannotSign {
         variable: &'static str,
         algorithm: &'static str,
         reason: String,
+        advice: String,
     },
-    #[error("{variable}: key {position}: not a PEM {expected} public key (SubjectPublicKeyInfo)")]
+    #[error(
+        "{variable}: key {position}: not a PEM {expected} public key (SubjectPublicKeyInfo){}",
+        then(advice)
+    )]
     NotAPublicKey {
         variable: &'static str,
         position: usize,
         expected: &'static str,
+        advice: String,
     },
     #[error("{variable}: no PEM block in it")]
     NoPem { variable: &'static str },
@@ -48,6 +62,14 @@ pub enum KeyError {
         algorithm: &'static str,
         reason: &'static str,
     },
+}
+
+/// `advice` after the problem, when there is any.
+fn then(advice: &str) -> String {
+    match advice.is_empty() {
+        true => String::new(),
+        false => format!(": {advice}"),
+    }
 }
 
 impl KeyError {
@@ -143,26 +165,28 @@ impl KeySet {
         crypto::install();
         let algorithm = asymmetric.algorithm();
         let expected = asymmetric.key_type();
-        let not_a_private_key = KeyError::NotAPrivateKey {
+        let not_a_private_key = || KeyError::NotAPrivateKey {
             variable: private_variable,
             expected,
+            advice: diagnosis::private_key_advice(asymmetric, private_variable, private_pem),
         };
         let encoding = match asymmetric {
             Asymmetric::Rs256 => EncodingKey::from_rsa_pem(private_pem.as_bytes()),
             Asymmetric::Es256 => EncodingKey::from_ec_pem(private_pem.as_bytes()),
             Asymmetric::EdDsa => EncodingKey::from_ed_pem(private_pem.as_bytes()),
         }
-        .map_err(|_| not_a_private_key.clone())?;
+        .map_err(|_| not_a_private_key())?;
         let signing =
             SigningKey::new(algorithm, &encoding).map_err(|error| KeyError::CannotSign {
                 variable: private_variable,
                 algorithm: asymmetric.name(),
                 reason: error.to_string(),
+                advice: diagnosis::private_key_advice(asymmetric, private_variable, private_pem),
             })?;
         let own = Jwk::from_encoding_key(&encoding, algorithm)
             .ok()
             .and_then(|jwk| publish(jwk, algorithm))
-            .ok_or(not_a_private_key)?;
+            .ok_or_else(not_a_private_key)?;
         let mut published = vec![own];
         let listed = parse_public_keys(asymmetric, public_variable, public_pems)?;
         let listed_first = listed.first().map(|key| key.kid.clone());
@@ -191,6 +215,7 @@ impl KeySet {
                 variable: own_variable,
                 position: 1,
                 expected: asymmetric.key_type(),
+                advice: String::new(),
             });
         }
         let listed = parse_public_keys(asymmetric, public_variable, public_pems)?;
@@ -322,13 +347,14 @@ fn parse_public_keys(
             });
         }
         for (index, block) in blocks.iter().enumerate() {
-            let not_a_public_key = KeyError::NotAPublicKey {
+            let not_a_public_key = || KeyError::NotAPublicKey {
                 variable: public_variable,
                 position: index + 1,
                 expected,
+                advice: diagnosis::public_key_advice(asymmetric, public_variable, block),
             };
             if block.tag() != "PUBLIC KEY" {
-                return Err(not_a_public_key);
+                return Err(not_a_public_key());
             }
             let text = pem::encode(block);
             let decoding = match asymmetric {
@@ -336,11 +362,11 @@ fn parse_public_keys(
                 Asymmetric::Es256 => DecodingKey::from_ec_pem(text.as_bytes()),
                 Asymmetric::EdDsa => DecodingKey::from_ed_pem(text.as_bytes()),
             }
-            .map_err(|_| not_a_public_key.clone())?;
+            .map_err(|_| not_a_public_key())?;
             let key = Jwk::from_decoding_key(&decoding, Some(algorithm))
                 .ok()
                 .and_then(|jwk| publish(jwk, algorithm))
-                .ok_or(not_a_public_key)?;
+                .ok_or_else(not_a_public_key)?;
             // A key that would be published but could never verify: verifiers would be told
             // to trust it, and rotating to it would fail.
             if let Some(reason) = unusable(&key.jwk) {

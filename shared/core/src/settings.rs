@@ -504,7 +504,8 @@ fn secret_key(secret: Option<String>) -> Result<SecretKey, SettingsError> {
         Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(SettingsError {
             variable: SECRET_KEY_VAR,
             problem: format!(
-                "is {} bytes long; an HS256 key must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 section 3.2)",
+                "is {} bytes long; an HS256 key must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 \
+                 section 3.2): make one with `openssl rand -base64 48`",
                 secret.len()
             ),
         }),
@@ -689,6 +690,12 @@ mod tests {
         let error = settings_from(&[(SECRET_KEY_VAR, short)]).unwrap_err();
         assert_eq!(error.variable, SECRET_KEY_VAR);
         assert!(error.problem.contains("31 bytes"));
+        assert!(
+            error
+                .problem
+                .ends_with("make one with `openssl rand -base64 48`"),
+            "{error}"
+        );
         assert!(!error.to_string().contains(short));
     }
 

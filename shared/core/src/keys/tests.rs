@@ -176,6 +176,7 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
             KeyError::NotAPrivateKey {
                 variable: PRIVATE,
                 expected: "P-256",
+                advice: String::new(),
             },
         ),
         (
@@ -183,6 +184,7 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
             KeyError::NotAPrivateKey {
                 variable: PRIVATE,
                 expected: "RSA",
+                advice: String::new(),
             },
         ),
         (
@@ -190,6 +192,7 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
             KeyError::NotAPrivateKey {
                 variable: PRIVATE,
                 expected: "Ed25519",
+                advice: String::new(),
             },
         ),
         (
@@ -206,6 +209,7 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
                 variable: PUBLIC,
                 position: 2,
                 expected: "RSA",
+                advice: String::new(),
             },
         ),
         (
@@ -214,13 +218,18 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
                 variable: PUBLIC,
                 position: 1,
                 expected: "RSA",
+                advice: String::new(),
             },
         ),
     ];
     for (outcome, expected) in cases {
         let error = outcome.err().unwrap();
         assert_eq!(error.variable(), expected.variable());
-        assert_eq!(error, expected);
+        // What is wrong, then what the value is instead (the next test's).
+        assert!(
+            error.to_string().starts_with(&expected.to_string()),
+            "{error}"
+        );
         assert!(!error.to_string().contains("MII"), "{error}");
     }
     let short = key_set(Asymmetric::Rs256, key_file!("rsa1024-private.pem"), None)
@@ -238,4 +247,95 @@ fn bad_short_and_mismatched_keys_are_refused_by_variable_without_showing_them() 
         "{short:?}"
     );
     assert!(!short.to_string().contains("MII"), "{short}");
+}
+
+/// Each key an operator may paste by mistake says what it is and what to do instead, and
+/// none echoes the key.
+#[test]
+fn a_key_that_cannot_be_used_says_what_it_is_and_what_to_do() {
+    let rsa = key_file!("rs256-private.pem");
+    let private_cases = [
+        (
+            Asymmetric::Es256,
+            rsa,
+            "this is an RSA key: set JWT_ALGORITHM=RS256, or give a key of ES256 (`openssl \
+             genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)",
+        ),
+        (
+            Asymmetric::Rs256,
+            key_file!("es256-private.pem"),
+            "this is a P-256 key: set JWT_ALGORITHM=ES256",
+        ),
+        (
+            Asymmetric::EdDsa,
+            key_file!("eddsa-public.pem"),
+            "this is a public key: JWT_PRIVATE_KEY takes the private key, and its public key \
+             goes in JWT_PUBLIC_KEYS",
+        ),
+        (
+            Asymmetric::Es256,
+            key_file!("es256-private-sec1.pem"),
+            "this is a SEC1 key (EC PRIVATE KEY): convert it to PKCS#8 with `openssl pkcs8 \
+             -topk8 -nocrypt -in key.pem -out key-pkcs8.pem`",
+        ),
+        (
+            Asymmetric::Es256,
+            key_file!("es256-private-encrypted.pem"),
+            "the key is encrypted: decrypt it with `openssl pkcs8 -in key.pem -out \
+             key-plain.pem`",
+        ),
+        (
+            Asymmetric::Rs256,
+            "/run/secrets/jwt-private.pem",
+            "it looks like a file's path: pass the PEM itself, \
+             JWT_PRIVATE_KEY=\"$(cat /run/secrets/jwt-private.pem)\"",
+        ),
+        (
+            Asymmetric::Rs256,
+            "not a key",
+            "there is no PEM block in it (-----BEGIN PRIVATE KEY-----): make a key with \
+             `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`",
+        ),
+        (
+            Asymmetric::Rs256,
+            key_file!("rsa1024-private.pem"),
+            "this RSA key is 1024 bits: RS256 takes 2048 bits or more (`openssl genpkey \
+             -algorithm RSA -pkeyopt rsa_keygen_bits:2048`)",
+        ),
+    ];
+    for (asymmetric, pem, advice) in private_cases {
+        let error = key_set(asymmetric, pem, None).err().unwrap();
+        let message = error.to_string();
+        assert_eq!(error.variable(), PRIVATE);
+        assert!(message.contains(&format!(": {advice}")), "{message}");
+        assert!(!message.contains("MII"), "{message}");
+    }
+    // A private key pasted among the public keys would reach every function: said so.
+    let error = key_set(
+        Asymmetric::Rs256,
+        rsa,
+        Some(&format!("{}{}", key_file!("rs256-public.pem"), rsa)),
+    )
+    .err()
+    .unwrap();
+    let message = error.to_string();
+    assert!(
+        message.ends_with(
+            "key 2: not a PEM RSA public key (SubjectPublicKeyInfo): it is a private key: \
+             JWT_PUBLIC_KEYS takes public keys alone (`openssl pkey -in key.pem -pubout`); a \
+             private key there would reach every function"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("MII"), "{message}");
+    let error = key_set(Asymmetric::Rs256, rsa, Some(key_file!("es256-public.pem")))
+        .err()
+        .unwrap();
+    assert!(
+        error.to_string().ends_with(
+            "this is a P-256 key: set JWT_ALGORITHM=ES256, or give a key of RS256 \
+                        (`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`)"
+        ),
+        "{error}"
+    );
 }
