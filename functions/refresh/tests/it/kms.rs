@@ -7,15 +7,10 @@ use auth_core::{
     claims::TokenKind,
     tokens::{SessionClaims, TokenSpec},
 };
-use auth_testkit::{bearer_request, demo_stores, json_body, kms::kms_signing_settings};
-use lambda_http::http::StatusCode;
+use auth_testkit::{demo_stores, kms::kms_signing_settings};
 
-async fn refresh(state: &AppState, token: &str) -> (StatusCode, serde_json::Value) {
-    let response = refresh::handle(state, bearer_request("POST", "/refresh", token))
-        .await
-        .unwrap();
-    (response.status(), json_body(&response))
-}
+use crate::rotation::refresh;
+use lambda_http::http::StatusCode;
 
 #[tokio::test]
 #[ignore = "needs a KMS-compatible server: ./scripts/test starts moto"]

@@ -82,7 +82,8 @@ fn refresh_token(state: &AppState) -> String {
         .unwrap()
 }
 
-async fn refresh(state: &AppState, token: &str) -> (StatusCode, serde_json::Value) {
+/// `token` presented at `/refresh`: the status and the JSON body.
+pub(crate) async fn refresh(state: &AppState, token: &str) -> (StatusCode, serde_json::Value) {
     let response = refresh::handle(state, bearer_request("POST", "/refresh", token))
         .await
         .unwrap();
