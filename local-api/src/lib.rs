@@ -28,6 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// The functions of `template.yaml` the routes invoke.
 pub use auth_core::Function;
 
+pub mod connections;
 pub mod upstream;
 
 use upstream::Upstream;
@@ -86,12 +87,19 @@ fn not_found() -> Response<Body> {
 /// With `CORS_ALLOWED_ORIGINS`, CORS is answered as API Gateway answers it for the template's
 /// `CorsConfiguration`: a preflight is answered here, never reaching a handler (nor its token
 /// check), and the answers to an allowed origin carry its CORS headers.
-pub fn app(state: Arc<AppState>, origin: String, upstream: Option<Arc<Upstream>>) -> Router {
+/// A body that has not arrived within `read_timeout` is answered `408` (`connections`).
+pub fn app(
+    state: Arc<AppState>,
+    origin: String,
+    upstream: Option<Arc<Upstream>>,
+    read_timeout: Duration,
+) -> Router {
     let cors = cors_layer(&state.browser().cors_allowed_origins);
     let router = Router::new().fallback(serve).with_state(Server {
         state,
         origin: RequestOrigin(origin),
         upstream,
+        read_timeout,
     });
     match cors {
         Some(cors) => router.layer(cors),
@@ -135,6 +143,7 @@ struct Server {
     state: Arc<AppState>,
     origin: RequestOrigin,
     upstream: Option<Arc<Upstream>>,
+    read_timeout: Duration,
 }
 
 /// Where a request goes.
@@ -149,6 +158,7 @@ async fn serve(
         state,
         origin,
         upstream,
+        read_timeout,
     }): State<Server>,
     request: AxumRequest,
 ) -> AxumResponse {
@@ -161,7 +171,20 @@ async fn serve(
             None => return to_axum(not_found()),
         },
     };
-    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+    let Ok(read) = tokio::time::timeout(read_timeout, to_bytes(body, MAX_BODY_BYTES)).await else {
+        // A client that sends its body slowly or never holds no connection: it is told, and
+        // the connection closes.
+        let mut response = to_axum(json_response(
+            StatusCode::REQUEST_TIMEOUT,
+            &json!({"message": "Request Timeout"}),
+        ));
+        response.headers_mut().insert(
+            lambda_http::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+        return response;
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(error) if is_over_the_limit(&error) => {
             return to_axum(json_response(

@@ -10,6 +10,7 @@ use auth_core::{
 };
 use auth_dynamodb::{DynamoSessionStore, DynamoUserStore};
 use lambda_http::Error;
+use local_api::connections;
 
 mod demo;
 
@@ -114,9 +115,18 @@ async fn serve() -> Result<(), Error> {
             upstream.base()
         );
     }
-    axum::serve(listener, local_api::app(state, url, upstream))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let read_timeout = match std::env::var(connections::READ_TIMEOUT_VAR) {
+        Ok(text) if !text.is_empty() => settings::parse_ttl(&text)
+            .map_err(|problem| format!("{}: {problem}", connections::READ_TIMEOUT_VAR))?,
+        _ => connections::DEFAULT_READ_TIMEOUT,
+    };
+    connections::serve(
+        listener,
+        local_api::app(state, url, upstream, read_timeout),
+        read_timeout,
+        shutdown_signal(),
+    )
+    .await?;
     println!("Stopped.");
     Ok(())
 }

@@ -20,6 +20,7 @@ mod openapi;
 mod round_trips;
 mod server;
 mod sessions;
+mod slow_clients;
 mod startup;
 mod store_keys;
 mod upstream;
