@@ -55,7 +55,7 @@ async fn serve() -> Result<(), Error> {
         Signing::Kms(_) => auth_kms::read_key(settings, &auth_dynamodb::aws_config().await).await?,
         _ => settings,
     };
-    let state = Arc::new(AppState::builder(&settings, stores(&settings).await).build()?);
+    let state = Arc::new(AppState::builder(&settings, stores(&settings).await?).build()?);
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
@@ -134,8 +134,11 @@ async fn serve() -> Result<(), Error> {
 /// The stores `settings` name, as the functions build them: DynamoDB for a table that is named,
 /// with the one-round-trip lookup of the Lambda functions when both are; else the embedded
 /// demo user, and sessions in memory (gone at a restart, with the random secret's tokens).
-async fn stores(settings: &Settings) -> Stores {
-    match (&settings.users_table, &settings.sessions_table) {
+async fn stores(settings: &Settings) -> Result<Stores, String> {
+    if settings.users_table.is_some() || settings.sessions_table.is_some() {
+        auth_dynamodb::client::check_local_target().await?;
+    }
+    Ok(match (&settings.users_table, &settings.sessions_table) {
         (Some(users), Some(sessions)) => {
             auth_dynamodb::stores(auth_dynamodb::client().await, users, sessions)
         }
@@ -150,7 +153,7 @@ async fn stores(settings: &Settings) -> Stores {
             };
             Stores::separate(users, sessions)
         }
-    }
+    })
 }
 
 /// 384 random bits from the OS, as hex.

@@ -205,6 +205,7 @@ async fn run(command: Command) -> Result<String, String> {
         }
         Command::CreateSessionsTable => {
             let table = table(SESSIONS_TABLE_VAR, SESSIONS_TABLE_REQUIRED)?;
+            auth_dynamodb::client::check_local_target().await?;
             create_sessions_table(&auth_dynamodb::client().await, &table)
                 .await
                 .map_err(|error| error.to_string())?;
@@ -230,7 +231,9 @@ fn table(name: &str, required: &str) -> Result<String, String> {
 }
 
 async fn users() -> Result<DynamoUserStore, String> {
-    Ok(DynamoUserStore::connect(table(USERS_TABLE_VAR, USERS_TABLE_REQUIRED)?).await)
+    let table = table(USERS_TABLE_VAR, USERS_TABLE_REQUIRED)?;
+    auth_dynamodb::client::check_local_target().await?;
+    Ok(DynamoUserStore::connect(table).await)
 }
 
 /// Any username the login schema takes and a DynamoDB key can hold.

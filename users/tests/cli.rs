@@ -423,3 +423,136 @@ fn revoke_scope_help_says_a_revoked_scope_lasts_until_the_access_token_expires()
     assert!(text.contains("access-token lifetime"), "{text}");
     assert!(text.contains("end-sessions"), "{text}");
 }
+
+/// `users list` over `USERS_TABLE=users` in an environment of `variables` alone (no profile,
+/// no AWS variables of the caller's): the exit status and what it printed to stderr.
+fn list_with_only(variables: &[(&str, &str)]) -> (Option<i32>, String) {
+    let home = std::env::temp_dir().join(format!("users-cli-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_users"))
+        .arg("list")
+        .env_clear()
+        .env("HOME", &home)
+        .env("USERS_TABLE", "users")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(variables.iter().copied())
+        .output()
+        .unwrap();
+    (output.status.code(), stderr(&output))
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const CREDENTIALS: [(&str, &str); 2] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+];
+
+#[test]
+fn without_a_region_or_an_endpoint_it_refuses_before_any_connection() {
+    let (status, errors) = list_with_only(&CREDENTIALS);
+    assert_eq!(status, Some(1), "{errors}");
+    assert_eq!(
+        errors.trim(),
+        "users: no AWS region and no endpoint: set AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 \
+         (any local DynamoDB-compatible server: moto, DynamoDB Local), or AWS_REGION (and \
+         credentials) for AWS itself; without either the SDK would ask the EC2 instance \
+         metadata service"
+    );
+}
+
+#[test]
+fn a_stopped_server_no_region_and_no_credentials_each_say_what_to_do_in_one_line() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let stopped = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        CREDENTIALS[0],
+        CREDENTIALS[1],
+    ];
+    let (status, errors) = list_with_only(&stopped);
+    assert_eq!(status, Some(1), "{errors}");
+    assert_eq!(
+        errors.trim(),
+        format!(
+            "users: store unavailable: cannot connect to the server at {endpoint}: is it \
+             running (AWS_ENDPOINT_URL_DYNAMODB names it)?"
+        )
+    );
+    // An endpoint but no region, and a region but no credentials.
+    let (status, errors) = list_with_only(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        CREDENTIALS[0],
+        CREDENTIALS[1],
+    ]);
+    assert_eq!(status, Some(1), "{errors}");
+    assert_eq!(
+        errors.trim(),
+        "users: store unavailable: no AWS region: set AWS_REGION (for example \
+         AWS_REGION=us-east-1), or AWS_ENDPOINT_URL_DYNAMODB for a local server"
+    );
+    let (status, errors) = list_with_only(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+    ]);
+    assert_eq!(status, Some(1), "{errors}");
+    assert_eq!(
+        errors.trim(),
+        "users: store unavailable: no AWS credentials: set AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY (any values for a local server), or AWS_PROFILE"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_is_named_after_the_timeout() {
+    // Accepts, reads, never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let (status, errors) = list_with_only(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        CREDENTIALS[0],
+        CREDENTIALS[1],
+    ]);
+    assert_eq!(status, Some(1), "{errors}");
+    assert_eq!(
+        errors.trim(),
+        format!(
+            "users: store unavailable: no answer within 5s from the server at {endpoint}: is it \
+             running (AWS_ENDPOINT_URL_DYNAMODB names it)?"
+        )
+    );
+}
+
+#[test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+fn a_table_that_does_not_exist_says_how_to_create_it() {
+    let endpoint = dynamodb_endpoint();
+    let (status, errors) = list_with_only(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("USERS_TABLE", "no-such-table-here"),
+        CREDENTIALS[0],
+        CREDENTIALS[1],
+    ]);
+    assert_eq!(status, Some(1), "{errors}");
+    assert_eq!(
+        errors.trim(),
+        "users: store unavailable: the table does not exist: create it with `users \
+         create-table` (the sessions table: `users create-sessions-table`), or check \
+         USERS_TABLE, SESSIONS_TABLE and the region"
+    );
+}

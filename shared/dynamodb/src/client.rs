@@ -150,6 +150,34 @@ pub fn client_of(shared: &SdkConfig) -> Client {
     Client::from_conf(config.build())
 }
 
+/// Whether a local tool (local-api over DynamoDB, the users command) has been told which
+/// DynamoDB to reach: an endpoint of its own, or a region (a variable, or the profile's). Told neither, the SDK would ask the EC2
+/// instance metadata service (169.254.169.254) for a region and then call AWS: a local tool
+/// refuses instead, before any client exists.
+pub async fn check_local_target() -> Result<(), String> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.is_empty());
+    if set(ENDPOINT_VARIABLE)
+        || set("AWS_ENDPOINT_URL")
+        || set("AWS_REGION")
+        || set("AWS_DEFAULT_REGION")
+    {
+        return Ok(());
+    }
+    use aws_config::meta::region::ProvideRegion;
+    if aws_config::profile::ProfileFileRegionProvider::new()
+        .region()
+        .await
+        .is_some()
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "no AWS region and no endpoint: set {ENDPOINT_VARIABLE}=http://127.0.0.1:8000 (any local \
+         DynamoDB-compatible server: moto, DynamoDB Local), or AWS_REGION (and credentials) for \
+         AWS itself; without either the SDK would ask the EC2 instance metadata service"
+    ))
+}
+
 /// What a service's endpoint variable (`AWS_ENDPOINT_URL_DYNAMODB`) says when it is set: its
 /// endpoint, or with an empty value none at all. Unset: `None`, and the client keeps the
 /// configuration's endpoint (`AWS_ENDPOINT_URL`, or a shared config file's for local tools).
@@ -179,8 +207,10 @@ pub async fn client_at(url: &str) -> Client {
     Client::from_conf(config.build())
 }
 
-/// An SDK failure as a `StoreError`, with the whole chain of causes (for the log only). A
-/// `ValidationException` is DynamoDB refusing what we sent, not an outage.
+/// An SDK failure as a `StoreError`. An outage's detail is one line that says what to do
+/// (`next_step`) when the cause is a common one, the SDK's whole chain of causes going to the
+/// debug log (`RUST_LOG=debug`); else the chain itself. A `ValidationException` is DynamoDB
+/// refusing what we sent, not an outage.
 pub fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -188,13 +218,97 @@ where
 {
     let detail = DisplayErrorContext(&error).to_string();
     if refusal(&error).is_none() {
-        return StoreError::Unavailable(detail);
+        return StoreError::Unavailable(match next_step(&error, &detail) {
+            Some(step) => {
+                tracing::debug!(chain = %detail, "{step}");
+                step
+            }
+            None => detail,
+        });
     }
     let operation = operation_name::<E>();
     // Logged here, where it is known: a request may make several calls at once and answer
     // with another one's error.
     tracing::error!(operation, %detail, "DynamoDB refused a call as invalid: a bug");
     StoreError::Rejected { operation, detail }
+}
+
+/// What to do about the common causes of a failed call, in one line: no region, no
+/// credentials, a server that refuses the connection or does not answer, a table that does not
+/// exist, credentials AWS does not accept or a policy that does not allow the call. `chain` is
+/// the error's chain of causes.
+fn next_step<E, R>(error: &SdkError<E, R>, chain: &str) -> Option<String>
+where
+    E: ProvideErrorMetadata,
+{
+    if let Some(answered) = error.as_service_error() {
+        let code = answered.code().unwrap_or_default();
+        return match code {
+            "ResourceNotFoundException" => Some(
+                "the table does not exist: create it with `users create-table` (the sessions \
+                 table: `users create-sessions-table`), or check USERS_TABLE, SESSIONS_TABLE and \
+                 the region"
+                    .to_owned(),
+            ),
+            "AccessDeniedException" => Some(format!(
+                "AWS denied the call ({code}): the credentials' IAM policy must allow it on the \
+                 table"
+            )),
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId" => Some(format!(
+                "AWS did not accept the credentials ({code}): check AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, or AWS_PROFILE"
+            )),
+            _ => None,
+        };
+    }
+    let lower = chain.to_ascii_lowercase();
+    let endpoint = endpoint_override(ENDPOINT_VARIABLE).flatten().or_else(|| {
+        std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+    });
+    let server = match &endpoint {
+        Some(url) => {
+            format!("the server at {url}: is it running (AWS_ENDPOINT_URL_DYNAMODB names it)?")
+        }
+        None => "DynamoDB: check the network, the endpoint and AWS_REGION".to_owned(),
+    };
+    if lower.contains("region") && !lower.contains("credential") {
+        return Some(
+            "no AWS region: set AWS_REGION (for example AWS_REGION=us-east-1), or \
+             AWS_ENDPOINT_URL_DYNAMODB for a local server"
+                .to_owned(),
+        );
+    }
+    if lower.contains("credential") {
+        return Some(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values \
+             for a local server), or AWS_PROFILE"
+                .to_owned(),
+        );
+    }
+    // The whole call's timeout, or (when the SDK gave up retrying first) one attempt's.
+    let waited = match lower.contains("operation attempt timeout") {
+        true => ATTEMPT_TIMEOUT,
+        false => OPERATION_TIMEOUT,
+    };
+    match error {
+        SdkError::TimeoutError(_) => Some(format!(
+            "no answer within {}s from {server}",
+            waited.as_secs()
+        )),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Some(format!(
+            "no answer within {}s from {server}",
+            waited.as_secs()
+        )),
+        SdkError::DispatchFailure(failure) if failure.is_io() => {
+            Some(format!("cannot connect to {server}"))
+        }
+        _ => None,
+    }
 }
 
 /// DynamoDB's reason, when it refused the call as invalid (`ValidationException`).
