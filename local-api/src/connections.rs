@@ -60,7 +60,9 @@ pub async fn serve(
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(read_timeout);
+                .header_read_timeout(read_timeout)
+                // Room above API Gateway's limits, which `serve` answers with 431 JSON.
+                .max_headers(10 * crate::MAX_HEADERS);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
             tokio::select! {

@@ -35,6 +35,11 @@ use upstream::Upstream;
 
 /// API Gateway's own limit is 10 MB; nothing this API takes is near 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// API Gateway's quota on an HTTP API request's line and headers together (10,240 bytes).
+pub const MAX_HEAD_BYTES: usize = 10_240;
+/// Headers a request may carry. The HTTP library closes a head of over ten times as many (or
+/// over ~400 KB) with its own empty 431 before any of this code sees it.
+pub const MAX_HEADERS: usize = 100;
 
 /// The routes of `template.yaml`'s HTTP API, the source of routes: a test
 /// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
@@ -163,6 +168,12 @@ async fn serve(
     request: AxumRequest,
 ) -> AxumResponse {
     let (parts, body) = request.into_parts();
+    if head_bytes(&parts) > MAX_HEAD_BYTES || parts.headers.len() > MAX_HEADERS {
+        return to_axum(json_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &json!({"message": "Request Header Fields Too Large"}),
+        ));
+    }
     // The upstream's prefix wins: its paths are the upstream's, whatever they look like.
     let target = match upstream.filter(|upstream| upstream.serves(parts.uri.path())) {
         Some(upstream) => Target::Upstream(upstream),
@@ -219,6 +230,16 @@ async fn serve(
             &json!({"message": "Internal Server Error"}),
         )),
     }
+}
+
+/// The request line's and the headers' bytes, as API Gateway counts them against its quota.
+fn head_bytes(parts: &lambda_http::http::request::Parts) -> usize {
+    let line = parts.method.as_str().len() + parts.uri.to_string().len() + "HTTP/1.1".len();
+    line + parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum::<usize>()
 }
 
 /// Whether reading a body failed because it is longer than `MAX_BODY_BYTES`.

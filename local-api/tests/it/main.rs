@@ -17,6 +17,7 @@ mod dynamodb;
 mod events;
 mod interop;
 mod openapi;
+mod oversized;
 mod round_trips;
 mod server;
 mod sessions;
