@@ -95,8 +95,12 @@ async function showProfile() {
   const reply = await withRefresh(() => callApi("GET", "/profile"));
   if (reply.status === 200) {
     showLoggedIn(reply.body);
+  } else if (reply.status === 401 && hasNoSession(reply)) {
+    showLoggedOut("You are logged out");
+  } else if (reply.status === 401) {
+    showLoggedOut(`You are logged out: ${describe(reply)}`);
   } else {
-    showLoggedOut(`Logged out: the API refuses the profile (${describe(reply)})`);
+    showLoggedOut(`The API refuses the profile: ${describe(reply)}`);
   }
 }
 
@@ -111,7 +115,7 @@ async function logIn(event) {
     $("password").value = "";
     await showProfile();
   } else {
-    setStatus(`Login failed (${describe(reply)})`);
+    setStatus(`Login failed: ${describe(reply)}`);
   }
 }
 
@@ -120,7 +124,7 @@ async function logOut() {
   const reply = await withRefresh(() =>
     callApi("POST", "/logout", { csrfCookie: "csrf_access_token" }));
   if (reply.status !== 200) {
-    setStatus(`Logout failed (${describe(reply)})`);
+    setStatus(`Logout failed: ${describe(reply)}`);
     return;
   }
   // The API cleared the cookies and revoked the session: show that it now refuses the profile.
@@ -132,7 +136,7 @@ async function logOut() {
 let reloadTimer = null;
 
 function showLoggedIn(profile) {
-  setStatus(`Logged in as ${profile.logged_in_as}`);
+  setStatus(`Logged in as ${profile.logged_in_as}`, "ok");
   $("profile").textContent = JSON.stringify(profile, null, 2);
   $("profile-loads").textContent = String(Number($("profile-loads").textContent) + 1);
   $("login-form").hidden = true;
@@ -151,12 +155,31 @@ function showLoggedOut(message) {
   $("login-form").hidden = false;
 }
 
-function setStatus(text) {
+// The status line; `kind` colours it: "ok", or "problem" for a failure.
+function setStatus(text, kind = text.includes("failed") || text.includes("refuses") ? "problem" : "") {
   $("status").textContent = text;
+  $("status").className = kind;
 }
 
+// What the API said, for a person: its msg or error (a schema's errors field by field), else
+// what happened.
 function describe(reply) {
-  return `${reply.status || "no answer"}${reply.body && reply.body.msg ? `: ${reply.body.msg}` : ""}`;
+  const body = reply.body || {};
+  if (typeof body.msg === "string") return body.msg;
+  if (typeof body.error === "string") return body.error;
+  if (body.error && typeof body.error === "object") {
+    return Object.entries(body.error)
+      .map(([field, problems]) => `${field}: ${[].concat(problems).join(" ")}`)
+      .join("; ");
+  }
+  if (typeof body.message === "string") return body.message;
+  return reply.status ? `HTTP ${reply.status}` : "the API could not be reached";
+}
+
+// Whether a 401 only says there is no session at all (no token cookie), which is no error.
+function hasNoSession(reply) {
+  const message = (reply.body && reply.body.msg) || "";
+  return message.startsWith("Missing cookie") || message.startsWith("Missing JWT");
 }
 
 function showReadableCookies() {
@@ -190,5 +213,5 @@ showReadableCookies();
 if (readCookie("csrf_access_token") !== null || readCookie("csrf_refresh_token") !== null) {
   showProfile();
 } else {
-  showLoggedOut("Logged out");
+  showLoggedOut("You are logged out");
 }

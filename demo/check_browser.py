@@ -192,7 +192,7 @@ class Run:
 
     def page_loads(self):
         self.driver.get(self.server.page + "/")
-        self.wait_for("the page to say it is logged out", lambda: self.status() == "Logged out")
+        self.wait_for("the page to say it is logged out", lambda: self.status() == "You are logged out")
         api = self.text("api-base")
         if api != self.server.api:
             raise Failure(f"the page names the API {api!r}, not {self.server.api!r}")
@@ -219,6 +219,22 @@ class Run:
                 and "x-csrf-token" in allowed["Access-Control-Allow-Headers"]):
             raise Failure(f"OPTIONS /login from {self.server.page}: {status} {allowed}")
 
+    def wrong_password_says_why(self):
+        from selenium.webdriver.common.by import By
+        password = self.driver.find_element(By.ID, "password")
+        if password.get_attribute("placeholder"):
+            raise Failure("the password field shows a placeholder, which looks filled in")
+        for element_id, value in (("username", USERNAME), ("password", "not-the-password")):
+            field = self.driver.find_element(By.ID, element_id)
+            field.clear()
+            field.send_keys(value)
+        self.driver.find_element(By.ID, "login-button").click()
+        self.wait_for("the API's own message for a wrong password",
+                      lambda: self.status() == "Login failed: Bad username or password")
+        # A fresh page for the login that follows, its status not this one's.
+        self.driver.get(self.server.page + "/")
+        self.wait_for("the page to say it is logged out", lambda: self.status() == "You are logged out")
+
     def log_in(self):
         from selenium.webdriver.common.by import By
         for element_id, value in (("username", USERNAME), ("password", PASSWORD)):
@@ -228,7 +244,7 @@ class Run:
         self.driver.find_element(By.ID, "login-button").click()
         self.wait_for(f"'Logged in as {USERNAME}'",
                       lambda: self.status() == f"Logged in as {USERNAME}",
-                      failed=lambda: self.status().startswith(("Login failed", "Logged out:")))
+                      failed=lambda: self.status().startswith(("Login failed", "You are logged out:")))
         profile = self.profile()
         if not profile or profile.get("logged_in_as") != USERNAME:
             raise Failure(f"the profile shown is {profile!r}")
@@ -331,8 +347,9 @@ class Run:
         self.before_logout = self.browser_cookies()
         start = len(self.log_lines())
         self.driver.find_element(By.ID, "logout-button").click()
-        self.wait_for("the page to say the profile is refused after logout",
-                      lambda: self.status().startswith("Logged out: the API refuses the profile"))
+        # The profile refused for want of any token: plainly logged out, not an error.
+        self.wait_for("the page to say it is logged out after logout",
+                      lambda: self.status() == "You are logged out")
         lines = self.log_lines()[start:]
         if "POST /logout → 200 (Successfully logged out)" not in lines:
             raise Failure(f"the requests after the click: {lines}")
@@ -412,6 +429,8 @@ def run_checks(run):
     steps = [
         ("the page loads from its own origin and names the API", run.page_loads, True),
         ("the API answers the page's CORS preflight", run.preflight, False),
+        ("a wrong password shows the API's message, and no placeholder looks filled in",
+         run.wrong_password_says_why, False),
         ("logging in through the page shows the profile", run.log_in, True),
         ("the login set the four cookies with their attributes", run.cookies_set, False),
         ("each csrf_* cookie is its token's csrf claim", run.csrf_claims, False),
