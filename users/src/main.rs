@@ -12,7 +12,7 @@ use std::{
 
 use auth_admin::{AdminError, UserAdmin, create_sessions_table};
 use auth_core::{
-    passwords,
+    password_policy, passwords,
     settings::{
         SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
     },
@@ -119,10 +119,10 @@ async fn run(command: Command) -> Result<String, String> {
             profile,
             created_at,
         } => {
-            let admin = UserAdmin::of(&users().await?);
             let username = check_username(username)?;
             let profile = parse_profile(profile.as_deref())?;
             let password_hash = hash(&read_password(&username)?)?;
+            let admin = UserAdmin::of(&users().await?);
             let user = User {
                 username,
                 password_hash,
@@ -284,6 +284,8 @@ fn read_password(username: &str) -> Result<String, String> {
     if password.is_empty() {
         return Err("the password is empty".to_owned());
     }
+    // The one policy for a password a person sets (auth_core::password_policy).
+    password_policy::check(&password, username).map_err(|weak| weak.to_string())?;
     Ok(password)
 }
 

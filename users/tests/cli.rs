@@ -91,7 +91,7 @@ async fn add_passwd_disable_enable_list_remove_end_to_end() {
             .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
     );
 
-    let again = cli.run(&["add", "cosmo"], Some("other\n"));
+    let again = cli.run(&["add", "cosmo"], Some("another-corgi-walk\n"));
     assert!(!again.status.success());
     assert!(
         stderr(&again).contains("already exists"),
@@ -106,13 +106,21 @@ async fn add_passwd_disable_enable_list_remove_end_to_end() {
         "not overwritten"
     );
 
-    let forced = cli.run(&["add", "cosmo", "--force"], Some("replaced\r\n"));
+    let forced = cli.run(
+        &["add", "cosmo", "--force"],
+        Some("replaced-corgi-walk\r\n"),
+    );
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(
-        authenticate(&store, &PasswordChecker::new(1), "cosmo", "replaced")
-            .await
-            .unwrap()
-            .is_some()
+        authenticate(
+            &store,
+            &PasswordChecker::new(1),
+            "cosmo",
+            "replaced-corgi-walk"
+        )
+        .await
+        .unwrap()
+        .is_some()
     );
 
     assert!(
@@ -303,7 +311,7 @@ async fn created_at_dates_an_imported_account_back_but_never_a_replacement() {
             "--created-at",
             "2026-01-31T09:00:00Z",
         ],
-        Some("other\n"),
+        Some("another-corgi-walk\n"),
     );
     assert!(!replaced.status.success());
     assert!(
@@ -313,7 +321,7 @@ async fn created_at_dates_an_imported_account_back_but_never_a_replacement() {
     );
     let again = cli.run(
         &["add", "cosmo", "--created-at", "2026-01-31T09:00:00Z"],
-        Some("other\n"),
+        Some("another-corgi-walk\n"),
     );
     assert!(
         stderr(&again).contains("already exists"),
@@ -322,7 +330,7 @@ async fn created_at_dates_an_imported_account_back_but_never_a_replacement() {
     );
     let future = cli.run(
         &["add", "wanda", "--created-at", "2999-01-01T00:00:00Z"],
-        Some("pw\n"),
+        Some("a-future-walk-in-space\n"),
     );
     assert!(
         stderr(&future).contains("cannot be created in the future"),
@@ -555,4 +563,46 @@ fn a_table_that_does_not_exist_says_how_to_create_it() {
          create-table` (the sessions table: `users create-sessions-table`), or check \
          USERS_TABLE, SESSIONS_TABLE and the region"
     );
+}
+
+/// `users add` and `passwd` refuse a password the policy refuses, each with its reason, before
+/// the store is asked or the password hashed.
+#[test]
+fn a_weak_password_is_refused_with_what_to_do_before_the_store_is_asked() {
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let cases = [
+        (
+            "corgi",
+            "users: the password is 5 characters: use at least 8 (a phrase of a few unrelated \
+             words is long and easy to remember)",
+        ),
+        (
+            "password",
+            "users: the password is too easy to guess (this is a top-10 common password): it \
+             would be among an attacker's first million guesses; use a phrase of a few \
+             unrelated words",
+        ),
+    ];
+    for (password, said) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_users"))
+            .args(["add", "wanda"])
+            .env("USERS_TABLE", "users")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &closed)
+            .env("AWS_REGION", "us-east-1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(format!("{password}\n").as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(stderr(&output).trim(), said);
+    }
 }
