@@ -95,6 +95,23 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]
 }
 
+# Node.js with npm (Debian's nodejs and npm when node is missing), and the pinned verifiers of
+# interop/node (aws-jwt-verify, jose) installed from its package-lock.json into its
+# node_modules, never globally. Installed again only when the lock file changes.
+ensure_node_modules() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm || return 1
+  fi
+  local stamp=interop/node/node_modules/.package-lock.sha256
+  local wanted
+  wanted=$(sha256sum interop/node/package-lock.json | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    return 0
+  fi
+  (cd interop/node && npm ci --no-audit --no-fund --loglevel=error) || return 1
+  echo "$wanted" >"$stamp"
+}
+
 # Debian's qemu-user-static and libc6-arm64-cross, for running the arm64 bootstraps (what
 # deploys) on an x86_64 machine (lambda-emulator's machine.rs), installed with apt-get when
 # missing (root only), as ensure_chromium installs Chromium. On an arm64 machine, nothing.
