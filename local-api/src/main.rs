@@ -84,16 +84,41 @@ async fn serve() -> Result<(), Error> {
             "{SECRET_KEY_VAR} is unset: using a random secret; tokens will not survive a restart."
         ),
         Signing::Hs256(_) => println!("Tokens: HS256"),
+        // What a verifier is configured with: the issuer, and the keys under it (here too,
+        // when JWT_ISSUER names this server's public URL).
         Signing::Asymmetric(keys) => println!(
-            "Tokens: {}{}, issuer {}, keys at {url}/.well-known/jwks.json",
+            "Tokens: {}{}, issuer {issuer}, keys at {issuer}/.well-known/jwks.json{}",
             keys.asymmetric().name(),
             keys.remote_signer()
                 .map(|signer| format!(" signed in KMS by {}", signer.key_name()))
                 .unwrap_or_default(),
-            settings.issuer.as_deref().unwrap_or(&url),
+            match settings.issuer.is_some() {
+                true => format!(" (served here at {url}/.well-known/jwks.json)"),
+                false => String::new(),
+            },
+            issuer = settings.issuer.as_deref().unwrap_or(&url),
         ),
         // Read above: never here.
         Signing::Kms(key) => println!("Tokens: {}, KMS key {}", key.asymmetric.name(), key.key_id),
+    }
+    let browser = &settings.browser;
+    let locations: Vec<&str> = browser
+        .token_locations
+        .iter()
+        .map(|location| location.name())
+        .collect();
+    println!(
+        "Token location: {}{}",
+        locations.join(", "),
+        match (browser.uses_cookies(), browser.cookies.csrf_protect) {
+            (true, true) => " (HttpOnly cookies, CSRF double submit with X-CSRF-TOKEN)",
+            (true, false) => " (HttpOnly cookies, no CSRF check)",
+            (false, _) => " (set JWT_TOKEN_LOCATION=cookies for a browser page)",
+        }
+    );
+    match browser.cors_allowed_origins.is_empty() {
+        true => println!("CORS: none (set CORS_ALLOWED_ORIGINS for a page on another origin)"),
+        false => println!("CORS: {}", browser.cors_allowed_origins.join(", ")),
     }
     println!(
         "Try: curl -s -X POST {url}/login -H 'Content-Type: application/json' -d '{{\"username\":\"cosmo\",\"password\":\"space-corgi\"}}'"
