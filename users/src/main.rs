@@ -95,6 +95,16 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Silent unless asked: RUST_LOG=debug adds the SDK's chain of causes to a failure's line.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .without_time()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match run(cli.command).await {
         Ok(message) => {

@@ -494,6 +494,15 @@ fn a_stopped_server_no_region_and_no_credentials_each_say_what_to_do_in_one_line
              running (AWS_ENDPOINT_URL_DYNAMODB names it)?"
         )
     );
+    // RUST_LOG=debug shows the SDK's chain of causes too.
+    let (_, debug) = list_with_only(&[
+        stopped[0],
+        stopped[1],
+        stopped[2],
+        stopped[3],
+        ("RUST_LOG", "debug"),
+    ]);
+    assert!(debug.contains("Connection refused"), "{debug}");
     // An endpoint but no region, and a region but no credentials.
     let (status, errors) = list_with_only(&[
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
