@@ -12,7 +12,7 @@ use std::{
 
 use auth_admin::{AdminError, UserAdmin, create_sessions_table};
 use auth_core::{
-    password_policy, passwords,
+    passwords,
     settings::{
         SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
     },
@@ -294,8 +294,8 @@ fn read_password(username: &str) -> Result<String, String> {
     if password.is_empty() {
         return Err("the password is empty".to_owned());
     }
-    // The one policy for a password a person sets (auth_core::password_policy).
-    password_policy::check(&password, username).map_err(|weak| weak.to_string())?;
+    // The one policy for a password a person sets.
+    auth_password_policy::check(&password, username).map_err(|weak| weak.to_string())?;
     Ok(password)
 }
 

@@ -25,7 +25,6 @@ pub mod login_throttle;
 pub mod logout_schema;
 pub mod lookup;
 pub mod metrics;
-pub mod password_policy;
 pub mod passwords;
 pub mod sessions;
 pub mod settings;

@@ -265,6 +265,11 @@ where
         };
     }
     let lower = chain.to_ascii_lowercase();
+    // A certificate the client does not trust (UnknownIssuer, say) is no server that is down:
+    // the chain itself says what is wrong with it.
+    if lower.contains("certificate") || lower.contains("tls") {
+        return None;
+    }
     let endpoint = endpoint_override(ENDPOINT_VARIABLE).flatten().or_else(|| {
         std::env::var("AWS_ENDPOINT_URL")
             .ok()
