@@ -126,7 +126,7 @@ pub async fn key_set(
     tracing::info!(
         key = %key.key_id,
         kid = keys.signing_kid(),
-        "signing in KMS; the public key is {}",
+        "signing in KMS (its public key as PEM, for JWT_PUBLIC_KEYS: {})",
         KMS_PUBLIC_KEY_COMMAND
     );
     Ok(keys)
