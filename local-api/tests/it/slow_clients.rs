@@ -132,17 +132,21 @@ fn open_descriptors(server: &Server) -> usize {
         .count()
 }
 
-/// The server's open descriptors once they stop falling (a connection's task ends just after
-/// its client sees the close), waiting at most `CLIENT_PATIENCE`.
-fn settled_descriptors(server: &Server, at_most: usize) -> usize {
+/// That the server holds no more descriptors than the `idle` it held before the slow clients
+/// (fewer when a client's keep-alive connection of then has been closed since): every
+/// connection's task has ended and closed its socket. A task ends just after its client sees
+/// the close, so this waits for the count to fall, at most `CLIENT_PATIENCE`.
+fn assert_no_descriptor_left(server: &Server, idle: usize) {
     let started = std::time::Instant::now();
-    loop {
-        let open = open_descriptors(server);
-        if open <= at_most || started.elapsed() > CLIENT_PATIENCE {
-            return open;
-        }
+    let mut open = open_descriptors(server);
+    while open > idle && started.elapsed() < CLIENT_PATIENCE {
         std::thread::sleep(Duration::from_millis(100));
+        open = open_descriptors(server);
     }
+    assert!(
+        open <= idle,
+        "{open} descriptors open, {idle} before: some left open"
+    );
 }
 
 #[test]
@@ -156,25 +160,12 @@ fn connections_over_the_cap_are_closed_and_the_memory_comes_back() {
     };
     round();
     round();
-    // Every connection's task has ended: its socket is closed.
-    let open = settled_descriptors(&server, idle);
-    // No more than before the rounds (fewer when a client's keep-alive connection of then has
-    // been closed since).
-    assert!(
-        open <= idle,
-        "{open} descriptors open, {idle} before: some left open"
-    );
+    assert_no_descriptor_left(&server, idle);
     let settled = resident_kib(&server);
     for _ in 0..6 {
         round();
     }
-    let open = settled_descriptors(&server, idle);
-    // No more than before the rounds (fewer when a client's keep-alive connection of then has
-    // been closed since).
-    assert!(
-        open <= idle,
-        "{open} descriptors open, {idle} before: some left open"
-    );
+    assert_no_descriptor_left(&server, idle);
     // The allocator keeps what a round freed for the next, more so when the machine is busy
     // (up to ~9 MiB seen beside the whole test suite). A connection's read buffer (8 KiB) left
     // behind would be 4 MiB a round, 24 MiB over six.

@@ -110,7 +110,7 @@ pub async fn kms_signing_settings(
         ("JWT_ALGORITHM", "RS256"),
         (KMS_KEY_VAR, arn.as_str()),
         (PUBLIC_KEYS_VAR, public_pem.as_str()),
-        ("JWT_ISSUER", "https://auth.example.com"),
+        ("JWT_ISSUER", KMS_TEST_ISSUER),
     ];
     let mut settings = Settings::from_lookup_for(
         |name| {
@@ -136,4 +136,24 @@ pub async fn kms_signing_settings(
     .expect("the KMS key's public key reads");
     settings.signing = Signing::Asymmetric(std::sync::Arc::new(keys));
     (settings, signer, public_pem)
+}
+
+/// The issuer of the KMS tests' deployments.
+pub const KMS_TEST_ISSUER: &str = "https://auth.example.com";
+
+/// What a function that only verifies (profile, the authorizer) builds from `public_pems`
+/// alone, for `algorithm`, at `KMS_TEST_ISSUER`.
+pub fn verifier(algorithm: &str, public_pems: &str) -> auth_core::tokens::TokenService {
+    use auth_core::settings::{KeyUse, PUBLIC_KEYS_VAR, Settings};
+    let settings = Settings::from_lookup_for(
+        |name| match name {
+            "JWT_ALGORITHM" => Some(algorithm.to_owned()),
+            PUBLIC_KEYS_VAR => Some(public_pems.to_owned()),
+            "JWT_ISSUER" => Some(KMS_TEST_ISSUER.to_owned()),
+            _ => None,
+        },
+        KeyUse::Verify,
+    )
+    .expect("verifying settings are valid");
+    auth_core::tokens::TokenService::new(&settings).expect("the public keys load")
 }

@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use auth_core::{
-    AppState,
-    claims::TokenKind,
-    settings::{KeyUse, PUBLIC_KEYS_VAR, Settings},
-    tokens::TokenService,
+use auth_core::{AppState, claims::TokenKind};
+use auth_testkit::{
+    demo_stores, json_body,
+    kms::{kms_signing_settings, verifier},
+    request,
 };
-use auth_testkit::{demo_stores, json_body, kms::kms_signing_settings, request};
 use lambda_http::http::StatusCode;
 
 const GOOD: &str = r#"{"username": "cosmo", "password": "space-corgi"}"#;
@@ -29,21 +28,6 @@ async fn log_in(state: &AppState) -> lambda_http::Response<lambda_http::Body> {
     .unwrap()
 }
 
-/// What profile, logout and the authorizer verify with: the public keys alone.
-fn verifier(public_pem: &str) -> TokenService {
-    let settings = Settings::from_lookup_for(
-        |name| match name {
-            "JWT_ALGORITHM" => Some("RS256".to_owned()),
-            PUBLIC_KEYS_VAR => Some(public_pem.to_owned()),
-            "JWT_ISSUER" => Some("https://auth.example.com".to_owned()),
-            _ => None,
-        },
-        KeyUse::Verify,
-    )
-    .unwrap();
-    TokenService::new(&settings).unwrap()
-}
-
 #[tokio::test]
 #[ignore = "needs a KMS-compatible server: ./scripts/test starts moto"]
 async fn a_login_signed_in_kms_gives_tokens_and_a_proof_the_public_keys_verify() {
@@ -56,7 +40,7 @@ async fn a_login_signed_in_kms_gives_tokens_and_a_proof_the_public_keys_verify()
         .unwrap()
         .to_owned();
     let body = json_body(&response);
-    let verifier = verifier(&public_pem);
+    let verifier = verifier("RS256", &public_pem);
     let access = verifier
         .verify(body["access_token"].as_str().unwrap(), TokenKind::Access)
         .unwrap();

@@ -6,12 +6,13 @@ use auth_core::{
     tokens::{SigningError, TokenError, TokenService, TokenSpec},
 };
 use auth_kms::KmsSigner;
-use auth_testkit::kms::{kms_client, kms_key, kms_signing_key};
+use auth_testkit::kms::{
+    KMS_TEST_ISSUER as ISSUER, kms_client, kms_key, kms_signing_key, verifier,
+};
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
 
-const ISSUER: &str = "https://auth.example.com";
 const NOW: i64 = 1_800_000_000;
 
 fn settings(pairs: &[(&str, &str)], key_use: KeyUse) -> Result<Settings, SettingsError> {
@@ -43,20 +44,6 @@ async fn signer_settings(
     )?;
     assert!(matches!(settings.signing, Signing::Kms(_)));
     auth_kms::read_key(settings, &auth_dynamodb::aws_config().await).await
-}
-
-/// What a function that only verifies (profile, the authorizer) builds from the public keys.
-fn verifier(algorithm: &str, public_pems: &str) -> TokenService {
-    let settings = settings(
-        &[
-            ("JWT_ALGORITHM", algorithm),
-            (PUBLIC_KEYS_VAR, public_pems),
-            ("JWT_ISSUER", ISSUER),
-        ],
-        KeyUse::Verify,
-    )
-    .unwrap();
-    TokenService::new(&settings).unwrap()
 }
 
 fn access_spec(jti: &str) -> TokenSpec<'_> {
