@@ -76,6 +76,13 @@ pub async fn invoke(
         Function::Logout => logout::handle(state, request).await,
         Function::Discovery => discovery::handle(state.tokens(), request).await,
         Function::Authorizer => Ok(not_found()),
+        // The self-service routes are not served yet.
+        Function::Signup
+        | Function::Verify
+        | Function::Recover
+        | Function::Resend
+        | Function::ChangePassword
+        | Function::ResetPassword => Ok(not_found()),
     }
 }
 

@@ -140,6 +140,7 @@ async fn run(command: Command) -> Result<String, String> {
                 tokens_valid_after: None,
                 scopes: Vec::new(),
                 profile,
+                account: Default::default(),
             };
             match created_at {
                 Some(created_at) => admin.import(&user, created_at).await,

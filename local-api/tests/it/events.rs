@@ -115,6 +115,12 @@ async fn replay(state: AppState, files: Vec<EventFile>) -> Vec<Function> {
             Function::Logout => "logout-",
             Function::Discovery => "discovery-",
             Function::Authorizer => panic!("{name}: the authorizer has no route"),
+            Function::Signup => "signup-",
+            Function::Verify => "verify-",
+            Function::Recover => "recover-",
+            Function::Resend => "resend-",
+            Function::ChangePassword => "password-",
+            Function::ResetPassword => "password-reset-",
         };
         assert!(
             name.starts_with(prefix),

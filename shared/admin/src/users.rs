@@ -464,6 +464,7 @@ mod tests {
             tokens_valid_after: None,
             scopes: Vec::new(),
             profile: profile.as_object().cloned().unwrap(),
+            account: Default::default(),
         }
     }
 

@@ -63,7 +63,7 @@ pub async fn user_of(
     if user.disabled {
         return Err(Refusal::Disabled);
     }
-    if user.outlived(claims.issued_at) {
+    if user.outlived_in(claims.issued_at, claims.session_id()) {
         return Err(Refusal::Revoked);
     }
     Ok(user)

@@ -15,17 +15,39 @@ pub enum Function {
     /// The Lambda authorizer of other APIs: invoked by API Gateway before their routes, never
     /// at a route of its own.
     Authorizer,
+    /// `POST /signup`: makes an unconfirmed account and mails its confirmation.
+    Signup,
+    /// `POST /verify`: confirms an address with its mailed token, and logs in.
+    Verify,
+    /// `POST /recover`: mails a reset link to a known address.
+    Recover,
+    /// `POST /resend`: mails a confirmation or a reset link again.
+    Resend,
+    /// `POST /password`: a new password, with the current one and a fresh token.
+    ChangePassword,
+    /// `POST /password/reset`: a new password, with a mailed reset token.
+    ResetPassword,
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 12] = [
         Function::Login,
         Function::Refresh,
         Function::Profile,
         Function::Logout,
         Function::Discovery,
         Function::Authorizer,
+        Function::Signup,
+        Function::Verify,
+        Function::Recover,
+        Function::Resend,
+        Function::ChangePassword,
+        Function::ResetPassword,
     ];
+
+    /// The functions that send mail: only these link the SES client and may call
+    /// `ses:SendEmail`.
+    pub const MAILING: [Function; 3] = [Function::Signup, Function::Recover, Function::Resend];
 
     /// The Cargo binary (`BuildProperties.Binary` in `template.yaml`), and the value of the
     /// metrics' `Function` dimension.
@@ -37,6 +59,12 @@ impl Function {
             Function::Logout => "logout",
             Function::Discovery => "discovery",
             Function::Authorizer => "authorizer",
+            Function::Signup => "signup",
+            Function::Verify => "verify",
+            Function::Recover => "recover",
+            Function::Resend => "resend",
+            Function::ChangePassword => "password",
+            Function::ResetPassword => "password-reset",
         }
     }
 
@@ -44,10 +72,17 @@ impl Function {
     /// others get the public keys alone (`template.yaml` passes each what this says).
     pub fn key_use(self) -> KeyUse {
         match self {
-            Function::Login | Function::Refresh => KeyUse::Sign,
-            Function::Profile | Function::Logout | Function::Discovery | Function::Authorizer => {
-                KeyUse::Verify
-            }
+            // Verify answers a confirmation with a login's tokens.
+            Function::Login | Function::Refresh | Function::Verify => KeyUse::Sign,
+            Function::Profile
+            | Function::Logout
+            | Function::Discovery
+            | Function::Authorizer
+            | Function::Signup
+            | Function::Recover
+            | Function::Resend
+            | Function::ChangePassword
+            | Function::ResetPassword => KeyUse::Verify,
         }
     }
 }

@@ -14,6 +14,7 @@
 //!   start builds once, with its one builder).
 
 pub mod access;
+pub mod accounts;
 pub mod claims;
 pub mod clock;
 pub mod device_proof;

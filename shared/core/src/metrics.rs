@@ -40,10 +40,25 @@ pub enum Event {
     Logout,
     /// A request answered 503 because the store did not answer.
     StoreUnavailable,
+    /// An account made by `POST /signup` (not a sign-up of a known address).
+    SignedUp,
+    /// An address confirmed with its mailed token.
+    SignupConfirmed,
+    /// A reset link mailed to a known address.
+    RecoveryRequested,
+    /// A password changed with the current one.
+    PasswordChanged,
+    /// A password set with a mailed reset token.
+    PasswordReset,
+    MailSent,
+    /// A mail the mail service did not take: its alarm means people wait for mail in vain.
+    MailFailed,
+    /// A request over its route's per-address limit, answered 429.
+    IpThrottled,
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 15] = [
         Event::LoginSucceeded,
         Event::LoginFailed,
         Event::LoginThrottled,
@@ -51,6 +66,14 @@ impl Event {
         Event::RevokedTokenPresented,
         Event::Logout,
         Event::StoreUnavailable,
+        Event::SignedUp,
+        Event::SignupConfirmed,
+        Event::RecoveryRequested,
+        Event::PasswordChanged,
+        Event::PasswordReset,
+        Event::MailSent,
+        Event::MailFailed,
+        Event::IpThrottled,
     ];
 
     /// The event whose metric is `name`.
@@ -68,6 +91,14 @@ impl Event {
             Event::RevokedTokenPresented => "revoked_token_presented",
             Event::Logout => "logout",
             Event::StoreUnavailable => "store_unavailable",
+            Event::SignedUp => "signed_up",
+            Event::SignupConfirmed => "signup_confirmed",
+            Event::RecoveryRequested => "recovery_requested",
+            Event::PasswordChanged => "password_changed",
+            Event::PasswordReset => "password_reset",
+            Event::MailSent => "mail_sent",
+            Event::MailFailed => "mail_failed",
+            Event::IpThrottled => "ip_throttled",
         }
     }
 
@@ -83,7 +114,34 @@ impl Event {
             Event::RevokedTokenPresented => &[Refresh, Profile, Authorizer],
             Event::Logout => &[Logout],
             // Discovery reads no store.
-            Event::StoreUnavailable => &[Login, Refresh, Profile, Logout, Authorizer],
+            Event::StoreUnavailable => &[
+                Login,
+                Refresh,
+                Profile,
+                Logout,
+                Authorizer,
+                Signup,
+                Verify,
+                Recover,
+                Resend,
+                ChangePassword,
+                ResetPassword,
+            ],
+            Event::SignedUp => &[Signup],
+            Event::SignupConfirmed => &[Verify],
+            Event::RecoveryRequested => &[Recover, Resend],
+            Event::PasswordChanged => &[ChangePassword],
+            Event::PasswordReset => &[ResetPassword],
+            Event::MailSent | Event::MailFailed => &Function::MAILING,
+            Event::IpThrottled => &[
+                Login,
+                Signup,
+                Verify,
+                Recover,
+                Resend,
+                ChangePassword,
+                ResetPassword,
+            ],
         }
     }
 }

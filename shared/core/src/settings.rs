@@ -4,8 +4,10 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use crate::keys::{Asymmetric, KeySet, remote::RemoteSigner};
 
+pub mod accounts;
 pub mod browser;
 
+pub use accounts::AccountSettings;
 pub use browser::BrowserSettings;
 
 pub const ALGORITHM_VAR: &str = "JWT_ALGORITHM";
@@ -71,6 +73,8 @@ pub struct Settings {
     pub login_throttle: LoginThrottlePolicy,
     /// Where tokens travel (headers, cookies), the cookies' attributes, and CORS.
     pub browser: BrowserSettings,
+    /// Sign-up, mail and the per-address limits of the self-service routes.
+    pub accounts: AccountSettings,
 }
 
 /// Refresh-token rotation (RFC 9700 section 4.14.2).
@@ -319,6 +323,7 @@ impl Settings {
                 window: ttl(LOGIN_FAILURE_WINDOW_VAR, DEFAULT_LOGIN_FAILURE_WINDOW)?,
             },
             browser: BrowserSettings::read(&read)?,
+            accounts: AccountSettings::read(&read)?,
         })
     }
 }
@@ -566,6 +571,7 @@ fn reject_non_unicode(
 ) -> Result<(), SettingsError> {
     match VARIABLES
         .into_iter()
+        .chain(accounts::VARIABLES)
         .find(|variable| read(variable).is_some_and(|value| value.to_str().is_none()))
     {
         Some(variable) => Err(SettingsError {

@@ -6,19 +6,20 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{
     access::{self, Refusal},
+    accounts::{AccountRecords, AccountStore, mail::Mailer},
     claims::VerifiedClaims,
     clock::Clock,
     login_throttle::LoginThrottle,
     lookup::{SeparateLookup, TokenLookup},
     metrics::{Event, Metrics},
     passwords::PasswordChecker,
-    sessions::SessionStore,
+    sessions::{InMemorySessionStore, SessionStore},
     settings::{
-        BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError,
+        AccountSettings, BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError,
         USERS_TABLE_REQUIRED,
     },
     tokens::{SigningError, TokenService},
-    users::{User, UserStore},
+    users::{InMemoryUserStore, User, UserStore},
 };
 
 /// How long a function may take: `template.yaml`'s `Timeout` (a test of the emulator holds the
@@ -45,6 +46,10 @@ pub struct AppState {
     request_budget: Duration,
     browser: BrowserSettings,
     metrics: Metrics,
+    accounts: Option<Arc<dyn AccountStore>>,
+    records: Option<Arc<dyn AccountRecords>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    account_settings: AccountSettings,
 }
 
 /// The stores a state reads and writes, and the lookup that reads both for a token's request.
@@ -55,16 +60,39 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     /// What a token's request reads of both stores, in one round trip where they allow it.
     pub lookup: Arc<dyn TokenLookup>,
+    /// The users' writes of the self-service routes (the users table's store).
+    pub accounts: Option<Arc<dyn AccountStore>>,
+    /// Mailed tokens, mail slots and request counts (the sessions table's store).
+    pub records: Option<Arc<dyn AccountRecords>>,
 }
 
 impl Stores {
     /// Stores that cannot answer a token's request together (in memory): the lookup asks each.
+    /// Without the self-service stores: see `with_accounts`.
     pub fn separate(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>) -> Self {
         Self {
             lookup: Arc::new(SeparateLookup::new(users.clone(), sessions.clone())),
             users,
             sessions,
+            accounts: None,
+            records: None,
         }
+    }
+
+    /// The in-memory stores, the self-service ones included.
+    pub fn in_memory(users: Arc<InMemoryUserStore>, sessions: Arc<InMemorySessionStore>) -> Self {
+        Self::separate(users.clone(), sessions.clone()).with_accounts(users, sessions)
+    }
+
+    /// These stores, with the self-service routes' writes and records.
+    pub fn with_accounts(
+        mut self,
+        accounts: Arc<dyn AccountStore>,
+        records: Arc<dyn AccountRecords>,
+    ) -> Self {
+        self.accounts = Some(accounts);
+        self.records = Some(records);
+        self
     }
 }
 
@@ -79,6 +107,12 @@ pub enum StartupError {
     NoUsersTable,
     #[error("invalid configuration: {SESSIONS_TABLE_REQUIRED}")]
     NoSessionsTable,
+    /// A function that mails, without what every mail needs.
+    #[error("invalid configuration: {variable}: is required by the functions that send mail: {what}")]
+    MailSetting {
+        variable: &'static str,
+        what: &'static str,
+    },
 }
 
 /// Builds an `AppState` from settings and stores; everything else has the value a deployed
@@ -91,9 +125,17 @@ pub struct StateBuilder {
     request_budget: Duration,
     passwords: PasswordChecker,
     metrics: Metrics,
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl StateBuilder {
+    /// What sends the self-service routes' mail (default: nothing; a route that would mail
+    /// answers 503).
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     /// The clock every check and every record is measured by (default: the system's).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -137,6 +179,10 @@ impl StateBuilder {
             request_budget: self.request_budget,
             browser: settings.browser,
             metrics: self.metrics,
+            accounts: self.stores.accounts,
+            records: self.stores.records,
+            mailer: self.mailer,
+            account_settings: settings.accounts,
         })
     }
 }
@@ -151,6 +197,7 @@ impl AppState {
             request_budget: DEFAULT_REQUEST_BUDGET,
             passwords: PasswordChecker::per_cpu(),
             metrics: Metrics::off(),
+            mailer: None,
         }
     }
 
@@ -199,6 +246,26 @@ impl AppState {
     /// Where tokens travel (headers, cookies) and how the cookies are set.
     pub fn browser(&self) -> &BrowserSettings {
         &self.browser
+    }
+
+    /// The users' writes of the self-service routes, if the stores have them.
+    pub fn accounts(&self) -> Option<&dyn AccountStore> {
+        self.accounts.as_deref()
+    }
+
+    /// Mailed tokens, mail slots and request counts, if the stores have them.
+    pub fn records(&self) -> Option<&dyn AccountRecords> {
+        self.records.as_deref()
+    }
+
+    /// What sends mail, in a function that sends it.
+    pub fn mailer(&self) -> Option<&dyn Mailer> {
+        self.mailer.as_deref()
+    }
+
+    /// Sign-up, mail and the per-address limits.
+    pub fn account_settings(&self) -> &AccountSettings {
+        &self.account_settings
     }
 
     /// Counts `event` now, as a metric line of this function.

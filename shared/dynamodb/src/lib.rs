@@ -30,5 +30,7 @@ pub fn stores(client: Client, users_table: &str, sessions_table: &str) -> Stores
         users: Arc::new(DynamoUserStore::new(client.clone(), users_table)),
         sessions: Arc::new(DynamoSessionStore::new(client.clone(), sessions_table)),
         lookup: Arc::new(DynamoTokenLookup::new(client, users_table, sessions_table)),
+        accounts: None,
+        records: None,
     }
 }

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use serde_json::{Map, Number, Value};
 
 use auth_core::{
+    accounts::AccountFields,
     store::{StoreError, is_valid_key},
     users::{User, UserStore, is_valid_scope, sort_scopes},
 };
@@ -24,13 +25,30 @@ pub const CREATED_AT: &str = "created_at";
 pub const DISABLED: &str = "disabled";
 pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
 pub const SCOPES: &str = "scopes";
+/// The normalised address (S): the key of the `email` index.
+pub const EMAIL: &str = "email";
+/// The name of the users table's index by `EMAIL` (keys only: a user is read by username).
+pub const EMAIL_INDEX: &str = "email";
+/// BOOL, true while a sign-up's address is not confirmed; absent once it is.
+pub const UNCONFIRMED: &str = "unconfirmed";
+/// S: the hash of the one good sign-up token.
+pub const SIGNUP_TOKEN: &str = "signup_token";
+/// S: the hash of the one good recovery token.
+pub const RECOVERY_TOKEN: &str = "recovery_token";
+/// S: the session a password change kept.
+pub const KEPT_SESSION: &str = "kept_session";
 /// Attributes that are the account itself, never public profile fields.
-pub const ACCOUNT_FIELDS: [&str; 5] = [
+pub const ACCOUNT_FIELDS: [&str; 10] = [
     USERNAME,
     PASSWORD_HASH,
     DISABLED,
     TOKENS_VALID_AFTER,
     SCOPES,
+    EMAIL,
+    UNCONFIRMED,
+    SIGNUP_TOKEN,
+    RECOVERY_TOKEN,
+    KEPT_SESSION,
 ];
 
 /// Users in the DynamoDB table `table`. Cheap to clone; build one per cold start.
@@ -126,6 +144,34 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreEr
         },
         scopes: scopes_of(item)?,
         profile,
+        account: account_of(item)?,
+    })
+}
+
+/// The self-service fields of `item`; absent, an operator's account (confirmed, no address).
+/// A field of another type is an item we cannot read, never one read as confirmed.
+fn account_of(item: &HashMap<String, AttributeValue>) -> Result<AccountFields, StoreError> {
+    let optional_text = |field: &str| match item.get(field) {
+        None => Ok(None),
+        Some(AttributeValue::S(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(StoreError::unavailable(format!(
+            "a users item has a {field} that is not a string"
+        ))),
+    };
+    Ok(AccountFields {
+        email: optional_text(EMAIL)?,
+        unconfirmed: match item.get(UNCONFIRMED) {
+            None => false,
+            Some(AttributeValue::Bool(flag)) => *flag,
+            Some(_) => {
+                return Err(StoreError::unavailable(format!(
+                    "a users item has an {UNCONFIRMED} that is not a boolean"
+                )));
+            }
+        },
+        signup_token: optional_text(SIGNUP_TOKEN)?,
+        recovery_token: optional_text(RECOVERY_TOKEN)?,
+        kept_session: optional_text(KEPT_SESSION)?,
     })
 }
 

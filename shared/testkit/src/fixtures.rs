@@ -179,6 +179,7 @@ pub fn user_with_password(username: &str, password: &str, profile: Value) -> Use
         tokens_valid_after: None,
         scopes: Vec::new(),
         profile: profile.as_object().cloned().unwrap_or_default(),
+        account: Default::default(),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod emf;
 mod fixtures;
 pub mod kms;
 pub mod log;
+pub mod mail;
 pub mod metrics;
 
 pub use dynamodb::{

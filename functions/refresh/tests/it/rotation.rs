@@ -52,6 +52,8 @@ fn rotating(grace: &str) -> (AppState, Arc<InMemorySessionStore>) {
         users,
         sessions: sessions.clone(),
         lookup: Arc::new(lookup),
+        accounts: None,
+        records: None,
     };
     let settings = settings_with(&[
         ("JWT_REFRESH_TOKEN_ROTATION", "true"),

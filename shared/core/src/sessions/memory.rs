@@ -9,7 +9,10 @@ use super::{
     AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
     RotationOutcome, SessionStore,
 };
-use crate::store::StoreError;
+use crate::{
+    accounts::{AccountRecords, MailTokenRecord, Purpose},
+    store::StoreError,
+};
 
 #[derive(Debug, Default)]
 pub struct InMemorySessionStore {
@@ -23,6 +26,12 @@ struct State {
     sessions: HashMap<String, Session>,
     /// Keyed by `AttemptBucket::key_parts`.
     login_attempts: HashMap<(&'static str, String), LoginAttempts>,
+    /// Mailed tokens by their hash.
+    mail_tokens: HashMap<String, MailTokenRecord>,
+    /// Mail slots by address key, with their end.
+    mail_slots: HashMap<String, i64>,
+    /// Request counts by key, with their window's end.
+    request_counts: HashMap<String, (u64, i64)>,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +62,9 @@ impl State {
         self.sessions.retain(|_, session| session.until > now);
         self.login_attempts
             .retain(|_, attempts| attempts.window_ends_at > now);
+        self.mail_tokens.retain(|_, record| record.expires_at > now);
+        self.mail_slots.retain(|_, until| *until > now);
+        self.request_counts.retain(|_, (_, until)| *until > now);
     }
 }
 
@@ -196,6 +208,94 @@ impl SessionStore for InMemorySessionStore {
             if attempts.in_use == 0 && attempts.failures == 0 {
                 state.login_attempts.remove(&key);
             }
+        })
+    }
+}
+
+#[async_trait]
+impl AccountRecords for InMemorySessionStore {
+    async fn put_mail_token(
+        &self,
+        token_hash: &str,
+        record: &MailTokenRecord,
+    ) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state
+                .mail_tokens
+                .insert(token_hash.to_owned(), record.clone());
+        })
+    }
+
+    async fn take_mail_token(
+        &self,
+        token_hash: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> Result<Option<MailTokenRecord>, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            match state.mail_tokens.get(token_hash) {
+                Some(record) if record.purpose == purpose => state.mail_tokens.remove(token_hash),
+                _ => None,
+            }
+        })
+    }
+
+    async fn peek_mail_token(
+        &self,
+        token_hash: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> Result<Option<MailTokenRecord>, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            state
+                .mail_tokens
+                .get(token_hash)
+                .filter(|record| record.purpose == purpose)
+                .cloned()
+        })
+    }
+
+    async fn claim_mail_slot(
+        &self,
+        address_key: &str,
+        until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            if state.mail_slots.contains_key(address_key) {
+                return false;
+            }
+            state.mail_slots.insert(address_key.to_owned(), until);
+            true
+        })
+    }
+
+    async fn release_mail_slot(&self, address_key: &str) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state.mail_slots.remove(address_key);
+        })
+    }
+
+    async fn count_request(
+        &self,
+        key: &str,
+        window_end: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            if window_end <= now {
+                return 0;
+            }
+            let entry = state
+                .request_counts
+                .entry(key.to_owned())
+                .or_insert((0, window_end));
+            entry.0 += 1;
+            entry.0
         })
     }
 }

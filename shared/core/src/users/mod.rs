@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 pub use memory::InMemoryUserStore;
 
 use crate::{
+    accounts::AccountFields,
     passwords::{self, PasswordChecker},
     store::StoreError,
 };
@@ -38,6 +39,8 @@ pub struct User {
     pub scopes: Vec<String>,
     /// Public profile fields, returned by `GET /profile` (`created_at` among them in DynamoDB).
     pub profile: Map<String, Value>,
+    /// The self-service state: address, confirmation, the mailed tokens still good.
+    pub account: AccountFields,
 }
 
 /// The longest scope a user can be granted, in bytes. RFC 6749 sets no limit; this one keeps a
@@ -68,10 +71,21 @@ impl User {
             .is_some_and(|after| issued_at.is_none_or(|iat| iat < after))
     }
 
-    /// The record a client may see: the profile fields and the username, never the hash.
+    /// `outlived`, for a token of `session`: the session a password change kept
+    /// (`AccountFields::kept_session`) outlives nothing.
+    pub fn outlived_in(&self, issued_at: Option<i64>, session: Option<&str>) -> bool {
+        let kept = session.is_some_and(|session| self.account.kept_session.as_deref() == Some(session));
+        !kept && self.outlived(issued_at)
+    }
+
+    /// The record a client may see: the profile fields, the username and the address, never
+    /// the hash or a token's.
     pub fn public_record(&self) -> Map<String, Value> {
         let mut record = self.profile.clone();
         record.insert("username".to_owned(), Value::String(self.username.clone()));
+        if let Some(email) = &self.account.email {
+            record.insert("email".to_owned(), Value::String(email.clone()));
+        }
         record
     }
 }
@@ -85,7 +99,9 @@ impl fmt::Debug for User {
             .field("tokens_valid_after", &self.tokens_valid_after)
             .field("scopes", &self.scopes)
             .field("profile", &self.profile)
-            .finish()
+            .field("email", &self.account.email.as_deref().map(crate::accounts::email::mask))
+            .field("unconfirmed", &self.account.unconfirmed)
+            .finish_non_exhaustive()
     }
 }
 

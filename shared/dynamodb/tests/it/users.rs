@@ -86,6 +86,7 @@ async fn concurrent_adds_of_one_name_let_exactly_one_through() {
             tokens_valid_after: None,
             scopes: Vec::new(),
             profile: json!({"attempt": i}).as_object().cloned().unwrap(),
+            account: Default::default(),
         };
         tokio::spawn(async move { admin.add(&user, false).await })
     });

@@ -36,6 +36,7 @@ pub fn user_named(username: &str) -> User {
         tokens_valid_after: None,
         scopes: Vec::new(),
         profile: Default::default(),
+        account: Default::default(),
     }
 }
 
