@@ -33,7 +33,7 @@ pub async fn serve(
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 // The process is out of descriptors, or the peer left before the accept:
@@ -53,7 +53,11 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, as API Gateway's `sourceIp` (`crate::serve`).
+        let service = TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let _slot = slot;

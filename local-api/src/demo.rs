@@ -22,10 +22,10 @@ const APP_JS: &str = include_str!("../../demo/app.js");
 const STYLE_CSS: &str = include_str!("../../demo/style.css");
 
 /// With `DEMO_PORT` set (0: a free port), serves the demo page on 127.0.0.1 beside the API
-/// listening on `api_port`, and says where; without it, does nothing.
-pub async fn start(api_port: u16, browser: &BrowserSettings) -> Result<(), Error> {
+/// listening on `api_port`, says where, and answers the page's URL; without it, does nothing.
+pub async fn start(api_port: u16, browser: &BrowserSettings) -> Result<Option<String>, Error> {
     let Ok(text) = std::env::var("DEMO_PORT") else {
-        return Ok(());
+        return Ok(None);
     };
     let port = text
         .trim()
@@ -43,7 +43,7 @@ pub async fn start(api_port: u16, browser: &BrowserSettings) -> Result<(), Error
             eprintln!("Demo page: the server stopped: {error}");
         }
     });
-    Ok(())
+    Ok(Some(format!("{page}/")))
 }
 
 /// What keeps the page from working with the API's settings: its cookie mode and CORS for the

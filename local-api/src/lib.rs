@@ -12,6 +12,7 @@ use auth_core::{
     },
 };
 use auth_http::{access_log::logged, json_response, location::RequestOrigin};
+use axum::extract::ConnectInfo;
 use axum::{
     Router,
     body::{Body as AxumBody, to_bytes},
@@ -19,16 +20,20 @@ use axum::{
     response::{IntoResponse, Response as AxumResponse},
 };
 use lambda_http::{
-    Body, Error, Request, Response,
+    Body, Error, Request, RequestExt, Response,
+    aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
     http::{HeaderName, HeaderValue, Method, StatusCode},
+    request::RequestContext,
 };
 use serde_json::json;
+use std::net::SocketAddr;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The functions of `template.yaml` the routes invoke.
 pub use auth_core::Function;
 
 pub mod connections;
+pub mod outbox;
 pub mod upstream;
 
 use upstream::Upstream;
@@ -44,13 +49,19 @@ pub const MAX_HEADERS: usize = 100;
 /// The routes of `template.yaml`'s HTTP API, the source of routes: a test
 /// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
 /// disagree.
-pub const ROUTES: [(Method, &str, Function); 6] = [
+pub const ROUTES: [(Method, &str, Function); 12] = [
     (Method::POST, "/login", Function::Login),
     (Method::POST, "/refresh", Function::Refresh),
     (Method::GET, "/profile", Function::Profile),
     (Method::POST, "/logout", Function::Logout),
     (Method::GET, discovery::JWKS_PATH, Function::Discovery),
     (Method::GET, discovery::DISCOVERY_PATH, Function::Discovery),
+    (Method::POST, "/signup", Function::Signup),
+    (Method::POST, "/verify", Function::Verify),
+    (Method::POST, "/recover", Function::Recover),
+    (Method::POST, "/resend", Function::Resend),
+    (Method::POST, "/password", Function::ChangePassword),
+    (Method::POST, "/password/reset", Function::ResetPassword),
 ];
 
 /// The function API Gateway would invoke for `method` and `path`, if any.
@@ -76,13 +87,12 @@ pub async fn invoke(
         Function::Logout => logout::handle(state, request).await,
         Function::Discovery => discovery::handle(state.tokens(), request).await,
         Function::Authorizer => Ok(not_found()),
-        // The self-service routes are not served yet.
-        Function::Signup
-        | Function::Verify
-        | Function::Recover
-        | Function::Resend
-        | Function::ChangePassword
-        | Function::ResetPassword => Ok(not_found()),
+        Function::Signup => signup::handle(state, request).await,
+        Function::Verify => verify::handle(state, request).await,
+        Function::Recover => recover::handle(state, request).await,
+        Function::Resend => resend::handle(state, request).await,
+        Function::ChangePassword => password::handle(state, request).await,
+        Function::ResetPassword => password_reset::handle(state, request).await,
     }
 }
 
@@ -227,7 +237,12 @@ async fn serve(
         Ok(text) => Body::Text(text),
         Err(error) => Body::Binary(error.into_bytes()),
     };
-    let mut request = Request::from_parts(parts, body);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_string());
+    let context = api_gateway_context(&parts.method, parts.uri.path(), peer);
+    let mut request = Request::from_parts(parts, body).with_request_context(context);
     request.extensions_mut().insert(origin);
     match logged(request, |request| invoke(&state, function, request)).await {
         Ok(response) => to_axum(response),
@@ -237,6 +252,18 @@ async fn serve(
             &json!({"message": "Internal Server Error"}),
         )),
     }
+}
+
+/// What API Gateway's event would say of the request that the handlers read: the route it
+/// matched (`routeKey`) and where it came from (`sourceIp`, the peer's address: the per-address
+/// limits count it).
+fn api_gateway_context(method: &Method, path: &str, source_ip: Option<String>) -> RequestContext {
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(format!("{method} {path}"));
+    context.http.method = method.clone();
+    context.http.path = Some(path.to_owned());
+    context.http.source_ip = source_ip;
+    RequestContext::ApiGatewayV2(context)
 }
 
 /// The request line's and the headers' bytes, as API Gateway counts them against its quota.

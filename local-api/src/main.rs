@@ -4,13 +4,15 @@ use std::{net::Ipv4Addr, process::ExitCode, sync::Arc};
 
 use auth_core::{
     AppState, Stores,
+    accounts::{AccountRecords, AccountStore},
     sessions::{InMemorySessionStore, SessionStore},
+    settings::accounts::{SIGNUP_VAR, SignupPolicy},
     settings::{self, SECRET_KEY_VAR, Settings, Signing},
     users::{InMemoryUserStore, UserStore},
 };
 use auth_dynamodb::{DynamoSessionStore, DynamoUserStore};
 use lambda_http::Error;
-use local_api::connections;
+use local_api::{connections, outbox};
 
 mod demo;
 
@@ -44,9 +46,11 @@ async fn serve() -> Result<(), Error> {
         Ok(secret) if !secret.is_empty() => None,
         _ => Some(random_secret()?),
     };
+    // Locally, sign-up is open unless SIGNUP says otherwise: a newcomer tries the whole flow.
     let settings = Settings::from_lookup(|name| match std::env::var(name) {
         Ok(value) if !value.is_empty() => Some(value),
         _ if name == SECRET_KEY_VAR => generated_secret.clone(),
+        _ if name == SIGNUP_VAR => Some("open".to_owned()),
         _ => None,
     })?;
     // A KMS key (JWT_KMS_KEY_ARN) is read as the functions that sign read it; the AWS
@@ -55,7 +59,7 @@ async fn serve() -> Result<(), Error> {
         Signing::Kms(_) => auth_kms::read_key(settings, &auth_dynamodb::aws_config().await).await?,
         _ => settings,
     };
-    let state = Arc::new(AppState::builder(&settings, stores(&settings).await?).build()?);
+    let stores = stores(&settings).await?;
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
@@ -67,8 +71,49 @@ async fn serve() -> Result<(), Error> {
             _ => format!("PORT: cannot listen on 127.0.0.1:{port}: {error}"),
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    // DEMO_PORT: the demo page of demo/ on a second port (demo.rs), where mailed links lead
+    // unless APP_URL says otherwise.
+    let demo_page = demo::start(listener.local_addr()?.port(), &settings.browser).await?;
+    let mut settings = settings;
+    let app_url = settings
+        .accounts
+        .app_url
+        .get_or_insert_with(|| demo_page.clone().unwrap_or_else(|| format!("{url}/")))
+        .clone();
+    let mail_dir = std::env::var(outbox::MAIL_DIR_VAR)
+        .ok()
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from);
+    let from = settings
+        .accounts
+        .mail_from
+        .clone()
+        .unwrap_or_else(|| "local-api <no-reply@localhost>".to_owned());
+    let outbox = outbox::LocalOutbox::new(from, mail_dir.clone()).map_err(|error| {
+        format!(
+            "{}: cannot create the folder: {error}",
+            outbox::MAIL_DIR_VAR
+        )
+    })?;
+    let state = Arc::new(
+        AppState::builder(&settings, stores)
+            .mailer(Arc::new(outbox))
+            .build()?,
+    );
     println!("JWT auth API listening on {url}");
     println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile, POST {url}/logout");
+    println!(
+        "Accounts: POST {url}/signup, /verify, /recover, /resend, /password, /password/reset \
+         (sign-up {}; mail printed here{}; links open {app_url})",
+        match &settings.accounts.signup {
+            SignupPolicy::Off => "off".to_owned(),
+            SignupPolicy::Open => "open".to_owned(),
+            SignupPolicy::Domains(domains) => format!("for {}", domains.join(", ")),
+        },
+        mail_dir
+            .map(|dir| format!(" and written to {} as .eml", dir.display()))
+            .unwrap_or_default(),
+    );
     match &settings.users_table {
         Some(table) => println!("Users: DynamoDB table {table}"),
         None => {
@@ -123,8 +168,6 @@ async fn serve() -> Result<(), Error> {
     println!(
         "Try: curl -s -X POST {url}/login -H 'Content-Type: application/json' -d '{{\"username\":\"cosmo\",\"password\":\"space-corgi\"}}'"
     );
-    // DEMO_PORT: the demo page of demo/ on a second port (demo.rs).
-    demo::start(listener.local_addr()?.port(), &settings.browser).await?;
     println!("Press Ctrl-C to stop.");
 
     let upstream = local_api::upstream::Upstream::from_lookup(
@@ -168,15 +211,28 @@ async fn stores(settings: &Settings) -> Result<Stores, String> {
             auth_dynamodb::stores(auth_dynamodb::client().await, users, sessions)
         }
         (users_table, sessions_table) => {
-            let users: Arc<dyn UserStore> = match users_table {
-                Some(table) => Arc::new(DynamoUserStore::connect(table.as_str()).await),
-                None => Arc::new(InMemoryUserStore::demo()),
+            let (users, accounts): (Arc<dyn UserStore>, Arc<dyn AccountStore>) = match users_table {
+                Some(table) => {
+                    let store = Arc::new(DynamoUserStore::connect(table.as_str()).await);
+                    (store.clone(), store)
+                }
+                None => {
+                    let store = Arc::new(InMemoryUserStore::demo());
+                    (store.clone(), store)
+                }
             };
-            let sessions: Arc<dyn SessionStore> = match sessions_table {
-                Some(table) => Arc::new(DynamoSessionStore::connect(table.as_str()).await),
-                None => Arc::new(InMemorySessionStore::default()),
-            };
-            Stores::separate(users, sessions)
+            let (sessions, records): (Arc<dyn SessionStore>, Arc<dyn AccountRecords>) =
+                match sessions_table {
+                    Some(table) => {
+                        let store = Arc::new(DynamoSessionStore::connect(table.as_str()).await);
+                        (store.clone(), store)
+                    }
+                    None => {
+                        let store = Arc::new(InMemorySessionStore::default());
+                        (store.clone(), store)
+                    }
+                };
+            Stores::separate(users, sessions).with_accounts(accounts, records)
         }
     })
 }

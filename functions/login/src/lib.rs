@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use auth_core::{
     AppState,
+    accounts::ip_limit::LimitedRoute,
     clock::Clock,
     device_proof::DeviceProof,
     grant::Grant,
@@ -23,6 +24,7 @@ use auth_http::{
     body::{declared_json_body, json_body},
     deadline, device_proof,
     grant::{Delivery, granted_response},
+    ip_limit,
     issuer::tokens_for,
     respond,
 };
@@ -63,6 +65,10 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
         )
     });
     let (user, device) = authenticate(state, request, &credentials, proof.as_ref()).await?;
+    // Told only to whoever knows the password: no tokens until the mailed link is opened.
+    if user.account.unconfirmed {
+        return Err(ApiError::EmailNotConfirmed);
+    }
     let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
     let session_id = new_token_id();
@@ -123,16 +129,30 @@ async fn authenticate(
     let wait_limit =
         deadline::budget(request, state.request_budget()).saturating_sub(KEPT_FOR_THE_CHECK);
     let username = AttemptBucket::Username(&credentials.username);
+    // The per-address count goes beside the first store request, not before it: no round trip
+    // of its own, and still before any password is checked.
+    let per_address = ip_limit::admit(state, request, LimitedRoute::Login, ErrorKey::Error);
     let (admitted, found, device) = match proof {
         None => {
-            let (admitted, found) = tokio::join!(
+            let (per_address, admitted, found) = tokio::join!(
+                per_address,
                 throttle.admit(username, state.clock(), wait_limit),
                 state.users().find(&credentials.username)
             );
+            if let Err(refused) = per_address {
+                if let Ok(Some(admission)) = admitted
+                    && let Err(error) = admission.settle(AttemptOutcome::Unchecked).await
+                {
+                    tracing::error!(%error, "could not give back a login attempt's place");
+                }
+                return Err(refused);
+            }
             (admitted, found, None)
         }
         Some(proof) => {
-            let found = state.users().find(&credentials.username).await;
+            let (per_address, found) =
+                tokio::join!(per_address, state.users().find(&credentials.username));
+            per_address?;
             let current = matches!(&found, Ok(Some(user)) if !user.outlived(Some(proof.issued_at)));
             let device = current.then(|| proof.device.clone());
             let bucket = match &device {

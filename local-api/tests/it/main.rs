@@ -9,6 +9,7 @@
 mod binary;
 #[macro_use]
 mod common;
+mod accounts;
 mod asymmetric;
 mod cookies;
 mod cors;

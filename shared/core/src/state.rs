@@ -15,8 +15,8 @@ use crate::{
     passwords::PasswordChecker,
     sessions::{InMemorySessionStore, SessionStore},
     settings::{
-        AccountSettings, BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings, SettingsError,
-        USERS_TABLE_REQUIRED,
+        AccountSettings, BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings,
+        SettingsError, USERS_TABLE_REQUIRED,
     },
     tokens::{SigningError, TokenService},
     users::{InMemoryUserStore, User, UserStore},
@@ -108,7 +108,9 @@ pub enum StartupError {
     #[error("invalid configuration: {SESSIONS_TABLE_REQUIRED}")]
     NoSessionsTable,
     /// A function that mails, without what every mail needs.
-    #[error("invalid configuration: {variable}: is required by the functions that send mail: {what}")]
+    #[error(
+        "invalid configuration: {variable}: is required by the functions that send mail: {what}"
+    )]
     MailSetting {
         variable: &'static str,
         what: &'static str,

@@ -13,7 +13,7 @@ pub fn is_valid_key(value: &str) -> bool {
 }
 
 /// A store call that did not answer the question it asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store could not answer (unreachable, throttled, too slow, an item it cannot read):
     /// never the caller's fault, and a later try may succeed.

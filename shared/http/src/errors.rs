@@ -6,6 +6,7 @@
 
 use auth_core::{
     access::Refusal,
+    accounts::{AccountError, ip_limit::IpThrottled},
     login_schema::FieldErrors,
     login_throttle::{ThrottleError, ThrottleReason, Throttled},
     metrics::Event,
@@ -41,6 +42,17 @@ pub const LOGIN_ATTEMPTS_IN_FLIGHT: &str = "Too many login attempts in progress"
 /// What a 503 asks a client to wait before it tries again: an outage or a slow store is
 /// usually over in seconds, and a login flood is worked off at tens of logins a second.
 pub const RETRY_UNAVAILABLE_AFTER_SECS: u64 = 2;
+/// Supabase Auth's words for a login before the address is confirmed.
+pub const EMAIL_NOT_CONFIRMED: &str = "Email not confirmed";
+/// flask-jwt-extended's message for a non-fresh token at a route that needs a fresh one.
+pub const FRESH_TOKEN_REQUIRED: &str = "Fresh token required";
+pub const TOO_MANY_REQUESTS: &str = "Too many requests: try again later";
+pub const SIGNUP_DISABLED: &str = "Sign-up is disabled";
+pub const SIGNUP_DOMAIN_NOT_ALLOWED: &str = "Sign-up is not open to addresses of this domain";
+/// A mailed token unknown, spent, expired, of another purpose or replaced: one message for
+/// all, so that none tells a guesser anything.
+pub const MAIL_TOKEN_INVALID: &str = "Token is invalid or has expired";
+pub const WRONG_CURRENT_PASSWORD: &str = "Current password is incorrect";
 
 /// The key an error body's message goes under, which the answering route decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +106,15 @@ pub enum ApiError {
     DeadlineExceeded(ErrorKey),
     #[error("{1}")]
     Signing(ErrorKey, SigningError),
+    /// A self-service request refused (`auth_core::accounts::AccountError`).
+    #[error("{1}")]
+    Account(ErrorKey, AccountError),
+    /// The right password of an account whose address is not confirmed yet.
+    #[error("email not confirmed")]
+    EmailNotConfirmed,
+    /// Over the route's per-address limit.
+    #[error("too many requests from one address")]
+    IpThrottled(ErrorKey, IpThrottled),
 }
 
 impl ApiError {
@@ -127,6 +148,23 @@ impl ApiError {
             ApiError::Store(_, StoreError::Rejected { .. }) | ApiError::Signing(..) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ApiError::EmailNotConfirmed => StatusCode::FORBIDDEN,
+            ApiError::IpThrottled(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Account(key, error) => match error {
+                AccountError::Invalid(_)
+                | AccountError::Refused { .. }
+                | AccountError::InvalidToken => StatusCode::BAD_REQUEST,
+                AccountError::SignupDisabled | AccountError::DomainNotAllowed => {
+                    StatusCode::FORBIDDEN
+                }
+                AccountError::WrongPassword | AccountError::NotFresh => StatusCode::UNAUTHORIZED,
+                AccountError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                AccountError::MailUnavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+                AccountError::Store(error) => ApiError::Store(*key, error.clone()).status(),
+                AccountError::NotConfigured(_) | AccountError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
         }
     }
 
@@ -157,6 +195,23 @@ impl ApiError {
             ApiError::Store(key, StoreError::Rejected { .. }) | ApiError::Signing(key, _) => {
                 keyed(*key, INTERNAL_ERROR)
             }
+            ApiError::EmailNotConfirmed => json!({"error": EMAIL_NOT_CONFIRMED}),
+            ApiError::IpThrottled(key, _) => keyed(*key, TOO_MANY_REQUESTS),
+            ApiError::Account(key, error) => match error {
+                AccountError::Invalid(errors) => json!({"error": errors}),
+                AccountError::Refused { field, message } => json!({"error": {*field: [message]}}),
+                AccountError::SignupDisabled => json!({"error": SIGNUP_DISABLED}),
+                AccountError::DomainNotAllowed => json!({"error": SIGNUP_DOMAIN_NOT_ALLOWED}),
+                AccountError::InvalidToken => json!({"error": MAIL_TOKEN_INVALID}),
+                AccountError::WrongPassword => json!({"error": WRONG_CURRENT_PASSWORD}),
+                AccountError::NotFresh => json!({"msg": FRESH_TOKEN_REQUIRED}),
+                AccountError::Throttled(throttled) => ApiError::Throttled(*throttled).body(),
+                AccountError::MailUnavailable(..) => keyed(*key, SERVICE_UNAVAILABLE),
+                AccountError::Store(error) => ApiError::Store(*key, error.clone()).body(),
+                AccountError::NotConfigured(_) | AccountError::Internal(_) => {
+                    keyed(*key, INTERNAL_ERROR)
+                }
+            },
         }
     }
 
@@ -168,7 +223,11 @@ impl ApiError {
             ApiError::Throttled(_) => Some(Event::LoginThrottled),
             ApiError::Revoked => Some(Event::RevokedTokenPresented),
             ApiError::Replayed => Some(Event::RefreshReuseDetected),
-            ApiError::Store(_, StoreError::Unavailable(_)) => Some(Event::StoreUnavailable),
+            ApiError::Store(_, StoreError::Unavailable(_))
+            | ApiError::Account(_, AccountError::Store(StoreError::Unavailable(_))) => {
+                Some(Event::StoreUnavailable)
+            }
+            ApiError::IpThrottled(..) => Some(Event::IpThrottled),
             _ => None,
         }
     }
@@ -197,7 +256,14 @@ impl ApiError {
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         let retry_after = match &self {
-            ApiError::Throttled(throttled) => Some(throttled.retry_after),
+            ApiError::Throttled(throttled)
+            | ApiError::Account(_, AccountError::Throttled(throttled)) => {
+                Some(throttled.retry_after)
+            }
+            ApiError::IpThrottled(_, throttled) => Some(throttled.retry_after.as_secs().max(1)),
+            ApiError::Account(_, AccountError::MailUnavailable(_, after)) => {
+                Some(after.as_secs().max(1))
+            }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_UNAVAILABLE_AFTER_SECS),
             _ => None,
         };

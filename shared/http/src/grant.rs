@@ -4,11 +4,65 @@
 //! both. With cookies only, the body carries no token at all: no script of the page can read
 //! one.
 
-use auth_core::{claims::TokenKind, grant::GrantedTokens, settings::browser::CookiePolicy};
+use auth_core::{
+    AppState,
+    claims::TokenKind,
+    grant::{Grant, GrantedTokens},
+    settings::browser::{CookiePolicy, TokenLocation},
+    tokens::{SessionClaims, new_token_id},
+    users::User,
+};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::{cookies::CookieWriter, response::json_response};
+use crate::{
+    cookies::CookieWriter,
+    errors::{ApiError, ErrorKey},
+    issuer::tokens_for,
+    response::json_response,
+};
+
+/// The body of a login whose tokens went into cookies only.
+pub const LOGIN_SUCCESSFUL: &str = "Login successful";
+
+/// The answer of a new session for `user` (fresh tokens, as a login's), delivered where
+/// `JWT_TOKEN_LOCATION` says: what a confirmed sign-up answers.
+pub async fn new_session(
+    state: &AppState,
+    request: &Request,
+    user: &User,
+    key: ErrorKey,
+) -> Result<Response<Body>, ApiError> {
+    let tokens = tokens_for(state, request, key)?;
+    let browser = state.browser();
+    let now = state.clock().unix_secs();
+    let session_id = new_token_id();
+    let refresh_jti = new_token_id();
+    let grant = Grant {
+        user,
+        session: Some(SessionClaims {
+            id: &session_id,
+            started_at: now,
+        }),
+        issued_at: now,
+        fresh: true,
+        refresh_jti: Some(&refresh_jti),
+        with_csrf: browser.tokens_carry_csrf(),
+    };
+    let granted = tokens
+        .grant(&grant)
+        .await
+        .map_err(|error| ApiError::Signing(key, error))?;
+    Ok(granted_response(
+        request,
+        &granted,
+        Delivery {
+            in_body: browser.token_locations.has(TokenLocation::Headers),
+            in_cookies: browser.uses_cookies().then_some(&browser.cookies),
+            cookie_message: LOGIN_SUCCESSFUL,
+        },
+    ))
+}
 
 /// Where the tokens go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod device_proof;
 pub mod errors;
 pub mod grant;
 pub mod guard;
+pub mod ip_limit;
 pub mod issuer;
 pub mod location;
 pub mod presented;

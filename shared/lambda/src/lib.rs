@@ -2,15 +2,24 @@
 //! cold start (`cold_start`: the log, then what the function builds once, or its failure
 //! reported to Lambda) and answers events (`serve`: the Runtime API loop, each request logged).
 //! `state_from_env` is the state the store-backed functions build: settings from the
-//! environment over the DynamoDB tables they name.
+//! environment over the DynamoDB tables they name; `signing_state_from_env` and
+//! `mailing_state_from_env` add, for the functions that issue tokens or send mail alone, a key
+//! in KMS or a mailer over SES.
 
 pub mod init_error;
 pub mod logging;
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use auth_core::{
-    AppState, Function, StartupError, metrics::Metrics, settings::Settings, tokens::TokenService,
+    AppState, Function, StartupError,
+    metrics::Metrics,
+    settings::{
+        Settings,
+        accounts::{APP_URL_VAR, MAIL_FROM_VAR},
+    },
+    state::StateBuilder,
+    tokens::TokenService,
 };
 use auth_http::access_log::logged;
 use lambda_http::{Body, Error, Request, Response, service_fn};
@@ -74,7 +83,7 @@ where
 pub async fn state_from_env(function: Function) -> Result<AppState, StartupError> {
     let settings = Settings::from_env_for(function.key_use())?;
     let config = auth_dynamodb::client::lambda_aws_config();
-    state_over_dynamodb(function, settings, &config)
+    builder_over_dynamodb(function, &settings, &config)?.build()
 }
 
 /// `state_from_env` for a function that issues tokens (login, refresh): with `JWT_KMS_KEY_ARN`,
@@ -84,15 +93,45 @@ pub async fn signing_state_from_env(function: Function) -> Result<AppState, Star
     let settings = Settings::from_env_for(function.key_use())?;
     let config = auth_dynamodb::client::lambda_aws_config();
     let settings = auth_kms::read_key(settings, &config).await?;
-    state_over_dynamodb(function, settings, &config)
+    builder_over_dynamodb(function, &settings, &config)?.build()
 }
 
-/// The state of `settings` over the DynamoDB tables they name, with a client of `config`.
-fn state_over_dynamodb(
+/// `state_from_env` for a function that sends mail (`Function::MAILING`: sign-up, recovery,
+/// resend): `MAIL_FROM` and `APP_URL` are required, and its mail goes by SES from `MAIL_FROM`
+/// (`auth_ses::SesMailer`, over the same AWS configuration as the stores). Only these
+/// functions link the SES client.
+pub async fn mailing_state_from_env(function: Function) -> Result<AppState, StartupError> {
+    let settings = Settings::from_env_for(function.key_use())?;
+    let from = mail_from(&settings)?;
+    let config = auth_dynamodb::client::lambda_aws_config();
+    let mailer = Arc::new(auth_ses::SesMailer::new(&config, from));
+    builder_over_dynamodb(function, &settings, &config)?
+        .mailer(mailer)
+        .build()
+}
+
+/// The address a mailing function sends from, when its settings have all that every mail
+/// needs: `MAIL_FROM`, and `APP_URL`, where the mail's link leads.
+fn mail_from(settings: &Settings) -> Result<String, StartupError> {
+    let set = |value: &Option<String>| value.clone().filter(|value| !value.trim().is_empty());
+    let from = set(&settings.accounts.mail_from).ok_or(StartupError::MailSetting {
+        variable: MAIL_FROM_VAR,
+        what: "the SES identity mail is sent from, e.g. no-reply@example.com",
+    })?;
+    set(&settings.accounts.app_url).ok_or(StartupError::MailSetting {
+        variable: APP_URL_VAR,
+        what: "the https URL of the page a mail's link opens",
+    })?;
+    Ok(from)
+}
+
+/// The builder of the state of `settings` over the DynamoDB tables they name, with a client of
+/// `config`, its security events counted as `function`'s.
+fn builder_over_dynamodb(
     function: Function,
-    settings: Settings,
+    settings: &Settings,
     config: &auth_dynamodb::client::SdkConfig,
-) -> Result<AppState, StartupError> {
+) -> Result<StateBuilder, StartupError> {
     let users_table = settings
         .users_table
         .clone()
@@ -106,9 +145,7 @@ fn state_over_dynamodb(
         &users_table,
         &sessions_table,
     );
-    AppState::builder(&settings, stores)
-        .metrics(Metrics::stdout(function))
-        .build()
+    Ok(AppState::builder(settings, stores).metrics(Metrics::stdout(function)))
 }
 
 /// What a function that reads no store runs with (discovery, which only verifies): the token
@@ -116,4 +153,34 @@ fn state_over_dynamodb(
 pub async fn tokens_from_env() -> Result<TokenService, StartupError> {
     let settings = Settings::from_env_for(Function::Discovery.key_use())?;
     Ok(TokenService::new(&settings)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail_error(pairs: &[(&str, &str)]) -> Option<StartupError> {
+        let settings = auth_testkit::settings_with(pairs);
+        mail_from(&settings).err()
+    }
+
+    #[test]
+    fn a_mailing_function_needs_mail_from_and_app_url_and_says_which_is_missing() {
+        let from = ("MAIL_FROM", "no-reply@example.com");
+        let url = ("APP_URL", "https://app.example.com/welcome");
+        for (pairs, missing) in [
+            (&[url][..], MAIL_FROM_VAR),
+            (&[from][..], APP_URL_VAR),
+            (&[][..], MAIL_FROM_VAR),
+        ] {
+            let error = mail_error(pairs).unwrap();
+            assert!(
+                matches!(error, StartupError::MailSetting { variable, .. } if variable == missing),
+                "{error}"
+            );
+            assert!(error.to_string().contains(missing), "{error}");
+        }
+        let settings = auth_testkit::settings_with(&[from, url]);
+        assert_eq!(mail_from(&settings).unwrap(), "no-reply@example.com");
+    }
 }

@@ -19,6 +19,7 @@ pub mod kms;
 pub mod log;
 pub mod mail;
 pub mod metrics;
+pub mod ses;
 
 pub use dynamodb::{
     dynamodb_endpoint, dynamodb_sessions_at, dynamodb_store_at, fresh_dynamodb_sessions,

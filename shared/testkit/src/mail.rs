@@ -65,6 +65,8 @@ pub struct DownMailer;
 #[async_trait]
 impl Mailer for DownMailer {
     async fn send(&self, _mail: &Mail) -> Result<(), MailError> {
-        Err(MailError::Unavailable("the test's mail service is down".to_owned()))
+        Err(MailError::Unavailable(
+            "the test's mail service is down".to_owned(),
+        ))
     }
 }

@@ -98,7 +98,10 @@ mod tests {
             normalise("  Ann.Lee+news@Example.COM \n").unwrap(),
             "ann.lee+news@example.com"
         );
-        assert_eq!(normalise("o'neil@xn--bcher-kva.example").unwrap(), "o'neil@xn--bcher-kva.example");
+        assert_eq!(
+            normalise("o'neil@xn--bcher-kva.example").unwrap(),
+            "o'neil@xn--bcher-kva.example"
+        );
     }
 
     #[test]
@@ -123,7 +126,11 @@ mod tests {
             "ann@example.com\0",
             "ann\r\nBcc: x@example.com",
         ] {
-            assert_eq!(normalise(malformed), Err(EmailError::Malformed), "{malformed:?}");
+            assert_eq!(
+                normalise(malformed),
+                Err(EmailError::Malformed),
+                "{malformed:?}"
+            );
         }
         assert_eq!(normalise("ännä@example.com"), Err(EmailError::NotAscii));
         assert_eq!(normalise("ann@bücher.example"), Err(EmailError::NotAscii));
@@ -131,7 +138,13 @@ mod tests {
         assert_eq!(normalise(&local_65), Err(EmailError::Malformed));
         let long = format!("ann@{}.com", "a".repeat(251));
         assert_eq!(normalise(&long), Err(EmailError::TooLong));
-        let longest = format!("{}@{}.{}.{}.example", "a".repeat(64), "b".repeat(63), "c".repeat(63), "d".repeat(51));
+        let longest = format!(
+            "{}@{}.{}.{}.example",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(51)
+        );
         assert_eq!(longest.len(), MAX_EMAIL_CHARS);
         assert_eq!(normalise(&longest).unwrap(), longest);
     }

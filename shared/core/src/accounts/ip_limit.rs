@@ -60,27 +60,6 @@ pub struct IpLimit {
     pub window: Duration,
 }
 
-/// `COUNT/WINDOW` (`10/1h`, `100/15m`, `5/60`), or `0` / `off` for none.
-pub fn parse_limit(text: &str) -> Result<Option<IpLimit>, String> {
-    let text = text.trim();
-    let accepted = "expected COUNT/WINDOW, like `10/1h` or `100/15m`, or 0 to turn the limit off";
-    if text == "0" || text.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    let (count, window) = text
-        .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not valid; {accepted}"))?;
-    let max = count
-        .trim()
-        .parse::<u64>()
-        .map_err(|_| format!("`{count}` is not a whole number; {accepted}"))?;
-    let window = crate::settings::parse_ttl(window).map_err(|problem| format!("its window: {problem}"))?;
-    if max == 0 {
-        return Ok(None);
-    }
-    Ok(Some(IpLimit { max, window }))
-}
-
 /// The limit of each route, as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpLimits {
@@ -118,7 +97,9 @@ pub async fn count(
     source: &str,
     now: i64,
 ) -> Result<Result<(), IpThrottled>, StoreError> {
-    let window = i64::try_from(limit.window.as_secs()).unwrap_or(i64::MAX).max(1);
+    let window = i64::try_from(limit.window.as_secs())
+        .unwrap_or(i64::MAX)
+        .max(1);
     let window_start = now - now.rem_euclid(window);
     let window_end = window_start.saturating_add(window);
     let key = format!("{}#{source}#{window_start}", route.name());
@@ -136,27 +117,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_limit_is_a_count_per_window_and_zero_turns_it_off() {
-        assert_eq!(
-            parse_limit("10/1h"),
-            Ok(Some(IpLimit { max: 10, window: Duration::from_secs(3600) }))
-        );
-        assert_eq!(
-            parse_limit(" 100 / 90 "),
-            Ok(Some(IpLimit { max: 100, window: Duration::from_secs(90) }))
-        );
-        assert_eq!(parse_limit("0"), Ok(None));
-        assert_eq!(parse_limit("off"), Ok(None));
-        assert_eq!(parse_limit("0/1h"), Ok(None));
-        for bad in ["10", "ten/1h", "10/", "10/0s", "-1/1h", "10/1x"] {
-            let problem = parse_limit(bad).unwrap_err();
-            assert!(problem.contains("10/1h") || problem.contains("window"), "{bad}: {problem}");
-        }
-    }
-
-    #[test]
     fn every_route_has_its_own_variable() {
-        let mut variables: Vec<_> = LimitedRoute::ALL.iter().map(|route| route.variable()).collect();
+        let mut variables: Vec<_> = LimitedRoute::ALL
+            .iter()
+            .map(|route| route.variable())
+            .collect();
         variables.sort_unstable();
         variables.dedup();
         assert_eq!(variables.len(), LimitedRoute::ALL.len());

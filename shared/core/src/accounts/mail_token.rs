@@ -37,7 +37,9 @@ pub struct NoRandomness;
 impl MailToken {
     pub fn generate() -> Result<Self, NoRandomness> {
         let mut bytes = [0u8; TOKEN_BYTES];
-        SystemRandom::new().fill(&mut bytes).map_err(|_| NoRandomness)?;
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| NoRandomness)?;
         let text = URL_SAFE_NO_PAD.encode(bytes);
         Ok(Self {
             hash: hash_of(&text),
@@ -67,7 +69,12 @@ mod tests {
         let second = MailToken::generate().unwrap();
         assert_ne!(first.text, second.text);
         assert_eq!(first.text.len(), 43);
-        assert!(first.text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            first
+                .text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(first.hash, hash_of(&first.text));
         assert_ne!(first.hash, first.text);
         assert!(!format!("{first:?}").contains(&first.text));
@@ -76,6 +83,9 @@ mod tests {
     #[test]
     fn the_hash_is_sha256_in_base64url() {
         // SHA-256("abc"), FIPS 180-2's example.
-        assert_eq!(hash_of("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_eq!(
+            hash_of("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
     }
 }

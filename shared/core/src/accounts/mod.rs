@@ -12,63 +12,57 @@ pub mod email;
 pub mod ip_limit;
 pub mod mail;
 pub mod mail_token;
+mod memory;
+pub mod schema;
 
 use async_trait::async_trait;
 
-use crate::{store::StoreError, users::User};
+use std::time::Duration;
 
-/// What a mailed token is for: a token of one purpose is never accepted for another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Purpose {
-    /// Confirms the address a sign-up gave.
-    Signup,
-    /// Sets a new password without the old one.
-    Recovery,
-}
+pub use crate::users::{AccountFields, Purpose};
+use crate::{login_schema::FieldErrors, login_throttle::Throttled, store::StoreError, users::User};
 
-impl Purpose {
-    pub const ALL: [Purpose; 2] = [Purpose::Signup, Purpose::Recovery];
-
-    /// Its name in requests (`{"type": ...}`) and in stored records.
-    pub fn name(self) -> &'static str {
-        match self {
-            Purpose::Signup => "signup",
-            Purpose::Recovery => "recovery",
-        }
-    }
-
-    pub fn named(name: &str) -> Option<Purpose> {
-        Purpose::ALL.into_iter().find(|purpose| purpose.name() == name)
-    }
-}
-
-/// What the user's record says of its self-service state. Absent fields (an account an
-/// operator made) mean: no address, confirmed, no token outstanding.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AccountFields {
-    /// The normalised address mail goes to: the username of an account made by sign-up, set
-    /// by an operator (`users set-email`) for any other.
-    pub email: Option<String>,
-    /// A sign-up whose address is not confirmed yet: it cannot log in.
-    pub unconfirmed: bool,
-    /// The hash of the one sign-up token that is still good: a newer one replaces it.
-    pub signup_token: Option<String>,
-    /// The hash of the one recovery token that is still good: a newer one, or any password
-    /// change, ends it.
-    pub recovery_token: Option<String>,
-    /// The session a password change kept: its tokens stay good though issued before
-    /// `tokens_valid_after`.
-    pub kept_session: Option<String>,
-}
-
-impl AccountFields {
-    /// The hash of `purpose`'s token that is still good, if any.
-    pub fn token_of(&self, purpose: Purpose) -> Option<&str> {
-        match purpose {
-            Purpose::Signup => self.signup_token.as_deref(),
-            Purpose::Recovery => self.recovery_token.as_deref(),
-        }
-    }
+/// Why a self-service request was refused, for the HTTP layer to answer. Carries no
+/// password, token or full address.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The body's fields, in marshmallow's shape (`{"field": ["message"]}`); a weak password
+    /// and an address we cannot mail are the fields' messages too.
+    #[error("body failed validation")]
+    Invalid(FieldErrors),
+    /// A field refused with a sentence of ours (the password policy's).
+    #[error("{field} refused")]
+    Refused {
+        field: &'static str,
+        message: String,
+    },
+    #[error("sign-up is off")]
+    SignupDisabled,
+    #[error("sign-up is not open to the address's domain")]
+    DomainNotAllowed,
+    /// A mailed token that is unknown, spent, expired, of another purpose or replaced.
+    #[error("mailed token refused")]
+    InvalidToken,
+    /// The current password given to `/password` is wrong.
+    #[error("current password refused")]
+    WrongPassword,
+    /// An access token that did not come straight from a login.
+    #[error("fresh token required")]
+    NotFresh,
+    /// Too many wrong current passwords (the login throttle's bucket).
+    #[error("throttled")]
+    Throttled(Throttled),
+    /// The sign-up's mail could not be sent: try again later.
+    #[error("mail unavailable: {0}")]
+    MailUnavailable(String, Duration),
+    /// A function without what the route needs (its stores, its mailer): a deployment bug.
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No hash or no random token could be made.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// An account a sign-up makes: named by its normalised address, unconfirmed.
@@ -192,6 +186,5 @@ pub trait AccountRecords: Send + Sync {
     /// Counts one request under `key` in the window that ends at `window_end`, and answers
     /// the count so far (this one included). A window that ended at or before `now` counts
     /// nothing.
-    async fn count_request(&self, key: &str, window_end: i64, now: i64)
-    -> Result<u64, StoreError>;
+    async fn count_request(&self, key: &str, window_end: i64, now: i64) -> Result<u64, StoreError>;
 }

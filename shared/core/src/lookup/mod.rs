@@ -22,6 +22,10 @@ pub struct TokenQuery<'a> {
 
 /// What the stores answer.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per request, moved once: boxing the user would allocate for every live token"
+)]
 pub enum TokenRecords {
     /// The token, or its session, is revoked: nothing else matters (flask-jwt-extended checks
     /// its blocklist before it loads the user).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{SettingsError, parse_ttl};
 use crate::accounts::{
     email,
-    ip_limit::{IpLimits, LimitedRoute, parse_limit},
+    ip_limit::{IpLimit, IpLimits, LimitedRoute},
 };
 
 pub const SIGNUP_VAR: &str = "SIGNUP";
@@ -98,9 +98,11 @@ fn parse_signup(text: &str) -> Result<SignupPolicy, String> {
         .iter()
         .find(|domain| email::normalise(&format!("a@{domain}")).is_err());
     match (domains.is_empty(), invalid) {
-        (true, _) => Err("expected `off`, `open`, or a comma-separated list of email domains like \
+        (true, _) => Err(
+            "expected `off`, `open`, or a comma-separated list of email domains like \
                           `example.com,example.org`"
-            .to_owned()),
+                .to_owned(),
+        ),
         (false, Some(domain)) => Err(format!(
             "`{domain}` is not an email domain; expected `off`, `open`, or domains like \
              `example.com,example.org`"
@@ -109,13 +111,37 @@ fn parse_signup(text: &str) -> Result<SignupPolicy, String> {
     }
 }
 
+/// `COUNT/WINDOW` (`10/1h`, `100/15m`, `5/60`), or `0` / `off` for none.
+pub fn parse_limit(text: &str) -> Result<Option<IpLimit>, String> {
+    let text = text.trim();
+    let accepted = "expected COUNT/WINDOW, like `10/1h` or `100/15m`, or 0 to turn the limit off";
+    if text == "0" || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let (count, window) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not valid; {accepted}"))?;
+    let max = count
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("`{count}` is not a whole number; {accepted}"))?;
+    let window = parse_ttl(window).map_err(|problem| format!("its window: {problem}"))?;
+    if max == 0 {
+        return Ok(None);
+    }
+    Ok(Some(IpLimit { max, window }))
+}
+
 /// The page a mail's link opens: https (a token in a link over plain HTTP could be read on
 /// the way), or http on this machine (`local-api`); no fragment, since the token goes in the
 /// query.
 fn check_page_url(url: &str) -> Result<(), String> {
     let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
-        .any(|local| url.strip_prefix(local).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
+        .any(|local| {
+            url.strip_prefix(local)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://").filter(|_| loopback))
@@ -124,7 +150,9 @@ fn check_page_url(url: &str) -> Result<(), String> {
         return Err(format!("`{url}` has no host"));
     }
     if url.contains('#') || url.contains(char::is_whitespace) {
-        return Err(format!("`{url}` must have no fragment or spaces: the token is added to its query"));
+        return Err(format!(
+            "`{url}` must have no fragment or spaces: the token is added to its query"
+        ));
     }
     Ok(())
 }
@@ -135,7 +163,10 @@ fn parse_wait(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     let wait = humantime::parse_duration(text.trim()).map_err(|_| {
-        format!("`{}` is not a duration like `500ms` or `1s`; 0 turns it off", text.trim())
+        format!(
+            "`{}` is not a duration like `500ms` or `1s`; 0 turns it off",
+            text.trim()
+        )
     })?;
     if wait > Duration::from_secs(5) {
         return Err(format!(
@@ -211,7 +242,34 @@ pub const VARIABLES: [&str; 12] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::ip_limit::IpLimit;
+
+    #[test]
+    fn a_limit_is_a_count_per_window_and_zero_turns_it_off() {
+        assert_eq!(
+            parse_limit("10/1h"),
+            Ok(Some(IpLimit {
+                max: 10,
+                window: Duration::from_secs(3600)
+            }))
+        );
+        assert_eq!(
+            parse_limit(" 100 / 90 "),
+            Ok(Some(IpLimit {
+                max: 100,
+                window: Duration::from_secs(90)
+            }))
+        );
+        assert_eq!(parse_limit("0"), Ok(None));
+        assert_eq!(parse_limit("off"), Ok(None));
+        assert_eq!(parse_limit("0/1h"), Ok(None));
+        for bad in ["10", "ten/1h", "10/", "10/0s", "-1/1h", "10/1x"] {
+            let problem = parse_limit(bad).unwrap_err();
+            assert!(
+                problem.contains("10/1h") || problem.contains("window"),
+                "{bad}: {problem}"
+            );
+        }
+    }
 
     fn read(pairs: &[(&str, &str)]) -> Result<AccountSettings, SettingsError> {
         let pairs: Vec<(String, String)> = pairs
@@ -238,8 +296,13 @@ mod tests {
 
     #[test]
     fn signup_is_off_open_or_a_list_of_domains() {
-        assert_eq!(read(&[(SIGNUP_VAR, "OPEN")]).unwrap().signup, SignupPolicy::Open);
-        let domains = read(&[(SIGNUP_VAR, " Example.com, @corp.example ")]).unwrap().signup;
+        assert_eq!(
+            read(&[(SIGNUP_VAR, "OPEN")]).unwrap().signup,
+            SignupPolicy::Open
+        );
+        let domains = read(&[(SIGNUP_VAR, " Example.com, @corp.example ")])
+            .unwrap()
+            .signup;
         assert_eq!(
             domains,
             SignupPolicy::Domains(vec!["example.com".into(), "corp.example".into()])
@@ -259,7 +322,9 @@ mod tests {
         let error = read(&[(RECOVERY_TOKEN_TTL_VAR, "2h")]).unwrap_err();
         assert_eq!(error.variable, RECOVERY_TOKEN_TTL_VAR);
         assert_eq!(
-            read(&[(RECOVERY_TOKEN_TTL_VAR, "20m")]).unwrap().recovery_token_ttl,
+            read(&[(RECOVERY_TOKEN_TTL_VAR, "20m")])
+                .unwrap()
+                .recovery_token_ttl,
             Duration::from_secs(1200)
         );
     }
@@ -269,7 +334,10 @@ mod tests {
         let settings = read(&[("SIGNUP_IP_LIMIT", "10/1h"), ("LOGIN_IP_LIMIT", "0")]).unwrap();
         assert_eq!(
             settings.ip_limits.of(LimitedRoute::Signup),
-            Some(IpLimit { max: 10, window: Duration::from_secs(3600) })
+            Some(IpLimit {
+                max: 10,
+                window: Duration::from_secs(3600)
+            })
         );
         assert_eq!(settings.ip_limits.of(LimitedRoute::Login), None);
         let error = read(&[("RECOVER_IP_LIMIT", "lots")]).unwrap_err();
@@ -283,12 +351,25 @@ mod tests {
     fn the_page_url_is_https_but_on_this_machine_and_the_answer_time_is_bounded() {
         assert!(read(&[(APP_URL_VAR, "https://app.example/welcome")]).is_ok());
         assert!(read(&[(APP_URL_VAR, "http://127.0.0.1:3000/demo")]).is_ok());
-        assert_eq!(read(&[(APP_URL_VAR, "http://app.example")]).unwrap_err().variable, APP_URL_VAR);
-        assert_eq!(read(&[(MIN_ANSWER_TIME_VAR, "0")]).unwrap().min_answer_time, Duration::ZERO);
         assert_eq!(
-            read(&[(MIN_ANSWER_TIME_VAR, "250ms")]).unwrap().min_answer_time,
+            read(&[(APP_URL_VAR, "http://app.example")])
+                .unwrap_err()
+                .variable,
+            APP_URL_VAR
+        );
+        assert_eq!(
+            read(&[(MIN_ANSWER_TIME_VAR, "0")]).unwrap().min_answer_time,
+            Duration::ZERO
+        );
+        assert_eq!(
+            read(&[(MIN_ANSWER_TIME_VAR, "250ms")])
+                .unwrap()
+                .min_answer_time,
             Duration::from_millis(250)
         );
-        assert_eq!(read(&[(MIN_ANSWER_TIME_VAR, "6s")]).unwrap_err().variable, MIN_ANSWER_TIME_VAR);
+        assert_eq!(
+            read(&[(MIN_ANSWER_TIME_VAR, "6s")]).unwrap_err().variable,
+            MIN_ANSWER_TIME_VAR
+        );
     }
 }

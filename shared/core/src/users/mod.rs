@@ -2,6 +2,7 @@
 //! DynamoDB store is `auth_dynamodb::DynamoUserStore`; what an operator does to users is
 //! `auth_admin`.
 
+mod account;
 mod memory;
 
 use std::fmt;
@@ -9,10 +10,10 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+pub use account::{AccountFields, Purpose};
 pub use memory::InMemoryUserStore;
 
 use crate::{
-    accounts::AccountFields,
     passwords::{self, PasswordChecker},
     store::StoreError,
 };
@@ -74,7 +75,8 @@ impl User {
     /// `outlived`, for a token of `session`: the session a password change kept
     /// (`AccountFields::kept_session`) outlives nothing.
     pub fn outlived_in(&self, issued_at: Option<i64>, session: Option<&str>) -> bool {
-        let kept = session.is_some_and(|session| self.account.kept_session.as_deref() == Some(session));
+        let kept =
+            session.is_some_and(|session| self.account.kept_session.as_deref() == Some(session));
         !kept && self.outlived(issued_at)
     }
 
@@ -99,7 +101,7 @@ impl fmt::Debug for User {
             .field("tokens_valid_after", &self.tokens_valid_after)
             .field("scopes", &self.scopes)
             .field("profile", &self.profile)
-            .field("email", &self.account.email.as_deref().map(crate::accounts::email::mask))
+            .field("email", &self.account.email.is_some())
             .field("unconfirmed", &self.account.unconfirmed)
             .finish_non_exhaustive()
     }

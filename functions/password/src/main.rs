@@ -1,0 +1,6 @@
+fn main() -> Result<(), lambda_http::Error> {
+    auth_lambda::run(
+        auth_lambda::state_from_env(auth_core::Function::ChangePassword),
+        |state, request| Box::pin(password::handle(state, request)),
+    )
+}

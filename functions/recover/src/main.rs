@@ -1,0 +1,6 @@
+fn main() -> Result<(), lambda_http::Error> {
+    auth_lambda::run(
+        auth_lambda::mailing_state_from_env(auth_core::Function::Recover),
+        |state, request| Box::pin(recover::handle(state, request)),
+    )
+}

@@ -1,0 +1,45 @@
+//! `POST /verify {"type", "token"}`: a mailed token shown back (`auth_accounts::verify`). A
+//! sign-up's confirms the address and answers a new session's tokens exactly as `/login`
+//! does (cookie mode included); a recovery token is checked and left for `/password/reset`
+//! (`200 {}`), so that the page can say a dead link is dead before a new password is typed.
+
+use auth_accounts::verify::{check_recovery, confirm_signup};
+use auth_core::{
+    AppState,
+    accounts::{Purpose, ip_limit::LimitedRoute, schema},
+};
+use auth_http::{
+    ApiError, ErrorKey,
+    body::{declared_json_body, json_body},
+    grant::new_session,
+    ip_limit, json_response, respond,
+};
+use lambda_http::{Body, Error, Request, Response, http::StatusCode};
+use serde_json::json;
+
+pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
+    respond(state, &request, ErrorKey::Error, answer(state, &request)).await
+}
+
+async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
+    ip_limit::admit(state, request, LimitedRoute::Verify, ErrorKey::Error).await?;
+    // It may set the session cookies: its body must be declared JSON then, as a login's.
+    let body = match state.browser().uses_cookies() {
+        true => declared_json_body(request)?,
+        false => json_body(request)?,
+    };
+    let (purpose, mut values) =
+        schema::typed_fields(&body, &["token"]).map_err(ApiError::Validation)?;
+    let token = values.pop().unwrap_or_default();
+    let refused = |error| ApiError::Account(ErrorKey::Error, error);
+    match purpose {
+        Purpose::Signup => {
+            let user = confirm_signup(state, &token).await.map_err(refused)?;
+            new_session(state, request, &user, ErrorKey::Error).await
+        }
+        Purpose::Recovery => {
+            check_recovery(state, &token).await.map_err(refused)?;
+            Ok(json_response(StatusCode::OK, &json!({})))
+        }
+    }
+}
