@@ -192,6 +192,7 @@ over_both_stores!(
     one_source_address_over_its_limit_is_refused_and_others_are_not,
     a_mail_outage_loses_no_account,
     addresses_that_cannot_be_mailed_are_refused_with_a_reason,
+    concurrent_confirmations_of_one_token_succeed_once,
 );
 
 /// The whole story: sign up, one mail, no login before the address is confirmed, confirm with
@@ -719,4 +720,65 @@ async fn addresses_that_cannot_be_mailed_are_refused_with_a_reason(backend: Back
         )
     );
     assert!(accounts.outbox.sent().is_empty());
+}
+
+/// Eight confirmations of one token at once: exactly one logs in.
+async fn concurrent_confirmations_of_one_token_succeed_once(backend: Backend) {
+    let accounts = Accounts::new(backend, &[]).await;
+    accounts
+        .call(
+            Function::Signup,
+            json!({"email": ANN, "password": PASSWORD}),
+        )
+        .await;
+    let token = accounts.outbox.last_token_to(ANN);
+    let attempts =
+        (0..8).map(|_| accounts.call(Function::Verify, json!({"type": "signup", "token": token})));
+    let answers = futures_util::future::join_all(attempts).await;
+    let successes = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(successes, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| matches!(*status, StatusCode::OK | StatusCode::BAD_REQUEST))
+    );
+}
+
+/// What the routes log: the address masked, never a token, a password or the full address.
+#[tokio::test]
+async fn the_log_holds_no_token_password_or_full_address() {
+    let (log, _guard) = auth_testkit::CapturedLog::install();
+    let accounts = Accounts::new(Backend::Memory, &[]).await;
+    let tokens = accounts.confirmed_ann().await;
+    accounts.a_minute_later();
+    accounts
+        .call(Function::Recover, json!({"email": ANN}))
+        .await;
+    let reset = accounts.outbox.last_token_to(ANN);
+    accounts
+        .call(
+            Function::ResetPassword,
+            json!({"token": reset, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    let signup_token = accounts.outbox.to(ANN)[0].text.clone();
+    let contents = log.contents();
+    assert!(contents.contains("a***@example.com"), "{contents}");
+    for secret in [
+        ANN,
+        PASSWORD,
+        NEW_PASSWORD,
+        &reset,
+        &field(&tokens, "access_token"),
+    ] {
+        assert!(
+            !contents.contains(secret),
+            "the log holds {secret:?}:\n{contents}"
+        );
+    }
+    let confirmation = auth_testkit::mail::token_in(&signup_token).unwrap();
+    assert!(!contents.contains(&confirmation));
 }
