@@ -12,6 +12,7 @@ use std::{
 
 use auth_admin::{AdminError, UserAdmin, create_sessions_table};
 use auth_core::{
+    accounts::{AccountFields, email},
     passwords,
     settings::{
         SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
@@ -51,6 +52,20 @@ enum Command {
         /// Never with --force: a replacement dated back would revive the tokens it replaces.
         #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "force")]
         created_at: Option<SystemTime>,
+        /// The user's email address, where the self-service mails (a password reset) go:
+        /// trimmed and lower-cased. Refused if another user has it, or is named by it.
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+    },
+    /// Give the user an email address, where the self-service mails (a password reset) go.
+    ///
+    /// The address is trimmed and lower-cased; it is refused if another user has it or is named
+    /// by it (one address is one account). Tokens mailed to the user's old address stop
+    /// working. Their sessions go on.
+    SetEmail {
+        username: String,
+        #[arg(value_name = "ADDRESS")]
+        address: String,
     },
     /// Set a new password; the user's tokens issued until now stop working.
     Passwd { username: String },
@@ -128,9 +143,16 @@ async fn run(command: Command) -> Result<String, String> {
             force,
             profile,
             created_at,
+            email,
         } => {
             let username = check_username(username)?;
             let profile = parse_profile(profile.as_deref())?;
+            // Before the password is asked for: a mistyped address costs no prompt.
+            let email = email
+                .as_deref()
+                .map(email::normalise)
+                .transpose()
+                .map_err(|error| AdminError::InvalidEmail(error).to_string())?;
             let password_hash = hash(&read_password(&username)?)?;
             let admin = UserAdmin::of(&users().await?);
             let user = User {
@@ -140,14 +162,28 @@ async fn run(command: Command) -> Result<String, String> {
                 tokens_valid_after: None,
                 scopes: Vec::new(),
                 profile,
-                account: Default::default(),
+                account: AccountFields {
+                    email,
+                    ..AccountFields::default()
+                },
             };
             match created_at {
                 Some(created_at) => admin.import(&user, created_at).await,
                 None => admin.add(&user, force).await,
             }
             .map_err(refused)?;
-            Ok(format!("added {}", user.username))
+            Ok(match &user.account.email {
+                Some(address) => format!("added {} with the address {address}", user.username),
+                None => format!("added {}", user.username),
+            })
+        }
+        Command::SetEmail { username, address } => {
+            let admin = UserAdmin::of(&users().await?);
+            let address = admin
+                .set_email(&username, &address)
+                .await
+                .map_err(refused)?;
+            Ok(format!("{username} has the address {address}"))
         }
         Command::Passwd { username } => {
             let store = users().await?;

@@ -393,6 +393,122 @@ async fn grant_revoke_scope_and_list_end_to_end() {
     assert!(store.find("nobody").await.unwrap().is_none());
 }
 
+/// `add --email` and `set-email` give a user the address self-service mail goes to, trimmed
+/// and lower-cased; one address is one account's, so an address another user has, or is named
+/// by, is refused with whose it is.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn add_email_and_set_email_give_each_address_to_one_user() {
+    use auth_core::accounts::AccountStore;
+    let cli = Cli::new();
+    let store = cli.store().await;
+    let holder = |address: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .find_by_email(address)
+                .await
+                .unwrap()
+                .map(|user| user.username)
+        }
+    };
+
+    let added = cli.run(
+        &["add", "cosmo", "--email", " Cosmo@Example.COM "],
+        Some("space-corgi\n"),
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(
+        stdout(&added).trim(),
+        "added cosmo with the address cosmo@example.com"
+    );
+    assert_eq!(holder("cosmo@example.com").await.as_deref(), Some("cosmo"));
+
+    let taken = cli.run(
+        &["add", "wanda", "--email", "cosmo@example.com"],
+        Some("space-corgi-walk\n"),
+    );
+    assert!(!taken.status.success());
+    assert_eq!(
+        stderr(&taken).trim(),
+        "users: cosmo@example.com is already the address of user cosmo: set-email cosmo to \
+         another first"
+    );
+    assert!(store.find("wanda").await.unwrap().is_none(), "not added");
+
+    let added = cli.run(&["add", "wanda"], Some("space-corgi-walk\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let set = cli.run(&["set-email", "wanda", "Wanda@Example.com"], None);
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert_eq!(
+        stdout(&set).trim(),
+        "wanda has the address wanda@example.com"
+    );
+    assert_eq!(holder("wanda@example.com").await.as_deref(), Some("wanda"));
+
+    let taken = cli.run(&["set-email", "wanda", "COSMO@example.com"], None);
+    assert!(!taken.status.success());
+    assert_eq!(
+        stderr(&taken).trim(),
+        "users: cosmo@example.com is already the address of user cosmo: set-email cosmo to \
+         another first"
+    );
+    let added = cli.run(&["add", "lee@example.com"], Some("space-corgi-walk\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let named = cli.run(&["set-email", "wanda", "lee@example.com"], None);
+    assert!(!named.status.success());
+    assert_eq!(
+        stderr(&named).trim(),
+        "users: lee@example.com is the username of another user: an address names one account"
+    );
+    let malformed = cli.run(&["set-email", "wanda", "wanda at example.com"], None);
+    assert!(!malformed.status.success());
+    assert_eq!(
+        stderr(&malformed).trim(),
+        "users: Not a valid email address."
+    );
+    assert_eq!(
+        holder("wanda@example.com").await.as_deref(),
+        Some("wanda"),
+        "each refusal changed nothing"
+    );
+
+    // A user may move to another address: the old one is nobody's then.
+    let moved = cli.run(&["set-email", "cosmo", "cosmo@example.net"], None);
+    assert!(moved.status.success(), "{}", stderr(&moved));
+    assert_eq!(holder("cosmo@example.net").await.as_deref(), Some("cosmo"));
+    assert_eq!(holder("cosmo@example.com").await, None);
+    let missing = cli.run(&["set-email", "nobody", "nobody@example.com"], None);
+    assert!(!missing.status.success());
+    assert_eq!(stderr(&missing).trim(), "users: no user nobody");
+}
+
+/// An address no mail can reach is refused before the password is asked for or the store is
+/// asked.
+#[test]
+fn add_with_an_invalid_email_is_refused_before_the_password_or_the_store() {
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    for (address, said) in [
+        ("wanda", "users: Not a valid email address."),
+        (
+            "wända@example.com",
+            "users: Email address has characters outside ASCII: write an international domain \
+             in its xn-- form; a local part must be ASCII.",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_users"))
+            .args(["add", "wanda", "--email", address])
+            .env("USERS_TABLE", "users")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &closed)
+            .env("AWS_REGION", "us-east-1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(stderr(&output).trim(), said);
+    }
+}
+
 #[test]
 fn an_invalid_scope_is_refused_by_name_before_the_store_is_asked() {
     for (command, bad) in [
@@ -587,8 +703,8 @@ fn a_weak_password_is_refused_with_what_to_do_before_the_store_is_asked() {
         ),
         (
             "password",
-            "users: the password is too easy to guess (this is a top-10 common password): it \
-             would be among an attacker's first million guesses; use a phrase of a few \
+            "users: the password is too easy to guess (it is one of the most common passwords): \
+             it would be among an attacker's first million guesses; use a phrase of a few \
              unrelated words",
         ),
     ];

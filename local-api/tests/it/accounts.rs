@@ -588,7 +588,8 @@ async fn one_source_address_over_its_limit_is_refused_and_others_are_not(backend
     );
     assert_eq!(recover("198.51.100.7").await.status(), StatusCode::OK);
 
-    let login = json!({"username": "cosmo", "password": "space-corgi"});
+    accounts.confirmed_ann().await;
+    let login = json!({"username": ANN, "password": PASSWORD});
     for _ in 0..2 {
         let (status, _) = accounts
             .call_with(Function::Login, login.clone(), &[], Some("192.0.2.9"))

@@ -1,6 +1,6 @@
 //! What only an operator does to the users table (the `users` command, and tests): create it,
-//! add, change, grant scopes to, end the sessions of, remove and list users, in the item layout
-//! `auth_dynamodb::users` reads.
+//! add, change, give an address to, grant scopes to, end the sessions of, remove and list
+//! users, in the item layout `auth_dynamodb::users` reads.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -14,21 +14,25 @@ use aws_sdk_dynamodb::{
 use serde_json::Value;
 
 use auth_core::{
+    accounts::{
+        AccountStore,
+        email::{self, EmailError},
+    },
     clock::Clock,
     store::{MAX_KEY_BYTES, StoreError, is_valid_key},
-    users::{MAX_SCOPE_BYTES, User, is_valid_scope},
+    users::{MAX_SCOPE_BYTES, User, UserStore, is_valid_scope},
 };
 use auth_dynamodb::{
     DynamoUserStore,
     client::{is_condition_failure, refusal, store_error},
     users::{
-        ACCOUNT_FIELDS, CREATED_AT, DISABLED, PASSWORD_HASH, SCOPES, TOKENS_VALID_AFTER, USERNAME,
-        from_item, scopes_of,
+        ACCOUNT_FIELDS, CREATED_AT, DISABLED, EMAIL, PASSWORD_HASH, RECOVERY_TOKEN, SCOPES,
+        SIGNUP_TOKEN, TOKENS_VALID_AFTER, USERNAME, from_item, scopes_of,
     },
 };
 use aws_sdk_dynamodb::Client;
 
-use crate::tables::create_table;
+use crate::tables::create_users_table;
 
 /// An administrative change that could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,14 @@ pub enum AdminError {
     InvalidScope(String),
     #[error("name at least one scope")]
     NoScopes,
+    #[error("{0}")]
+    InvalidEmail(#[from] EmailError),
+    /// One address is one user's: mail for it (a reset) must reach one account.
+    #[error("{email} is already the address of user {holder}: set-email {holder} to another first")]
+    EmailTaken { email: String, holder: String },
+    /// The address is another user's username: a sign-up account's, say, which it names.
+    #[error("{email} is the username of another user: an address names one account")]
+    EmailIsUsername { email: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -111,7 +123,7 @@ impl UserAdmin {
 
     /// Creates the table as `template.yaml` declares it (for local servers and tests).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        create_table(&self.client, &self.table, USERNAME).await
+        create_users_table(&self.client, &self.table).await
     }
 
     /// Stores `user`, created now. Refuses to replace an existing user unless `replace`; the
@@ -121,6 +133,9 @@ impl UserAdmin {
     /// `tokens_valid_after` is its creation time, whatever `user` holds, so no token issued
     /// before this account existed (to a removed or replaced account of the same name, or
     /// before a password change that a replacement would otherwise forget) ever opens it.
+    ///
+    /// A user with an address (`user.account.email`) is stored with it normalised, unless
+    /// another user has it or is named by it (`AdminError::EmailTaken`, `EmailIsUsername`).
     pub async fn add(&self, user: &User, replace: bool) -> Result<(), AdminError> {
         self.put(user, replace, SystemTime::now()).await
     }
@@ -146,11 +161,16 @@ impl UserAdmin {
         if !is_valid_key(&user.username) {
             return Err(AdminError::InvalidUsername);
         }
+        let mut item = to_item(user, created_at)?;
+        if let Some(address) = &user.account.email {
+            let address = self.free_address(&user.username, address).await?;
+            item.insert(EMAIL.to_owned(), AttributeValue::S(address));
+        }
         let mut put = self
             .client()
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(user, created_at)?));
+            .set_item(Some(item));
         if !replace {
             put = put
                 .condition_expression("attribute_not_exists(#username)")
@@ -167,6 +187,53 @@ impl UserAdmin {
             }
         })?;
         Ok(())
+    }
+
+    /// `address` normalised, if no user but `username` has it: none has it as their address
+    /// (by the `email` index) or as their username. Checked before the write, not in it (an
+    /// index cannot be a write's condition): two operators giving one address to two users at
+    /// the same moment could both succeed, and `find_by_email` then warns of it.
+    async fn free_address(&self, username: &str, address: &str) -> Result<String, AdminError> {
+        let address = email::normalise(address)?;
+        let store = DynamoUserStore::new(self.client.clone(), &self.table);
+        if let Some(holder) = store.find_by_email(&address).await?
+            && holder.username != username
+        {
+            return Err(AdminError::EmailTaken {
+                email: address,
+                holder: holder.username,
+            });
+        }
+        if address != username && store.find(&address).await?.is_some() {
+            return Err(AdminError::EmailIsUsername { email: address });
+        }
+        Ok(address)
+    }
+
+    /// Gives an existing user the address `address` (normalised), the one mail for them goes
+    /// to, unless another user has it (`free_address`). Mailed tokens still good die with the
+    /// address they went to: a sign-up confirms, and a reset is asked for, at the new one. The
+    /// user's sessions go on. The address as stored.
+    pub async fn set_email(&self, username: &str, address: &str) -> Result<String, AdminError> {
+        if !is_valid_key(username) {
+            return Err(AdminError::NotFound(username.to_owned()));
+        }
+        let address = self.free_address(username, address).await?;
+        self.client()
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, AttributeValue::S(username.to_owned()))
+            .condition_expression("attribute_exists(#username)")
+            .update_expression("SET #email = :email REMOVE #signup, #recovery")
+            .expression_attribute_names("#username", USERNAME)
+            .expression_attribute_names("#email", EMAIL)
+            .expression_attribute_names("#signup", SIGNUP_TOKEN)
+            .expression_attribute_names("#recovery", RECOVERY_TOKEN)
+            .expression_attribute_values(":email", AttributeValue::S(address.clone()))
+            .send()
+            .await
+            .map_err(|error| not_found_or_store(error, username))?;
+        Ok(address)
     }
 
     /// Replaces the password hash of an existing user, and ends every session they had.

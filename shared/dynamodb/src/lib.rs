@@ -3,9 +3,11 @@
 //!
 //! - `client`: the client configuration (region, credentials, endpoint, timeouts, an HTTPS
 //!   client on rustls with ring trusting `trust_roots`), and the reading of its errors;
-//! - `users`, `sessions`: the stores, each owning its table's item layout;
+//! - `users`, `sessions`: the stores, each owning its table's item layout, the self-service
+//!   routes' reads and writes included (`AccountStore` over the users table and its `email`
+//!   index, `AccountRecords` in the sessions table);
 //! - `lookup`: a token's records across both tables in one `BatchGetItem`;
-//! - `stores`: the three over one client, as every deployment that names both tables runs.
+//! - `stores`: all of them over one client, as every deployment that names both tables runs.
 
 pub mod client;
 pub mod lookup;
@@ -24,13 +26,16 @@ pub use sessions::DynamoSessionStore;
 pub use users::DynamoUserStore;
 
 /// The stores of the users table `users_table` and the sessions table `sessions_table` over
-/// `client`, with the lookup that reads both in one round trip.
+/// `client`, with the lookup that reads both in one round trip, and the self-service routes'
+/// stores: the same two store objects, as `AccountStore` and `AccountRecords`.
 pub fn stores(client: Client, users_table: &str, sessions_table: &str) -> Stores {
+    let users = Arc::new(DynamoUserStore::new(client.clone(), users_table));
+    let sessions = Arc::new(DynamoSessionStore::new(client.clone(), sessions_table));
     Stores {
-        users: Arc::new(DynamoUserStore::new(client.clone(), users_table)),
-        sessions: Arc::new(DynamoSessionStore::new(client.clone(), sessions_table)),
+        users: users.clone(),
+        sessions: sessions.clone(),
         lookup: Arc::new(DynamoTokenLookup::new(client, users_table, sessions_table)),
-        accounts: None,
-        records: None,
+        accounts: Some(users),
+        records: Some(sessions),
     }
 }

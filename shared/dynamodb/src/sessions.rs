@@ -1,5 +1,5 @@
 //! Sessions in a DynamoDB table: partition key `pk` (S), TTL attribute `expires_at` (N, seconds
-//! since the epoch). Three kinds of item, told apart by the key's prefix:
+//! since the epoch). Its kinds of item, told apart by the key's prefix:
 //! - `token#<jti>`: a revoked token, until its `exp`;
 //! - `session#<sid>`: a session, `revoked` (BOOL) when ended, and with rotation on its
 //!   `current` and `previous` refresh-token ids and `rotated_at` (N);
@@ -8,8 +8,21 @@
 //!   failures and the password checks in flight, and `taken_at` (N) when the last was taken.
 //!   (`attempts`, of an earlier version, is ignored.)
 //!
+//! The self-service routes' records (`AccountRecords`, in `account_records`):
+//! - `mailtoken#<hash>`: a mailed token, keyed by its SHA-256 (the token is stored nowhere):
+//!   `purpose` (S, `signup` or `recovery`) and `username` (S), until `expires_at`; taken by
+//!   one conditional delete, so of concurrent takes one gets it;
+//! - `mailslot#<address key>`: the one mail an address may get until `expires_at`;
+//! - `count#<key>`: `count` (N), the requests of one route and source address in the window
+//!   that ends at `expires_at`.
+//!
+//! A key longer than DynamoDB's 2048 bytes is `<kind>-sha256#<hex>` instead
+//! (`client::record_key`).
+//!
 //! DynamoDB deletes expired items within days, not at once, so every read compares
 //! `expires_at` with now: an item at or past its end is read as no item.
+
+mod account_records;
 
 use std::collections::HashMap;
 

@@ -2,8 +2,16 @@
 //! Argon2id PHC string), `created_at` (S, RFC 3339), `disabled` (BOOL, absent when enabled),
 //! `tokens_valid_after` (N), `scopes` (SS, the user's OAuth scopes; absent when there are none,
 //! since a DynamoDB set cannot be empty), and any other attribute is a public profile field
-//! that `GET /profile` returns. The functions only read it; `auth_admin` writes it, with the
-//! item layout this module defines.
+//! that `GET /profile` returns. The self-service attributes: `email` (S, the normalised
+//! address, key of the keys-only index `email`), `unconfirmed` (BOOL, a sign-up not confirmed
+//! yet), `signup_token` and `recovery_token` (S, the hashes of the mailed tokens still good) and
+//! `kept_session` (S, the session a password change kept).
+//!
+//! The token routes only read it; the self-service routes write it through `AccountStore`
+//! (`accounts`: a sign-up's `PutItem`, and conditional `UpdateItem`s), `auth_admin` (the
+//! operator) through its own writes, each with the item layout this module defines.
+
+mod accounts;
 
 use std::collections::HashMap;
 

@@ -14,7 +14,8 @@ pub fn dynamodb_endpoint() -> String {
     })
 }
 
-/// A store over a new, empty table of its own on the test server.
+/// A store over a new, empty table of its own on the test server, made as `users create-table`
+/// makes it (its `email` index included).
 pub async fn fresh_dynamodb_store() -> DynamoUserStore {
     let _ = dynamodb_endpoint();
     let table = format!("users-test-{}", uuid::Uuid::new_v4());

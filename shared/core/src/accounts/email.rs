@@ -143,7 +143,7 @@ mod tests {
             "a".repeat(64),
             "b".repeat(63),
             "c".repeat(63),
-            "d".repeat(51)
+            "d".repeat(53)
         );
         assert_eq!(longest.len(), MAX_EMAIL_CHARS);
         assert_eq!(normalise(&longest).unwrap(), longest);

@@ -48,7 +48,9 @@ impl AccountStore for InMemoryUserStore {
                     username: account.email.to_owned(),
                     password_hash: account.password_hash.to_owned(),
                     disabled: false,
-                    tokens_valid_after: None,
+                    // A token of an earlier account of the name (removed, signed up again) is
+                    // not this account's.
+                    tokens_valid_after: Some(account.created_at),
                     scopes: Vec::new(),
                     profile,
                     account: AccountFields {

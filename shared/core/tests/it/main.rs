@@ -8,6 +8,8 @@
 // Test code: an unwrap, expect or panic is how a test says where it failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account_records;
+mod accounts;
 mod asymmetric_tokens;
 mod lookup;
 mod sessions;

@@ -2,6 +2,8 @@
 //! service (in memory in `auth-core`'s tests, DynamoDB against a real server in
 //! `auth-dynamodb`'s) runs the same checks, so both answer alike.
 
+pub mod account_records;
+pub mod accounts;
 pub mod lookup;
 pub mod sessions;
 pub mod users;
