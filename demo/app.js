@@ -1,4 +1,6 @@
-// The demo's whole client: log in, show the profile, refresh on a 401 and retry once, log out.
+// The demo's whole client: log in, show the profile, refresh on a 401 and retry once, log out;
+// and the account screens: sign up, confirm the address from the mailed link, change the
+// password, reset a forgotten one from its mailed link.
 //
 // It never holds a token. The API sets them as HttpOnly cookies, which the browser keeps and
 // sends with `credentials: "include"`, and which no script (this one, or one an attacker
@@ -30,7 +32,8 @@ function readCookie(name) {
 
 // One request to the API, with the browser's cookies. `csrfCookie` names the csrf_* cookie
 // whose value goes in X-CSRF-TOKEN (read at the time of the call: a refresh replaces it).
-// Answers {status, body}; status 0 when the API could not be reached (down, or CORS refused).
+// Answers {status, body, retryAfter}; status 0 when the API could not be reached (down, or
+// CORS refused); retryAfter is the Retry-After header's seconds (a 429, a 503), else null.
 async function callApi(method, path, { json, csrfCookie } = {}) {
   const headers = {};
   if (json !== undefined) {
@@ -44,6 +47,7 @@ async function callApi(method, path, { json, csrfCookie } = {}) {
   }
   let status = 0;
   let body = null;
+  let retryAfter = null;
   try {
     const response = await fetch(API + path, {
       method,
@@ -52,13 +56,17 @@ async function callApi(method, path, { json, csrfCookie } = {}) {
       body: json === undefined ? undefined : JSON.stringify(json),
     });
     status = response.status;
+    retryAfter = response.headers.get("Retry-After");
     body = await response.json().catch(() => null);
   } catch (error) {
     body = { msg: `cannot reach the API (${error.message}); is it running, with CORS for ${location.origin}?` };
   }
-  logRequest(`${method} ${path} → ${status || "no answer"}${body && body.msg ? ` (${body.msg})` : ""}`);
+  // The API's one-line answer beside it: flask-jwt-extended's msg, or this API's error.
+  const said = body && (typeof body.msg === "string" ? body.msg
+    : typeof body.error === "string" ? body.error : null);
+  logRequest(`${method} ${path} → ${status || "no answer"}${said ? ` (${said})` : ""}`);
   showReadableCookies();
-  return { status, body };
+  return { status, body, retryAfter };
 }
 
 // POST /refresh: a new access token cookie (and a new csrf_access_token) from the refresh
@@ -106,11 +114,9 @@ async function showProfile() {
 
 async function logIn(event) {
   event.preventDefault();
-  $("login-button").disabled = true;
-  const reply = await callApi("POST", "/login", {
+  const reply = await busy("login-button", () => callApi("POST", "/login", {
     json: { username: $("username").value, password: $("password").value },
-  });
-  $("login-button").disabled = false;
+  }));
   if (reply.status === 200) {
     $("password").value = "";
     await showProfile();
@@ -131,28 +137,204 @@ async function logOut() {
   await showProfile();
 }
 
+// --- Accounts: sign up, confirm, change the password, reset it ------------------------------
+//
+// The mailed links open this page with ?type=signup&token=… or ?type=recovery&token=…. The
+// page takes the token out of the address bar at once (history, bookmarks, a screenshot) and
+// keeps it in the closures below only. The page sends no Referer (index.html's referrer
+// policy, and local-api's Referrer-Policy header), so the token goes nowhere but to the API.
+
+async function signUp(event) {
+  event.preventDefault();
+  const fields = { email: "signup-email", password: "signup-password" };
+  const email = $("signup-email").value.trim();
+  const reply = await busy("signup-button", () => callApi("POST", "/signup", {
+    json: { email, password: $("signup-password").value },
+  }));
+  if (reply.status === 200) {
+    showFieldErrors(fields, null);
+    $("signup-password").value = "";
+    $("signup-sent-to").textContent = email;
+    $("resend-message").textContent = "";
+    showScreen("signup-sent");
+    setStatus("Signed up: check your mail", "ok");
+  } else {
+    showFieldErrors(fields, fieldErrorsOf(reply));
+    setStatus(`Sign-up failed: ${describe(reply)}`);
+  }
+}
+
+// POST /resend for a sign-up: the API answers 200 whether or not the address waits for
+// confirmation (no one learns which addresses have accounts), so the message says "if".
+async function resendConfirmation(email, buttonId, messageId) {
+  const reply = await busy(buttonId, () => callApi("POST", "/resend", {
+    json: { type: "signup", email },
+  }));
+  $(messageId).textContent = reply.status === 200
+    ? `If ${email} waits for confirmation, a new link is on its way. (An address gets one ` +
+      "mail a minute at most: asked again sooner, the API sends none.)"
+    : `No new link: ${describe(reply)}`;
+}
+
+// The confirmation link's screen. Nothing is confirmed on load: mail scanners and link
+// previews open links too, and would confirm for the user (and spend the token).
+function showConfirmScreen(token) {
+  showScreen("confirm-screen");
+  setStatus("Confirm your address to finish signing up");
+  $("confirm-button").addEventListener("click", () => confirmAddress(token));
+}
+
+async function confirmAddress(token) {
+  const reply = await busy("confirm-button", () => callApi("POST", "/verify", {
+    json: { type: "signup", token },
+  }));
+  if (reply.status === 200) {
+    // Like a login: the API set the session's cookies.
+    await showProfile();
+  } else if (reply.status === 400) {
+    showScreen("link-resend-form");
+    setStatus(`This link does not work (${describe(reply)}): a link works once, and for as long ` +
+      "as its mail says. Confirmed already? Log in. Otherwise ask for a new link below.", "problem");
+  } else {
+    setStatus(`Confirmation failed: ${describe(reply)}`);
+  }
+}
+
+async function askForReset(event) {
+  event.preventDefault();
+  const email = $("forgot-email").value.trim();
+  const reply = await busy("forgot-button", () => callApi("POST", "/recover", { json: { email } }));
+  // 200 whether the address has an account or not: the page cannot tell, and says "if".
+  $("forgot-message").textContent = reply.status === 200
+    ? "If the address has an account, a link to reset its password is on its way. It works " +
+      "once, and not for long."
+    : `No link sent: ${describe(reply)}`;
+}
+
+// The reset link's screen: first asks the API whether the link still works (POST /verify
+// type recovery spends nothing), so that no one types a new password for a dead link.
+async function checkResetLink(token) {
+  setStatus("Checking the reset link…");
+  const reply = await callApi("POST", "/verify", { json: { type: "recovery", token } });
+  if (reply.status === 200) {
+    setStatus("The link works: choose a new password", "ok");
+  } else if (reply.status === 400) {
+    deadResetLink(reply);
+    return;
+  } else {
+    // Not an answer about the link (the API is down, or busy): the reset itself will tell.
+    setStatus(`Could not check the link (${describe(reply)}): choose a new password, and the ` +
+      "reset will say whether the link works", "problem");
+  }
+  showScreen("reset-form");
+  $("reset-form").addEventListener("submit", (event) => resetPassword(event, token));
+}
+
+function deadResetLink(reply) {
+  $("forgot-message").textContent = "";
+  showScreen("forgot-form");
+  setStatus(`This reset link does not work (${describe(reply)}): a link works once, and not ` +
+    "for long. Ask for a new one below.", "problem");
+}
+
+async function resetPassword(event, token) {
+  event.preventDefault();
+  const fields = { new_password: "reset-password" };
+  const reply = await busy("reset-button", () => callApi("POST", "/password/reset", {
+    json: { token, new_password: $("reset-password").value },
+  }));
+  if (reply.status === 200) {
+    showFieldErrors(fields, null);
+    $("reset-password").value = "";
+    // The reset ended every session of the account, this browser's too if it had one.
+    showLoggedOut("Password changed: log in with your new password", "ok");
+  } else if (showFieldErrors(fields, fieldErrorsOf(reply))) {
+    setStatus(`Reset failed: ${describe(reply)}`);
+  } else if (reply.status === 400) {
+    deadResetLink(reply);
+  } else {
+    setStatus(`Reset failed: ${describe(reply)}`);
+  }
+}
+
+// POST /password needs a *fresh* access token, one from a login (or a confirmation), not from
+// a refresh. So no refresh and retry here, unlike the profile: a refreshed token would only be
+// refused for not being fresh. The way to a fresh one is to log in again.
+async function changePassword(event) {
+  event.preventDefault();
+  const fields = { current_password: "current-password", new_password: "new-password" };
+  showFieldErrors(fields, null);
+  $("password-message").textContent = "";
+  const reply = await busy("password-button", () => callApi("POST", "/password", {
+    json: { current_password: $("current-password").value, new_password: $("new-password").value },
+    csrfCookie: "csrf_access_token",
+  }));
+  const said = describe(reply);
+  let message;
+  if (reply.status === 200) {
+    $("current-password").value = "";
+    $("new-password").value = "";
+    message = "Password changed. Your other sessions are logged out; this one goes on.";
+  } else if (reply.status === 401 && said === "Current password is incorrect") {
+    showFieldErrors(fields, { current_password: [said] });
+    message = `Password not changed: ${said}`;
+  } else if (reply.status === 401 && (said === "Fresh token required" || said === "Token has expired")) {
+    message = `Password not changed (${said}): changing it takes a recent login, and this ` +
+      "session's access token comes from a refresh. Log out and log in again, then change it.";
+  } else if (showFieldErrors(fields, fieldErrorsOf(reply))) {
+    message = `Password not changed: ${said}`;
+  } else if (reply.status === 401) {
+    // No session any more (revoked, logged out in another tab): show that.
+    await showProfile();
+    message = `Password not changed: ${said}`;
+  } else {
+    message = `Password not changed: ${said}`;
+  }
+  $("password-message").textContent = message;
+}
+
 // --- Showing it ---------------------------------------------------------------------------
 
 let reloadTimer = null;
+
+// Shows the screens named (ids of .screen elements) and hides every other.
+function showScreen(...ids) {
+  for (const screen of document.querySelectorAll(".screen")) {
+    screen.hidden = !ids.includes(screen.id);
+  }
+}
+
+// Shows `screenId` at a user's request, with the focus in its first field.
+function goTo(screenId) {
+  showScreen(screenId);
+  const first = $(screenId).querySelector("input");
+  if (first) first.focus();
+}
 
 function showLoggedIn(profile) {
   setStatus(`Logged in as ${profile.logged_in_as}`, "ok");
   $("profile").textContent = JSON.stringify(profile, null, 2);
   $("profile-loads").textContent = String(Number($("profile-loads").textContent) + 1);
-  $("login-form").hidden = true;
-  $("session").hidden = false;
+  // The next login, after a logout, is most likely this user's.
+  $("username").value = profile.logged_in_as;
+  if ($("session").hidden) {
+    showScreen("session", "password-form");
+    $("password-message").textContent = "";
+  }
   // Reload the profile by itself every few seconds: once the access token has expired, the
   // next load gets a 401 and refreshes.
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(showProfile, RELOAD_PROFILE_MS);
 }
 
-function showLoggedOut(message) {
+function showLoggedOut(message, kind) {
   clearTimeout(reloadTimer);
-  setStatus(message);
+  setStatus(message, kind);
   $("profile").textContent = "";
-  $("session").hidden = true;
-  $("login-form").hidden = false;
+  $("current-password").value = "";
+  $("new-password").value = "";
+  showFieldErrors({ current_password: "current-password", new_password: "new-password" }, null);
+  showScreen("login-form");
 }
 
 // The status line; `kind` colours it: "ok", or "problem" for a failure.
@@ -162,8 +344,13 @@ function setStatus(text, kind = text.includes("failed") || text.includes("refuse
 }
 
 // What the API said, for a person: its msg or error (a schema's errors field by field), else
-// what happened.
+// what happened; and when to try again, if it said.
 function describe(reply) {
+  const said = saidBy(reply);
+  return reply.retryAfter ? `${said} (try again in ${reply.retryAfter} s)` : said;
+}
+
+function saidBy(reply) {
   const body = reply.body || {};
   if (typeof body.msg === "string") return body.msg;
   if (typeof body.error === "string") return body.error;
@@ -174,6 +361,44 @@ function describe(reply) {
   }
   if (typeof body.message === "string") return body.message;
   return reply.status ? `HTTP ${reply.status}` : "the API could not be reached";
+}
+
+// The API's messages field by field ({"error": {"password": ["…"]}}), or null.
+function fieldErrorsOf(reply) {
+  const error = reply.body && reply.body.error;
+  return error && typeof error === "object" ? error : null;
+}
+
+// Puts the API's messages beside the fields they are about: `fields` maps the API's field
+// names to input ids, each with a `<input id>-error` element that its aria-describedby names.
+// Clears the others; moves the focus to the first field in error. Answers whether any was.
+function showFieldErrors(fields, errors) {
+  let first = null;
+  for (const [name, inputId] of Object.entries(fields)) {
+    const problems = errors ? errors[name] : undefined;
+    const message = problems === undefined ? "" : [].concat(problems).join(" ");
+    const error = $(`${inputId}-error`);
+    error.textContent = message;
+    error.hidden = !message;
+    if (message) {
+      $(inputId).setAttribute("aria-invalid", "true");
+      first = first || $(inputId);
+    } else {
+      $(inputId).removeAttribute("aria-invalid");
+    }
+  }
+  if (first) first.focus();
+  return first !== null;
+}
+
+// Runs `call` with the button disabled (no second request from a second click).
+async function busy(buttonId, call) {
+  $(buttonId).disabled = true;
+  try {
+    return await call();
+  } finally {
+    $(buttonId).disabled = false;
+  }
 }
 
 // Whether a 401 only says there is no session at all (no token cookie), which is no error.
@@ -201,17 +426,70 @@ function logRequest(line) {
   $("log").append(item);
 }
 
+// The session if there is one, else the login form. The csrf_* cookies come and go with the
+// token cookies: with neither, there is no session to resume and no need to ask. With them (a
+// reload of the page), the session goes on.
+async function resumeSession() {
+  if (readCookie("csrf_access_token") !== null || readCookie("csrf_refresh_token") !== null) {
+    await showProfile();
+  } else {
+    showLoggedOut("You are logged out");
+  }
+}
+
+// A mailed link's purpose and token, taken out of the address bar (the rest of the URL, such
+// as ?api=, stays); null when the page was not opened from a link.
+function takeMailedLink() {
+  const url = new URL(location.href);
+  const type = url.searchParams.get("type");
+  const token = url.searchParams.get("token");
+  if (type === null && token === null) {
+    return null;
+  }
+  url.searchParams.delete("type");
+  url.searchParams.delete("token");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  return { type, token };
+}
+
 // --- Start ----------------------------------------------------------------------------------
 
 $("api-base").textContent = API;
 $("login-form").addEventListener("submit", logIn);
 $("reload-button").addEventListener("click", showProfile);
 $("logout-button").addEventListener("click", logOut);
+$("signup-form").addEventListener("submit", signUp);
+$("forgot-form").addEventListener("submit", askForReset);
+$("password-form").addEventListener("submit", changePassword);
+$("show-signup").addEventListener("click", () => goTo("signup-form"));
+$("show-forgot").addEventListener("click", () => {
+  // A name that is an address is most likely the one to reset.
+  if ($("username").value.includes("@") && !$("forgot-email").value) {
+    $("forgot-email").value = $("username").value;
+  }
+  $("forgot-message").textContent = "";
+  goTo("forgot-form");
+});
+for (const button of document.querySelectorAll(".to-login")) {
+  button.addEventListener("click", async () => {
+    await resumeSession();
+    if (!$("login-form").hidden) $("username").focus();
+  });
+}
+$("resend-button").addEventListener("click", () =>
+  resendConfirmation($("signup-sent-to").textContent, "resend-button", "resend-message"));
+$("link-resend-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  resendConfirmation($("link-resend-email").value.trim(), "link-resend-button", "link-resend-message");
+});
 showReadableCookies();
-// The csrf_* cookies come and go with the token cookies: with neither, there is no session to
-// resume and no need to ask. With them (a reload of the page), the session goes on.
-if (readCookie("csrf_access_token") !== null || readCookie("csrf_refresh_token") !== null) {
-  showProfile();
+const link = takeMailedLink();
+if (link !== null && link.token && link.type === "signup") {
+  showConfirmScreen(link.token);
+} else if (link !== null && link.token && link.type === "recovery") {
+  checkResetLink(link.token);
+} else if (link !== null) {
+  showLoggedOut("This link is incomplete: open the whole link from the mail", "problem");
 } else {
-  showLoggedOut("You are logged out");
+  resumeSession();
 }

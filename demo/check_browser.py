@@ -19,13 +19,27 @@ page can read the API's csrf_* cookies. Then, through the page as a user would:
    the profile again;
 7. logging out clears every cookie, and the profile is refused after it; the cookies of
    before the logout, put back in the browser, are refused too (the session is revoked);
-8. the browser's console shows no CORS or Content-Security-Policy error.
+8. the account screens, against a second local-api (sign-up open, access tokens of the default
+   lifetime, so that a login stays fresh for a password change; mail written to MAIL_DIR):
+   sign up (the API's message for each field beside it) → "check your mail" and one mail →
+   the resend button → the login of the unconfirmed account refused → the mailed link opens
+   the confirmation screen (the token out of the address bar, nothing confirmed until the
+   button) → confirmed and logged in → change the password (a wrong current one, too short a
+   new one, a refreshed session: each says why) → log out, the old password refused, the new
+   one logs in → a dead reset link says so → forgot password → the mailed reset link, checked
+   first → too short a password, then the reset → the newest password logs in, the one before
+   does not, the reset link is dead once used. An address gets one mail a minute, so the
+   reset waits for the sign-up mail's minute to end (about a minute of the run);
+9. the browser's console shows no CORS or Content-Security-Policy error.
 
 Prints each failure, then 'browser: N passed, M failed'; exits non-zero on any failure. A
-failed run saves screenshots, the page's HTML, the browser's console, the server's and
-chromedriver's logs in a directory it prints ($BROWSER_TEST_ARTIFACTS, else a new one in /tmp).
+failed run saves screenshots, the page's HTML, the browser's console, the servers' and
+chromedriver's logs and the mails in a directory it prints ($BROWSER_TEST_ARTIFACTS, else a
+new one in /tmp).
 """
 import base64
+import email
+import email.policy
 import json
 import os
 import pathlib
@@ -47,11 +61,22 @@ from local_api import BINARY as LOCAL_API_BIN, LocalApi  # noqa: E402 - found th
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 ACCESS_SECONDS = 3
+# An address gets at most one mail a minute (the API's MAIL_INTERVAL), however many ask.
+MAIL_INTERVAL_SECONDS = 60
 # How often the page reloads the profile by itself (the config.js local-api makes says so).
 PAGE_RELOAD_SECONDS = 2
 USERNAME, PASSWORD = "cosmo", "space-corgi"
 TOKEN_COOKIES = {"access_token_cookie", "refresh_token_cookie"}
 CSRF_COOKIES = {"csrf_access_token", "csrf_refresh_token"}
+# The account settings of local-api (shared/core/src/settings/accounts.rs VARIABLES), cleared
+# so that the caller's environment does not change the test: empty is unset.
+ACCOUNT_VARIABLES = ("SIGNUP", "MAIL_FROM", "APP_URL", "SIGNUP_TOKEN_EXPIRES",
+                     "RECOVERY_TOKEN_EXPIRES", "ACCOUNT_MIN_ANSWER_TIME", "LOGIN_IP_LIMIT",
+                     "SIGNUP_IP_LIMIT", "VERIFY_IP_LIMIT", "RECOVER_IP_LIMIT", "RESEND_IP_LIMIT",
+                     "PASSWORD_IP_LIMIT", "MAIL_DIR")
+ACCOUNT_ROUTES = ("/signup", "/verify", "/recover", "/resend", "/password", "/password/reset")
+# A mailed link: the page, with the token's purpose and the token (base64url) in its query.
+MAIL_LINK = re.compile(r"http://\S+[?&]type=(signup|recovery)&token=([A-Za-z0-9_-]+)")
 # A JWT as text: a base64url JSON header (`{"` is `eyJ`), a dot, a payload.
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
@@ -69,19 +94,25 @@ def free_port():
 
 
 class Server(LocalApi):
-    """local-api in cookie mode with the demo page (local_api.py starts it)."""
+    """local-api in cookie mode with the demo page (local_api.py starts it): access tokens
+    for `access_seconds` (None: the default lifetime), mail written to `mail_dir` if given.
+    Sign-up is open (local-api's default), and the mailed links lead to the demo page."""
 
-    def __init__(self):
+    def __init__(self, label, access_seconds=None, mail_dir=None):
         self.demo_port = free_port()
         self.page = f"http://localhost:{self.demo_port}"
         env = {
+            **{name: "" for name in ACCOUNT_VARIABLES},
             "DEMO_PORT": str(self.demo_port),
             "JWT_TOKEN_LOCATION": "cookies",
             "CORS_ALLOWED_ORIGINS": self.page,
-            "JWT_ACCESS_TOKEN_EXPIRES": f"{ACCESS_SECONDS}s",
         }
+        if access_seconds is not None:
+            env["JWT_ACCESS_TOKEN_EXPIRES"] = f"{access_seconds}s"
+        if mail_dir is not None:
+            env["MAIL_DIR"] = str(mail_dir)
         try:
-            super().__init__("the demo page", env,
+            super().__init__(label, env,
                              ready=lambda output: f"Demo page on {self.page} " in output)
         except RuntimeError as error:
             raise Failure(str(error)) from None
@@ -127,10 +158,30 @@ class Run:
     def status(self):
         return self.text("status")
 
+    def shown(self, element_id):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.ID, element_id).is_displayed()
+
+    def fill(self, values):
+        """Types each value into the field of that id, replacing what it held."""
+        from selenium.webdriver.common.by import By
+        for element_id, value in values.items():
+            field = self.driver.find_element(By.ID, element_id)
+            field.clear()
+            field.send_keys(value)
+
+    def click(self, element_id):
+        from selenium.webdriver.common.by import By
+        self.driver.find_element(By.ID, element_id).click()
+
     def log_lines(self):
         """The page's request log, each line without its ' ×N' count."""
         return self.driver.execute_script(
             "return Array.from(document.querySelectorAll('#log li'), li => li.dataset.line);")
+
+    def requested(self, start, request):
+        """Whether the page's log shows `request` ("POST /signup") since its line `start`."""
+        return any(line.startswith(request + " ") for line in self.log_lines()[start:])
 
     def wait_for(self, what, condition, timeout=10, failed=lambda: False):
         """Waits until `condition()`; fails at once when `failed()` says it never will."""
@@ -197,8 +248,8 @@ class Run:
         if api != self.server.api:
             raise Failure(f"the page names the API {api!r}, not {self.server.api!r}")
 
-    def preflight(self):
-        request = urllib.request.Request(self.server.api + "/login", method="OPTIONS", headers={
+    def preflight(self, path="/login"):
+        request = urllib.request.Request(self.server.api + path, method="OPTIONS", headers={
             "Origin": self.server.page,
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "content-type,x-csrf-token",
@@ -217,7 +268,7 @@ class Run:
                 and allowed["Access-Control-Allow-Origin"] == self.server.page
                 and allowed["Access-Control-Allow-Credentials"] == "true"
                 and "x-csrf-token" in allowed["Access-Control-Allow-Headers"]):
-            raise Failure(f"OPTIONS /login from {self.server.page}: {status} {allowed}")
+            raise Failure(f"OPTIONS {path} from {self.server.page}: {status} {allowed}")
 
     def wrong_password_says_why(self):
         from selenium.webdriver.common.by import By
@@ -235,18 +286,17 @@ class Run:
         self.driver.get(self.server.page + "/")
         self.wait_for("the page to say it is logged out", lambda: self.status() == "You are logged out")
 
-    def log_in(self):
-        from selenium.webdriver.common.by import By
-        for element_id, value in (("username", USERNAME), ("password", PASSWORD)):
-            field = self.driver.find_element(By.ID, element_id)
-            field.clear()
-            field.send_keys(value)
-        self.driver.find_element(By.ID, "login-button").click()
-        self.wait_for(f"'Logged in as {USERNAME}'",
-                      lambda: self.status() == f"Logged in as {USERNAME}",
-                      failed=lambda: self.status().startswith(("Login failed", "You are logged out:")))
+    def log_in(self, username=USERNAME, password=PASSWORD):
+        start = len(self.log_lines())
+        self.fill({"username": username, "password": password})
+        self.click("login-button")
+        # What the status said before the click (a failed login, say) is not this one's answer.
+        self.wait_for(f"'Logged in as {username}'",
+                      lambda: self.status() == f"Logged in as {username}",
+                      failed=lambda: self.requested(start, "POST /login")
+                      and self.status().startswith(("Login failed", "You are logged out:")))
         profile = self.profile()
-        if not profile or profile.get("logged_in_as") != USERNAME:
+        if not profile or profile.get("logged_in_as") != username:
             raise Failure(f"the profile shown is {profile!r}")
 
     def cookies_set(self):
@@ -412,6 +462,319 @@ class Run:
             (self.artifacts / f"{stem}.error.txt").write_text(str(error))
 
 
+class AccountRun(Run):
+    """The account screens, in the same browser against a second server (`server`) whose
+    mail goes to `mail_dir`; screenshots and the console go with `run`'s."""
+
+    def __init__(self, run, server, mail_dir):
+        super().__init__(run.driver, server, run.artifacts)
+        self.evidence = run
+        self.mail_dir = mail_dir
+        suffix = base64.b32encode(os.urandom(5)).decode().lower()
+        self.email = f"demo-{suffix}@example.com"
+        # Each a passphrase the policy takes; the second and third replace the one before.
+        self.passwords = [f"plum kayak orbit {suffix}", f"violet harbour drum {suffix}",
+                          f"copper meadow lantern {suffix}"]
+        self.weak_password_message = None
+        self.first_mail_seen = None
+        self.reset_link = None
+
+    def save(self, label):
+        self.evidence.save(label)
+
+    def collect_console(self):
+        self.evidence.collect_console()
+
+    # --- Reading the API, the outbox and the page ---------------------------------------
+
+    def api_post(self, path, body):
+        """POST from here (not the page): (status, JSON body). To learn what the API says."""
+        request = urllib.request.Request(self.server.api + path, method="POST",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def mails(self):
+        """The mails to this run's address in MAIL_DIR, oldest first: [(subject, text)]."""
+        def order(path):  # <unix millis>-<number>.eml
+            return tuple(int(part) for part in path.stem.split("-") if part.isdigit())
+        found = []
+        for path in sorted(self.mail_dir.glob("*.eml"), key=order):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == self.email:
+                found.append((str(message["Subject"]),
+                              message.get_body(preferencelist=("plain",)).get_content()))
+        return found
+
+    def wait_for_mail(self, subject, seen_before):
+        """The link of the first mail after the `seen_before` first ones, which must be a
+        `subject` mail; checks that it leads to the demo page."""
+        self.wait_for(f"a mail '{subject}' to {self.email} in {self.mail_dir}",
+                      lambda: len(self.mails()) > seen_before)
+        got, text = self.mails()[seen_before]
+        if got != subject:
+            raise Failure(f"the mail is {got!r}, not {subject!r}:\n{text}")
+        found = MAIL_LINK.search(text)
+        if not found or not found.group(0).startswith(f"{self.server.page}/?type="):
+            raise Failure(f"no link to the page {self.server.page}/ in the mail:\n{text}")
+        return found.group(0)
+
+    def field_error(self, input_id):
+        """The message beside a field, checked to be tied to it (aria-describedby,
+        aria-invalid); '' when none shows."""
+        from selenium.webdriver.common.by import By
+        error_id = f"{input_id}-error"
+        field = self.driver.find_element(By.ID, input_id)
+        if not self.shown(error_id):
+            return ""
+        if error_id not in (field.get_attribute("aria-describedby") or "").split():
+            raise Failure(f"#{input_id}'s aria-describedby does not name #{error_id}")
+        if field.get_attribute("aria-invalid") != "true":
+            raise Failure(f"#{input_id} shows a message but is not aria-invalid")
+        return self.text(error_id)
+
+    def wait_for_field_error(self, input_id, wanted):
+        self.wait_for(f"the message {wanted!r} beside #{input_id}",
+                      lambda: self.field_error(input_id) == wanted)
+
+    def address_bar_clean(self):
+        url = self.driver.current_url
+        if "token" in url or "type=" in url:
+            raise Failure(f"the address bar still holds the link's token: {url}")
+        if self.server.page not in url:
+            raise Failure(f"the page went elsewhere: {url}")
+
+    def open_page(self):
+        self.driver.get(self.server.page + "/")
+        self.wait_for("the page to say it is logged out",
+                      lambda: self.status() == "You are logged out")
+
+    def click_log_out(self):
+        self.click("logout-button")
+        self.wait_for("the page to say it is logged out after logout",
+                      lambda: self.status() == "You are logged out")
+
+    def change_password(self, current, new):
+        """Submits the change-password form; the page's message once the API has answered."""
+        start = len(self.log_lines())
+        self.fill({"current-password": current, "new-password": new})
+        self.click("password-button")
+        self.wait_for("the answer to POST /password",
+                      lambda: self.requested(start, "POST /password")
+                      and self.text("password-message"))
+        return self.text("password-message")
+
+    # --- The checks ---------------------------------------------------------------------
+
+    def preflights(self):
+        for path in ACCOUNT_ROUTES:
+            self.preflight(path)
+
+    def sign_up_field_messages(self):
+        self.open_page()
+        self.click("show-signup")
+        if not self.shown("signup-form"):
+            raise Failure("'Create an account' does not show the sign-up form")
+        # What the API says of each field, asked directly: the page must show the same.
+        bad_email = {"email": "not-an-address", "password": self.passwords[0]}
+        weak = {"email": self.email, "password": "short"}
+        answers = {"email": self.api_post("/signup", bad_email),
+                   "password": self.api_post("/signup", weak)}
+        wanted = {}
+        for field, (status, body) in answers.items():
+            messages = (body or {}).get("error", {}) if status == 400 else {}
+            if not isinstance(messages, dict) or field not in messages:
+                raise Failure(f"POST /signup with a bad {field}: {status} {body}")
+            wanted[field] = " ".join(messages[field])
+        self.weak_password_message = wanted["password"]
+        for field, body in (("email", bad_email), ("password", weak)):
+            self.fill({"signup-email": body["email"], "signup-password": body["password"]})
+            self.click("signup-button")
+            self.wait_for_field_error(f"signup-{field}", wanted[field])
+            other = "signup-password" if field == "email" else "signup-email"
+            if self.field_error(other):
+                raise Failure(f"#{other} still shows {self.field_error(other)!r}")
+            focused = self.driver.execute_script("return document.activeElement.id")
+            if focused != f"signup-{field}":
+                raise Failure(f"the focus is on #{focused}, not the field in error")
+            if not self.status().startswith("Sign-up failed: "):
+                raise Failure(f"status {self.status()!r}")
+
+    def sign_up(self):
+        before = len(self.mails())
+        start = len(self.log_lines())
+        self.fill({"signup-email": self.email, "signup-password": self.passwords[0]})
+        self.click("signup-button")
+        self.wait_for("'Signed up: check your mail'",
+                      lambda: self.status() == "Signed up: check your mail",
+                      failed=lambda: self.requested(start, "POST /signup")
+                      and self.status().startswith("Sign-up failed"))
+        if not self.shown("signup-sent") or self.text("signup-sent-to") != self.email:
+            raise Failure(f"the 'check your mail' screen does not show {self.email}")
+        self.confirm_link = self.wait_for_mail("Confirm your email address", before)
+        self.first_mail_seen = time.monotonic()
+
+    def resend(self):
+        self.click("resend-button")
+        self.wait_for("the resend button's message",
+                      lambda: "a new link is on its way" in self.text("resend-message"))
+        if "POST /resend → 200" not in self.log_lines():
+            raise Failure(f"requests: {self.log_lines()}")
+
+    def unconfirmed_login_refused(self):
+        self.open_page()
+        self.fill({"username": self.email, "password": self.passwords[0]})
+        self.click("login-button")
+        self.wait_for("'Login failed: Email not confirmed'",
+                      lambda: self.status() == "Login failed: Email not confirmed")
+
+    def link_opens_confirmation(self):
+        self.driver.get(self.confirm_link)
+        self.wait_for("the confirmation screen", lambda: self.shown("confirm-screen"))
+        self.address_bar_clean()
+        token = MAIL_LINK.search(self.confirm_link).group(2)
+        if token in self.driver.page_source:
+            raise Failure("the page shows the link's token")
+        # Opening the link confirms nothing: a mail scanner opens links too.
+        time.sleep(1)
+        if any(line.startswith("POST /verify") for line in self.log_lines()):
+            raise Failure(f"the page confirmed by itself: {self.log_lines()}")
+        if self.status().startswith("Logged in"):
+            raise Failure(f"logged in without the button: {self.status()!r}")
+
+    def confirm(self):
+        self.click("confirm-button")
+        self.wait_for(f"'Logged in as {self.email}'",
+                      lambda: self.status() == f"Logged in as {self.email}",
+                      failed=lambda: "does not work" in self.status())
+        profile = self.profile()
+        if not profile or profile.get("logged_in_as") != self.email:
+            raise Failure(f"the profile shown is {profile!r}")
+        if "POST /verify → 200 (Login successful)" not in self.log_lines():
+            raise Failure(f"requests: {self.log_lines()}")
+        if not self.shown("password-form"):
+            raise Failure("no change-password form beside the profile")
+
+    def wrong_current_password(self):
+        message = self.change_password("not my password at all", self.passwords[1])
+        self.wait_for_field_error("current-password", "Current password is incorrect")
+        if message != "Password not changed: Current password is incorrect":
+            raise Failure(f"the form says {message!r}")
+
+    def weak_new_password(self):
+        self.change_password(self.passwords[0], "short")
+        self.wait_for_field_error("new-password", self.weak_password_message)
+        if self.field_error("current-password"):
+            raise Failure(f"#current-password still shows {self.field_error('current-password')!r}")
+
+    def refreshed_session_not_fresh(self):
+        # A refresh, as the page makes when an access token expires: its token is not fresh.
+        csrf = self.driver.execute_script(
+            "return document.cookie.split('; ').find(c => c.startsWith('csrf_refresh_token='))"
+            ".split('=')[1]")
+        refreshed = self.page_fetch("POST", "/refresh", {"X-CSRF-TOKEN": csrf})
+        if refreshed != (200, {"msg": "Token refreshed"}):
+            raise Failure(f"POST /refresh from the page: {refreshed}")
+        message = self.change_password(self.passwords[0], self.passwords[1])
+        if "Fresh token required" not in message or "log in again" not in message:
+            raise Failure(f"the form says {message!r}")
+
+    def change_after_login(self):
+        self.click_log_out()
+        self.log_in(self.email, self.passwords[0])
+        message = self.change_password(self.passwords[0], self.passwords[1])
+        if not message.startswith("Password changed."):
+            raise Failure(f"the form says {message!r}")
+        if self.status() != f"Logged in as {self.email}":
+            raise Failure(f"status after the change: {self.status()!r}")
+
+    def old_password_refused_new_one_works(self, old, new):
+        self.click_log_out()
+        self.fill({"username": self.email, "password": old})
+        self.click("login-button")
+        self.wait_for("'Login failed: Bad username or password' for the password before",
+                      lambda: self.status() == "Login failed: Bad username or password")
+        self.log_in(self.email, new)
+        self.click_log_out()
+
+    def dead_reset_link(self):
+        self.driver.get(f"{self.server.page}/?type=recovery&token=not-a-token-from-any-mail")
+        self.wait_for("the page to say the reset link does not work",
+                      lambda: self.status().startswith("This reset link does not work"))
+        self.address_bar_clean()
+        if not self.shown("forgot-form") or self.shown("reset-form"):
+            raise Failure("a dead link should offer the forgot-password form, not the reset one")
+
+    def forgot_password(self):
+        # One mail per address per minute: the reset mail waits for the sign-up mail's minute.
+        wait = self.first_mail_seen + MAIL_INTERVAL_SECONDS + 2 - time.monotonic()
+        if wait > 0:
+            print(f"(waiting {wait:.0f} s: an address gets one mail a minute)", flush=True)
+            time.sleep(wait)
+        before = len(self.mails())
+        self.open_page()
+        self.click("show-forgot")
+        if not self.shown("forgot-form"):
+            raise Failure("'Forgot your password?' does not show its form")
+        self.fill({"forgot-email": self.email})
+        self.click("forgot-button")
+        self.wait_for("the forgot-password form's message",
+                      lambda: "a link to reset its password is on its way"
+                      in self.text("forgot-message"))
+        self.reset_link = self.wait_for_mail("Reset your password", before)
+
+    def reset_link_checked(self):
+        self.driver.get(self.reset_link)
+        self.wait_for("the new-password form", lambda: self.shown("reset-form"),
+                      failed=lambda: "does not work" in self.status())
+        self.address_bar_clean()
+        # A new page, a new request log: its one request, the check of the link.
+        if self.log_lines() != ["POST /verify → 200"]:
+            raise Failure(f"the page's requests before the form: {self.log_lines()}")
+
+    def weak_reset_password(self):
+        self.fill({"reset-password": "short"})
+        self.click("reset-button")
+        self.wait_for_field_error("reset-password", self.weak_password_message)
+
+    def reset(self):
+        start = len(self.log_lines())
+        self.fill({"reset-password": self.passwords[2]})
+        self.click("reset-button")
+        self.wait_for("'Password changed: log in with your new password'",
+                      lambda: self.status() == "Password changed: log in with your new password",
+                      failed=lambda: self.requested(start, "POST /password/reset")
+                      and ("failed" in self.status() or "does not work" in self.status()))
+        if not self.shown("login-form"):
+            raise Failure("no login form after the reset")
+
+    def newest_password_logs_in(self):
+        self.fill({"username": self.email, "password": self.passwords[1]})
+        self.click("login-button")
+        self.wait_for("'Login failed: Bad username or password' for the password before the reset",
+                      lambda: self.status() == "Login failed: Bad username or password")
+        self.log_in(self.email, self.passwords[2])
+        self.click_log_out()
+
+    def confirm_link_used_up(self):
+        self.driver.get(self.confirm_link)
+        self.wait_for("the confirmation screen", lambda: self.shown("confirm-screen"))
+        self.click("confirm-button")
+        self.wait_for("the page to say the used confirmation link does not work",
+                      lambda: self.status().startswith("This link does not work"))
+        if not self.shown("link-resend-form"):
+            raise Failure("a dead confirmation link should offer to send a new one")
+
+    def reset_link_used_up(self):
+        self.driver.get(self.reset_link)
+        self.wait_for("the page to say the used reset link does not work",
+                      lambda: self.status().startswith("This reset link does not work"))
+
+
 def jwt_payload(token):
     part = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
@@ -425,8 +788,9 @@ def check(name, ok, detail=""):
         failures.append(f"{name}: {detail}" if detail else name)
 
 
-def run_checks(run):
-    steps = [
+def cookie_steps(run):
+    """The login flow against the server of 3-second access tokens: (name, step, needed later)."""
+    return [
         ("the page loads from its own origin and names the API", run.page_loads, True),
         ("the API answers the page's CORS preflight", run.preflight, False),
         ("a wrong password shows the API's message, and no placeholder looks filled in",
@@ -447,8 +811,57 @@ def run_checks(run):
         ("GET /profile from the page after logout is refused (401)", run.profile_refused, False),
         ("the cookies of before the logout, put back, are refused (the session is revoked)",
          run.logged_out_cookies_revoked, False),
-        ("the console shows no CORS, CSP or script error", run.console_clean, False),
     ]
+
+
+def account_steps(accounts):
+    """The account screens against the second server: (name, step, needed later)."""
+    return [
+        ("accounts: the API answers the page's preflight for each account route",
+         accounts.preflights, False),
+        ("sign-up: the API's message for a bad address, then a weak password, beside its field",
+         accounts.sign_up_field_messages, False),
+        ("sign-up: the page says to check the mail; one mail, its link to the page",
+         accounts.sign_up, True),
+        ("sign-up: the resend button says a new link is on its way", accounts.resend, False),
+        ("the unconfirmed account's login: the page says 'Email not confirmed'",
+         accounts.unconfirmed_login_refused, False),
+        ("the mailed link opens the confirmation screen, the token out of the address bar, "
+         "nothing confirmed without the button", accounts.link_opens_confirmation, True),
+        ("'Confirm my address' logs in: the profile of the new account, a change-password form",
+         accounts.confirm, True),
+        ("after the confirmation, no token is readable by the page", accounts.no_token_readable,
+         False),
+        ("change password: a wrong current password, the API's message beside the field",
+         accounts.wrong_current_password, False),
+        ("change password: too short a new password, the API's message beside the field",
+         accounts.weak_new_password, False),
+        ("change password after a refresh: 'Fresh token required', log in again",
+         accounts.refreshed_session_not_fresh, False),
+        ("change password after a new login: changed, the session goes on",
+         accounts.change_after_login, True),
+        ("log out; the old password is refused, the new one logs in",
+         lambda: accounts.old_password_refused_new_one_works(accounts.passwords[0],
+                                                             accounts.passwords[1]), False),
+        ("a dead reset link: the page says so and offers the forgot-password form",
+         accounts.dead_reset_link, False),
+        ("forgot password: the page says a link is on its way; the reset mail comes",
+         accounts.forgot_password, True),
+        ("the reset link: checked first (POST /verify), then the new-password form, the token "
+         "out of the address bar", accounts.reset_link_checked, True),
+        ("reset: too short a password, the API's message beside the field",
+         accounts.weak_reset_password, False),
+        ("reset: the page says to log in with the new password", accounts.reset, True),
+        ("the newest password logs in; the one before the reset is refused",
+         accounts.newest_password_logs_in, False),
+        ("the reset link, opened again, is dead", accounts.reset_link_used_up, False),
+        ("the confirmation link, used again, is dead, and the page offers a new one",
+         accounts.confirm_link_used_up, False),
+    ]
+
+
+def run_steps(run, steps):
+    """Each step a check; after a failed one that later ones need, those fail as not run."""
     for index, (name, step, needed_later) in enumerate(steps):
         try:
             step()
@@ -463,6 +876,15 @@ def run_checks(run):
                 return
 
 
+def run_checks(run, accounts):
+    run_steps(run, cookie_steps(run))
+    # Both servers set their cookies on `localhost` (cookies ignore ports): none of the first
+    # flow's go to the second server.
+    run.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    run_steps(accounts, account_steps(accounts))
+    run_steps(run, [("the console shows no CORS, CSP or script error", run.console_clean, False)])
+
+
 def main():
     # Killed, it still stops its server and browser: SystemExit unwinds through the finally.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -472,19 +894,22 @@ def main():
     artifacts.mkdir(parents=True, exist_ok=True)
     driver_log = artifacts / "chromedriver.log"
     started = time.monotonic()
-    server = driver = run = None
+    mail_dir = artifacts / "mail"
+    server = accounts_server = driver = run = None
     try:
         for path, what in ((LOCAL_API_BIN, "cargo build -p local-api"),
                            (CHROMIUM, "apt-get install chromium"),
                            (CHROMEDRIVER, "apt-get install chromium-driver")):
             if not os.access(path, os.X_OK):
                 raise Failure(f"{path} is missing: {what}")
-        server = Server()
+        server = Server("the demo page", access_seconds=ACCESS_SECONDS)
+        accounts_server = Server("the demo page's accounts", mail_dir=mail_dir)
         driver = start_browser(driver_log)
         print(f"Chromium {driver.capabilities.get('browserVersion')}, page {server.page}, "
-              f"API {server.api}, access tokens for {ACCESS_SECONDS} s")
+              f"API {server.api}, access tokens for {ACCESS_SECONDS} s; accounts: page "
+              f"{accounts_server.page}, API {accounts_server.api}, mail in {mail_dir}")
         run = Run(driver, server, artifacts)
-        run_checks(run)
+        run_checks(run, AccountRun(run, accounts_server, mail_dir))
     except Exception as error:  # noqa: BLE001 - a run that cannot start is one failure
         detail = str(error) if isinstance(error, Failure) else traceback.format_exc()
         check("start local-api with the demo page, and Chromium", False, detail)
@@ -497,10 +922,13 @@ def main():
                     run.save("end")
             if server is not None:
                 (artifacts / "local-api.log").write_text(server.output())
+            if accounts_server is not None:
+                (artifacts / "local-api-accounts.log").write_text(accounts_server.output())
         if driver is not None:
             driver.quit()
-        if server is not None:
-            server.stop()
+        for running in (server, accounts_server):
+            if running is not None:
+                running.stop()
     for failure in failures:
         print(f"FAILED {failure}")
     if failures:
@@ -509,6 +937,7 @@ def main():
         shutil.rmtree(artifacts, ignore_errors=True)
     else:
         driver_log.unlink(missing_ok=True)
+        shutil.rmtree(mail_dir, ignore_errors=True)
     print(f"({time.monotonic() - started:.1f} s)")
     print(f"browser: {passed} passed, {len(failures)} failed")
     return 1 if failures else 0
