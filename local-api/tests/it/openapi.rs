@@ -2,17 +2,30 @@
 //! handlers' real answers match it. Every event of `events/`, `events/rs256/` and
 //! `events/cookies/` is replayed through its handler (as `events.rs` does), and so are answers
 //! no event documents (a throttled login, a store past the deadline, rotation and a replay, a
-//! browser's cookie session, a body over the limit): each answer's status must be documented
+//! browser's cookie session, a body over the limit; the self-service routes' whole story, from
+//! a sign-up and its mailed token to a reset, every refusal of each, their per-address limits,
+//! a mail service and a store that are down): each answer's status must be documented
 //! for its operation, with its content type, every header the description requires (each
 //! `Set-Cookie` matching its pattern), and a body its JSON Schema accepts (the `jsonschema`
 //! crate, draft 2020-12, the dialect of OpenAPI 3.1). The examples must match their schemas
 //! too. `scripts/schemathesis` fuzzes the running server against the same file.
 
-use std::{collections::BTreeSet, fs, path::PathBuf, time::Duration};
+use std::{collections::BTreeSet, fs, path::PathBuf, sync::Arc, time::Duration};
 
 use crate::common::{Backend, PASSWORD, Service, Setup};
-use auth_core::{AppState, clock::Clock};
-use auth_testkit::{bearer_request, json_body, request, state_builder, state_with};
+use auth_core::{
+    AppState, Stores,
+    accounts::mail::Mailer,
+    clock::Clock,
+    sessions::InMemorySessionStore,
+    settings::{Settings, accounts::MIN_ANSWER_TIME_VAR},
+    users::InMemoryUserStore,
+};
+use auth_testkit::{
+    bearer_request, json_body,
+    mail::{DownMailer, Outbox},
+    request, settings_with, state_builder, state_with,
+};
 use lambda_emulator::events::{self, EventFile};
 use lambda_http::{Body, Request, Response, http::Method};
 use local_api::{function_for, invoke};
@@ -269,9 +282,30 @@ fn collect_media(value: &Value, pointer: String, found: &mut Vec<String>) {
     }
 }
 
-/// The state `env_file` (an `--env-vars` file of `sam local invoke`) configures.
+/// The state `env_file` (an `--env-vars` file of `sam local invoke`) configures, as a
+/// deployment has it: the demo user over the in-memory stores, the self-service ones included,
+/// and a mailer (an outbox); answers that must not tell addresses apart are not held back.
 fn state_of(env_file: &str) -> AppState {
-    auth_testkit::state_from_env_file(&root().join(env_file))
+    let text = fs::read_to_string(root().join(env_file)).expect("the env file");
+    let env: Value = serde_json::from_str(&text).expect("an --env-vars file is JSON");
+    let parameters = env["Parameters"].as_object().expect("Parameters").clone();
+    let settings = Settings::from_lookup(|name| match parameters.get(name) {
+        Some(value) => value.as_str().map(str::to_owned),
+        None => (name == MIN_ANSWER_TIME_VAR).then(|| "0".to_owned()),
+    })
+    .expect("the env file's settings are valid");
+    AppState::builder(&settings, memory_stores())
+        .mailer(Arc::new(Outbox::new()))
+        .build()
+        .unwrap()
+}
+
+/// The demo user over the in-memory stores, with the self-service routes' records.
+fn memory_stores() -> Stores {
+    Stores::in_memory(
+        Arc::new(InMemoryUserStore::demo()),
+        Arc::new(InMemorySessionStore::default()),
+    )
 }
 
 /// Replays `files` with `state`, and checks every answer against the description: the
@@ -558,6 +592,38 @@ fn answers_the_description_does_not_allow_are_refused() {
         ),
         // A route that is not there.
         ("GET", "/admin", answer(200, &[json], json!({}))),
+        // A sign-up that answers tokens, or anything but `{}`.
+        (
+            "POST",
+            "/signup",
+            answer(
+                200,
+                &[json],
+                json!({"access_token": "a.b.c", "refresh_token": "a.b.c"}),
+            ),
+        ),
+        // A 401 of /password without WWW-Authenticate.
+        (
+            "POST",
+            "/password",
+            answer(401, &[json], json!({"msg": "Fresh token required"})),
+        ),
+        // A per-address 429 without Retry-After.
+        (
+            "POST",
+            "/recover",
+            answer(
+                429,
+                &[json],
+                json!({"error": "Too many requests: try again later"}),
+            ),
+        ),
+        // A status the route does not answer: /recover tells no address apart.
+        (
+            "POST",
+            "/recover",
+            answer(404, &[json], json!({"error": "Unknown address"})),
+        ),
     ];
     for (method, path, answer) in refused {
         assert!(
@@ -699,4 +765,539 @@ async fn both_locations_match_the_description() {
     let nothing = answer(&state, request("GET", "/profile", &[], None)).await;
     let nothing = checked(&description, Method::GET, "/profile", nothing);
     assert_eq!(nothing.status, 401, "{}", nothing.body);
+}
+
+const ANN: &str = "ann@example.com";
+const ANN_PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "violet lantern orbit";
+
+/// A deployment with sign-up open over the in-memory stores (the self-service ones included),
+/// its mail sent to `mailer`, on a clock the test moves, and the `overrides`.
+fn accounts_state(overrides: &[(&str, &str)], mailer: Arc<dyn Mailer>) -> AppState {
+    // The first of a name counts: the overrides, then these.
+    let mut all = overrides.to_vec();
+    all.extend([
+        ("SIGNUP", "open"),
+        ("APP_URL", "https://app.example/welcome"),
+        (MIN_ANSWER_TIME_VAR, "0"),
+    ]);
+    AppState::builder(&settings_with(&all), memory_stores())
+        .mailer(mailer)
+        .clock(Clock::manual_at(Clock::System.now()))
+        .password_workers(2)
+        .build()
+        .unwrap()
+}
+
+/// `POST path` with `body` and `headers` as they are, its answer checked against the
+/// description.
+async fn post_raw(
+    description: &Description,
+    state: &AppState,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let answer = answer(state, request("POST", path, headers, Some(body))).await;
+    checked(description, Method::POST, path, answer)
+}
+
+/// `POST path` with a JSON body (and `headers`), its answer checked; `status` expected.
+async fn post(
+    description: &Description,
+    state: &AppState,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+    status: u16,
+) -> Answer {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let answer = post_raw(description, state, path, &all, &body.to_string()).await;
+    assert_eq!(answer.status, status, "POST {path} {body}: {}", answer.body);
+    answer
+}
+
+/// The message of an error body, under either key.
+fn message(answer: &Answer) -> &str {
+    answer.body["error"]
+        .as_str()
+        .or_else(|| answer.body["msg"].as_str())
+        .unwrap_or_else(|| panic!("no message in {}", answer.body))
+}
+
+/// Every self-service route's story, each answer checked: a sign-up and every way its body is
+/// refused, a login before the address is confirmed, the confirmation (a login's tokens) and
+/// its replay, a password change with every refusal, a recovery, its link checked, refused
+/// tokens and passwords, and the reset; `/resend` and `/recover` of addresses known or not.
+#[tokio::test]
+async fn the_self_service_routes_answers_match_the_description() {
+    let description = Description::load();
+    let outbox = Outbox::new();
+    let state = accounts_state(&[], Arc::new(outbox.clone()));
+    let post = async |path: &str, headers: &[(&str, &str)], body: Value, status: u16| {
+        post(&description, &state, path, headers, body, status).await
+    };
+
+    let signup = json!({"email": ANN, "password": ANN_PASSWORD});
+    assert_eq!(
+        post("/signup", &[], signup.clone(), 200).await.body,
+        json!({})
+    );
+    let long = "x".repeat(1025);
+    for refused in [
+        json!({"email": "not-an-address", "password": ANN_PASSWORD}),
+        json!({"email": "ännä@example.com", "password": ANN_PASSWORD}),
+        json!({"email": ANN, "password": "password"}),
+        json!({"email": ANN, "password": long}),
+        json!({"email": 7, "password": null, "extra": true}),
+        json!({}),
+        json!(["email"]),
+        json!("text"),
+    ] {
+        let answer = post("/signup", &[], refused, 400).await;
+        assert!(answer.body["error"].is_object(), "{}", answer.body);
+    }
+    let not_json = post_raw(
+        &description,
+        &state,
+        "/signup",
+        &[("content-type", "application/json")],
+        "{\"email\":",
+    )
+    .await;
+    assert_eq!(not_json.status, 400, "{}", not_json.body);
+    let text = post_raw(
+        &description,
+        &state,
+        "/signup",
+        &[("content-type", "text/plain")],
+        "{}",
+    )
+    .await;
+    assert_eq!(text.status, 415, "{}", text.body);
+
+    let login = json!({"username": ANN, "password": ANN_PASSWORD});
+    let unconfirmed = post("/login", &[], login.clone(), 403).await;
+    assert_eq!(unconfirmed.body, json!({"error": "Email not confirmed"}));
+
+    let token = outbox.last_token_to(ANN);
+    let bad_type = post(
+        "/verify",
+        &[],
+        json!({"type": "magiclink", "token": token}),
+        400,
+    )
+    .await;
+    assert_eq!(
+        bad_type.body,
+        json!({"error": {"type": ["Must be one of: signup, recovery."]}})
+    );
+    post("/verify", &[], json!({"type": "signup"}), 400).await;
+    let wrong = post(
+        "/verify",
+        &[],
+        json!({"type": "recovery", "token": token}),
+        400,
+    )
+    .await;
+    assert_eq!(message(&wrong), "Token is invalid or has expired");
+    let confirmed = post(
+        "/verify",
+        &[],
+        json!({"type": "signup", "token": token}),
+        200,
+    )
+    .await;
+    let access = confirmed.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = confirmed.body["refresh_token"].as_str().unwrap().to_owned();
+    post(
+        "/verify",
+        &[],
+        json!({"type": "signup", "token": token}),
+        400,
+    )
+    .await;
+
+    // /password: the token's errors first, then freshness, then the body.
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let bearer = format!("Bearer {access}");
+    let no_token = post("/password", &[], change(ANN_PASSWORD, NEW_PASSWORD), 401).await;
+    assert_eq!(message(&no_token), "Missing Authorization Header");
+    post(
+        "/password",
+        &[("authorization", "Bearer not a token")],
+        change(ANN_PASSWORD, NEW_PASSWORD),
+        422,
+    )
+    .await;
+    post(
+        "/password",
+        &[("authorization", "Bearer not.a.token")],
+        change(ANN_PASSWORD, NEW_PASSWORD),
+        422,
+    )
+    .await;
+    let refreshed = answer(&state, bearer_request("POST", "/refresh", &refresh)).await;
+    let stale = format!(
+        "Bearer {}",
+        refreshed.body["access_token"].as_str().unwrap()
+    );
+    let not_fresh = post(
+        "/password",
+        &[("authorization", &stale)],
+        change(ANN_PASSWORD, NEW_PASSWORD),
+        401,
+    )
+    .await;
+    assert_eq!(not_fresh.body, json!({"msg": "Fresh token required"}));
+    let wrong = post(
+        "/password",
+        &[("authorization", &bearer)],
+        change("not my password", NEW_PASSWORD),
+        401,
+    )
+    .await;
+    assert_eq!(
+        wrong.body,
+        json!({"error": "Current password is incorrect"})
+    );
+    let weak = post(
+        "/password",
+        &[("authorization", &bearer)],
+        change(ANN_PASSWORD, "12345678"),
+        400,
+    )
+    .await;
+    assert!(
+        weak.body["error"]["new_password"].is_array(),
+        "{}",
+        weak.body
+    );
+    post(
+        "/password",
+        &[("authorization", &bearer)],
+        json!({"new_password": 1}),
+        400,
+    )
+    .await;
+    let text = post_raw(
+        &description,
+        &state,
+        "/password",
+        &[("authorization", &bearer), ("content-type", "text/plain")],
+        "{}",
+    )
+    .await;
+    assert_eq!(text.status, 415, "{}", text.body);
+    post(
+        "/password",
+        &[("authorization", &bearer)],
+        change(ANN_PASSWORD, NEW_PASSWORD),
+        200,
+    )
+    .await;
+
+    // /recover and /resend: 200 whatever the address; 400 for what is no address.
+    state.clock().advance(Duration::from_secs(61));
+    for body in [
+        json!({"email": "nobody@example.com"}),
+        json!({"email": ANN}),
+    ] {
+        assert_eq!(post("/recover", &[], body, 200).await.body, json!({}));
+    }
+    post("/recover", &[], json!({"email": "ann@example"}), 400).await;
+    post("/recover", &[], json!({"address": ANN}), 400).await;
+    for kind in ["signup", "recovery"] {
+        post("/resend", &[], json!({"type": kind, "email": ANN}), 200).await;
+        post(
+            "/resend",
+            &[],
+            json!({"type": kind, "email": "nobody@example.com"}),
+            200,
+        )
+        .await;
+    }
+    post("/resend", &[], json!({"type": "reset", "email": ANN}), 400).await;
+    post(
+        "/resend",
+        &[],
+        json!({"type": "signup", "email": "@example.com"}),
+        400,
+    )
+    .await;
+
+    // The reset: the link checked, refused tokens and passwords, then the new password.
+    let token = outbox.last_token_to(ANN);
+    let checked_link = post(
+        "/verify",
+        &[],
+        json!({"type": "recovery", "token": token}),
+        200,
+    )
+    .await;
+    assert_eq!(checked_link.body, json!({}));
+    let reset = |token: &str, new: &str| json!({"token": token, "new_password": new});
+    let unknown = post(
+        "/password/reset",
+        &[],
+        reset(
+            "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M",
+            "lunar kettle quilt",
+        ),
+        400,
+    )
+    .await;
+    assert_eq!(
+        unknown.body,
+        json!({"error": "Token is invalid or has expired"})
+    );
+    let weak = post("/password/reset", &[], reset(&token, "short"), 400).await;
+    assert!(
+        weak.body["error"]["new_password"].is_array(),
+        "{}",
+        weak.body
+    );
+    post("/password/reset", &[], json!({"token": token}), 400).await;
+    post(
+        "/password/reset",
+        &[],
+        reset(&token, "lunar kettle quilt"),
+        200,
+    )
+    .await;
+    post(
+        "/password/reset",
+        &[],
+        reset(&token, "lunar kettle quilt"),
+        400,
+    )
+    .await;
+    let login = json!({"username": ANN, "password": "lunar kettle quilt"});
+    post("/login", &[], login, 200).await;
+}
+
+/// Refusals of the self-service routes that take a deployment of their own: sign-up off or
+/// for other domains (403), a route over its per-address limit (429 with `Retry-After`, `msg`
+/// at `/password`, which takes a token), too many wrong current passwords (the login
+/// throttle's 429), a mail service that is down (503 at a sign-up) and a store that is (503
+/// at every route).
+#[tokio::test]
+async fn the_self_service_routes_refusals_match_the_description() {
+    let description = Description::load();
+    let signup = json!({"email": ANN, "password": ANN_PASSWORD});
+    let outbox = || Arc::new(Outbox::new()) as Arc<dyn Mailer>;
+
+    let off = accounts_state(&[("SIGNUP", "off")], outbox());
+    let disabled = post(&description, &off, "/signup", &[], signup.clone(), 403).await;
+    assert_eq!(disabled.body, json!({"error": "Sign-up is disabled"}));
+    let corporate = accounts_state(&[("SIGNUP", "example.org")], outbox());
+    let domain = post(
+        &description,
+        &corporate,
+        "/signup",
+        &[],
+        signup.clone(),
+        403,
+    )
+    .await;
+    assert_eq!(
+        domain.body,
+        json!({"error": "Sign-up is not open to addresses of this domain"})
+    );
+
+    let limited = accounts_state(
+        &[
+            ("LOGIN_IP_LIMIT", "1/1h"),
+            ("SIGNUP_IP_LIMIT", "1/1h"),
+            ("VERIFY_IP_LIMIT", "1/1h"),
+            ("RECOVER_IP_LIMIT", "1/1h"),
+            ("RESEND_IP_LIMIT", "1/1h"),
+            ("PASSWORD_IP_LIMIT", "1/1h"),
+        ],
+        outbox(),
+    );
+    let verify = json!({"type": "signup", "token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M"});
+    let change = json!({"current_password": ANN_PASSWORD, "new_password": NEW_PASSWORD});
+    // `/password` and `/password/reset` share one allowance: the reset is over it at once.
+    for (path, body, first) in [
+        (
+            "/login",
+            json!({"username": "cosmo", "password": PASSWORD}),
+            Some(200),
+        ),
+        ("/signup", signup.clone(), Some(200)),
+        ("/verify", verify, Some(400)),
+        ("/recover", json!({"email": ANN}), Some(200)),
+        (
+            "/resend",
+            json!({"type": "signup", "email": ANN}),
+            Some(200),
+        ),
+        ("/password", change.clone(), Some(401)),
+        (
+            "/password/reset",
+            json!({"token": "t", "new_password": NEW_PASSWORD}),
+            None,
+        ),
+    ] {
+        if let Some(status) = first {
+            post(&description, &limited, path, &[], body.clone(), status).await;
+        }
+        let over = post(&description, &limited, path, &[], body, 429).await;
+        assert_eq!(
+            message(&over),
+            "Too many requests: try again later",
+            "{path}"
+        );
+        assert!(over.header("retry-after").is_some(), "{path}");
+    }
+
+    let strict = accounts_state(&[("LOGIN_MAX_FAILURES", "1")], outbox());
+    let login = answer(&strict, login_request(PASSWORD)).await;
+    let bearer = format!("Bearer {}", login.body["access_token"].as_str().unwrap());
+    let wrong = json!({"current_password": "not my password", "new_password": NEW_PASSWORD});
+    post(
+        &description,
+        &strict,
+        "/password",
+        &[("authorization", &bearer)],
+        wrong.clone(),
+        401,
+    )
+    .await;
+    let throttled = post(
+        &description,
+        &strict,
+        "/password",
+        &[("authorization", &bearer)],
+        wrong,
+        429,
+    )
+    .await;
+    assert_eq!(
+        throttled.body,
+        json!({"error": "Too many failed login attempts"})
+    );
+
+    let mail_down = accounts_state(&[], Arc::new(DownMailer));
+    let unsent = post(
+        &description,
+        &mail_down,
+        "/signup",
+        &[],
+        signup.clone(),
+        503,
+    )
+    .await;
+    assert_eq!(unsent.body, json!({"error": "Service unavailable"}));
+
+    // A store that is down: DynamoDB at a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = auth_dynamodb::client::client_at(&endpoint).await;
+    let settings = settings_with(&[
+        ("SIGNUP", "open"),
+        ("APP_URL", "https://app.example/welcome"),
+        (MIN_ANSWER_TIME_VAR, "0"),
+    ]);
+    let down = AppState::builder(
+        &settings,
+        auth_dynamodb::stores(client, "users", "sessions"),
+    )
+    .mailer(outbox())
+    .build()
+    .unwrap();
+    // A fresh token of the same secret, from a deployment that is up.
+    let up = accounts_state(&[], outbox());
+    let login = answer(&up, login_request(PASSWORD)).await;
+    let bearer = format!("Bearer {}", login.body["access_token"].as_str().unwrap());
+    let requests = [
+        (
+            "/login",
+            vec![],
+            json!({"username": "cosmo", "password": PASSWORD}),
+        ),
+        ("/signup", vec![], signup),
+        (
+            "/verify",
+            vec![],
+            json!({"type": "signup", "token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M"}),
+        ),
+        ("/recover", vec![], json!({"email": ANN})),
+        ("/resend", vec![], json!({"type": "recovery", "email": ANN})),
+        (
+            "/password",
+            vec![("authorization", bearer.as_str())],
+            change,
+        ),
+        (
+            "/password/reset",
+            vec![],
+            json!({"token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M", "new_password": NEW_PASSWORD}),
+        ),
+    ];
+    let answers =
+        futures_util::future::join_all(requests.iter().map(|(path, headers, body)| {
+            post(&description, &down, path, headers, body.clone(), 503)
+        }))
+        .await;
+    for ((path, _, _), answer) in requests.iter().zip(answers) {
+        let key = if *path == "/password" { "msg" } else { "error" };
+        assert_eq!(answer.body, json!({key: "Service unavailable"}), "{path}");
+    }
+}
+
+/// The self-service routes of a browser's deployment: a confirmation sets the session's
+/// cookies as a login does (and needs its body declared JSON), `/password` takes the access
+/// cookie with its CSRF value.
+#[tokio::test]
+async fn the_self_service_routes_in_cookie_mode_match_the_description() {
+    let description = Description::load();
+    let outbox = Outbox::new();
+    let state = accounts_state(
+        &[("JWT_TOKEN_LOCATION", "cookies")],
+        Arc::new(outbox.clone()),
+    );
+    let signup = json!({"email": ANN, "password": ANN_PASSWORD});
+    post(&description, &state, "/signup", &[], signup, 200).await;
+    let verify = json!({"type": "signup", "token": outbox.last_token_to(ANN)}).to_string();
+    let undeclared = post_raw(&description, &state, "/verify", &[], &verify).await;
+    assert_eq!(undeclared.status, 415, "{}", undeclared.body);
+    let confirmed = post_raw(
+        &description,
+        &state,
+        "/verify",
+        &[("content-type", "application/json")],
+        &verify,
+    )
+    .await;
+    assert_eq!(confirmed.body, json!({"msg": "Login successful"}));
+    let cookies = set_cookies(&confirmed);
+    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    let access = format!(
+        "access_token_cookie={}",
+        cookie_of(&cookies, "access_token_cookie")
+    );
+    let csrf = cookie_of(&cookies, "csrf_access_token").to_owned();
+    let change = json!({"current_password": ANN_PASSWORD, "new_password": NEW_PASSWORD});
+    let no_csrf = post(
+        &description,
+        &state,
+        "/password",
+        &[("cookie", &access)],
+        change.clone(),
+        401,
+    )
+    .await;
+    assert_eq!(no_csrf.body, json!({"msg": "Missing CSRF token"}));
+    let headers = [("cookie", access.as_str()), ("x-csrf-token", csrf.as_str())];
+    post(&description, &state, "/password", &headers, change, 200).await;
+    let none = post(&description, &state, "/password", &[], json!({}), 401).await;
+    assert_eq!(
+        none.body,
+        json!({"msg": "Missing cookie \"access_token_cookie\""})
+    );
 }
