@@ -181,16 +181,29 @@ async function resendConfirmation(email, buttonId, messageId) {
 function showConfirmScreen(token) {
   showScreen("confirm-screen");
   setStatus("Confirm your address to finish signing up");
-  $("confirm-button").addEventListener("click", () => confirmAddress(token));
+  $("confirm-screen").addEventListener("submit", (event) => {
+    event.preventDefault();
+    confirmAddress(token);
+  });
 }
 
 async function confirmAddress(token) {
+  const password = $("confirm-password").value;
+  $("confirm-password-error").textContent = "";
+  $("confirm-password").removeAttribute("aria-invalid");
   const reply = await busy("confirm-button", () => callApi("POST", "/verify", {
-    json: { type: "signup", token },
+    json: { type: "signup", token, password },
   }));
+  const passwordProblem = reply.body && reply.body.error && reply.body.error.password;
   if (reply.status === 200) {
     // Like a login: the API set the session's cookies.
     await showProfile();
+  } else if (reply.status === 400 && passwordProblem) {
+    // The link still works: only the password was not its own.
+    $("confirm-password-error").textContent = passwordProblem.join(" ");
+    $("confirm-password").setAttribute("aria-invalid", "true");
+    $("confirm-password").focus();
+    setStatus("Not confirmed: see the password's message", "problem");
   } else if (reply.status === 400) {
     showScreen("link-resend-form");
     setStatus(`This link does not work (${describe(reply)}): a link works once, and for as long ` +

@@ -647,6 +647,12 @@ class AccountRun(Run):
             raise Failure(f"logged in without the button: {self.status()!r}")
 
     def confirm(self):
+        # Another password first: the link stays good, the field says why.
+        self.fill({"confirm-password": "not the one I signed up with"})
+        self.click("confirm-button")
+        self.wait_for("the confirmation's password message",
+                      lambda: self.text("confirm-password-error").startswith("This is not the password"))
+        self.fill({"confirm-password": self.passwords[0]})
         self.click("confirm-button")
         self.wait_for(f"'Logged in as {self.email}'",
                       lambda: self.status() == f"Logged in as {self.email}",
@@ -763,6 +769,7 @@ class AccountRun(Run):
     def confirm_link_used_up(self):
         self.driver.get(self.confirm_link)
         self.wait_for("the confirmation screen", lambda: self.shown("confirm-screen"))
+        self.fill({"confirm-password": self.passwords[0]})
         self.click("confirm-button")
         self.wait_for("the page to say the used confirmation link does not work",
                       lambda: self.status().startswith("This link does not work"))

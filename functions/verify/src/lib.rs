@@ -1,6 +1,7 @@
 //! `POST /verify {"type", "token"}`: a mailed token shown back (`auth_accounts::verify`). A
-//! sign-up's confirms the address and answers a new session's tokens exactly as `/login`
-//! does (cookie mode included); a recovery token is checked and left for `/password/reset`
+//! sign-up's, with `"password"` (the one signed up with, or for a link `/resend` mailed, the
+//! one chosen now), confirms the address and answers a new session's tokens exactly as
+//! `/login` does (cookie mode included); a recovery token is checked and left for `/password/reset`
 //! (`200 {}`), so that the page can say a dead link is dead before a new password is typed.
 
 use auth_accounts::verify::{check_recovery, confirm_signup};
@@ -28,13 +29,21 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
         true => declared_json_body(request)?,
         false => json_body(request)?,
     };
-    let (purpose, mut values) =
-        schema::typed_fields(&body, &["token"]).map_err(ApiError::Validation)?;
-    let token = values.pop().unwrap_or_default();
+    // A sign-up's confirmation takes the password too; a recovery token's check does not.
+    let fields: &[&str] = match body.get("type").and_then(|kind| kind.as_str()) {
+        Some("signup") => &["token", "password"],
+        _ => &["token"],
+    };
+    let (purpose, values) = schema::typed_fields(&body, fields).map_err(ApiError::Validation)?;
+    let mut values = values.into_iter();
+    let token = values.next().unwrap_or_default();
     let refused = |error| ApiError::Account(ErrorKey::Error, error);
     match purpose {
         Purpose::Signup => {
-            let user = confirm_signup(state, &token).await.map_err(refused)?;
+            let password = values.next().unwrap_or_default();
+            let user = confirm_signup(state, &token, password)
+                .await
+                .map_err(refused)?;
             new_session(state, request, &user, ErrorKey::Error).await
         }
         Purpose::Recovery => {

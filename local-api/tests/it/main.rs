@@ -16,6 +16,7 @@ mod cors;
 mod deadlines;
 mod dynamodb;
 mod events;
+mod hostile_accounts;
 mod interop;
 mod openapi;
 mod oversized;

@@ -905,7 +905,7 @@ async fn the_self_service_routes_answers_match_the_description() {
     let confirmed = post(
         "/verify",
         &[],
-        json!({"type": "signup", "token": token}),
+        json!({"type": "signup", "token": token, "password": ANN_PASSWORD}),
         200,
     )
     .await;
@@ -914,7 +914,7 @@ async fn the_self_service_routes_answers_match_the_description() {
     post(
         "/verify",
         &[],
-        json!({"type": "signup", "token": token}),
+        json!({"type": "signup", "token": token, "password": ANN_PASSWORD}),
         400,
     )
     .await;
@@ -1118,7 +1118,7 @@ async fn the_self_service_routes_refusals_match_the_description() {
         ],
         outbox(),
     );
-    let verify = json!({"type": "signup", "token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M"});
+    let verify = json!({"type": "signup", "token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M", "password": ANN_PASSWORD});
     let change = json!({"current_password": ANN_PASSWORD, "new_password": NEW_PASSWORD});
     // `/password` and `/password/reset` share one allowance: the reset is over it at once.
     for (path, body, first) in [
@@ -1224,7 +1224,7 @@ async fn the_self_service_routes_refusals_match_the_description() {
         (
             "/verify",
             vec![],
-            json!({"type": "signup", "token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M"}),
+            json!({"type": "signup", "token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M", "password": ANN_PASSWORD}),
         ),
         ("/recover", vec![], json!({"email": ANN})),
         ("/resend", vec![], json!({"type": "recovery", "email": ANN})),
@@ -1263,7 +1263,9 @@ async fn the_self_service_routes_in_cookie_mode_match_the_description() {
     );
     let signup = json!({"email": ANN, "password": ANN_PASSWORD});
     post(&description, &state, "/signup", &[], signup, 200).await;
-    let verify = json!({"type": "signup", "token": outbox.last_token_to(ANN)}).to_string();
+    let verify =
+        json!({"type": "signup", "token": outbox.last_token_to(ANN), "password": ANN_PASSWORD})
+            .to_string();
     let undeclared = post_raw(&description, &state, "/verify", &[], &verify).await;
     assert_eq!(undeclared.status, 415, "{}", undeclared.body);
     let confirmed = post_raw(

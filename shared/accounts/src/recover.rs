@@ -63,6 +63,8 @@ async fn mail_link(state: &AppState, purpose: Purpose, email: &str) -> Result<()
                     purpose,
                     username: user.username.clone(),
                     expires_at: ends_at(now, ttl),
+                    // A confirmation mailed again is for the password its confirmation chooses.
+                    password_hash: None,
                 },
             )
             .await?;

@@ -1,10 +1,11 @@
 //! `POST /signup`: an unconfirmed account named by its normalised address, and one mail to it.
 //!
 //! A known address is answered exactly as a new one (the same status, body, work and time):
-//! its owner gets a mail saying someone tried, and an unconfirmed account gets its
-//! confirmation again, with the new password (whoever confirms the address owns the account,
-//! and only its owner can). Both paths hash the password, write the token's record and send
-//! one mail, and the answer waits for `min_answer_time`.
+//! its owner gets a mail saying someone tried, and an unconfirmed account gets a confirmation
+//! of its own for this sign-up's password. A confirmation sets the password it was mailed for,
+//! and takes that password again (`verify`): a stranger who signs the address up first, or
+//! again, confirms nothing for themselves. Both paths hash the password, write the token's
+//! record and send one mail, and the answer waits for `min_answer_time`.
 
 use std::time::Duration;
 
@@ -55,7 +56,10 @@ async fn sign_up(state: &AppState, email: &str, password: String) -> Result<(), 
     let token = MailToken::generate().map_err(|error| AccountError::Internal(error.to_string()))?;
     let now = state.clock().unix_secs();
     // Written on every path, before anything tells them apart: a token of an account that is
-    // not made points at nothing (its user's pointer never names it) and ends by itself.
+    // not made points at nothing (its user's pointer never names it) and ends by itself. It
+    // carries this sign-up's password, which its confirmation must prove: only whoever knows it
+    // and reads the mail can confirm it, so a stranger's sign-up of the address confirms nothing
+    // for them.
     records
         .put_mail_token(
             &token.hash,
@@ -63,10 +67,10 @@ async fn sign_up(state: &AppState, email: &str, password: String) -> Result<(), 
                 purpose: Purpose::Signup,
                 username: email.to_owned(),
                 expires_at: ends_at(now, settings.signup_token_ttl),
+                password_hash: Some(password_hash.clone()),
             },
         )
         .await?;
-    let slot = outbox::claim(state, records, email).await?;
     let existing = accounts.find_by_email(email).await?;
     let created = existing.is_none()
         && accounts
@@ -77,52 +81,55 @@ async fn sign_up(state: &AppState, email: &str, password: String) -> Result<(), 
                 created_at: now,
             })
             .await?;
+    let user = match (created, existing) {
+        (true, _) => {
+            state.record(Event::SignedUp);
+            tracing::info!(email = %mask(email), "signed up: unconfirmed until the mailed link is opened");
+            None
+        }
+        (false, Some(user)) => Some(user),
+        (false, None) => state.users().find(email).await?,
+    };
+    // Claimed once the mail is known, and given back if anything fails before it is sent.
+    let Some(slot) = outbox::claim(state, records, email).await? else {
+        return Ok(());
+    };
     let confirmation =
         || mail::confirmation(email, app_url, &token.text, settings.signup_token_ttl);
-    let letter = if created {
-        state.record(Event::SignedUp);
-        tracing::info!(email = %mask(email), "signed up: unconfirmed until the mailed link is opened");
-        Some(confirmation())
-    } else {
-        let user = match existing {
-            Some(user) => Some(user),
-            None => state.users().find(email).await?,
-        };
-        match (user, &slot) {
-            (_, None) | (None, _) => None,
-            (Some(user), Some(_)) if user.account.unconfirmed => {
-                // Only while it is still unconfirmed: a confirmation that came between keeps its password.
-                let replaced = accounts
-                    .set_mail_token(
-                        &user.username,
-                        Purpose::Signup,
-                        &token.hash,
-                        Some(&password_hash),
-                    )
-                    .await?;
-                replaced.then(confirmation)
-            }
-            (Some(user), Some(_)) => {
-                tracing::info!(email = %mask(email), "sign-up of a known address: its owner is told");
-                Some(mail::already_registered(
-                    user.account.email.as_deref().unwrap_or(email),
-                    app_url,
-                ))
+    let letter = match (created, user) {
+        (true, _) => Some(confirmation()),
+        (false, Some(user)) if user.account.unconfirmed => {
+            // A sign-up again: a link of its own, for its own password; the one before dies.
+            // The account's password is not replaced: only a confirmation sets one.
+            match accounts
+                .set_mail_token(&user.username, Purpose::Signup, &token.hash, None)
+                .await
+            {
+                Ok(replaced) => replaced.then(confirmation),
+                Err(error) => {
+                    outbox::release(records, slot).await;
+                    return Err(error.into());
+                }
             }
         }
+        (false, Some(user)) => {
+            tracing::info!(email = %mask(email), "sign-up of a known address: its owner is told");
+            Some(mail::already_registered(
+                user.account.email.as_deref().unwrap_or(email),
+                app_url,
+            ))
+        }
+        (false, None) => None,
     };
-    match (slot, letter) {
-        (Some(slot), Some(letter)) => match outbox::send(state, records, slot, &letter).await {
-            Ok(()) => Ok(()),
-            // The account stays, unconfirmed: a sign-up again or `/resend` mails it anew.
-            Err(MailError::Unavailable(detail) | MailError::Refused(detail)) => {
-                Err(AccountError::MailUnavailable(detail, RETRY_MAIL_AFTER))
-            }
-        },
-        (Some(slot), None) => {
-            outbox::release(records, slot).await;
-            Ok(())
+    let Some(letter) = letter else {
+        outbox::release(records, slot).await;
+        return Ok(());
+    };
+    match outbox::send(state, records, slot, &letter).await {
+        Ok(()) => Ok(()),
+        // The account stays, unconfirmed: a sign-up again or `/resend` mails it anew.
+        Err(MailError::Unavailable(detail) | MailError::Refused(detail)) => {
+            Err(AccountError::MailUnavailable(detail, RETRY_MAIL_AFTER))
         }
-        (None, _) => Ok(()),
     }
 }

@@ -26,8 +26,8 @@ use auth_dynamodb::{
     DynamoUserStore,
     client::{is_condition_failure, refusal, store_error},
     users::{
-        ACCOUNT_FIELDS, CREATED_AT, DISABLED, EMAIL, PASSWORD_HASH, RECOVERY_TOKEN, SCOPES,
-        SIGNUP_TOKEN, TOKENS_VALID_AFTER, USERNAME, from_item, scopes_of,
+        ACCOUNT_FIELDS, CREATED_AT, DISABLED, EMAIL, KEPT_SESSION, PASSWORD_HASH, RECOVERY_TOKEN,
+        SCOPES, SIGNUP_TOKEN, TOKENS_VALID_AFTER, USERNAME, from_item, scopes_of,
     },
 };
 use aws_sdk_dynamodb::Client;
@@ -277,6 +277,7 @@ impl UserAdmin {
             return Err(AdminError::NotFound(username.to_owned()));
         }
         let mut set = Vec::new();
+        let mut remove = Vec::new();
         let mut update = self
             .client()
             .update_item()
@@ -293,14 +294,19 @@ impl UserAdmin {
                     .expression_attribute_values(":value", value);
             }
             Change::Remove(field) => {
-                expression.push_str(" REMOVE #field");
+                remove.push("#field");
                 update = update.expression_attribute_names("#field", field);
             }
             Change::None => {}
         }
         if sessions == Sessions::End {
             set.push("#after = :after");
+            // Every session ends: the one a password change kept too, and a reset link mailed
+            // before (it would set a password the operator did not choose).
+            remove.extend(["#kept", "#recovery"]);
             update = update
+                .expression_attribute_names("#kept", KEPT_SESSION)
+                .expression_attribute_names("#recovery", RECOVERY_TOKEN)
                 .expression_attribute_names("#after", TOKENS_VALID_AFTER)
                 .expression_attribute_values(
                     ":after",
@@ -308,7 +314,10 @@ impl UserAdmin {
                 );
         }
         if !set.is_empty() {
-            expression.insert_str(0, &format!("SET {}", set.join(", ")));
+            expression.push_str(&format!("SET {}", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
         update
             .update_expression(expression.trim())

@@ -91,11 +91,17 @@ impl AccountStore for InMemoryUserStore {
         })
     }
 
-    async fn confirm(&self, username: &str, token_hash: &str) -> Result<bool, StoreError> {
+    async fn confirm(
+        &self,
+        username: &str,
+        token_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
         self.write(|users| match users.get_mut(username) {
             Some(user) if user.account.signup_token.as_deref() == Some(token_hash) => {
                 user.account.signup_token = None;
                 user.account.unconfirmed = false;
+                user.password_hash = password_hash.to_owned();
                 true
             }
             _ => false,

@@ -123,8 +123,14 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Confirms the account's address if `token_hash` is still its good sign-up token, which
-    /// is spent. False, and nothing written, otherwise.
-    async fn confirm(&self, username: &str, token_hash: &str) -> Result<bool, StoreError>;
+    /// is spent, and sets its password to `password_hash`: the one whoever confirms proved or
+    /// chose (`auth_accounts::verify`). False, and nothing written, otherwise.
+    async fn confirm(
+        &self,
+        username: &str,
+        token_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Writes `change` if its condition holds: the new hash, the time before which tokens are
     /// refused, the session kept; any recovery token dies. False, and nothing written, if the
@@ -140,6 +146,9 @@ pub struct MailTokenRecord {
     pub username: String,
     /// Seconds since the epoch: a read at or after it finds nothing.
     pub expires_at: i64,
+    /// A sign-up's token: the hash of the password that sign-up gave, which its confirmation
+    /// must prove. None for a token `/resend` mailed: its confirmation chooses the password.
+    pub password_hash: Option<String>,
 }
 
 /// The records beside the sessions that the self-service routes keep: mailed tokens, the

@@ -136,18 +136,38 @@ pub fn parse_limit(text: &str) -> Result<Option<IpLimit>, String> {
 /// the way), or http on this machine (`local-api`); no fragment, since the token goes in the
 /// query.
 fn check_page_url(url: &str) -> Result<(), String> {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|local| {
-            url.strip_prefix(local)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://").filter(|_| loopback))
-        .ok_or_else(|| format!("`{url}` is not an https:// URL: the links in mail carry tokens"))?;
-    if rest.is_empty() || rest.starts_with('/') {
+    let (plain, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (false, rest),
+        (None, Some(rest)) => (true, rest),
+        (None, None) => {
+            return Err(format!(
+                "`{url}` is not an https:// URL: the links in mail carry tokens"
+            ));
+        }
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() {
         return Err(format!("`{url}` has no host"));
+    }
+    // `http://localhost:x@evil.example` is evil.example's URL: no user info, ever.
+    if authority.contains('@') {
+        return Err(format!(
+            "`{url}` has user info (`@`) before its host: give the page's URL alone"
+        ));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(ipv6) => ipv6
+            .split(']')
+            .next()
+            .map(|inner| format!("[{inner}]"))
+            .unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default().to_owned(),
+    };
+    if plain && !["127.0.0.1", "localhost", "[::1]"].contains(&host.as_str()) {
+        return Err(format!(
+            "`{url}` is not an https:// URL: the links in mail carry tokens (http:// only for \
+             this machine: 127.0.0.1, localhost, [::1])"
+        ));
     }
     if url.contains('#') || url.contains(char::is_whitespace) {
         return Err(format!(
@@ -357,6 +377,22 @@ mod tests {
                 .variable,
             APP_URL_VAR
         );
+        for bad in [
+            "http://localhost:x@evil.example/",
+            "https://user@app.example/",
+            "http://localhost.evil.example/",
+            "http://127.0.0.1.evil.example",
+            "https:///path",
+            "ftp://app.example",
+        ] {
+            assert_eq!(
+                read(&[(APP_URL_VAR, bad)]).unwrap_err().variable,
+                APP_URL_VAR,
+                "{bad}"
+            );
+        }
+        assert!(read(&[(APP_URL_VAR, "http://[::1]:8001/")]).is_ok());
+        assert!(read(&[(APP_URL_VAR, "http://localhost:8001/?lang=fr")]).is_ok());
         assert_eq!(
             read(&[(MIN_ANSWER_TIME_VAR, "0")]).unwrap().min_answer_time,
             Duration::ZERO

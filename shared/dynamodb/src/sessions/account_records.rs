@@ -19,6 +19,8 @@ use crate::client::{is_condition_failure, record_key, store_error};
 
 const PURPOSE: &str = "purpose";
 const USERNAME: &str = "username";
+/// S: a sign-up token's password hash, which its confirmation must prove; absent otherwise.
+const PASSWORD_HASH: &str = "password_hash";
 const COUNT: &str = "count";
 /// A window that ends between the count and the start of the next makes a write fail; the next
 /// try sees the new state. Two tries settle it but for a burst at the very end of a window.
@@ -54,10 +56,16 @@ fn mail_token_record(
         .ok_or_else(|| unreadable("username string"))?;
     let expires_at =
         read_number(item, EXPIRES_AT).ok_or_else(|| unreadable("expires_at number"))?;
+    let password_hash = match item.get(PASSWORD_HASH) {
+        None => None,
+        Some(AttributeValue::S(hash)) => Some(hash.clone()),
+        Some(_) => return Err(unreadable("password_hash string")),
+    };
     Ok(MailTokenRecord {
         purpose,
         username: username.clone(),
         expires_at,
+        password_hash,
     })
 }
 
@@ -68,16 +76,18 @@ impl AccountRecords for DynamoSessionStore {
         token_hash: &str,
         record: &MailTokenRecord,
     ) -> Result<(), StoreError> {
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item(KEY, text(&mail_token_key(token_hash)))
             .item(PURPOSE, text(record.purpose.name()))
             .item(USERNAME, text(&record.username))
-            .item(EXPIRES_AT, number(record.expires_at))
-            .send()
-            .await
-            .map_err(store_error)?;
+            .item(EXPIRES_AT, number(record.expires_at));
+        if let Some(hash) = &record.password_hash {
+            put = put.item(PASSWORD_HASH, text(hash));
+        }
+        put.send().await.map_err(store_error)?;
         Ok(())
     }
 
@@ -253,6 +263,7 @@ mod tests {
                 purpose: Purpose::Recovery,
                 username: "ann@example.com".to_owned(),
                 expires_at: 12,
+                password_hash: None,
             }
         );
         for (field, value) in [
@@ -260,6 +271,7 @@ mod tests {
             (PURPOSE, number(1)),
             (USERNAME, AttributeValue::Bool(true)),
             (EXPIRES_AT, text("12")),
+            (PASSWORD_HASH, number(7)),
         ] {
             let mut item = good.clone();
             item.insert(field.to_owned(), value);

@@ -170,7 +170,12 @@ impl AccountStore for DynamoUserStore {
         written(update.send().await)
     }
 
-    async fn confirm(&self, username: &str, token_hash: &str) -> Result<bool, StoreError> {
+    async fn confirm(
+        &self,
+        username: &str,
+        token_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
         if !is_valid_key(username) {
             return Ok(false);
         }
@@ -181,10 +186,12 @@ impl AccountStore for DynamoUserStore {
             .key(USERNAME, text(username))
             // A missing user, or one without this token, has no attribute equal to it.
             .condition_expression("#signup = :token")
-            .update_expression("REMOVE #signup, #unconfirmed")
+            .update_expression("SET #password = :password REMOVE #signup, #unconfirmed")
             .expression_attribute_names("#signup", SIGNUP_TOKEN)
             .expression_attribute_names("#unconfirmed", UNCONFIRMED)
+            .expression_attribute_names("#password", PASSWORD_HASH)
             .expression_attribute_values(":token", text(token_hash))
+            .expression_attribute_values(":password", text(password_hash))
             .send()
             .await;
         written(sent)

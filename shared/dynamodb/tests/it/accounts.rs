@@ -150,6 +150,7 @@ async fn no_item_of_either_table_holds_a_mailed_token_only_its_hash() {
             purpose,
             username: address.clone(),
             expires_at: accounts::CREATED_AT + 3600,
+            password_hash: None,
         };
         sessions.put_mail_token(&token.hash, &record).await.unwrap();
     }

@@ -30,6 +30,7 @@ fn record(purpose: Purpose, expires_at: i64) -> MailTokenRecord {
         purpose,
         username: format!("ann.{}@example.com", new_token_id()),
         expires_at,
+        password_hash: (purpose == Purpose::Signup).then(|| "$argon2id$pending".to_owned()),
     }
 }
 

@@ -16,6 +16,9 @@ use auth_core::{
 };
 use serde_json::json;
 
+/// The password hash a confirmation sets (the stores take it as given).
+const CONFIRMED_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$confirmed$hash";
+
 /// Both traits of a users store: the self-service writes, and `find` to see what they did.
 pub trait Accounts: AccountStore + UserStore {}
 
@@ -236,7 +239,12 @@ pub async fn a_token_with_a_password_only_for_an_unconfirmed_account(store: &dyn
         Some(again.as_str())
     );
 
-    assert!(store.confirm(&address, &again).await.unwrap());
+    assert!(
+        store
+            .confirm(&address, &again, CONFIRMED_HASH)
+            .await
+            .unwrap()
+    );
     let confirmed = user(store, &address).await;
     let refused = store
         .set_mail_token(
@@ -262,7 +270,7 @@ pub async fn a_token_with_a_password_only_for_an_unconfirmed_account(store: &dyn
         after.account.recovery_token.as_deref(),
         Some(recovery.as_str())
     );
-    assert_eq!(after.password_hash, "$argon2id$second");
+    assert_eq!(after.password_hash, CONFIRMED_HASH);
 }
 
 /// Only the account's good sign-up token confirms it, once: an older one, a recovery token,
@@ -285,24 +293,48 @@ pub async fn confirm_takes_only_the_current_signup_hash_and_only_once(store: &dy
     );
     let before = user(store, &address).await;
     for wrong in [&first, &recovery, &token_hash()] {
-        assert!(!store.confirm(&address, wrong).await.unwrap());
+        assert!(
+            !store
+                .confirm(&address, wrong, CONFIRMED_HASH)
+                .await
+                .unwrap()
+        );
     }
     assert_eq!(user(store, &address).await, before, "nothing changed");
 
-    assert!(store.confirm(&address, &second).await.unwrap());
+    assert!(
+        store
+            .confirm(&address, &second, CONFIRMED_HASH)
+            .await
+            .unwrap()
+    );
     let confirmed = user(store, &address).await;
     assert!(!confirmed.account.unconfirmed);
     assert_eq!(confirmed.account.signup_token, None);
     assert_eq!(
+        confirmed.password_hash, CONFIRMED_HASH,
+        "the confirmation's password"
+    );
+    assert_eq!(
         confirmed.account.recovery_token.as_deref(),
         Some(recovery.as_str())
     );
-    assert_eq!(confirmed.password_hash, DEMO_PASSWORD_HASH);
-    assert!(!store.confirm(&address, &second).await.unwrap(), "spent");
+    assert!(
+        !store
+            .confirm(&address, &second, CONFIRMED_HASH)
+            .await
+            .unwrap(),
+        "spent"
+    );
     assert_eq!(user(store, &address).await, confirmed);
 
     let nobody = new_address();
-    assert!(!store.confirm(&nobody, &second).await.unwrap());
+    assert!(
+        !store
+            .confirm(&nobody, &second, CONFIRMED_HASH)
+            .await
+            .unwrap()
+    );
     assert!(store.find(&nobody).await.unwrap().is_none());
 }
 
@@ -314,7 +346,12 @@ pub async fn concurrent_confirms_confirm_exactly_once(store: Arc<dyn Accounts>) 
     let confirms: Vec<_> = (0..10)
         .map(|_| {
             let (store, address, token) = (store.clone(), address.clone(), token.clone());
-            tokio::spawn(async move { store.confirm(&address, &token).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .confirm(&address, &token, CONFIRMED_HASH)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut confirmed = 0;
@@ -331,7 +368,12 @@ async fn confirmed_with_recovery(store: &dyn Accounts) -> (String, String) {
     let address = new_address();
     let signup = token_hash();
     created(store, &address, DEMO_PASSWORD_HASH, &signup).await;
-    assert!(store.confirm(&address, &signup).await.unwrap());
+    assert!(
+        store
+            .confirm(&address, &signup, DEMO_PASSWORD_HASH)
+            .await
+            .unwrap()
+    );
     let recovery = token_hash();
     assert!(
         store
