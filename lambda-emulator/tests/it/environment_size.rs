@@ -1,7 +1,7 @@
 //! Lambda refuses a function whose environment is over 4 KB (keys and values together): the
 //! template's limits on the key parameters keep an RS256 deployment under it with every other
-//! variable at a realistic worst (cookie mode's domain and path at their limits), and a real
-//! RSA-2048 key with two published keys fits.
+//! variable at a realistic worst (cookie mode's domain and path, and the self-service settings,
+//! at their limits), and a real RSA-2048 key with two published keys fits.
 
 use std::path::PathBuf;
 
@@ -52,6 +52,17 @@ fn environment_size(
         "USERS_TABLE": format!("{stack}-UsersTable-1A2B3C4D5E6F7G8H"),
         "SESSIONS_TABLE": format!("{stack}-SessionsTable-1A2B3C4D5E6F7G8H"),
         "AWS_ENDPOINT_URL_DYNAMODB": "",
+        "AWS_ENDPOINT_URL_SESV2": "",
+        // Self-service by mail, as long as the template allows.
+        "SIGNUP": "s".repeat(max_length("Signup")),
+        "MAIL_FROM": "m".repeat(max_length("MailFrom")),
+        "APP_URL": "u".repeat(max_length("AppUrl")),
+        "LOGIN_IP_LIMIT": "l".repeat(max_length("LoginIpLimit")),
+        "SIGNUP_IP_LIMIT": "l".repeat(max_length("SignupIpLimit")),
+        "VERIFY_IP_LIMIT": "l".repeat(max_length("VerifyIpLimit")),
+        "RECOVER_IP_LIMIT": "l".repeat(max_length("RecoverIpLimit")),
+        "RESEND_IP_LIMIT": "l".repeat(max_length("ResendIpLimit")),
+        "PASSWORD_IP_LIMIT": "l".repeat(max_length("PasswordIpLimit")),
     }});
     let template = Template::load(&root().join("template.yaml")).unwrap();
     let mut largest = (0, 0);

@@ -144,7 +144,12 @@ fn only_the_functions_that_issue_tokens_may_sign_in_kms() {
         }
         assert!(!policies.contains("kms:*"), "{function}");
     }
-    let signers = BTreeSet::from(["LoginFunction".to_owned(), "RefreshFunction".to_owned()]);
+    // Verify too: a confirmed sign-up answers a login's tokens.
+    let signers = BTreeSet::from([
+        "LoginFunction".to_owned(),
+        "RefreshFunction".to_owned(),
+        "VerifyFunction".to_owned(),
+    ]);
     assert_eq!(with_variable, signers);
     assert_eq!(with_sign, signers);
 }

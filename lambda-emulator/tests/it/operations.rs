@@ -49,28 +49,104 @@ fn tagged<'a>(value: &'a Value, tag: &str) -> &'a Value {
     &tagged.value
 }
 
+/// The condition a resource exists under (its `Condition`), if any.
+fn condition_of_resource<'a>(template: &'a Value, id: &str) -> Option<&'a str> {
+    template["Resources"][id]["Condition"].as_str()
+}
+
+/// `value` with the condition it exists under: an item of a list written
+/// `!If [CONDITION, <item>, !Ref AWS::NoValue]` is `<item>` under CONDITION (and is no item
+/// otherwise); any other value is itself, always there.
+fn conditional_item(value: &Value) -> (Option<&str>, &Value) {
+    match value {
+        Value::Tagged(choice) if choice.tag == "!If" => {
+            let branches = choice.value.as_sequence().unwrap();
+            assert_eq!(
+                tagged(&branches[2], "!Ref").as_str(),
+                Some("AWS::NoValue"),
+                "{value:?}: a conditional item is there or not at all"
+            );
+            (Some(branches[0].as_str().unwrap()), &branches[1])
+        }
+        other => (None, other),
+    }
+}
+
+/// The stand-in of a variable of the dashboard's `!Sub [body, {variables}]`: `<Name>` for
+/// `!Ref Name`, or for `!If [CONDITION, !Ref Name, placeholder]` where CONDITION is the one
+/// the resource exists under and the placeholder a plain string, which names nothing (a graph
+/// line with no data) when it does not.
+fn variable_stand_in(template: &Value, variable: &str, value: &Value) -> String {
+    let reference = match value {
+        Value::Tagged(choice) if choice.tag == "!If" => {
+            let branches = choice.value.as_sequence().unwrap();
+            let resource = tagged(&branches[1], "!Ref").as_str().unwrap();
+            assert_eq!(
+                branches[0].as_str(),
+                condition_of_resource(template, resource),
+                "the dashboard's ${{{variable}}} names {resource} under another condition than its own"
+            );
+            assert!(
+                branches[2].is_string(),
+                "${{{variable}}}: the placeholder of a resource not deployed is a plain string"
+            );
+            resource
+        }
+        other => tagged(other, "!Ref").as_str().unwrap(),
+    };
+    assert!(
+        !template["Resources"][reference].is_null(),
+        "the dashboard's ${{{variable}}} names {reference}, which is no resource of the template"
+    );
+    format!("<{reference}>")
+}
+
 /// The dashboard's body as CloudFormation renders it: every `${Name}` or `${Name.Attribute}` of
-/// its `!Sub` names a resource of the template or a pseudo parameter (checked), and is replaced
-/// by a stand-in of the right shape, `<Name>`, before the JSON is parsed.
+/// its `!Sub` names a resource of the template that always exists or a pseudo parameter
+/// (checked), or a variable of the `!Sub`'s own (`variable_stand_in`: a resource that may not
+/// exist), and is replaced by a stand-in of the right shape, `<Name>`, before the JSON is
+/// parsed.
 fn rendered_dashboard(template: &Value) -> Json {
-    let body = tagged(
+    let sub = tagged(
         &template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"],
         "!Sub",
-    )
-    .as_str()
-    .expect("the dashboard's body is one !Sub string");
+    );
+    let (body, variables) = match sub {
+        Value::String(body) => (body.as_str(), None),
+        Value::Sequence(parts) if parts.len() == 2 => (
+            parts[0].as_str().expect("the !Sub's body is a string"),
+            Some(
+                parts[1]
+                    .as_mapping()
+                    .expect("the !Sub's variables are a mapping"),
+            ),
+        ),
+        other => panic!("the dashboard's body is a !Sub string or [string, variables]: {other:?}"),
+    };
     let mut rendered = String::new();
     let mut rest = body;
     while let Some(start) = rest.find("${") {
         let end = start + rest[start..].find('}').expect("a ${ is closed");
         let name = &rest[start + 2..end];
         let resource = name.split('.').next().unwrap();
-        assert!(
-            name.starts_with("AWS::") || !template["Resources"][resource].is_null(),
-            "the dashboard names ${{{name}}}, which is no resource of the template"
-        );
         rendered.push_str(&rest[..start]);
-        rendered.push_str(&format!("<{name}>"));
+        match variables.and_then(|variables| variables.get(name)) {
+            Some(value) => rendered.push_str(&variable_stand_in(template, name, value)),
+            None => {
+                assert!(
+                    name.starts_with("AWS::") || !template["Resources"][resource].is_null(),
+                    "the dashboard names ${{{name}}}, which is no resource of the template"
+                );
+                // A reference to a resource that may not exist fails the deploy when it does not.
+                assert_eq!(
+                    condition_of_resource(template, resource),
+                    None,
+                    "the dashboard names ${{{name}}} directly, which exists only under a condition: \
+                     name it through a variable of the !Sub"
+                );
+                rendered.push_str(&format!("<{name}>"));
+            }
+        }
         rest = &rest[end + 1..];
     }
     rendered.push_str(rest);
@@ -248,7 +324,7 @@ fn the_alarms_on_our_metrics_watch_what_the_functions_emit_and_every_function_is
                 .as_sequence()
                 .into_iter()
                 .flatten()
-                .map(|query| &query["MetricStat"]["Metric"]["Namespace"]),
+                .map(|query| &conditional_item(query).1["MetricStat"]["Metric"]["Namespace"]),
         );
         for namespace in namespaces.filter(|namespace| !namespace.is_null()) {
             assert!(
@@ -280,6 +356,8 @@ fn the_alarms_on_our_metrics_watch_what_the_functions_emit_and_every_function_is
         Event::LoginFailed,
         Event::LoginThrottled,
         Event::StoreUnavailable,
+        Event::MailFailed,
+        Event::SignedUp,
     ] {
         assert!(
             watched_events.contains(event.name()),
@@ -288,25 +366,35 @@ fn the_alarms_on_our_metrics_watch_what_the_functions_emit_and_every_function_is
         );
     }
 
-    // The Lambda alarms add up every function's metric: a function left out fails unseen.
+    // The Lambda alarms add up every function's metric: a function left out fails unseen. A
+    // function that exists only under a condition is read under that condition (a reference to
+    // it when it does not exist would fail the deploy). Metric math reads 10 metrics at most.
     for lambda_metric in ["Errors", "Throttles"] {
         let mut watched = BTreeSet::new();
-        for (_, alarm) in &alarms {
-            for query in alarm["Properties"]["Metrics"]
-                .as_sequence()
+        for (id, alarm) in &alarms {
+            let queries = alarm["Properties"]["Metrics"].as_sequence();
+            let metrics = queries
                 .into_iter()
                 .flatten()
-            {
+                .filter(|query| !conditional_item(query).1["MetricStat"].is_null())
+                .count();
+            assert!(
+                metrics <= 10,
+                "{id} reads {metrics} metrics, over metric math's 10"
+            );
+            for query in queries.into_iter().flatten() {
+                let (condition, query) = conditional_item(query);
                 let metric = &query["MetricStat"]["Metric"];
                 if metric["Namespace"] == "AWS/Lambda" && metric["MetricName"] == lambda_metric {
                     let dimension = &metric["Dimensions"][0];
                     assert_eq!(dimension["Name"], "FunctionName");
-                    watched.insert(
-                        tagged(&dimension["Value"], "!Ref")
-                            .as_str()
-                            .unwrap()
-                            .to_owned(),
+                    let function = tagged(&dimension["Value"], "!Ref").as_str().unwrap();
+                    assert_eq!(
+                        condition,
+                        condition_of_resource(&template, function),
+                        "{id} reads {function}'s {lambda_metric} under another condition than its own"
                     );
+                    watched.insert(function.to_owned());
                 }
             }
         }
