@@ -8,6 +8,9 @@ events/rs256/ holds the events of an RS256 deployment, configured by local-env-r
 test key of interop/keys/, never to deploy): its tokens carry the key's kid and the API's URL as
 issuer, and its keys are published. events/cookies/ holds those of a cookie-mode deployment
 (local-env-cookies.json).
+The self-service routes' events (signup-, verify-, recover-, resend-, password-, password-reset-)
+are of a deployment that mails and lets anyone sign up (local-env.json: SIGNUP=open, MAIL_FROM,
+APP_URL); events/cookies/signup-disabled.json is of one that mails but keeps sign-up off.
 Run it with the project's virtualenv (it needs PyJWT): .venv/bin/python scripts/make_events.py
 """
 import base64
@@ -36,8 +39,11 @@ LOGOUT_EMPTY_SUB_JTI = "00000000-0000-4000-8000-00000000000e"
 
 
 def token(kind, sub="cosmo", exp=VALID_UNTIL, secret=SECRET, jti="00000000-0000-4000-8000-000000000000",
-          sid=None, csrf=None):
-    claims = {"fresh": kind == "access", "iat": ISSUED if exp > ISSUED else exp - 900, "jti": jti,
+          sid=None, csrf=None, fresh=None):
+    """A token as flask-jwt-extended makes it: an access token is fresh (a login's) unless
+    `fresh=False` says it came from a refresh."""
+    fresh = kind == "access" if fresh is None else fresh
+    claims = {"fresh": fresh, "iat": ISSUED if exp > ISSUED else exp - 900, "jti": jti,
               "type": kind, "sub": sub, "nbf": ISSUED if exp > ISSUED else exp - 900, "exp": exp}
     if sid is not None:
         claims["sid"] = sid
@@ -153,6 +159,61 @@ CASES = {
     "discovery-openid-configuration-hs256": (event("GET", "/.well-known/openid-configuration"),
                                    {"statusCode": 404, "body": {"msg": NO_PUBLIC_KEYS}}),
 }
+
+
+# The self-service routes (issue 28). local-env.json opens sign-up (SIGNUP=open) and names what
+# every mail needs (MAIL_FROM, APP_URL); the tables are fresh for every run, so the address of
+# signup-ok is new, and a second run answers it exactly as the first (a known address gets the
+# same answer: nothing tells the two apart). Mail goes to SES (moto, in the tests).
+NEW_ADDRESS = "new.user@example.com"
+UNKNOWN_ADDRESS = "nobody@example.com"
+STRONG_PASSWORD = "lunar kettle quilt harbor"
+# A mailed token's shape (43 base64url characters: 256 bits), but no token anyone was mailed.
+UNKNOWN_MAIL_TOKEN = base64.urlsafe_b64encode(
+    hashlib.sha256(b"events: a token nobody was mailed").digest()).rstrip(b"=").decode()
+# The one password policy's message (auth_password_policy::WeakPassword), under the field.
+COMMON_PASSWORD_MESSAGE = (
+    "the password is too easy to guess (it is one of the most common passwords): it would be "
+    "among an attacker's first million guesses; use a phrase of a few unrelated words")
+MAIL_TOKEN_INVALID = {"error": "Token is invalid or has expired"}
+
+
+def body(**fields):
+    return json.dumps(fields)
+
+
+ACCOUNT_CASES = {
+    "signup-ok": (event("POST", "/signup", JSON, body(email=NEW_ADDRESS, password=STRONG_PASSWORD)),
+                  {"statusCode": 200, "body": {}}),
+    "signup-weak-password": (event("POST", "/signup", JSON, body(email=NEW_ADDRESS, password="iloveyou")),
+                             {"statusCode": 400, "body": {"error": {"password": [COMMON_PASSWORD_MESSAGE]}}}),
+    "signup-invalid-email": (event("POST", "/signup", JSON, body(email="not-an-address", password=STRONG_PASSWORD)),
+                             {"statusCode": 400, "body": {"error": {"email": ["Not a valid email address."]}}}),
+    # A sign-up's confirmation carries the password it signed up with (the link alone does not
+    # confirm): with a token nobody was mailed, the token is what is refused.
+    "verify-unknown-token": (event("POST", "/verify", JSON, body(type="signup", token=UNKNOWN_MAIL_TOKEN,
+                                                                 password=STRONG_PASSWORD)),
+                             {"statusCode": 400, "body": MAIL_TOKEN_INVALID}),
+    "verify-bad-type": (event("POST", "/verify", JSON, body(type="magiclink", token=UNKNOWN_MAIL_TOKEN)),
+                        {"statusCode": 400, "body": {"error": {"type": ["Must be one of: signup, recovery."]}}}),
+    # Known or not, the answer is the same: 200 {} (and a mail only to a known, confirmed address).
+    "recover-unknown-address": (event("POST", "/recover", JSON, body(email=UNKNOWN_ADDRESS)),
+                                {"statusCode": 200, "body": {}}),
+    "resend-ok": (event("POST", "/resend", JSON, body(type="signup", email=NEW_ADDRESS)),
+                  {"statusCode": 200, "body": {}}),
+    # A change of password needs a token from a login, not from a refresh (flask-jwt-extended's
+    # jwt_required(fresh=True), message for message).
+    "password-not-fresh": (event("POST", "/password", {**JSON, **bearer(token("access", fresh=False))},
+                                 body(current_password="space-corgi", new_password=STRONG_PASSWORD)),
+                           {"statusCode": 401, "body": {"msg": "Fresh token required"}}),
+    "password-no-token": (event("POST", "/password", JSON,
+                                body(current_password="space-corgi", new_password=STRONG_PASSWORD)),
+                          {"statusCode": 401, "body": {"msg": "Missing Authorization Header"}}),
+    "password-reset-unknown-token": (event("POST", "/password/reset", JSON,
+                                           body(token=UNKNOWN_MAIL_TOKEN, new_password=STRONG_PASSWORD)),
+                                     {"statusCode": 400, "body": MAIL_TOKEN_INVALID}),
+}
+CASES.update(ACCOUNT_CASES)
 
 
 def rs256_jwk():
@@ -355,6 +416,10 @@ COOKIE_CASES = {
                                      f"csrf_access_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}",
                                      f"refresh_token_cookie=; HttpOnly; {COOKIE_ATTRIBUTES}; Path=/refresh; {EXPIRED_COOKIE}",
                                      f"csrf_refresh_token=; {COOKIE_ATTRIBUTES}; Path=/; {EXPIRED_COOKIE}"]}),
+    # local-env-cookies.json mails (recovery) but leaves SIGNUP at its default, off: accounts
+    # are made by an operator, and /signup says so.
+    "signup-disabled": (event("POST", "/signup", JSON, body(email=NEW_ADDRESS, password=STRONG_PASSWORD)),
+                        {"statusCode": 403, "body": {"error": "Sign-up is disabled"}}),
     "logout-missing-csrf": (with_cookies(event("POST", "/logout"),
                                          f"access_token_cookie={token('access', jti=COOKIE_LOGOUT_JTI, sid=COOKIE_LOGOUT_SID, csrf=ACCESS_CSRF)}"),
                             {"statusCode": 401, "body": {"msg": "Missing CSRF token"}}),

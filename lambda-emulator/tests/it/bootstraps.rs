@@ -91,7 +91,27 @@ async fn env_vars_with_fresh_tables() -> Value {
 pub(crate) async fn env_file_with_fresh_tables(env_file: &str) -> Value {
     let users = users_table().await;
     let sessions = auth_testkit::fresh_dynamodb_sessions().await;
-    env_vars_of(env_file, users.table(), sessions.table())
+    let mut env_vars = env_vars_of(env_file, users.table(), sessions.table());
+    with_a_verified_sender(&mut env_vars).await;
+    env_vars
+}
+
+/// The SES-compatible server the mailing functions send through: moto, which serves SES at
+/// the DynamoDB endpoint unless `AWS_ENDPOINT_URL_SESV2` names another.
+pub(crate) fn ses_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_SESV2")
+        .ok()
+        .filter(|endpoint| !endpoint.is_empty())
+        .unwrap_or_else(auth_testkit::dynamodb_endpoint)
+}
+
+/// An env file that mails (`MAIL_FROM`) sends from a sender of the test's own, made an SES
+/// identity on the test server first: SES, and moto, refuse mail from an unverified one.
+pub(crate) async fn with_a_verified_sender(env_vars: &mut Value) {
+    if env_vars["Parameters"]["MAIL_FROM"].is_string() {
+        let sender = auth_testkit::ses::verified_sender(&ses_endpoint()).await;
+        env_vars["Parameters"]["MAIL_FROM"] = json!(sender);
+    }
 }
 
 /// What the execution role and the region give a deployed function; here, the test server.
@@ -103,8 +123,10 @@ pub(crate) fn aws_environment() -> BTreeMap<String, String> {
         ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
         ("AWS_SESSION_TOKEN", "testing".to_owned()),
-        // Moto serves KMS at the same endpoint, for the functions that sign in KMS.
+        // Moto serves KMS at the same endpoint, for the functions that sign in KMS, and SES,
+        // for those that mail.
         ("AWS_ENDPOINT_URL_KMS", endpoint.clone()),
+        ("AWS_ENDPOINT_URL_SESV2", ses_endpoint()),
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
     ]
     .into_iter()
@@ -114,7 +136,7 @@ pub(crate) fn aws_environment() -> BTreeMap<String, String> {
 
 /// A fresh users table holding the seed's user, `cosmo`, there since the events' tokens were
 /// issued.
-async fn users_table() -> DynamoUserStore {
+pub(crate) async fn users_table() -> DynamoUserStore {
     let store = auth_testkit::fresh_dynamodb_store().await;
     let admin = UserAdmin::of(&store);
     let since = UNIX_EPOCH + Duration::from_secs(events::TOKENS_ISSUED_AT);
@@ -144,6 +166,12 @@ pub(crate) async fn start(function: &str, env_vars: &Value) -> ExecutionEnvironm
         .unwrap()
 }
 
+/// The string `field` of the JSON object `body`, if any.
+fn field_of(body: &str, field: &str) -> Option<String> {
+    let body: Value = serde_json::from_str(body).ok()?;
+    body.get(field)?.as_str().map(str::to_owned)
+}
+
 fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
     // The HS256 secret, or the private key's base64 lines (any one of which would leak part of it).
     let mut secrets: Vec<String> = ["JWT_SECRET_KEY", "JWT_PRIVATE_KEY"]
@@ -154,10 +182,15 @@ fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
         .collect();
     for event in all {
         let body = event.event["body"].as_str().unwrap_or_default();
-        if let Ok(Value::Object(login)) = serde_json::from_str::<Value>(body)
-            && let Some(password) = login.get("password").and_then(Value::as_str)
-        {
-            secrets.push(password.to_owned());
+        // Passwords, mailed tokens, and addresses (a log masks them).
+        for field in [
+            "password",
+            "current_password",
+            "new_password",
+            "token",
+            "email",
+        ] {
+            secrets.extend(field_of(body, field));
         }
         if let Some(authorization) = event.event["headers"]["authorization"].as_str()
             && let Some(token) = authorization.strip_prefix("Bearer ")
@@ -174,8 +207,9 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     let functions = template().function_ids();
     assert_eq!(
         functions.len(),
-        6,
-        "login, refresh, profile, logout, discovery and authorizer: {functions:?}"
+        auth_core::Function::ALL.len(),
+        "login, refresh, profile, logout, discovery, authorizer, and the self-service six \
+         (signup, verify, recover, resend, password, password-reset): {functions:?}"
     );
     replay_through_the_bootstraps("events", "local-env.json", true).await;
 }
@@ -663,6 +697,15 @@ async fn every_security_event_reaches_the_log_as_an_emf_line_without_a_secret() 
     );
 }
 
+/// The template's function that runs the Cargo binary `binary`.
+pub(crate) fn function_id_of(template: &Template, binary: &str) -> String {
+    template
+        .function_ids()
+        .into_iter()
+        .find(|id| template.binary(id).as_deref() == Some(binary))
+        .unwrap_or_else(|| panic!("no function runs {binary}"))
+}
+
 /// What `template.yaml` gives each function of an RS256 deployment (as `sam local invoke` and
 /// CloudFormation resolve it): the private key reaches the functions that issue tokens and no
 /// other, and every function gets the public keys it verifies with.
@@ -682,14 +725,14 @@ fn only_the_functions_that_issue_tokens_get_the_private_key() {
         );
     }
     signers.sort();
-    assert_eq!(signers, ["LoginFunction", "RefreshFunction"]);
+    // Verify answers a confirmed sign-up with a login's tokens.
+    assert_eq!(
+        signers,
+        ["LoginFunction", "RefreshFunction", "VerifyFunction"]
+    );
     // Which is what each function's binary expects of its keys.
     for function in auth_core::Function::ALL {
-        let id = template
-            .function_ids()
-            .into_iter()
-            .find(|id| template.binary(id).as_deref() == Some(function.name()))
-            .unwrap_or_else(|| panic!("no function runs {}", function.name()));
+        let id = function_id_of(&template, function.name());
         assert_eq!(
             signers.contains(&id),
             function.key_use() == auth_core::settings::KeyUse::Sign,
@@ -709,12 +752,15 @@ async fn a_verifying_function_handed_the_private_key_refuses_to_start() {
         .unwrap()
         .to_owned();
     let template = template();
-    for function in [
-        "ProfileFunction",
-        "LogoutFunction",
-        "DiscoveryFunction",
-        "AuthorizerFunction",
-    ] {
+    // Every function that only verifies: the four of before and the self-service ones but
+    // VerifyFunction (the mailing ones refuse for the key before they look for MAIL_FROM).
+    let verifying: Vec<String> = auth_core::Function::ALL
+        .into_iter()
+        .filter(|function| function.key_use() == auth_core::settings::KeyUse::Verify)
+        .map(|function| function_id_of(&template, function.name()))
+        .collect();
+    assert_eq!(verifying.len(), 9, "{verifying:?}");
+    for function in verifying.iter().map(String::as_str) {
         let mut config = template.function(function, &env_vars).unwrap();
         config
             .variables
@@ -760,7 +806,7 @@ async fn a_signing_function_whose_public_keys_lack_its_own_refuses_to_start() {
     let mut env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
     let stranger = include_str!("../../../interop/keys/stranger-rs256-public.pem");
     env_vars["Parameters"]["JWT_PUBLIC_KEYS"] = json!(stranger);
-    for function in ["LoginFunction", "RefreshFunction"] {
+    for function in ["LoginFunction", "RefreshFunction", "VerifyFunction"] {
         let mut environment = start(function, &env_vars).await;
         let status = environment.wait_for_exit(REPLY_TIMEOUT).await;
         assert!(

@@ -6,6 +6,8 @@
 // Test code: an unwrap, expect or panic is how a test says where it failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
+mod accounts_template;
 mod bootstraps;
 mod cors;
 mod environment_size;

@@ -275,7 +275,8 @@ mod tests {
         for name in names {
             assert!(
                 // A hyphen needs no escaping in JSON either (`password-reset`, a Cargo binary).
-                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
                 "{name}"
             );
         }

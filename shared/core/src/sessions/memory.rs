@@ -279,12 +279,7 @@ impl AccountRecords for InMemorySessionStore {
         })
     }
 
-    async fn count_request(
-        &self,
-        key: &str,
-        window_end: i64,
-        now: i64,
-    ) -> Result<u64, StoreError> {
+    async fn count_request(&self, key: &str, window_end: i64, now: i64) -> Result<u64, StoreError> {
         self.with_state(|state| {
             state.forget_expired(now);
             if window_end <= now {
