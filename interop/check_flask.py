@@ -6,6 +6,8 @@
    file never claims a difference that is not one). Our handlers replay the same file in Rust.
 2. The tokens our TokenService issues (rust_tokens.json, pinned byte for byte by a Rust test)
    are accepted by flask-jwt-extended: decode_token, GET /profile and POST /refresh.
+3. Fresh tokens: flask-jwt-extended's jwt_required(fresh=True) takes our login's access token,
+   and refuses a non-fresh one exactly as our POST /password does.
 Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 import json
@@ -78,6 +80,31 @@ check("our refresh token refreshes at flask's /refresh", status == 200 and "acce
 status, body = answer(client, {"method": "POST", "path": "/refresh", "body": None,
                                "headers": {"Authorization": f"Bearer {ours['access_token']}"}})
 check("flask refuses our access token at /refresh", status == 422, f"{status} {body}")
+
+# 3. Fresh tokens, as POST /password needs them: flask-jwt-extended's jwt_required(fresh=True)
+#    takes our login's access token, and refuses a non-fresh one with the status and body our
+#    /password answers (401 {"msg": "Fresh token required"}, pinned in Rust by
+#    local-api/tests/it/accounts.rs).
+from flask_jwt_extended import create_access_token, jwt_required  # noqa: E402
+
+
+@jwt_required(fresh=True)
+def fresh_only():
+    return {"fresh": True}
+
+
+app = create_app(ours["secret"])
+app.add_url_rule("/fresh-only", "fresh_only", fresh_only, methods=["POST"])
+client = app.test_client()
+status, body = answer(client, {"method": "POST", "path": "/fresh-only", "body": None,
+                               "headers": {"Authorization": f"Bearer {ours['access_token']}"}})
+check("flask's fresh-only route takes our login's access token", status == 200, f"{status} {body}")
+with app.app_context():
+    stale = create_access_token("cosmo", fresh=False)
+status, body = answer(client, {"method": "POST", "path": "/fresh-only", "body": None,
+                               "headers": {"Authorization": f"Bearer {stale}"}})
+check("flask refuses a non-fresh token as our /password does",
+      (status, body) == (401, {"msg": "Fresh token required"}), f"{status} {body}")
 
 for failure in failures:
     print(f"FAILED {failure}")

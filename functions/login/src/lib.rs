@@ -30,8 +30,8 @@ use auth_http::{
 };
 use lambda_http::{Body, Error, Request, Response};
 
-/// The body of a login whose tokens went into cookies only.
-pub const LOGIN_SUCCESSFUL: &str = "Login successful";
+/// The body of a login whose tokens went into cookies only (a confirmed sign-up's too).
+pub use auth_http::grant::LOGIN_SUCCESSFUL;
 
 /// What a login keeps of its request's budget for its own password check and answer when it
 /// waits for checks in flight ahead of it (`LoginThrottle::admit`).

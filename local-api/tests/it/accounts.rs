@@ -21,38 +21,84 @@ use lambda_http::{
 use local_api::{Function, invoke};
 use serde_json::{Value, json};
 
-use crate::common::Backend;
+use crate::{
+    common::{Backend, DelayingProxy, StoreOperations},
+    round_trips::assert_allowed,
+};
 
 const ANN: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "violet lantern orbit";
 
-/// What a test drives: the state over fresh stores of `backend`, its outbox and its clock.
+/// What a test drives: the state over fresh stores of `backend`, its outbox and its clock;
+/// over DynamoDB, the operations each request made on the wire, every one of which its
+/// function's IAM policy in `template.yaml` must allow (moto does not check IAM, AWS does).
 struct Accounts {
     state: AppState,
     stores: Stores,
     outbox: Outbox,
     clock: Clock,
+    operations: Option<StoreOperations>,
 }
 
-async fn stores_of(backend: Backend) -> Stores {
+async fn stores_of(backend: Backend) -> (Stores, Option<StoreOperations>) {
     match backend {
-        Backend::Memory => Stores::in_memory(
-            Arc::new(InMemoryUserStore::demo()),
-            Arc::new(InMemorySessionStore::default()),
+        Backend::Memory => (
+            Stores::in_memory(
+                Arc::new(InMemoryUserStore::demo()),
+                Arc::new(InMemorySessionStore::default()),
+            ),
+            None,
         ),
         Backend::DynamoDb => {
             let users = fresh_dynamodb_store().await;
             let sessions = fresh_dynamodb_sessions().await;
-            auth_dynamodb::stores(users.client().clone(), users.table(), sessions.table())
+            let operations = StoreOperations::default();
+            let url = DelayingProxy::start(
+                &auth_testkit::dynamodb_endpoint(),
+                Duration::ZERO,
+                operations.clone(),
+            )
+            .await;
+            let client = auth_dynamodb::client::client_at(&url).await;
+            (
+                auth_dynamodb::stores(client, users.table(), sessions.table()),
+                Some(operations),
+            )
         }
     }
 }
 
-const SETTINGS: [(&str, &str); 3] = [
+/// The template's resource of `function`.
+fn resource_of(function: Function) -> &'static str {
+    match function {
+        Function::Login => "LoginFunction",
+        Function::Refresh => "RefreshFunction",
+        Function::Profile => "ProfileFunction",
+        Function::Logout => "LogoutFunction",
+        Function::Discovery => "DiscoveryFunction",
+        Function::Authorizer => "AuthorizerFunction",
+        Function::Signup => "SignupFunction",
+        Function::Verify => "VerifyFunction",
+        Function::Recover => "RecoverFunction",
+        Function::Resend => "ResendFunction",
+        Function::ChangePassword => "ChangePasswordFunction",
+        Function::ResetPassword => "ResetPasswordFunction",
+    }
+}
+
+/// With every per-address limit on (far above what a test sends, unless it sets its own), so
+/// that the counters' writes are made, and checked against the policies, too.
+const SETTINGS: [(&str, &str); 9] = [
     ("SIGNUP", "open"),
     ("APP_URL", "https://app.example/welcome"),
     ("ACCOUNT_MIN_ANSWER_TIME", "0"),
+    ("LOGIN_IP_LIMIT", "1000/1h"),
+    ("SIGNUP_IP_LIMIT", "1000/1h"),
+    ("VERIFY_IP_LIMIT", "1000/1h"),
+    ("RECOVER_IP_LIMIT", "1000/1h"),
+    ("RESEND_IP_LIMIT", "1000/1h"),
+    ("PASSWORD_IP_LIMIT", "1000/1h"),
 ];
 
 fn state_over(
@@ -61,8 +107,9 @@ fn state_over(
     clock: &Clock,
     extra: &[(&str, &str)],
 ) -> AppState {
-    let mut overrides: Vec<(&str, &str)> = SETTINGS.to_vec();
-    overrides.extend_from_slice(extra);
+    // The first of a name wins: a test's own settings before the defaults.
+    let mut overrides: Vec<(&str, &str)> = extra.to_vec();
+    overrides.extend_from_slice(&SETTINGS);
     AppState::builder(&settings_with(&overrides), stores.clone())
         .mailer(mailer)
         .clock(clock.clone())
@@ -73,7 +120,7 @@ fn state_over(
 
 impl Accounts {
     async fn new(backend: Backend, extra: &[(&str, &str)]) -> Self {
-        let stores = stores_of(backend).await;
+        let (stores, operations) = stores_of(backend).await;
         let outbox = Outbox::new();
         // A manual clock at the real time: DynamoDB's records carry real ends.
         let clock = Clock::manual_at(Clock::System.now());
@@ -82,7 +129,21 @@ impl Accounts {
             stores,
             outbox,
             clock,
+            operations,
         }
+    }
+
+    /// `function`'s answer to `request`; over DynamoDB, each operation it made is checked
+    /// against its IAM policy.
+    async fn invoke(&self, function: Function, request: Request) -> Response<Body> {
+        if let Some(operations) = &self.operations {
+            operations.take();
+        }
+        let response = invoke(&self.state, function, request).await.unwrap();
+        if let Some(operations) = &self.operations {
+            assert_allowed(resource_of(function), &operations.take());
+        }
+        response
     }
 
     async fn call(&self, function: Function, body: Value) -> (StatusCode, Value) {
@@ -118,7 +179,7 @@ impl Accounts {
         if let Some(ip) = source_ip {
             request = with_source_ip(request, ip);
         }
-        invoke(&self.state, function, request).await.unwrap()
+        self.invoke(function, request).await
     }
 
     async fn login(&self, password: &str) -> (StatusCode, Value) {
@@ -132,18 +193,14 @@ impl Accounts {
     async fn profile(&self, access: &str) -> (StatusCode, Value) {
         let bearer = format!("Bearer {access}");
         let request = request("GET", "/profile", &[("authorization", &bearer)], None);
-        let response = invoke(&self.state, Function::Profile, request)
-            .await
-            .unwrap();
+        let response = self.invoke(Function::Profile, request).await;
         (response.status(), json_body(&response))
     }
 
     async fn refresh(&self, refresh: &str) -> (StatusCode, Value) {
         let bearer = format!("Bearer {refresh}");
         let request = request("POST", "/refresh", &[("authorization", &bearer)], None);
-        let response = invoke(&self.state, Function::Refresh, request)
-            .await
-            .unwrap();
+        let response = self.invoke(Function::Refresh, request).await;
         (response.status(), json_body(&response))
     }
 

@@ -15,7 +15,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 
 /// `operations`, which `function` made, are all allowed by its IAM policy.
-fn assert_allowed(function: &str, operations: &[String]) {
+pub(crate) fn assert_allowed(function: &str, operations: &[String]) {
     let template =
         Template::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
             .unwrap();

@@ -36,6 +36,16 @@ fn stores(state: &AppState) -> Result<(&dyn AccountStore, &dyn AccountRecords), 
     }
 }
 
+/// The page mailed links open: a mailing function refuses to start without it
+/// (`auth_lambda::mailing_state_from_env`), so its absence here is a deployment bug.
+fn app_url(state: &AppState) -> Result<&str, AccountError> {
+    state
+        .account_settings()
+        .app_url
+        .as_deref()
+        .ok_or(AccountError::NotConfigured("APP_URL"))
+}
+
 /// `raw` normalised, or the field's error in marshmallow's shape.
 fn address(raw: &str) -> Result<String, AccountError> {
     email::normalise(raw).map_err(|error| {

@@ -10,7 +10,7 @@ use auth_core::{
     users::User,
 };
 
-use crate::{address, answer_no_sooner, ends_at, mail, outbox, stores};
+use crate::{address, answer_no_sooner, app_url, ends_at, mail, outbox, stores};
 
 /// Mails a reset link to `raw_email` if it is a confirmed, enabled user's.
 pub async fn recover(state: &AppState, raw_email: &str) -> Result<(), AccountError> {
@@ -33,10 +33,7 @@ pub async fn resend(
 
 async fn mail_link(state: &AppState, purpose: Purpose, email: &str) -> Result<(), AccountError> {
     let settings = state.account_settings();
-    let app_url = settings
-        .app_url
-        .as_deref()
-        .ok_or(AccountError::NotConfigured("APP_URL"))?;
+    let app_url = app_url(state)?;
     let (accounts, records) = stores(state)?;
     let Some(user) = accounts.find_by_email(email).await? else {
         tracing::info!(email = %mask(email), purpose = purpose.name(), "no account has this address: no mail");

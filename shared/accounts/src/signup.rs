@@ -19,7 +19,9 @@ use auth_core::{
     settings::accounts::SignupPolicy,
 };
 
-use crate::{address, answer_no_sooner, check_policy, ends_at, hash, mail, outbox, stores};
+use crate::{
+    address, answer_no_sooner, app_url, check_policy, ends_at, hash, mail, outbox, stores,
+};
 
 /// How long a client whose sign-up could not be mailed waits before trying again.
 pub const RETRY_MAIL_AFTER: Duration = Duration::from_secs(10);
@@ -47,10 +49,7 @@ pub async fn signup(
 
 async fn sign_up(state: &AppState, email: &str, password: String) -> Result<(), AccountError> {
     let settings = state.account_settings();
-    let app_url = settings
-        .app_url
-        .as_deref()
-        .ok_or(AccountError::NotConfigured("APP_URL"))?;
+    let app_url = app_url(state)?;
     let (accounts, records) = stores(state)?;
     let password_hash = hash(password).await?;
     let token = MailToken::generate().map_err(|error| AccountError::Internal(error.to_string()))?;
