@@ -362,3 +362,70 @@ async fn an_address_two_users_have_finds_the_one_it_names() {
     let found = store.find_by_email(&address).await.unwrap().unwrap();
     assert_eq!(found.username, "aaa-first-by-name");
 }
+
+/// The per-address counters, the mail slots and the mailed tokens all end by themselves:
+/// each item carries the table's TTL attribute (`expires_at`), the end it was given, so
+/// DynamoDB deletes it after its window, its minute or its token's life. The sessions table
+/// holds no address either: a slot is keyed by the address's hash.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn every_account_record_carries_its_end_for_dynamodbs_ttl() {
+    let sessions = fresh_dynamodb_sessions().await;
+    let now = 1_800_000_000;
+    assert_eq!(
+        sessions
+            .count_request("signup#192.0.2.1#1800000000", now + 3600, now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        sessions
+            .claim_mail_slot("slot-key", now + 60, now)
+            .await
+            .unwrap()
+    );
+    let token = MailToken::generate().unwrap();
+    let record = MailTokenRecord {
+        purpose: Purpose::Recovery,
+        username: "ann@example.com".to_owned(),
+        expires_at: now + 1800,
+        password_hash: None,
+    };
+    sessions.put_mail_token(&token.hash, &record).await.unwrap();
+    let items = auth_dynamodb::client()
+        .await
+        .scan()
+        .table_name(sessions.table())
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let mut ends: Vec<(String, String)> = items
+        .iter()
+        .map(|item| {
+            let key = item["pk"]
+                .as_s()
+                .unwrap()
+                .split('#')
+                .next()
+                .unwrap()
+                .to_owned();
+            let end = match item.get(auth_dynamodb::sessions::EXPIRES_AT) {
+                Some(AttributeValue::N(end)) => end.clone(),
+                other => panic!("{key} has no TTL attribute: {other:?}"),
+            };
+            (key, end)
+        })
+        .collect();
+    ends.sort();
+    assert_eq!(
+        ends,
+        [
+            ("count".to_owned(), (now + 3600).to_string()),
+            ("mailslot".to_owned(), (now + 60).to_string()),
+            ("mailtoken".to_owned(), (now + 1800).to_string()),
+        ]
+    );
+}
