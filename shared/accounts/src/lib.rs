@@ -25,7 +25,6 @@ use std::time::Duration;
 use auth_core::{
     AppState,
     accounts::{AccountError, AccountRecords, AccountStore, email, schema::field_error},
-    passwords,
 };
 
 /// The two stores every flow writes; a state without them is a deployment bug.
@@ -69,12 +68,13 @@ fn check_policy(password: &str, username: &str, field: &'static str) -> Result<(
     })
 }
 
-/// The Argon2id hash of `password`, computed off the request's thread (a blocking pool
-/// thread): ~20 MiB and tens of milliseconds of one CPU.
-async fn hash(password: String) -> Result<String, AccountError> {
-    tokio::task::spawn_blocking(move || passwords::hash(&password))
+/// The Argon2id hash of `password`, by one of the state's password workers (the ones logins
+/// check with): a flood of sign-ups waits for them rather than hash all at once.
+async fn hash(state: &AppState, password: String) -> Result<String, AccountError> {
+    state
+        .passwords()
+        .hash(password)
         .await
-        .map_err(|_| AccountError::Internal("the password hash's thread failed".to_owned()))?
         .map_err(|error| AccountError::Internal(error.to_string()))
 }
 

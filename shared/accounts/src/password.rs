@@ -52,7 +52,7 @@ pub async fn change(
         return Err(AccountError::WrongPassword);
     }
     check_policy(&new, &user.username, "new_password")?;
-    let password_hash = hash(new).await?;
+    let password_hash = hash(state, new).await?;
     let changed = accounts
         .set_password(&PasswordChange {
             username: &user.username,
@@ -83,7 +83,7 @@ pub async fn reset(state: &AppState, token: &str, new: String) -> Result<(), Acc
         .take_mail_token(&hash_of_token, Purpose::Recovery, state.clock().unix_secs())
         .await?
         .ok_or(AccountError::InvalidToken)?;
-    let password_hash = hash(new).await?;
+    let password_hash = hash(state, new).await?;
     let changed = accounts
         .set_password(&PasswordChange {
             username: &user.username,

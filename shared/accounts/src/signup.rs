@@ -51,7 +51,7 @@ async fn sign_up(state: &AppState, email: &str, password: String) -> Result<(), 
     let settings = state.account_settings();
     let app_url = app_url(state)?;
     let (accounts, records) = stores(state)?;
-    let password_hash = hash(password).await?;
+    let password_hash = hash(state, password).await?;
     let token = MailToken::generate().map_err(|error| AccountError::Internal(error.to_string()))?;
     let now = state.clock().unix_secs();
     // Written on every path, before anything tells them apart: a token of an account that is

@@ -53,7 +53,7 @@ pub async fn confirm_signup(
         }
         None => {
             check_policy(&password, &record.username, "password")?;
-            crate::hash(password).await?
+            crate::hash(state, password).await?
         }
     };
     records
