@@ -11,19 +11,16 @@ use auth_core::{
     accounts::ip_limit::LimitedRoute,
     clock::Clock,
     device_proof::DeviceProof,
-    grant::Grant,
     login_schema::{self, Credentials},
     metrics::Event,
     sessions::{AttemptBucket, AttemptOutcome},
-    settings::browser::TokenLocation,
-    tokens::{SessionClaims, new_token_id},
     users::{self, User},
 };
 use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
     deadline, device_proof,
-    grant::{Delivery, granted_response},
+    grant::{granted_response, login_delivery, sign_new_session},
     ip_limit,
     issuer::tokens_for,
     respond,
@@ -71,39 +68,18 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     }
     let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
-    let session_id = new_token_id();
-    let refresh_jti = new_token_id();
-    let grant = Grant {
-        user: &user,
-        session: Some(SessionClaims {
-            id: &session_id,
-            started_at: now,
-        }),
-        issued_at: now,
-        fresh: true,
-        refresh_jti: Some(&refresh_jti),
-        with_csrf: browser.tokens_carry_csrf(),
-    };
     // Signed side by side: with a key in KMS, each signature is a request.
     let (granted, proof) = tokio::join!(
-        tokens.grant(&grant),
+        sign_new_session(&tokens, browser, &user, now),
         auth_core::device_proof::issue(&tokens, &user.username, device.as_deref(), now)
     );
     let granted = granted.map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
-    let in_cookies = browser.uses_cookies().then_some(&browser.cookies);
-    let mut response = granted_response(
-        request,
-        &granted,
-        Delivery {
-            in_body: browser.token_locations.has(TokenLocation::Headers),
-            in_cookies,
-            cookie_message: LOGIN_SUCCESSFUL,
-        },
-    );
+    let delivery = login_delivery(browser);
+    let (in_header, in_cookies) = (delivery.in_body, delivery.in_cookies);
+    let mut response = granted_response(request, &granted, delivery);
     // Renewed at every login (the same device when it showed a current proof), so a device
     // that logs in at least every 90 days keeps its allowance. With cookies only, the proof travels in its HttpOnly cookie alone: no script of the page
     // reads it from a header.
-    let in_header = browser.token_locations.has(TokenLocation::Headers);
     match proof {
         Ok(issued) => device_proof::deliver(request, &mut response, &issued, in_header, in_cookies),
         // The tokens are issued: a client without a proof is throttled per username, as before.

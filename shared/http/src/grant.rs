@@ -8,8 +8,11 @@ use auth_core::{
     AppState,
     claims::TokenKind,
     grant::{Grant, GrantedTokens},
-    settings::browser::{CookiePolicy, TokenLocation},
-    tokens::{SessionClaims, new_token_id},
+    settings::{
+        BrowserSettings,
+        browser::{CookiePolicy, TokenLocation},
+    },
+    tokens::{SessionClaims, SigningError, TokenService, new_token_id},
     users::User,
 };
 use lambda_http::{Body, Request, Response, http::StatusCode};
@@ -34,34 +37,49 @@ pub async fn new_session(
     key: ErrorKey,
 ) -> Result<Response<Body>, ApiError> {
     let tokens = tokens_for(state, request, key)?;
-    let browser = state.browser();
-    let now = state.clock().unix_secs();
-    let session_id = new_token_id();
-    let refresh_jti = new_token_id();
-    let grant = Grant {
-        user,
-        session: Some(SessionClaims {
-            id: &session_id,
-            started_at: now,
-        }),
-        issued_at: now,
-        fresh: true,
-        refresh_jti: Some(&refresh_jti),
-        with_csrf: browser.tokens_carry_csrf(),
-    };
-    let granted = tokens
-        .grant(&grant)
+    let granted = sign_new_session(&tokens, state.browser(), user, state.clock().unix_secs())
         .await
         .map_err(|error| ApiError::Signing(key, error))?;
     Ok(granted_response(
         request,
         &granted,
-        Delivery {
-            in_body: browser.token_locations.has(TokenLocation::Headers),
-            in_cookies: browser.uses_cookies().then_some(&browser.cookies),
-            cookie_message: LOGIN_SUCCESSFUL,
-        },
+        login_delivery(state.browser()),
     ))
+}
+
+/// The tokens of a new session for `user`, issued at `now`: fresh, with a refresh token and,
+/// when cookies carry them, their CSRF values. What a login and a confirmed sign-up issue.
+pub async fn sign_new_session(
+    tokens: &TokenService,
+    browser: &BrowserSettings,
+    user: &User,
+    now: i64,
+) -> Result<GrantedTokens, SigningError> {
+    let session_id = new_token_id();
+    let refresh_jti = new_token_id();
+    tokens
+        .grant(&Grant {
+            user,
+            session: Some(SessionClaims {
+                id: &session_id,
+                started_at: now,
+            }),
+            issued_at: now,
+            fresh: true,
+            refresh_jti: Some(&refresh_jti),
+            with_csrf: browser.tokens_carry_csrf(),
+        })
+        .await
+}
+
+/// Where a new session's tokens go: the body with headers among the locations, the cookies
+/// with cookies among them, and `{"msg": "Login successful"}` when the body has none.
+pub fn login_delivery(browser: &BrowserSettings) -> Delivery<'_> {
+    Delivery {
+        in_body: browser.token_locations.has(TokenLocation::Headers),
+        in_cookies: browser.uses_cookies().then_some(&browser.cookies),
+        cookie_message: LOGIN_SUCCESSFUL,
+    }
 }
 
 /// Where the tokens go.
