@@ -6,9 +6,9 @@
 //! - Tokens: `claims`, `tokens` (issuing and verifying exactly as flask-jwt-extended does),
 //!   `grant` (the pair a login or a refresh hands out).
 //! - Input: `login_schema` and `logout_schema` (the seed app's marshmallow rules).
-//! - Accounts: `passwords` (Argon2id), `users`, `sessions`, `lookup` (a token's records in one
-//!   read), `login_throttle`, and `access`, the decision every token route and the authorizer
-//!   make: is this token's user still allowed in?
+//! - Accounts: `passwords` (Argon2id), `users`, `sessions`, `mfa` (the second factor's stores),
+//!   `lookup` (a token's records in one read), `login_throttle`, and `access`, the decision
+//!   every token route and the authorizer make: is this token's user still allowed in?
 //! - Running: `clock`, `store` (what every store shares), `metrics` (security events as
 //!   CloudWatch metric lines), `function` (the deployed functions) and `state` (what a cold
 //!   start builds once, with its one builder).
@@ -26,6 +26,7 @@ pub mod login_throttle;
 pub mod logout_schema;
 pub mod lookup;
 pub mod metrics;
+pub mod mfa;
 pub mod passwords;
 pub mod sessions;
 pub mod settings;

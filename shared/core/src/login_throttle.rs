@@ -125,6 +125,7 @@ impl Drop for Admission {
 enum OwnedBucket {
     Username(String),
     Device(String),
+    SecondFactor(String),
 }
 
 impl OwnedBucket {
@@ -132,6 +133,7 @@ impl OwnedBucket {
         match bucket {
             AttemptBucket::Username(username) => OwnedBucket::Username(username.to_owned()),
             AttemptBucket::Device(device) => OwnedBucket::Device(device.to_owned()),
+            AttemptBucket::SecondFactor(username) => OwnedBucket::SecondFactor(username.to_owned()),
         }
     }
 
@@ -139,6 +141,7 @@ impl OwnedBucket {
         match self {
             OwnedBucket::Username(username) => AttemptBucket::Username(username),
             OwnedBucket::Device(device) => AttemptBucket::Device(device),
+            OwnedBucket::SecondFactor(username) => AttemptBucket::SecondFactor(username),
         }
     }
 }

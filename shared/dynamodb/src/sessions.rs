@@ -23,6 +23,7 @@
 //! `expires_at` with now: an item at or past its end is read as no item.
 
 mod account_records;
+mod mfa_challenges;
 
 use std::collections::HashMap;
 
@@ -510,6 +511,7 @@ mod tests {
         assert_eq!(session_key("s-1"), "session#s-1");
         assert_eq!(login_key(AttemptBucket::Username("cosmo")), "login#cosmo");
         assert_eq!(login_key(AttemptBucket::Device("d-1")), "login-device#d-1");
+        assert_eq!(login_key(AttemptBucket::SecondFactor("cosmo")), "mfa#cosmo");
     }
 
     /// Every key this store builds is `kind#…` or, for a long id, `kind-sha256#…`: the

@@ -5,13 +5,17 @@
 //! that `GET /profile` returns. The self-service attributes: `email` (S, the normalised
 //! address, key of the keys-only index `email`), `unconfirmed` (BOOL, a sign-up not confirmed
 //! yet), `signup_token` and `recovery_token` (S, the hashes of the mailed tokens still good) and
-//! `kept_session` (S, the session a password change kept).
+//! `kept_session` (S, the session a password change kept). The second factor's: `mfa_secret`
+//! and `mfa_pending` (S, sealed secrets, never in clear), `mfa_last_step` (N) and
+//! `mfa_recovery_codes` (SS, keyed hashes).
 //!
 //! The token routes only read it; the self-service routes write it through `AccountStore`
-//! (`accounts`: a sign-up's `PutItem`, and conditional `UpdateItem`s), `auth_admin` (the
-//! operator) through its own writes, each with the item layout this module defines.
+//! (`accounts`: a sign-up's `PutItem`, and conditional `UpdateItem`s), the second factor's
+//! through `MfaStore` (`mfa`), `auth_admin` (the operator) through its own writes, each with
+//! the item layout this module defines.
 
 mod accounts;
+mod mfa;
 
 use std::collections::HashMap;
 
@@ -21,6 +25,7 @@ use serde_json::{Map, Number, Value};
 
 use auth_core::{
     accounts::AccountFields,
+    mfa::MfaFields,
     store::{StoreError, is_valid_key},
     users::{User, UserStore, is_valid_scope, sort_scopes},
 };
@@ -45,8 +50,16 @@ pub const SIGNUP_TOKEN: &str = "signup_token";
 pub const RECOVERY_TOKEN: &str = "recovery_token";
 /// S: the session a password change kept.
 pub const KEPT_SESSION: &str = "kept_session";
+/// S: the confirmed second factor's secret, sealed (`auth-mfa`): never in clear.
+pub const MFA_SECRET: &str = "mfa_secret";
+/// S: a second factor being enrolled, sealed, until a code confirms it.
+pub const MFA_PENDING: &str = "mfa_pending";
+/// N: the last TOTP time step a code was accepted for.
+pub const MFA_LAST_STEP: &str = "mfa_last_step";
+/// SS: the keyed hashes of the recovery codes not used yet (absent when none are left).
+pub const MFA_RECOVERY_CODES: &str = "mfa_recovery_codes";
 /// Attributes that are the account itself, never public profile fields.
-pub const ACCOUNT_FIELDS: [&str; 10] = [
+pub const ACCOUNT_FIELDS: [&str; 14] = [
     USERNAME,
     PASSWORD_HASH,
     DISABLED,
@@ -57,6 +70,10 @@ pub const ACCOUNT_FIELDS: [&str; 10] = [
     SIGNUP_TOKEN,
     RECOVERY_TOKEN,
     KEPT_SESSION,
+    MFA_SECRET,
+    MFA_PENDING,
+    MFA_LAST_STEP,
+    MFA_RECOVERY_CODES,
 ];
 
 /// Users in the DynamoDB table `table`. Cheap to clone; build one per cold start.
@@ -180,6 +197,32 @@ fn account_of(item: &HashMap<String, AttributeValue>) -> Result<AccountFields, S
         signup_token: optional_text(SIGNUP_TOKEN)?,
         recovery_token: optional_text(RECOVERY_TOKEN)?,
         kept_session: optional_text(KEPT_SESSION)?,
+        mfa: MfaFields {
+            secret: optional_text(MFA_SECRET)?,
+            pending: optional_text(MFA_PENDING)?,
+            last_step: match item.get(MFA_LAST_STEP) {
+                None => None,
+                Some(AttributeValue::N(step)) => Some(step.parse().map_err(|_| {
+                    StoreError::unavailable(format!(
+                        "a users item has an {MFA_LAST_STEP} that is not a whole number"
+                    ))
+                })?),
+                Some(_) => {
+                    return Err(StoreError::unavailable(format!(
+                        "a users item has an {MFA_LAST_STEP} that is not a number"
+                    )));
+                }
+            },
+            recovery_codes: match item.get(MFA_RECOVERY_CODES) {
+                None => Vec::new(),
+                Some(AttributeValue::Ss(codes)) => codes.clone(),
+                Some(_) => {
+                    return Err(StoreError::unavailable(format!(
+                        "a users item has an {MFA_RECOVERY_CODES} that is not a string set"
+                    )));
+                }
+            },
+        },
     })
 }
 

@@ -20,7 +20,7 @@ pub struct InMemorySessionStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
+pub(crate) struct State {
     /// Revoked token ids, with when their record may go.
     revoked_tokens: HashMap<String, i64>,
     sessions: HashMap<String, Session>,
@@ -32,6 +32,8 @@ struct State {
     mail_slots: HashMap<String, i64>,
     /// Request counts by key, with their window's end.
     request_counts: HashMap<String, (u64, i64)>,
+    /// Logins waiting for a second factor, by their token's hash (`crate::mfa`).
+    pub(crate) mfa_challenges: HashMap<String, crate::mfa::Challenge>,
 }
 
 #[derive(Debug, Default)]
@@ -45,7 +47,10 @@ struct Session {
 }
 
 impl InMemorySessionStore {
-    fn with_state<T>(&self, change: impl FnOnce(&mut State) -> T) -> Result<T, StoreError> {
+    pub(crate) fn with_state<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> T,
+    ) -> Result<T, StoreError> {
         let mut state = self
             .state
             .lock()
@@ -57,7 +62,7 @@ impl InMemorySessionStore {
 impl State {
     /// What DynamoDB's TTL does, at once: records at or past their end go, so that a read
     /// finds nothing there and memory stays bounded.
-    fn forget_expired(&mut self, now: i64) {
+    pub(crate) fn forget_expired(&mut self, now: i64) {
         self.revoked_tokens.retain(|_, until| *until > now);
         self.sessions.retain(|_, session| session.until > now);
         self.login_attempts
@@ -65,6 +70,8 @@ impl State {
         self.mail_tokens.retain(|_, record| record.expires_at > now);
         self.mail_slots.retain(|_, until| *until > now);
         self.request_counts.retain(|_, (_, until)| *until > now);
+        self.mfa_challenges
+            .retain(|_, challenge| challenge.expires_at > now);
     }
 }
 

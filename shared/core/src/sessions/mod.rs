@@ -62,6 +62,9 @@ pub enum AttemptBucket<'a> {
     Username(&'a str),
     /// The id of a device proof, which names its user.
     Device(&'a str),
+    /// A user's second factor: wrong codes lock it, as wrong passwords lock a username, in a
+    /// bucket of its own (a password's failures do not lock the factor, nor the reverse).
+    SecondFactor(&'a str),
 }
 
 impl<'a> AttemptBucket<'a> {
@@ -70,6 +73,7 @@ impl<'a> AttemptBucket<'a> {
         match self {
             AttemptBucket::Username(username) => ("login", username),
             AttemptBucket::Device(device) => ("login-device", device),
+            AttemptBucket::SecondFactor(username) => ("mfa", username),
         }
     }
 }

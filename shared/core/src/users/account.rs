@@ -1,5 +1,7 @@
 //! The self-service part of a user's record (`crate::accounts` reads and writes it).
 
+use super::MfaFields;
+
 /// What the user's record says of its self-service state. Absent fields (an account an
 /// operator made) mean: no address, confirmed, no token outstanding.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub struct AccountFields {
     /// The session a password change kept: its tokens stay good though issued before
     /// `tokens_valid_after`.
     pub kept_session: Option<String>,
+    /// The second factor.
+    pub mfa: MfaFields,
 }
 
 impl AccountFields {

@@ -4,6 +4,7 @@
 
 mod account;
 mod memory;
+mod mfa;
 
 use std::fmt;
 
@@ -12,6 +13,7 @@ use serde_json::{Map, Value};
 
 pub use account::{AccountFields, Purpose};
 pub use memory::InMemoryUserStore;
+pub use mfa::MfaFields;
 
 use crate::{
     passwords::{self, PasswordChecker},

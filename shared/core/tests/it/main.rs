@@ -12,6 +12,7 @@ mod account_records;
 mod accounts;
 mod asymmetric_tokens;
 mod lookup;
+mod mfa;
 mod sessions;
 mod tokens;
 mod users;

@@ -49,7 +49,7 @@ fn rfc3339_seconds(seconds: i64) -> Result<String, StoreError> {
 }
 
 /// A conditional write's answer: written, or refused by its condition (no error).
-fn written<T, E, R>(sent: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+pub(super) fn written<T, E, R>(sent: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -12,5 +12,6 @@
 mod accounts;
 mod faults;
 mod lookup;
+mod mfa;
 mod sessions;
 mod users;

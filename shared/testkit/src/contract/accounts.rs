@@ -81,6 +81,7 @@ pub async fn create_makes_an_unconfirmed_account_and_refuses_a_taken_name(store:
             signup_token: Some(first.clone()),
             recovery_token: None,
             kept_session: None,
+            mfa: Default::default(),
         }
     );
     // As `users add` writes it, and `GET /profile` shows it.

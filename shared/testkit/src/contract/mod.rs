@@ -5,5 +5,6 @@
 pub mod account_records;
 pub mod accounts;
 pub mod lookup;
+pub mod mfa;
 pub mod sessions;
 pub mod users;
