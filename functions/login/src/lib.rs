@@ -9,6 +9,7 @@ use std::time::Duration;
 use auth_core::{
     AppState,
     accounts::ip_limit::LimitedRoute,
+    claims::AuthMethods,
     clock::Clock,
     device_proof::DeviceProof,
     login_schema::{self, Credentials},
@@ -70,7 +71,7 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
 
     // Signed side by side: with a key in KMS, each signature is a request.
     let (granted, proof) = tokio::join!(
-        sign_new_session(&tokens, browser, &user, now),
+        sign_new_session(&tokens, browser, &user, AuthMethods::Password, now),
         auth_core::device_proof::issue(&tokens, &user.username, device.as_deref(), now)
     );
     let granted = granted.map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;

@@ -6,7 +6,7 @@
 
 use auth_core::{
     AppState,
-    claims::{TokenKind, VerifiedClaims},
+    claims::{AuthMethods, TokenKind, VerifiedClaims},
     grant::{Grant, GrantedTokens},
     sessions::{Rotation, RotationOutcome},
     tokens::{SessionClaims, TokenError, TokenService, new_token_id},
@@ -41,6 +41,8 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     let session = claims.session_id().map(|id| SessionClaims {
         id,
         started_at: claims.session_started_at().unwrap_or(now),
+        // A session keeps how it signed in: a refresh is no new proof, nor less of one.
+        methods: claims.amr.as_deref().and_then(AuthMethods::of_claim),
     });
     let grant = |user, refresh_jti| Grant {
         user,

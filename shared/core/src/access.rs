@@ -92,6 +92,7 @@ mod tests {
             issued_at,
             session: Some("session-1".to_owned()),
             auth_time: issued_at,
+            amr: None,
             scope: None,
             fresh: false,
             csrf: None,

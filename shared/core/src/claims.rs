@@ -11,6 +11,46 @@ pub enum TokenKind {
     Refresh,
 }
 
+/// How a session's user proved who they are: RFC 8176's `amr` values, as its tokens carry
+/// them. Chosen at the login and carried unchanged through every refresh of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethods {
+    /// A password alone.
+    Password,
+    /// A password and a TOTP code: a one-time password (`otp`), a second factor (`mfa`).
+    PasswordAndOtp,
+    /// A password and a recovery code, in place of the TOTP code: a second factor, not `otp`.
+    PasswordAndRecoveryCode,
+}
+
+impl AuthMethods {
+    /// The `amr` claim's values.
+    pub fn values(self) -> &'static [&'static str] {
+        match self {
+            AuthMethods::Password => &["pwd"],
+            AuthMethods::PasswordAndOtp => &["pwd", "otp", "mfa"],
+            AuthMethods::PasswordAndRecoveryCode => &["pwd", "mfa"],
+        }
+    }
+
+    /// The methods of an `amr` claim we issued; none for any other (a token of
+    /// flask-jwt-extended's has none, and one of another issuer's is not carried on).
+    pub fn of_claim(values: &[String]) -> Option<Self> {
+        [
+            AuthMethods::Password,
+            AuthMethods::PasswordAndOtp,
+            AuthMethods::PasswordAndRecoveryCode,
+        ]
+        .into_iter()
+        .find(|methods| methods.values().iter().eq(values.iter()))
+    }
+
+    /// Whether a second factor was passed: what `AUTHORIZER_REQUIRE_MFA` asks.
+    pub fn has_second_factor(self) -> bool {
+        self.values().contains(&"mfa")
+    }
+}
+
 /// The payload we sign, in flask-jwt-extended's claim order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssuedClaims<'a> {
@@ -26,6 +66,10 @@ pub struct IssuedClaims<'a> {
     /// by every token of the session, it caps the session's life (`JWT_SESSION_MAX_AGE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// How the session's user signed in (RFC 8176), carried unchanged by every token of the
+    /// session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<&'a [&'a str]>,
     #[serde(rename = "type")]
     pub kind: TokenKind,
     pub sub: &'a str,
@@ -61,6 +105,9 @@ pub struct VerifiedClaims {
     pub session: Option<String>,
     /// `auth_time`, when the token has one as an integer: when its session began.
     pub auth_time: Option<i64>,
+    /// `amr`, when the token has one as an array of strings: how its session signed in. Read
+    /// as it is; `AuthMethods::of_claim` tells the values we issue.
+    pub amr: Option<Vec<String>>,
     /// `scope`, when the token has one as a string: the scopes it grants, space-separated.
     pub scope: Option<String>,
     /// `fresh`: whether the token came straight from a login (flask-jwt-extended's claim; a
@@ -98,6 +145,7 @@ mod tests {
             jti: "id",
             sid: None,
             auth_time: None,
+            amr: None,
             kind: TokenKind::Refresh,
             sub: "cosmo",
             nbf: 10,
@@ -114,6 +162,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_amr_sets_we_issue_are_read_back_and_only_those_with_a_second_factor_count() {
+        for methods in [
+            AuthMethods::Password,
+            AuthMethods::PasswordAndOtp,
+            AuthMethods::PasswordAndRecoveryCode,
+        ] {
+            let values: Vec<String> = methods.values().iter().map(|v| v.to_string()).collect();
+            assert_eq!(AuthMethods::of_claim(&values), Some(methods));
+        }
+        assert!(!AuthMethods::Password.has_second_factor());
+        assert!(AuthMethods::PasswordAndOtp.has_second_factor());
+        assert!(AuthMethods::PasswordAndRecoveryCode.has_second_factor());
+        for foreign in [
+            vec![],
+            vec!["mfa".to_owned()],
+            vec!["otp".to_owned(), "pwd".to_owned(), "mfa".to_owned()],
+            vec![
+                "pwd".to_owned(),
+                "otp".to_owned(),
+                "mfa".to_owned(),
+                "hwk".to_owned(),
+            ],
+        ] {
+            assert_eq!(AuthMethods::of_claim(&foreign), None, "{foreign:?}");
+        }
+    }
+
+    #[test]
     fn issuer_and_audience_appear_only_when_configured() {
         let claims = IssuedClaims {
             fresh: false,
@@ -121,6 +197,7 @@ mod tests {
             jti: "j",
             sid: Some("s"),
             auth_time: Some(1),
+            amr: Some(AuthMethods::PasswordAndOtp.values()),
             kind: TokenKind::Access,
             sub: "s",
             nbf: 1,
@@ -135,6 +212,7 @@ mod tests {
         assert_eq!(json["aud"], "api");
         assert_eq!(json["type"], "access");
         assert_eq!(json["sid"], "s");
+        assert_eq!(json["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
         assert_eq!(json["auth_time"], 1);
         assert_eq!(json["scope"], "read write");
         assert!(json.get("csrf").is_none());
@@ -148,6 +226,7 @@ mod tests {
             jti: "id",
             sid: None,
             auth_time: None,
+            amr: None,
             kind: TokenKind::Access,
             sub: "cosmo",
             nbf: 10,

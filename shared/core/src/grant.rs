@@ -108,6 +108,7 @@ mod tests {
                 session: Some(SessionClaims {
                     id: "s-1",
                     started_at: NOW - 5,
+                    methods: None,
                 }),
                 issued_at: NOW,
                 fresh: true,

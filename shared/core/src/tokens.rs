@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    claims::{IssuedClaims, TokenKind, VerifiedClaims},
+    claims::{AuthMethods, IssuedClaims, TokenKind, VerifiedClaims},
     clock::Clock,
     keys::{
         KeySet,
@@ -243,6 +243,9 @@ pub struct SessionClaims<'a> {
     pub id: &'a str,
     /// Seconds since the epoch.
     pub started_at: i64,
+    /// How the session signed in (`amr`), if that is known: a session begun by a login always
+    /// says; one a token of flask-jwt-extended's began does not.
+    pub methods: Option<AuthMethods>,
 }
 
 /// A token whose signature, header and claims check out, with whether it has expired (its
@@ -479,6 +482,9 @@ impl TokenService {
             jti,
             sid: session.map(|session| session.id),
             auth_time: session.map(|session| session.started_at),
+            amr: session
+                .and_then(|session| session.methods)
+                .map(AuthMethods::values),
             kind,
             sub: subject,
             nbf: issued_at,
@@ -588,6 +594,15 @@ impl TokenService {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             auth_time: integer("auth_time"),
+            amr: payload
+                .get("amr")
+                .and_then(Value::as_array)
+                .and_then(|values| {
+                    values
+                        .iter()
+                        .map(|value| value.as_str().map(str::to_owned))
+                        .collect()
+                }),
             scope: payload
                 .get("scope")
                 .and_then(Value::as_str)

@@ -77,6 +77,7 @@ mod tests {
             issued_at: None,
             session: None,
             auth_time: None,
+            amr: None,
             scope: None,
             fresh: false,
             csrf: csrf.map(str::to_owned),

@@ -6,7 +6,7 @@
 
 use auth_core::{
     AppState,
-    claims::TokenKind,
+    claims::{AuthMethods, TokenKind},
     grant::{Grant, GrantedTokens},
     settings::{
         BrowserSettings,
@@ -37,7 +37,8 @@ pub async fn new_session(
     key: ErrorKey,
 ) -> Result<Response<Body>, ApiError> {
     let tokens = tokens_for(state, request, key)?;
-    let granted = sign_new_session(&tokens, state.browser(), user, state.clock().unix_secs())
+    let now = state.clock().unix_secs();
+    let granted = sign_new_session(&tokens, state.browser(), user, AuthMethods::Password, now)
         .await
         .map_err(|error| ApiError::Signing(key, error))?;
     Ok(granted_response(
@@ -53,16 +54,30 @@ pub async fn sign_new_session(
     tokens: &TokenService,
     browser: &BrowserSettings,
     user: &User,
+    methods: AuthMethods,
     now: i64,
 ) -> Result<GrantedTokens, SigningError> {
-    let session_id = new_token_id();
+    sign_session(tokens, browser, user, &new_token_id(), methods, now).await
+}
+
+/// `sign_new_session`, for the session `session_id` chosen before (a login's, waiting for its
+/// second factor).
+pub async fn sign_session(
+    tokens: &TokenService,
+    browser: &BrowserSettings,
+    user: &User,
+    session_id: &str,
+    methods: AuthMethods,
+    now: i64,
+) -> Result<GrantedTokens, SigningError> {
     let refresh_jti = new_token_id();
     tokens
         .grant(&Grant {
             user,
             session: Some(SessionClaims {
-                id: &session_id,
+                id: session_id,
                 started_at: now,
+                methods: Some(methods),
             }),
             issued_at: now,
             fresh: true,

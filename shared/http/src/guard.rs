@@ -74,6 +74,7 @@ mod tests {
         let session = SessionClaims {
             id: session,
             started_at: now,
+            methods: None,
         };
         state
             .tokens()

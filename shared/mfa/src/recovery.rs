@@ -5,7 +5,7 @@
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::key::MfaKey;
+use auth_core::mfa::key::MfaKey;
 
 /// Codes in a set.
 pub const CODES_IN_A_SET: usize = 10;

@@ -77,6 +77,7 @@ fn token_of(fixture: &Fixture, user: &str, kind: TokenKind, session: &str) -> St
             Some(SessionClaims {
                 id: session,
                 started_at: now,
+                methods: None,
             }),
         )
         .unwrap()

@@ -47,6 +47,10 @@ async fn right_credentials_give_an_access_and_a_refresh_token() {
     assert_eq!(access.subject, "cosmo");
     assert_eq!(refresh.subject, "cosmo");
     assert_eq!(refresh.expires_at - access.expires_at, 3600 - 900);
+    // A password, and nothing more (RFC 8176): both tokens say so, for the session to keep.
+    for claims in [&access, &refresh] {
+        assert_eq!(claims.amr, Some(vec!["pwd".to_owned()]));
+    }
 }
 
 #[tokio::test]

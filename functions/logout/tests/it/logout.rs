@@ -39,6 +39,7 @@ fn session(state: &AppState) -> Session {
                 Some(SessionClaims {
                     id: &id,
                     started_at: now,
+                    methods: None,
                 }),
             )
             .unwrap()

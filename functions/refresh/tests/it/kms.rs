@@ -36,6 +36,7 @@ async fn kms_down_spends_nothing_and_the_retry_refreshes_whatever_the_grace() {
                 session: Some(SessionClaims {
                     id: "the-session",
                     started_at: now,
+                    methods: None,
                 }),
                 scope: None,
                 csrf: None,

@@ -44,6 +44,7 @@ async fn replay_after(grace: &str, idle: Duration) {
             Some(SessionClaims {
                 id: &session,
                 started_at: now,
+                methods: None,
             }),
         )
         .unwrap();

@@ -167,6 +167,7 @@ async fn the_new_tokens_keep_the_sessions_id_and_the_time_it_began() {
                 Some(auth_core::tokens::SessionClaims {
                     id: "the-session",
                     started_at: began,
+                    methods: None,
                 }),
             )
             .unwrap();
@@ -183,6 +184,62 @@ async fn the_new_tokens_keep_the_sessions_id_and_the_time_it_began() {
             let payload = payload_of(token);
             assert_eq!(payload["sid"], json!("the-session"), "rotation {rotation}");
             assert_eq!(payload["auth_time"], json!(began), "rotation {rotation}");
+        }
+    }
+}
+
+/// How a session signed in (`amr`) is the session's: every token a refresh hands out carries
+/// the presented one's, a second factor's included (so `AUTHORIZER_REQUIRE_MFA` keeps letting
+/// the session in), and a token without one (flask-jwt-extended's) buys tokens without one.
+#[tokio::test]
+async fn the_new_tokens_keep_how_the_session_signed_in() {
+    use auth_core::{claims::AuthMethods, tokens::SessionClaims};
+    for rotation in ["false", "true"] {
+        let state = state_builder(&[("JWT_REFRESH_TOKEN_ROTATION", rotation)])
+            .build()
+            .unwrap();
+        for methods in [
+            Some(AuthMethods::Password),
+            Some(AuthMethods::PasswordAndOtp),
+            Some(AuthMethods::PasswordAndRecoveryCode),
+            None,
+        ] {
+            let presented = state
+                .tokens()
+                .issue_at(
+                    TokenKind::Refresh,
+                    "cosmo",
+                    false,
+                    now() - 60,
+                    &format!("presented-{rotation}-{methods:?}"),
+                    Some(SessionClaims {
+                        // A session of its own: a rotated one would see the next as a replay.
+                        id: &format!("session-{rotation}-{methods:?}"),
+                        started_at: now() - 600,
+                        methods,
+                    }),
+                )
+                .unwrap();
+            assert_eq!(
+                payload_of(&presented).get("amr").cloned(),
+                methods.map(|methods| json!(methods.values()))
+            );
+            let response = refresh::handle(&state, bearer_request("POST", "/refresh", &presented))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = json_body(&response);
+            let mut issued = vec![body["access_token"].as_str().unwrap()];
+            if rotation == "true" {
+                issued.push(body["refresh_token"].as_str().unwrap());
+            }
+            for token in issued {
+                assert_eq!(
+                    payload_of(token).get("amr").cloned(),
+                    methods.map(|methods| json!(methods.values())),
+                    "rotation {rotation}, {methods:?}"
+                );
+            }
         }
     }
 }

@@ -79,6 +79,7 @@ fn refresh_token(state: &AppState) -> String {
             Some(SessionClaims {
                 id: "the-session",
                 started_at: now,
+                methods: None,
             }),
         )
         .unwrap()

@@ -1,12 +1,13 @@
-//! A second factor: what its routes need of the stores, as traits the stores implement. The
-//! factor itself (TOTP codes, sealed secrets, recovery codes, QR codes) is `auth-mfa`; the
-//! DynamoDB stores are `auth_dynamodb`'s.
+//! A second factor: what its routes need of the stores, as traits the stores implement, and
+//! the key that seals its secrets (`key`). The factor itself (TOTP codes, recovery codes, QR
+//! codes) is `auth-mfa`; the DynamoDB stores are `auth_dynamodb`'s.
 //!
 //! Every write is conditional on the factor the caller read (its sealed secret), so that a
 //! factor removed or replaced meanwhile is never written to, and a TOTP step is spent by a
 //! conditional write (`last_step < step`), so that of two uses of one code, however close,
 //! one succeeds.
 
+pub mod key;
 mod memory;
 
 use async_trait::async_trait;

@@ -49,6 +49,7 @@ fn issued_access_token_verifies_with_its_subject_kind_and_lifetime() {
             Some(SessionClaims {
                 id: "session-1",
                 started_at: NOW as i64 - 60,
+                methods: None,
             }),
         )
         .unwrap();
@@ -74,6 +75,7 @@ fn refresh_in_session(service: &TokenService, started_at: i64, issued_at: i64) -
     let session = SessionClaims {
         id: "s",
         started_at,
+        methods: None,
     };
     service
         .issue_at(
@@ -113,6 +115,7 @@ fn a_refresh_token_never_expires_after_its_sessions_end() {
             Some(SessionClaims {
                 id: "s",
                 started_at: start,
+                methods: None,
             }),
         )
         .unwrap();
