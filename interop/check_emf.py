@@ -68,6 +68,9 @@ def main() -> int:
         # The self-service routes' (issue 28).
         "signed_up", "signup_confirmed", "recovery_requested", "password_changed",
         "password_reset", "mail_sent", "mail_failed", "ip_throttled",
+        # The second factor's (issue 29).
+        "mfa_challenged", "mfa_failed", "mfa_locked", "recovery_code_used", "mfa_enrolled",
+        "mfa_removed",
     }
     check(seen == events, f"the pinned lines cover {sorted(seen)}, not {sorted(events)}")
 

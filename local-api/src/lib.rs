@@ -49,7 +49,7 @@ pub const MAX_HEADERS: usize = 100;
 /// The routes of `template.yaml`'s HTTP API, the source of routes: a test
 /// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
 /// disagree.
-pub const ROUTES: [(Method, &str, Function); 12] = [
+pub const ROUTES: [(Method, &str, Function); 17] = [
     (Method::POST, "/login", Function::Login),
     (Method::POST, "/refresh", Function::Refresh),
     (Method::GET, "/profile", Function::Profile),
@@ -62,6 +62,11 @@ pub const ROUTES: [(Method, &str, Function); 12] = [
     (Method::POST, "/resend", Function::Resend),
     (Method::POST, "/password", Function::ChangePassword),
     (Method::POST, "/password/reset", Function::ResetPassword),
+    (Method::POST, "/login/mfa", Function::LoginMfa),
+    (Method::POST, "/mfa/totp", Function::Mfa),
+    (Method::POST, "/mfa/totp/confirm", Function::Mfa),
+    (Method::DELETE, "/mfa/totp", Function::Mfa),
+    (Method::POST, "/mfa/recovery-codes", Function::Mfa),
 ];
 
 /// The function API Gateway would invoke for `method` and `path`, if any.
@@ -93,6 +98,8 @@ pub async fn invoke(
         Function::Resend => resend::handle(state, request).await,
         Function::ChangePassword => password::handle(state, request).await,
         Function::ResetPassword => password_reset::handle(state, request).await,
+        Function::LoginMfa => login_mfa::handle(state, request).await,
+        Function::Mfa => mfa::handle(state, request).await,
     }
 }
 

@@ -5,12 +5,15 @@ use std::{net::Ipv4Addr, process::ExitCode, sync::Arc};
 use auth_core::{
     AppState, Stores,
     accounts::{AccountRecords, AccountStore},
+    mfa::key::KEY_VAR as MFA_KEY_VAR,
+    mfa::{MfaChallenges, MfaStore},
     sessions::{InMemorySessionStore, SessionStore},
     settings::accounts::{SIGNUP_VAR, SignupPolicy},
     settings::{self, SECRET_KEY_VAR, Settings, Signing},
     users::{InMemoryUserStore, UserStore},
 };
 use auth_dynamodb::{DynamoSessionStore, DynamoUserStore};
+use base64::Engine as _;
 use lambda_http::Error;
 use local_api::{connections, outbox};
 
@@ -46,10 +49,16 @@ async fn serve() -> Result<(), Error> {
         Ok(secret) if !secret.is_empty() => None,
         _ => Some(random_secret()?),
     };
+    // The same for the second factor's key: a newcomer enrols without setting one.
+    let generated_mfa_key = match std::env::var(MFA_KEY_VAR) {
+        Ok(key) if !key.is_empty() => None,
+        _ => Some(random_mfa_key()?),
+    };
     // Locally, sign-up is open unless SIGNUP says otherwise: a newcomer tries the whole flow.
     let settings = Settings::from_lookup(|name| match std::env::var(name) {
         Ok(value) if !value.is_empty() => Some(value),
         _ if name == SECRET_KEY_VAR => generated_secret.clone(),
+        _ if name == MFA_KEY_VAR => generated_mfa_key.clone(),
         _ if name == SIGNUP_VAR => Some("open".to_owned()),
         _ => None,
     })?;
@@ -123,6 +132,12 @@ async fn serve() -> Result<(), Error> {
     match &settings.sessions_table {
         Some(table) => println!("Sessions: DynamoDB table {table}"),
         None => println!("Sessions: in memory (set SESSIONS_TABLE for DynamoDB)"),
+    }
+    if generated_mfa_key.is_some() {
+        println!(
+            "{MFA_KEY_VAR} is unset: using a random key; second factors enrolled now will not \
+             open after a restart (set it to `openssl rand -base64 32` to keep them)."
+        );
     }
     match &settings.signing {
         Signing::Hs256(_) if generated_secret.is_some() => println!(
@@ -211,30 +226,44 @@ async fn stores(settings: &Settings) -> Result<Stores, String> {
             auth_dynamodb::stores(auth_dynamodb::client().await, users, sessions)
         }
         (users_table, sessions_table) => {
-            let (users, accounts): (Arc<dyn UserStore>, Arc<dyn AccountStore>) = match users_table {
+            type UsersSide = (Arc<dyn UserStore>, Arc<dyn AccountStore>, Arc<dyn MfaStore>);
+            let (users, accounts, factors): UsersSide = match users_table {
                 Some(table) => {
                     let store = Arc::new(DynamoUserStore::connect(table.as_str()).await);
-                    (store.clone(), store)
+                    (store.clone(), store.clone(), store)
                 }
                 None => {
                     let store = Arc::new(InMemoryUserStore::demo());
-                    (store.clone(), store)
+                    (store.clone(), store.clone(), store)
                 }
             };
-            let (sessions, records): (Arc<dyn SessionStore>, Arc<dyn AccountRecords>) =
-                match sessions_table {
-                    Some(table) => {
-                        let store = Arc::new(DynamoSessionStore::connect(table.as_str()).await);
-                        (store.clone(), store)
-                    }
-                    None => {
-                        let store = Arc::new(InMemorySessionStore::default());
-                        (store.clone(), store)
-                    }
-                };
-            Stores::separate(users, sessions).with_accounts(accounts, records)
+            type SessionsSide = (
+                Arc<dyn SessionStore>,
+                Arc<dyn AccountRecords>,
+                Arc<dyn MfaChallenges>,
+            );
+            let (sessions, records, challenges): SessionsSide = match sessions_table {
+                Some(table) => {
+                    let store = Arc::new(DynamoSessionStore::connect(table.as_str()).await);
+                    (store.clone(), store.clone(), store)
+                }
+                None => {
+                    let store = Arc::new(InMemorySessionStore::default());
+                    (store.clone(), store.clone(), store)
+                }
+            };
+            Stores::separate(users, sessions)
+                .with_accounts(accounts, records)
+                .with_mfa(factors, challenges)
         }
     })
+}
+
+/// A second-factor key (32 random bytes) in base64, as `MFA_ENCRYPTION_KEY` takes it.
+fn random_mfa_key() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// 384 random bits from the OS, as hex.

@@ -73,6 +73,12 @@ enum Command {
     Disable { username: String },
     /// Sign the user out everywhere: their tokens issued until now stop working.
     EndSessions { username: String },
+    /// Remove the user's second factor and sign them out everywhere, for a user who lost both
+    /// their authenticator and their recovery codes.
+    ///
+    /// Their password alone opens the account until they enrol a factor again. Check who is
+    /// asking first: this is what someone who has only the password would ask for.
+    MfaReset { username: String },
     /// Let a disabled user in again.
     Enable { username: String },
     /// Grant OAuth scopes to the user, from their next access token on.
@@ -213,6 +219,13 @@ async fn run(command: Command) -> Result<String, String> {
             let admin = UserAdmin::of(&users().await?);
             admin.end_sessions(&username).await.map_err(refused)?;
             Ok(format!("ended every session of {username}"))
+        }
+        Command::MfaReset { username } => {
+            let admin = UserAdmin::of(&users().await?);
+            admin.mfa_reset(&username).await.map_err(refused)?;
+            Ok(format!(
+                "{username}: second factor removed; every session ended"
+            ))
         }
         Command::Enable { username } => {
             let admin = UserAdmin::of(&users().await?);

@@ -10,6 +10,7 @@ use std::{
 };
 
 use auth_core::{
+    mfa::{Confirmation, MfaFields, MfaStore},
     passwords::PasswordChecker,
     users::{UserStore, authenticate},
 };
@@ -203,7 +204,7 @@ fn an_empty_endpoint_variable_counts_as_unset_instead_of_breaking_every_call() {
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
-async fn passwd_disable_and_end_sessions_each_end_the_users_sessions() {
+async fn passwd_disable_end_sessions_and_mfa_reset_each_end_the_users_sessions() {
     let cli = Cli::new();
     let store = cli.store().await;
     let now = || {
@@ -232,6 +233,7 @@ async fn passwd_disable_and_end_sessions_each_end_the_users_sessions() {
     for args in [
         &["passwd", "cosmo"][..],
         &["end-sessions", "cosmo"],
+        &["mfa-reset", "cosmo"],
         &["disable", "cosmo"],
     ] {
         // Wait out the value the command before set (the next whole second after it ran), so
@@ -263,6 +265,44 @@ async fn passwd_disable_and_end_sessions_each_end_the_users_sessions() {
     let missing = cli.run(&["end-sessions", "nobody"], None);
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("no user nobody"));
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn mfa_reset_removes_the_factor_and_says_so() {
+    let cli = Cli::new();
+    let store = cli.store().await;
+    let added = cli.run(&["add", "cosmo"], Some("space-corgi\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(store.begin_enrolment("cosmo", "v1.k.sealed").await.unwrap());
+    let recovery_codes = ["h".to_owned()];
+    let confirmation = Confirmation {
+        username: "cosmo",
+        sealed_secret: "v1.k.sealed",
+        step: 7,
+        recovery_codes: &recovery_codes,
+        valid_after: 1_700_000_000,
+        kept_session: Some("s"),
+    };
+    assert!(store.confirm_enrolment(&confirmation).await.unwrap());
+
+    let reset = cli.run(&["mfa-reset", "cosmo"], None);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    assert_eq!(
+        stdout(&reset).trim(),
+        "cosmo: second factor removed; every session ended"
+    );
+    let user = store.find("cosmo").await.unwrap().unwrap();
+    assert_eq!(user.account.mfa, MfaFields::default());
+    assert_eq!(user.account.kept_session, None);
+
+    let missing = cli.run(&["mfa-reset", "nobody"], None);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("no user nobody"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]

@@ -10,7 +10,6 @@ use auth_core::{
     AppState,
     accounts::ip_limit::LimitedRoute,
     claims::AuthMethods,
-    clock::Clock,
     device_proof::DeviceProof,
     login_schema::{self, Credentials},
     metrics::Event,
@@ -21,12 +20,14 @@ use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
     deadline, device_proof,
-    grant::{granted_response, login_delivery, sign_new_session},
+    errors::MFA_REQUIRED,
+    grant::{granted_response, login_delivery, sign_new_session, wait_until_tokens_are_valid},
     ip_limit,
     issuer::tokens_for,
-    respond,
+    json_response, respond,
 };
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response, http::StatusCode};
+use serde_json::json;
 
 /// The body of a login whose tokens went into cookies only (a confirmed sign-up's too).
 pub use auth_http::grant::LOGIN_SUCCESSFUL;
@@ -34,9 +35,6 @@ pub use auth_http::grant::LOGIN_SUCCESSFUL;
 /// What a login keeps of its request's budget for its own password check and answer when it
 /// waits for checks in flight ahead of it (`LoginThrottle::admit`).
 const KEPT_FOR_THE_CHECK: Duration = Duration::from_secs(2);
-
-/// The longest login waits for its user's `tokens_valid_after` (normally under a second).
-const MAX_WAIT_FOR_VALID_AFTER: Duration = Duration::from_secs(2);
 
 pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>, Error> {
     respond(state, &request, ErrorKey::Error, login(state, &request)).await
@@ -66,6 +64,16 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     // Told only to whoever knows the password: no tokens until the mailed link is opened.
     if user.account.unconfirmed {
         return Err(ApiError::EmailNotConfirmed);
+    }
+    // No token before the second factor: a token for `/login/mfa` alone.
+    if user.account.mfa.is_on() {
+        let mfa_token = auth_mfa::challenge::begin(state, &user, ip_limit::source_ip(request))
+            .await
+            .map_err(|error| ApiError::Mfa(ErrorKey::Error, error))?;
+        return Ok(json_response(
+            StatusCode::FORBIDDEN,
+            &json!({"error": MFA_REQUIRED, "mfa_token": mfa_token}),
+        ));
     }
     let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
@@ -163,20 +171,4 @@ async fn authenticate(
         .map_err(|error| ApiError::Store(ErrorKey::Error, error))?
         .ok_or(ApiError::BadCredentials)?;
     Ok((user, device))
-}
-
-/// A password changed in this very second refuses tokens issued up to its end (`iat` counts
-/// whole seconds): a login right after it waits for the next second rather than hand out
-/// tokens that would be refused. The time to issue the tokens at.
-async fn wait_until_tokens_are_valid(clock: &Clock, user: &User) -> i64 {
-    if let Some(after) = user
-        .tokens_valid_after
-        .and_then(|after| u64::try_from(after).ok())
-    {
-        let wait = Duration::from_secs(after).saturating_sub(clock.now());
-        if !wait.is_zero() {
-            clock.sleep(wait.min(MAX_WAIT_FOR_VALID_AFTER)).await;
-        }
-    }
-    clock.unix_secs()
 }

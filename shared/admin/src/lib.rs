@@ -4,7 +4,7 @@
 //! - `tables`: create the users table (with its `email` index) and the sessions table as the
 //!   template declares them;
 //! - `users`: add, import, change, give an address to, grant and revoke scopes of, end the
-//!   sessions of, remove and list users.
+//!   sessions of, take the second factor from, remove and list users.
 
 mod tables;
 mod users;

@@ -1,6 +1,6 @@
 //! What only an operator does to the users table (the `users` command, and tests): create it,
-//! add, change, give an address to, grant scopes to, end the sessions of, remove and list
-//! users, in the item layout `auth_dynamodb::users` reads.
+//! add, change, give an address to, grant scopes to, end the sessions of, take the second
+//! factor from, remove and list users, in the item layout `auth_dynamodb::users` reads.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -26,8 +26,9 @@ use auth_dynamodb::{
     DynamoUserStore,
     client::{is_condition_failure, refusal, store_error},
     users::{
-        ACCOUNT_FIELDS, CREATED_AT, DISABLED, EMAIL, KEPT_SESSION, PASSWORD_HASH, RECOVERY_TOKEN,
-        SCOPES, SIGNUP_TOKEN, TOKENS_VALID_AFTER, USERNAME, from_item, scopes_of,
+        ACCOUNT_FIELDS, CREATED_AT, DISABLED, EMAIL, KEPT_SESSION, MFA_LAST_STEP, MFA_PENDING,
+        MFA_RECOVERY_CODES, MFA_SECRET, PASSWORD_HASH, RECOVERY_TOKEN, SCOPES, SIGNUP_TOKEN,
+        TOKENS_VALID_AFTER, USERNAME, from_item, scopes_of,
     },
 };
 use aws_sdk_dynamodb::Client;
@@ -72,12 +73,16 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
-/// What an administrative update does to one attribute.
+/// What an administrative update does to the user's own attributes.
 enum Change {
     Set(&'static str, AttributeValue),
-    Remove(&'static str),
+    Remove(&'static [&'static str]),
     None,
 }
+
+/// Every attribute of a second factor: the confirmed one, one being enrolled, its last spent
+/// step and its recovery codes.
+const SECOND_FACTOR: [&str; 4] = [MFA_SECRET, MFA_PENDING, MFA_LAST_STEP, MFA_RECOVERY_CODES];
 
 /// Whether an administrative update ends the user's sessions.
 #[derive(PartialEq, Eq)]
@@ -255,7 +260,7 @@ impl UserAdmin {
             self.update(username, Change::Set(DISABLED, flag), Sessions::End)
                 .await
         } else {
-            self.update(username, Change::Remove(DISABLED), Sessions::Keep)
+            self.update(username, Change::Remove(&[DISABLED]), Sessions::Keep)
                 .await
         }
     }
@@ -263,6 +268,16 @@ impl UserAdmin {
     /// Ends every session of an existing user: their tokens issued until now are refused.
     pub async fn end_sessions(&self, username: &str) -> Result<(), AdminError> {
         self.update(username, Change::None, Sessions::End).await
+    }
+
+    /// Takes the second factor from an existing user who lost both their authenticator and
+    /// their recovery codes, and ends every session they had: their password alone opens the
+    /// account until they enrol a factor again.
+    pub async fn mfa_reset(&self, username: &str) -> Result<(), AdminError> {
+        // The sessions end too: whoever holds one (the lost phone, say) could otherwise enrol a
+        // factor of their own and lock the user out; now only a login with the password can.
+        self.update(username, Change::Remove(&SECOND_FACTOR), Sessions::End)
+            .await
     }
 
     /// Makes `change` to an existing user, and ends their sessions if `sessions` says so.
@@ -277,7 +292,7 @@ impl UserAdmin {
             return Err(AdminError::NotFound(username.to_owned()));
         }
         let mut set = Vec::new();
-        let mut remove = Vec::new();
+        let mut remove: Vec<String> = Vec::new();
         let mut update = self
             .client()
             .update_item()
@@ -293,9 +308,12 @@ impl UserAdmin {
                     .expression_attribute_names("#field", field)
                     .expression_attribute_values(":value", value);
             }
-            Change::Remove(field) => {
-                remove.push("#field");
-                update = update.expression_attribute_names("#field", field);
+            Change::Remove(fields) => {
+                for (index, field) in fields.iter().enumerate() {
+                    let name = format!("#removed{index}");
+                    update = update.expression_attribute_names(&name, *field);
+                    remove.push(name);
+                }
             }
             Change::None => {}
         }
@@ -303,7 +321,7 @@ impl UserAdmin {
             set.push("#after = :after");
             // Every session ends: the one a password change kept too, and a reset link mailed
             // before (it would set a password the operator did not choose).
-            remove.extend(["#kept", "#recovery"]);
+            remove.extend(["#kept".to_owned(), "#recovery".to_owned()]);
             update = update
                 .expression_attribute_names("#kept", KEPT_SESSION)
                 .expression_attribute_names("#recovery", RECOVERY_TOKEN)

@@ -27,10 +27,16 @@ pub enum Function {
     ChangePassword,
     /// `POST /password/reset`: a new password, with a mailed reset token.
     ResetPassword,
+    /// `POST /login/mfa`: a login's second step, a TOTP or recovery code for its `mfa_token`.
+    LoginMfa,
+    /// The second factor's own routes, with a fresh access token: `POST /mfa/totp` (begin),
+    /// `POST /mfa/totp/confirm`, `DELETE /mfa/totp` and `POST /mfa/recovery-codes`. One
+    /// function for the four: one screen's steps, the same state and the same permissions.
+    Mfa,
 }
 
 impl Function {
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 14] = [
         Function::Login,
         Function::Refresh,
         Function::Profile,
@@ -43,6 +49,8 @@ impl Function {
         Function::Resend,
         Function::ChangePassword,
         Function::ResetPassword,
+        Function::LoginMfa,
+        Function::Mfa,
     ];
 
     /// The functions that send mail: only these link the SES client and may call
@@ -65,6 +73,8 @@ impl Function {
             Function::Resend => "resend",
             Function::ChangePassword => "password",
             Function::ResetPassword => "password-reset",
+            Function::LoginMfa => "login-mfa",
+            Function::Mfa => "mfa",
         }
     }
 
@@ -72,8 +82,11 @@ impl Function {
     /// others get the public keys alone (`template.yaml` passes each what this says).
     pub fn key_use(self) -> KeyUse {
         match self {
-            // Verify answers a confirmation with a login's tokens.
-            Function::Login | Function::Refresh | Function::Verify => KeyUse::Sign,
+            // Verify answers a confirmation with a login's tokens, LoginMfa a login's second
+            // step.
+            Function::Login | Function::Refresh | Function::Verify | Function::LoginMfa => {
+                KeyUse::Sign
+            }
             Function::Profile
             | Function::Logout
             | Function::Discovery
@@ -82,7 +95,8 @@ impl Function {
             | Function::Recover
             | Function::Resend
             | Function::ChangePassword
-            | Function::ResetPassword => KeyUse::Verify,
+            | Function::ResetPassword
+            | Function::Mfa => KeyUse::Verify,
         }
     }
 }

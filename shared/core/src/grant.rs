@@ -3,7 +3,7 @@
 //! stand, and each with its CSRF value when tokens travel in cookies.
 
 use crate::{
-    claims::TokenKind,
+    claims::{AuthMethods, TokenKind},
     tokens::{SessionClaims, SigningError, TokenService, TokenSpec, new_token_id},
     users::User,
 };
@@ -43,7 +43,19 @@ impl TokenService {
     /// now: a scope revoked since the login is gone from the next access token. The two are
     /// signed at once: with a key in KMS, each signature is a request.
     pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantedTokens, SigningError> {
-        let scope = (!grant.user.scopes.is_empty()).then(|| grant.user.scopes.join(" "));
+        // A session that passed a second factor carries `MFA_SCOPE` too, for a JWT authorizer
+        // (which reads no store) to require one on a route.
+        let mut scopes: Vec<&str> = grant.user.scopes.iter().map(String::as_str).collect();
+        if let Some(mfa_scope) = self.mfa_scope()
+            && grant
+                .session
+                .and_then(|session| session.methods)
+                .is_some_and(AuthMethods::has_second_factor)
+            && !scopes.contains(&mfa_scope)
+        {
+            scopes.push(mfa_scope);
+        }
+        let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
         let issue = async |kind, jti: &str| -> Result<IssuedToken, SigningError> {
             let csrf = grant.with_csrf.then(new_token_id);
             let token = self

@@ -55,10 +55,22 @@ pub enum Event {
     MailFailed,
     /// A request over its route's per-address limit, answered 429.
     IpThrottled,
+    /// A right password of a user with a second factor: answered with an `mfa_token`.
+    MfaChallenged,
+    /// A wrong TOTP or recovery code (at a login, or to change the factor).
+    MfaFailed,
+    /// A second factor locked by wrong codes, answered 429: a guessing signal.
+    MfaLocked,
+    /// A recovery code used: its user may have lost their authenticator.
+    RecoveryCodeUsed,
+    /// A second factor confirmed.
+    MfaEnrolled,
+    /// A second factor removed by its user.
+    MfaRemoved,
 }
 
 impl Event {
-    pub const ALL: [Event; 15] = [
+    pub const ALL: [Event; 21] = [
         Event::LoginSucceeded,
         Event::LoginFailed,
         Event::LoginThrottled,
@@ -74,6 +86,12 @@ impl Event {
         Event::MailSent,
         Event::MailFailed,
         Event::IpThrottled,
+        Event::MfaChallenged,
+        Event::MfaFailed,
+        Event::MfaLocked,
+        Event::RecoveryCodeUsed,
+        Event::MfaEnrolled,
+        Event::MfaRemoved,
     ];
 
     /// The event whose metric is `name`.
@@ -99,6 +117,12 @@ impl Event {
             Event::MailSent => "mail_sent",
             Event::MailFailed => "mail_failed",
             Event::IpThrottled => "ip_throttled",
+            Event::MfaChallenged => "mfa_challenged",
+            Event::MfaFailed => "mfa_failed",
+            Event::MfaLocked => "mfa_locked",
+            Event::RecoveryCodeUsed => "recovery_code_used",
+            Event::MfaEnrolled => "mfa_enrolled",
+            Event::MfaRemoved => "mfa_removed",
         }
     }
 
@@ -126,6 +150,8 @@ impl Event {
                 Resend,
                 ChangePassword,
                 ResetPassword,
+                LoginMfa,
+                Mfa,
             ],
             Event::SignedUp => &[Signup],
             Event::SignupConfirmed => &[Verify],
@@ -141,7 +167,12 @@ impl Event {
                 Resend,
                 ChangePassword,
                 ResetPassword,
+                LoginMfa,
+                Mfa,
             ],
+            Event::MfaChallenged => &[Login],
+            Event::MfaFailed | Event::MfaLocked | Event::RecoveryCodeUsed => &[LoginMfa, Mfa],
+            Event::MfaEnrolled | Event::MfaRemoved => &[Mfa],
         }
     }
 }

@@ -6,9 +6,11 @@ use crate::keys::{Asymmetric, KeySet, remote::RemoteSigner};
 
 pub mod accounts;
 pub mod browser;
+pub mod mfa;
 
 pub use accounts::AccountSettings;
 pub use browser::BrowserSettings;
+pub use mfa::MfaSettings;
 
 pub const ALGORITHM_VAR: &str = "JWT_ALGORITHM";
 pub const SECRET_KEY_VAR: &str = "JWT_SECRET_KEY";
@@ -75,6 +77,8 @@ pub struct Settings {
     pub browser: BrowserSettings,
     /// Sign-up, mail and the per-address limits of the self-service routes.
     pub accounts: AccountSettings,
+    /// The second factor: its key, its name in apps, how long a login waits for a code.
+    pub mfa: MfaSettings,
 }
 
 /// Refresh-token rotation (RFC 9700 section 4.14.2).
@@ -324,6 +328,7 @@ impl Settings {
             },
             browser: BrowserSettings::read(&read)?,
             accounts: AccountSettings::read(&read)?,
+            mfa: MfaSettings::read(&read)?,
         })
     }
 }
@@ -572,6 +577,7 @@ fn reject_non_unicode(
     match VARIABLES
         .into_iter()
         .chain(accounts::VARIABLES)
+        .chain(mfa::VARIABLES)
         .find(|variable| read(variable).is_some_and(|value| value.to_str().is_none()))
     {
         Some(variable) => Err(SettingsError {

@@ -12,11 +12,12 @@ use crate::{
     login_throttle::LoginThrottle,
     lookup::{SeparateLookup, TokenLookup},
     metrics::{Event, Metrics},
+    mfa::{MfaChallenges, MfaStore},
     passwords::PasswordChecker,
     sessions::{InMemorySessionStore, SessionStore},
     settings::{
-        AccountSettings, BrowserSettings, RotationPolicy, SESSIONS_TABLE_REQUIRED, Settings,
-        SettingsError, USERS_TABLE_REQUIRED,
+        AccountSettings, BrowserSettings, LoginThrottlePolicy, MfaSettings, RotationPolicy,
+        SESSIONS_TABLE_REQUIRED, Settings, SettingsError, USERS_TABLE_REQUIRED,
     },
     tokens::{SigningError, TokenService},
     users::{InMemoryUserStore, User, UserStore},
@@ -41,6 +42,7 @@ pub struct AppState {
     lookup: Arc<dyn TokenLookup>,
     rotation: RotationPolicy,
     login_throttle: LoginThrottle,
+    mfa_throttle: LoginThrottle,
     passwords: PasswordChecker,
     clock: Clock,
     request_budget: Duration,
@@ -50,6 +52,9 @@ pub struct AppState {
     records: Option<Arc<dyn AccountRecords>>,
     mailer: Option<Arc<dyn Mailer>>,
     account_settings: AccountSettings,
+    factors: Option<Arc<dyn MfaStore>>,
+    challenges: Option<Arc<dyn MfaChallenges>>,
+    mfa_settings: MfaSettings,
 }
 
 /// The stores a state reads and writes, and the lookup that reads both for a token's request.
@@ -64,6 +69,10 @@ pub struct Stores {
     pub accounts: Option<Arc<dyn AccountStore>>,
     /// Mailed tokens, mail slots and request counts (the sessions table's store).
     pub records: Option<Arc<dyn AccountRecords>>,
+    /// The second factors' writes (the users table's store).
+    pub factors: Option<Arc<dyn MfaStore>>,
+    /// Logins waiting for their second factor (the sessions table's store).
+    pub challenges: Option<Arc<dyn MfaChallenges>>,
 }
 
 impl Stores {
@@ -76,12 +85,27 @@ impl Stores {
             sessions,
             accounts: None,
             records: None,
+            factors: None,
+            challenges: None,
         }
     }
 
-    /// The in-memory stores, the self-service ones included.
+    /// The in-memory stores, the self-service and second-factor ones included.
     pub fn in_memory(users: Arc<InMemoryUserStore>, sessions: Arc<InMemorySessionStore>) -> Self {
-        Self::separate(users.clone(), sessions.clone()).with_accounts(users, sessions)
+        Self::separate(users.clone(), sessions.clone())
+            .with_accounts(users.clone(), sessions.clone())
+            .with_mfa(users, sessions)
+    }
+
+    /// These stores, with the second factor's writes and the logins waiting for one.
+    pub fn with_mfa(
+        mut self,
+        factors: Arc<dyn MfaStore>,
+        challenges: Arc<dyn MfaChallenges>,
+    ) -> Self {
+        self.factors = Some(factors);
+        self.challenges = Some(challenges);
+        self
     }
 
     /// These stores, with the self-service routes' writes and records.
@@ -173,6 +197,14 @@ impl StateBuilder {
                 settings.login_throttle,
                 self.stores.sessions.clone(),
             ),
+            // A factor locks as a login does, in the same window, after its own count.
+            mfa_throttle: LoginThrottle::new(
+                LoginThrottlePolicy {
+                    max_failures: settings.mfa.lock_max_failures,
+                    window: settings.login_throttle.window,
+                },
+                self.stores.sessions.clone(),
+            ),
             sessions: self.stores.sessions,
             lookup: self.stores.lookup,
             rotation: settings.rotation,
@@ -185,6 +217,9 @@ impl StateBuilder {
             records: self.stores.records,
             mailer: self.mailer,
             account_settings: settings.accounts,
+            factors: self.stores.factors,
+            challenges: self.stores.challenges,
+            mfa_settings: settings.mfa,
         })
     }
 }
@@ -230,6 +265,12 @@ impl AppState {
         &self.login_throttle
     }
 
+    /// Counts wrong second-factor codes per user (`AttemptBucket::SecondFactor`), and locks
+    /// the factor after `MFA_MAX_FAILURES` of them in `LOGIN_FAILURE_WINDOW`.
+    pub fn mfa_throttle(&self) -> &LoginThrottle {
+        &self.mfa_throttle
+    }
+
     /// Checks passwords with bounded workers, each with an Argon2 memory it keeps.
     pub fn passwords(&self) -> &PasswordChecker {
         &self.passwords
@@ -268,6 +309,21 @@ impl AppState {
     /// Sign-up, mail and the per-address limits.
     pub fn account_settings(&self) -> &AccountSettings {
         &self.account_settings
+    }
+
+    /// The second factors' writes, if the stores have them.
+    pub fn factors(&self) -> Option<&dyn MfaStore> {
+        self.factors.as_deref()
+    }
+
+    /// Logins waiting for their second factor, if the stores have them.
+    pub fn challenges(&self) -> Option<&dyn MfaChallenges> {
+        self.challenges.as_deref()
+    }
+
+    /// The second factor's key, name and limits.
+    pub fn mfa_settings(&self) -> &MfaSettings {
+        &self.mfa_settings
     }
 
     /// Counts `event` now, as a metric line of this function.

@@ -168,6 +168,9 @@ struct TokenConfig {
     session_max_age: Duration,
     /// Whether the issuer is each request's origin (asymmetric, no `JWT_ISSUER`).
     issuer_from_origin: bool,
+    /// `MFA_SCOPE`: the scope the access tokens of a session that passed a second factor
+    /// carry beside the user's, for an API Gateway JWT authorizer's route to require.
+    mfa_scope: Option<String>,
     audience: Option<String>,
 }
 
@@ -277,6 +280,11 @@ impl CheckedToken {
 }
 
 impl TokenService {
+    /// `MFA_SCOPE`, if set: what a second factor adds to an access token's scopes.
+    pub fn mfa_scope(&self) -> Option<&str> {
+        self.config.mfa_scope.as_deref()
+    }
+
     pub fn new(settings: &Settings) -> Result<Self, SigningError> {
         crypto::install();
         let keys = match &settings.signing {
@@ -301,6 +309,7 @@ impl TokenService {
                 session_max_age: settings.session_max_age,
                 issuer_from_origin,
                 audience: settings.audience.clone(),
+                mfa_scope: settings.mfa.scope.clone(),
             }),
             issuer: settings.issuer.clone(),
         })

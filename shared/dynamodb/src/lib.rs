@@ -26,8 +26,9 @@ pub use sessions::DynamoSessionStore;
 pub use users::DynamoUserStore;
 
 /// The stores of the users table `users_table` and the sessions table `sessions_table` over
-/// `client`, with the lookup that reads both in one round trip, and the self-service routes'
-/// stores: the same two store objects, as `AccountStore` and `AccountRecords`.
+/// `client`, with the lookup that reads both in one round trip, and the self-service and
+/// second-factor routes' stores: the same two store objects, as `AccountStore` and
+/// `AccountRecords`, `MfaStore` and `MfaChallenges`.
 pub fn stores(client: Client, users_table: &str, sessions_table: &str) -> Stores {
     let users = Arc::new(DynamoUserStore::new(client.clone(), users_table));
     let sessions = Arc::new(DynamoSessionStore::new(client.clone(), sessions_table));
@@ -35,7 +36,9 @@ pub fn stores(client: Client, users_table: &str, sessions_table: &str) -> Stores
         users: users.clone(),
         sessions: sessions.clone(),
         lookup: Arc::new(DynamoTokenLookup::new(client, users_table, sessions_table)),
-        accounts: Some(users),
-        records: Some(sessions),
+        accounts: Some(users.clone()),
+        records: Some(sessions.clone()),
+        factors: Some(users),
+        challenges: Some(sessions),
     }
 }

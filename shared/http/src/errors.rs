@@ -10,6 +10,7 @@ use auth_core::{
     login_schema::FieldErrors,
     login_throttle::{ThrottleError, ThrottleReason, Throttled},
     metrics::Event,
+    mfa::MfaError,
     store::StoreError,
     tokens::{SigningError, TokenError},
 };
@@ -53,6 +54,15 @@ pub const SIGNUP_DOMAIN_NOT_ALLOWED: &str = "Sign-up is not open to addresses of
 /// all, so that none tells a guesser anything.
 pub const MAIL_TOKEN_INVALID: &str = "Token is invalid or has expired";
 pub const WRONG_CURRENT_PASSWORD: &str = "Current password is incorrect";
+/// Auth0's word for a right password that needs a second factor before any token.
+pub const MFA_REQUIRED: &str = "mfa_required";
+/// An `mfa_token` unknown, expired, spent, dead, of another address: one message for all.
+pub const MFA_TOKEN_INVALID: &str = "MFA token is invalid or has expired";
+/// A wrong TOTP or recovery code, or one already used: one message for both.
+pub const WRONG_CODE: &str = "Invalid code";
+pub const TOO_MANY_WRONG_CODES: &str = "Too many wrong codes: try again later";
+pub const MFA_ALREADY_ON: &str = "A second factor is already on: remove it first";
+pub const MFA_NOT_ON: &str = "No second factor to act on";
 
 /// The key an error body's message goes under, which the answering route decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +125,9 @@ pub enum ApiError {
     /// Over the route's per-address limit.
     #[error("too many requests from one address")]
     IpThrottled(ErrorKey, IpThrottled),
+    /// A second-factor request refused (`auth_core::mfa::MfaError`).
+    #[error("{1}")]
+    Mfa(ErrorKey, MfaError),
 }
 
 impl ApiError {
@@ -149,6 +162,18 @@ impl ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             ApiError::EmailNotConfirmed => StatusCode::FORBIDDEN,
+            ApiError::Mfa(key, error) => match error {
+                MfaError::Invalid(_) => StatusCode::BAD_REQUEST,
+                MfaError::InvalidMfaToken | MfaError::WrongCode | MfaError::NotFresh => {
+                    StatusCode::UNAUTHORIZED
+                }
+                MfaError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
+                MfaError::AlreadyOn | MfaError::NotOn => StatusCode::CONFLICT,
+                MfaError::Store(error) => ApiError::Store(*key, error.clone()).status(),
+                MfaError::NotConfigured(_) | MfaError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
             ApiError::IpThrottled(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Account(key, error) => match error {
                 AccountError::Invalid(_)
@@ -197,6 +222,17 @@ impl ApiError {
             }
             ApiError::EmailNotConfirmed => json!({"error": EMAIL_NOT_CONFIRMED}),
             ApiError::IpThrottled(key, _) => keyed(*key, TOO_MANY_REQUESTS),
+            ApiError::Mfa(key, error) => match error {
+                MfaError::Invalid(errors) => json!({"error": errors}),
+                MfaError::InvalidMfaToken => json!({"error": MFA_TOKEN_INVALID}),
+                MfaError::WrongCode => json!({"error": WRONG_CODE}),
+                MfaError::Locked(_) => json!({"error": TOO_MANY_WRONG_CODES}),
+                MfaError::NotFresh => json!({"msg": FRESH_TOKEN_REQUIRED}),
+                MfaError::AlreadyOn => json!({"error": MFA_ALREADY_ON}),
+                MfaError::NotOn => json!({"error": MFA_NOT_ON}),
+                MfaError::Store(error) => ApiError::Store(*key, error.clone()).body(),
+                MfaError::NotConfigured(_) | MfaError::Internal(_) => keyed(*key, INTERNAL_ERROR),
+            },
             ApiError::Account(key, error) => match error {
                 AccountError::Invalid(errors) => json!({"error": errors}),
                 AccountError::Refused { field, message } => json!({"error": {*field: [message]}}),
@@ -224,7 +260,8 @@ impl ApiError {
             ApiError::Revoked => Some(Event::RevokedTokenPresented),
             ApiError::Replayed => Some(Event::RefreshReuseDetected),
             ApiError::Store(_, StoreError::Unavailable(_))
-            | ApiError::Account(_, AccountError::Store(StoreError::Unavailable(_))) => {
+            | ApiError::Account(_, AccountError::Store(StoreError::Unavailable(_)))
+            | ApiError::Mfa(_, MfaError::Store(StoreError::Unavailable(_))) => {
                 Some(Event::StoreUnavailable)
             }
             ApiError::IpThrottled(..) => Some(Event::IpThrottled),
@@ -257,9 +294,8 @@ impl ApiError {
         }
         let retry_after = match &self {
             ApiError::Throttled(throttled)
-            | ApiError::Account(_, AccountError::Throttled(throttled)) => {
-                Some(throttled.retry_after)
-            }
+            | ApiError::Account(_, AccountError::Throttled(throttled))
+            | ApiError::Mfa(_, MfaError::Locked(throttled)) => Some(throttled.retry_after),
             ApiError::IpThrottled(_, throttled) => Some(throttled.retry_after.as_secs().max(1)),
             ApiError::Account(_, AccountError::MailUnavailable(_, after)) => {
                 Some(after.as_secs().max(1))

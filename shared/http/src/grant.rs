@@ -4,9 +4,12 @@
 //! both. With cookies only, the body carries no token at all: no script of the page can read
 //! one.
 
+use std::time::Duration;
+
 use auth_core::{
     AppState,
     claims::{AuthMethods, TokenKind},
+    clock::Clock,
     grant::{Grant, GrantedTokens},
     settings::{
         BrowserSettings,
@@ -137,6 +140,25 @@ pub fn granted_response(
         }
     }
     response
+}
+
+/// The longest a login waits for its user's `tokens_valid_after` (normally under a second).
+const MAX_WAIT_FOR_VALID_AFTER: Duration = Duration::from_secs(2);
+
+/// A password changed in this very second refuses tokens issued up to its end (`iat` counts
+/// whole seconds): a login right after it waits for the next second rather than hand out
+/// tokens that would be refused. The time to issue the tokens at.
+pub async fn wait_until_tokens_are_valid(clock: &Clock, user: &User) -> i64 {
+    if let Some(after) = user
+        .tokens_valid_after
+        .and_then(|after| u64::try_from(after).ok())
+    {
+        let wait = Duration::from_secs(after).saturating_sub(clock.now());
+        if !wait.is_zero() {
+            clock.sleep(wait.min(MAX_WAIT_FOR_VALID_AFTER)).await;
+        }
+    }
+    clock.unix_secs()
 }
 
 #[cfg(test)]

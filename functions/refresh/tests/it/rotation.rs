@@ -54,6 +54,8 @@ fn rotating(grace: &str) -> (AppState, Arc<InMemorySessionStore>) {
         lookup: Arc::new(lookup),
         accounts: None,
         records: None,
+        factors: None,
+        challenges: None,
     };
     let settings = settings_with(&[
         ("JWT_REFRESH_TOKEN_ROTATION", "true"),

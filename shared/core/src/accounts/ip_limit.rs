@@ -17,16 +17,19 @@ pub enum LimitedRoute {
     Resend,
     /// `/password` and `/password/reset`: one allowance for both.
     Password,
+    /// `/login/mfa` and the second factor's own routes: one allowance for all.
+    Mfa,
 }
 
 impl LimitedRoute {
-    pub const ALL: [LimitedRoute; 6] = [
+    pub const ALL: [LimitedRoute; 7] = [
         LimitedRoute::Login,
         LimitedRoute::Signup,
         LimitedRoute::Verify,
         LimitedRoute::Recover,
         LimitedRoute::Resend,
         LimitedRoute::Password,
+        LimitedRoute::Mfa,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl LimitedRoute {
             LimitedRoute::Recover => "recover",
             LimitedRoute::Resend => "resend",
             LimitedRoute::Password => "password",
+            LimitedRoute::Mfa => "mfa",
         }
     }
 
@@ -49,6 +53,7 @@ impl LimitedRoute {
             LimitedRoute::Recover => "RECOVER_IP_LIMIT",
             LimitedRoute::Resend => "RESEND_IP_LIMIT",
             LimitedRoute::Password => "PASSWORD_IP_LIMIT",
+            LimitedRoute::Mfa => "MFA_IP_LIMIT",
         }
     }
 }

@@ -12,8 +12,44 @@ mod memory;
 
 use async_trait::async_trait;
 
-use crate::store::StoreError;
 pub use crate::users::MfaFields;
+use crate::{login_schema::FieldErrors, login_throttle::Throttled, store::StoreError};
+
+/// Why a second-factor request was refused, for the HTTP layer to answer. Carries no code,
+/// secret or token.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    /// The body's fields, in marshmallow's shape.
+    #[error("body failed validation")]
+    Invalid(FieldErrors),
+    /// An `mfa_token` unknown, expired, spent, dead of wrong codes, of another address, or
+    /// whose user is gone, disabled or without a factor: one answer for all.
+    #[error("mfa token refused")]
+    InvalidMfaToken,
+    /// A wrong TOTP or recovery code, or a code already used.
+    #[error("wrong code")]
+    WrongCode,
+    /// Too many wrong codes for the user's factor in the window.
+    #[error("second factor locked")]
+    Locked(Throttled),
+    /// An access token that did not come straight from a login.
+    #[error("fresh token required")]
+    NotFresh,
+    /// `/mfa/totp` for a user whose factor is on: it is removed first.
+    #[error("a second factor is already on")]
+    AlreadyOn,
+    /// A confirmation with no enrolment begun, or a change of a factor that is not on.
+    #[error("no second factor to act on")]
+    NotOn,
+    /// A function without the stores or the key the route needs: a deployment bug.
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No random secret or token could be made, or a stored secret could not be opened.
+    #[error("{0}")]
+    Internal(String),
+}
 
 /// A factor's confirmation: the pending secret becomes the factor, its first code's step is
 /// spent, its recovery codes are set, and the user's other sessions end.
@@ -124,13 +160,13 @@ pub trait MfaChallenges: Send + Sync {
         challenge: &Challenge,
     ) -> Result<(), StoreError>;
 
-    /// The challenge, if it has not ended at `now` and has had fewer than `max_failures`
-    /// wrong codes.
+    /// The challenge, if it has not ended at `now`, with its wrong codes so far: one with too
+    /// many is still found (its user's lock is told before its death), and the caller refuses
+    /// it.
     async fn find_challenge(
         &self,
         token_hash: &str,
         now: i64,
-        max_failures: u32,
     ) -> Result<Option<Challenge>, StoreError>;
 
     /// Counts a wrong code against the challenge, if it is still alive at `now` with fewer

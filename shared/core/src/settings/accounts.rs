@@ -244,7 +244,7 @@ impl AccountSettings {
 }
 
 /// The variables this module reads.
-pub const VARIABLES: [&str; 12] = [
+pub const VARIABLES: [&str; 13] = [
     SIGNUP_VAR,
     MAIL_FROM_VAR,
     APP_URL_VAR,
@@ -257,6 +257,7 @@ pub const VARIABLES: [&str; 12] = [
     "RECOVER_IP_LIMIT",
     "RESEND_IP_LIMIT",
     "PASSWORD_IP_LIMIT",
+    "MFA_IP_LIMIT",
 ];
 
 #[cfg(test)]

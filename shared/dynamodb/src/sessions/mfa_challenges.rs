@@ -81,14 +81,12 @@ impl MfaChallenges for DynamoSessionStore {
         &self,
         token_hash: &str,
         now: i64,
-        max_failures: u32,
     ) -> Result<Option<Challenge>, StoreError> {
         let Some(item) = self.item(challenge_key(token_hash), now).await? else {
             return Ok(None);
         };
         let challenge = challenge(&item)?;
-        Ok(Some(challenge)
-            .filter(|challenge| challenge.expires_at > now && challenge.failures < max_failures))
+        Ok(Some(challenge).filter(|challenge| challenge.expires_at > now))
     }
 
     async fn count_failure(

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use auth_admin::{AdminError, UserAdmin};
 use auth_core::{
+    mfa::{Confirmation, MfaFields, MfaStore},
     passwords::{self, PasswordChecker},
     store::StoreError,
     users::{DEMO_PASSWORD_HASH, User, UserStore, authenticate},
@@ -147,6 +148,71 @@ async fn disable_enable_passwd_and_remove_change_the_stored_user() {
     assert!(store.find("cosmo").await.unwrap().is_none());
 }
 
+/// A user who lost their authenticator and their recovery codes: the operator's reset leaves
+/// no trace of the factor (a confirmed one or one being enrolled) and ends every session, the
+/// one the confirmation kept too; the password and profile stay.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn mfa_reset_removes_every_trace_of_the_factor_and_ends_every_session() {
+    let store = fresh_dynamodb_store().await;
+    let admin = UserAdmin::of(&store);
+    admin
+        .add(&user("cosmo", "space-corgi"), false)
+        .await
+        .unwrap();
+    assert!(store.begin_enrolment("cosmo", "v1.k.sealed").await.unwrap());
+    let recovery_codes = ["h".to_owned()];
+    let confirmation = Confirmation {
+        username: "cosmo",
+        sealed_secret: "v1.k.sealed",
+        step: 7,
+        recovery_codes: &recovery_codes,
+        valid_after: 1_700_000_000,
+        kept_session: Some("s"),
+    };
+    assert!(store.confirm_enrolment(&confirmation).await.unwrap());
+    let enrolled = store.find("cosmo").await.unwrap().unwrap();
+    assert!(enrolled.account.mfa.is_on());
+    assert_eq!(enrolled.account.kept_session.as_deref(), Some("s"));
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    admin.mfa_reset("cosmo").await.unwrap();
+    let reset = store.find("cosmo").await.unwrap().unwrap();
+    assert_eq!(reset.account.mfa, MfaFields::default());
+    assert!(
+        reset
+            .tokens_valid_after
+            .is_some_and(|after| after >= before),
+        "{:?}, before {before}",
+        reset.tokens_valid_after
+    );
+    assert_eq!(reset.account.kept_session, None);
+    assert_eq!(reset.profile["display_name"], json!("Cosmo"));
+    assert!(
+        authenticate(&store, &PasswordChecker::new(1), "cosmo", "space-corgi")
+            .await
+            .unwrap()
+            .is_some(),
+        "the password alone opens the account"
+    );
+
+    // A factor begun and never confirmed goes too.
+    assert!(store.begin_enrolment("cosmo", "v1.k.again").await.unwrap());
+    admin.mfa_reset("cosmo").await.unwrap();
+    let reset = store.find("cosmo").await.unwrap().unwrap();
+    assert_eq!(reset.account.mfa, MfaFields::default());
+
+    let missing = admin.mfa_reset("nobody").await;
+    assert!(
+        matches!(&missing, Err(AdminError::NotFound(name)) if name == "nobody"),
+        "{missing:?}"
+    );
+    assert!(store.find("nobody").await.unwrap().is_none());
+}
+
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn changes_to_a_missing_user_are_not_found_and_create_nothing() {
@@ -156,6 +222,7 @@ async fn changes_to_a_missing_user_are_not_found_and_create_nothing() {
         admin.set_disabled("ghost", true).await,
         admin.set_disabled("ghost", false).await,
         admin.set_password_hash("ghost", "h").await,
+        admin.mfa_reset("ghost").await,
         admin.grant_scopes("ghost", &["read"]).await.map(drop),
         admin.revoke_scopes("ghost", &["read"]).await.map(drop),
         admin.remove("ghost").await,
@@ -450,6 +517,7 @@ async fn admin_changes_to_unstorable_usernames_are_refused_not_store_errors() {
         );
         for changed in [
             admin.end_sessions(&username).await,
+            admin.mfa_reset(&username).await,
             admin.set_disabled(&username, true).await,
             admin.set_password_hash(&username, DEMO_PASSWORD_HASH).await,
             admin.grant_scopes(&username, &["read"]).await.map(drop),
