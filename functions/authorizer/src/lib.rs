@@ -6,6 +6,9 @@
 //! - an HTTP API's (payload format 2.0), with a simple response: `{"isAuthorized", "context"}`;
 //! - a REST API's `TOKEN` and `REQUEST` authorizers, with an IAM policy for the method.
 //!
+//! With `AUTHORIZER_REQUIRE_MFA=true` it also refuses a token whose session passed no second
+//! factor (its `amr`), which API Gateway's JWT authorizer cannot read.
+//!
 //! A refusal tells the client nothing more than API Gateway's 401/403; the reason goes to the
 //! log, never the token. A store outage refuses (fails closed) and logs an error.
 
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use auth_core::{
     AppState, StartupError,
     access::Refusal,
-    claims::{TokenKind, VerifiedClaims},
+    claims::{AuthMethods, TokenKind, VerifiedClaims},
     tokens::{IssuerUnknown, TokenService},
     users::is_valid_scope,
 };
@@ -27,6 +30,9 @@ use serde_json::{Map, Value, json};
 
 /// Scopes every token must grant, space-separated (e.g. `reports:read admin`); unset: none.
 pub const REQUIRED_SCOPES_VAR: &str = "AUTHORIZER_REQUIRED_SCOPES";
+/// Whether every token must come from a session that passed a second factor: `true` or
+/// `false` (any case); unset: false.
+pub const REQUIRE_MFA_VAR: &str = "AUTHORIZER_REQUIRE_MFA";
 
 /// What REST API Gateway answers with a 401 when an authorizer returns this error.
 const UNAUTHORIZED: &str = "Unauthorized";
@@ -43,14 +49,17 @@ pub enum AuthorizerError {
     NoIssuer(#[from] IssuerUnknown),
     #[error("invalid configuration: {REQUIRED_SCOPES_VAR}: `{0}` is not a scope-token")]
     BadScope(String),
+    #[error("invalid configuration: {REQUIRE_MFA_VAR}: `{0}` is not `true` or `false`")]
+    BadSwitch(String),
 }
 
 /// The authorizer: the state of the other functions, the token service for the configured
-/// issuer, and the scopes every token needs.
+/// issuer, the scopes every token needs, and whether it needs a second factor.
 pub struct Authorizer {
     state: Arc<AppState>,
     tokens: TokenService,
     required_scopes: Vec<String>,
+    require_mfa: bool,
 }
 
 /// The event API Gateway sent, told apart by its fields.
@@ -81,15 +90,15 @@ pub enum Decision {
     Allow(Identity),
     /// No token, or none that could be read: a REST API answers 401.
     Unauthorized(String),
-    /// A token that is not good (expired, revoked, forged, lacking a scope...), or a store
-    /// that did not answer: 403.
+    /// A token that is not good (expired, revoked, forged, lacking a scope or a second factor
+    /// when one is required...), or a store that did not answer: 403.
     Deny(String),
 }
 
 impl Authorizer {
-    /// `state` with the scopes `lookup` (the environment) requires. `origin` is where the
-    /// tokens were issued when the deployment takes its issuer from the URL (`local-api`'s
-    /// own); in Lambda, None: the issuer must then be configured (`JWT_ISSUER`).
+    /// `state` with the scopes and the second factor `lookup` (the environment) requires.
+    /// `origin` is where the tokens were issued when the deployment takes its issuer from the URL
+    /// (`local-api`'s own); in Lambda, None: the issuer must then be configured (`JWT_ISSUER`).
     pub fn new(
         state: Arc<AppState>,
         origin: Option<&str>,
@@ -106,10 +115,17 @@ impl Authorizer {
             }
             required_scopes.push(scope.to_owned());
         }
+        // Empty is unset, as for the service's settings: CloudFormation passes an empty string
+        // for an empty parameter.
+        let require_mfa = match lookup(REQUIRE_MFA_VAR).filter(|text| !text.is_empty()) {
+            None => false,
+            Some(text) => parse_switch(&text).ok_or(AuthorizerError::BadSwitch(text))?,
+        };
         Ok(Self {
             state,
             tokens,
             required_scopes,
+            require_mfa,
         })
     }
 
@@ -175,6 +191,11 @@ impl Authorizer {
             .find(|scope| !granted.contains(&scope.as_str()))
         {
             return Decision::Deny(format!("the token lacks the scope {missing}"));
+        }
+        if self.require_mfa
+            && let Some(reason) = lacks_second_factor(claims.amr.as_deref())
+        {
+            return Decision::Deny(reason.to_owned());
         }
         Decision::Allow(identity_of(claims))
     }
@@ -284,6 +305,30 @@ fn identity_of(claims: VerifiedClaims) -> Identity {
         scope: claims.scope,
         jti: claims.jti,
         fresh: claims.fresh,
+    }
+}
+
+/// `true` or `false`, in any case, as `auth_core::settings` reads its switches (CloudFormation
+/// parameters are strings; its parser is private to it).
+fn parse_switch(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Why a token's `amr` shows no second factor, for the log; None when it shows one. An `amr`
+/// this service does not issue proves nothing, and a token without one (flask-jwt-extended's,
+/// or issued before `amr`) cannot say: both are refused, as the variable promises.
+fn lacks_second_factor(amr: Option<&[String]>) -> Option<&'static str> {
+    let Some(amr) = amr else {
+        return Some("the token has no amr: its second factor is unknown");
+    };
+    match AuthMethods::of_claim(amr) {
+        Some(methods) if methods.has_second_factor() => None,
+        Some(_) => Some("the token's session passed no second factor"),
+        None => Some("the token's amr is not one this service issues"),
     }
 }
 

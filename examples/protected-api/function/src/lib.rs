@@ -1,11 +1,12 @@
-//! The protected API's one function, behind `GET /hello` and `GET /admin`, where it answers with
-//! what API Gateway's JWT authorizer found in the caller's access token, and `GET /account` (on
-//! the HTTP API and the REST API), where it answers with who the auth service's Lambda
-//! authorizer found calling.
+//! The protected API's one function, behind `GET /hello`, `GET /admin` and `GET /sensitive`,
+//! where it answers with what API Gateway's JWT authorizer found in the caller's access token,
+//! and `GET /account` (on the HTTP API and the REST API), where it answers with who the auth
+//! service's Lambda authorizer found calling.
 //!
 //! It verifies no token itself: API Gateway did before invoking it (the signature against the
-//! auth service's published keys, `iss`, `aud`, the times, and `/admin`'s scope; see
-//! `../template.yaml`). What the authorizer found arrives in the payload format 2.0 event at
+//! auth service's published keys, `iss`, `aud`, the times, and the scope `/admin` or
+//! `/sensitive` requires, `/sensitive`'s standing for a second factor; see `../template.yaml`).
+//! What the authorizer found arrives in the payload format 2.0 event at
 //! `requestContext.authorizer.jwt`: `claims`, each claim's value as a string, and `scopes`.
 
 use lambda_http::{
@@ -85,10 +86,10 @@ fn answer(request: &Request) -> Response<Body> {
         return unauthorized(UNAUTHORIZED, "Bearer");
     };
     // The authorizer cannot tell the service's refresh tokens from its access tokens: both are
-    // signed with the same key and carry the same `iss` and `aud`. `/admin`'s scope keeps them
-    // out (only access tokens carry `scope`); `/hello`, which requires none, relies on this
-    // check. The rule is the service's (flask-jwt-extended's): any token whose `type` is not
-    // `refresh` is an access token.
+    // signed with the same key and carry the same `iss` and `aud`. The scope `/admin` or
+    // `/sensitive` requires keeps them out (only access tokens carry `scope`); `/hello`, which
+    // requires none, relies on this check. The rule is the service's (flask-jwt-extended's): any
+    // token whose `type` is not `refresh` is an access token.
     if jwt.claims.get("type").is_some_and(|kind| kind == "refresh") {
         return unauthorized(REFRESH_TOKEN, r#"Bearer error="invalid_token""#);
     }

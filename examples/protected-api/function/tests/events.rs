@@ -87,6 +87,19 @@ async fn admin_answers_the_scopes_the_route_required() {
 }
 
 #[tokio::test]
+async fn sensitive_answers_the_second_factor_scope_the_route_required() {
+    let (response, body) = answer(request(&event("sensitive-ok.json"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body["route"], "GET /sensitive");
+    // The scope the auth service adds after a second factor (its MFA_SCOPE, the stack's
+    // MfaScope): the one thing API Gateway's JWT authorizer can check for it.
+    assert_eq!(body["scopes"], json!(["mfa"]));
+    assert_eq!(body["claims"]["scope"], "mfa");
+    // `amr` comes through as API Gateway passes an array claim: one string, not a list.
+    assert_eq!(body["claims"]["amr"], "[pwd otp mfa]");
+}
+
+#[tokio::test]
 async fn a_request_no_authorizer_checked_is_401_unauthorized() {
     // What `sam local start-api` sends: it skips JWT authorizers.
     let (response, body) = answer(request(&event("hello-no-authorizer.json"))).await;

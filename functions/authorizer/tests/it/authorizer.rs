@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use auth_core::{
     AppState, Stores,
-    claims::TokenKind,
+    claims::{AuthMethods, TokenKind},
     lookup::{TokenLookup, TokenQuery, TokenRecords},
     sessions::InMemorySessionStore,
     settings::{ALGORITHM_VAR, PRIVATE_KEY_VAR},
@@ -19,7 +19,7 @@ use auth_testkit::{
     CapturedLog, IssueNow, bearer_request, demo_stores, json_body, request, settings_with,
     user_with_password,
 };
-use authorizer::{Authorizer, AuthorizerError, Decision, REQUIRED_SCOPES_VAR};
+use authorizer::{Authorizer, AuthorizerError, Decision, REQUIRE_MFA_VAR, REQUIRED_SCOPES_VAR};
 use serde_json::{Value, json};
 
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/reports";
@@ -33,6 +33,14 @@ struct Fixture {
 }
 
 fn fixture_with(required_scopes: Option<&str>) -> Fixture {
+    match required_scopes {
+        Some(scopes) => fixture_with_env(&[(REQUIRED_SCOPES_VAR, scopes)]),
+        None => fixture_with_env(&[]),
+    }
+}
+
+/// The fixture with the authorizer's own variables set as `env` says.
+fn fixture_with_env(env: &[(&str, &str)]) -> Fixture {
     let mut ada = user_with_password("ada", "correct horse", json!({}));
     ada.scopes = vec!["reports:read".to_owned()];
     let users = Arc::new(InMemoryUserStore::new([
@@ -46,9 +54,9 @@ fn fixture_with(required_scopes: Option<&str>) -> Fixture {
     .build()
     .unwrap();
     let authorizer = Authorizer::new(Arc::new(state), None, |name| {
-        (name == REQUIRED_SCOPES_VAR)
-            .then(|| required_scopes.map(str::to_owned))
-            .flatten()
+        env.iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| (*value).to_owned())
     })
     .unwrap();
     Fixture { authorizer, users }
@@ -64,6 +72,22 @@ fn access_token(fixture: &Fixture, user: &str) -> String {
 }
 
 fn token_of(fixture: &Fixture, user: &str, kind: TokenKind, session: &str) -> String {
+    token_in(fixture, user, kind, session, None)
+}
+
+/// An access token for `user` of a session that signed in with `methods` (its `amr`; none when
+/// None, as flask-jwt-extended's tokens and older ones have none).
+fn access_token_after(fixture: &Fixture, user: &str, methods: Option<AuthMethods>) -> String {
+    token_in(fixture, user, TokenKind::Access, "session-mfa", methods)
+}
+
+fn token_in(
+    fixture: &Fixture,
+    user: &str,
+    kind: TokenKind,
+    session: &str,
+    methods: Option<AuthMethods>,
+) -> String {
     let state = fixture.authorizer.state();
     let now = state.clock().unix_secs();
     state
@@ -77,7 +101,7 @@ fn token_of(fixture: &Fixture, user: &str, kind: TokenKind, session: &str) -> St
             Some(SessionClaims {
                 id: session,
                 started_at: now,
-                methods: None,
+                methods,
             }),
         )
         .unwrap()
@@ -159,6 +183,10 @@ async fn verdicts(fixture: &Fixture, authorization: &str) -> (bool, String, Stri
 
 fn denied() -> (bool, String, String) {
     (false, "Deny".to_owned(), "Deny".to_owned())
+}
+
+fn allowed() -> (bool, String, String) {
+    (true, "Allow".to_owned(), "Allow".to_owned())
 }
 
 #[tokio::test]
@@ -463,4 +491,153 @@ async fn a_refusal_says_why_in_words_an_operator_reads() {
         reason(decision),
         "the store did not answer: store unavailable: connection refused"
     );
+}
+
+#[tokio::test]
+async fn required_mfa_refuses_a_token_whose_session_passed_no_second_factor_in_every_shape() {
+    // CloudFormation parameters are strings: the switch reads as the service's own do.
+    for switch in ["true", " TRUE "] {
+        let fixture = fixture_with_env(&[(REQUIRE_MFA_VAR, switch)]);
+        for (name, methods, verdict) in [
+            ("password only", Some(AuthMethods::Password), denied()),
+            ("no amr", None, denied()),
+            (
+                "password and TOTP",
+                Some(AuthMethods::PasswordAndOtp),
+                allowed(),
+            ),
+            (
+                "password and recovery code",
+                Some(AuthMethods::PasswordAndRecoveryCode),
+                allowed(),
+            ),
+        ] {
+            let token = access_token_after(&fixture, "ada", methods);
+            assert_eq!(
+                verdicts(&fixture, &format!("Bearer {token}")).await,
+                verdict,
+                "{name}, {switch:?}"
+            );
+        }
+        // A real login of a user without a factor: `amr` is ["pwd"].
+        let login = log_in_as_ada(fixture.authorizer.state()).await;
+        let access = login["access_token"].as_str().unwrap();
+        let claims = fixture
+            .authorizer
+            .state()
+            .tokens()
+            .verify(access, TokenKind::Access)
+            .unwrap();
+        assert_eq!(claims.amr, Some(vec!["pwd".to_owned()]));
+        assert_eq!(
+            verdicts(&fixture, &format!("Bearer {access}")).await,
+            denied(),
+            "{switch:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_factor_does_not_outweigh_the_other_checks() {
+    let fixture = fixture_with_env(&[
+        (REQUIRE_MFA_VAR, "true"),
+        (REQUIRED_SCOPES_VAR, "reports:read"),
+    ]);
+    // issue_at gives no scope: the second factor alone does not let it in.
+    let unscoped = access_token_after(&fixture, "ada", Some(AuthMethods::PasswordAndOtp));
+    assert_eq!(
+        verdicts(&fixture, &format!("Bearer {unscoped}")).await,
+        denied()
+    );
+
+    let fixture = fixture_with_env(&[(REQUIRE_MFA_VAR, "true")]);
+    let bob = access_token_after(&fixture, "bob", Some(AuthMethods::PasswordAndOtp));
+    fixture.users.update("bob", |user| user.disabled = true);
+    assert_eq!(verdicts(&fixture, &format!("Bearer {bob}")).await, denied());
+}
+
+#[tokio::test]
+async fn without_required_mfa_a_token_without_a_second_factor_is_allowed() {
+    // Empty is unset: CloudFormation's empty parameter.
+    for fixture in [
+        fixture(),
+        fixture_with_env(&[(REQUIRE_MFA_VAR, "false")]),
+        fixture_with_env(&[(REQUIRE_MFA_VAR, "")]),
+    ] {
+        for methods in [Some(AuthMethods::Password), None] {
+            let token = access_token_after(&fixture, "ada", methods);
+            assert_eq!(
+                verdicts(&fixture, &format!("Bearer {token}")).await,
+                allowed(),
+                "{methods:?}"
+            );
+        }
+    }
+}
+
+/// The reason goes to the log as the scopes' does, never the token.
+#[tokio::test]
+async fn a_refusal_for_want_of_a_second_factor_says_so_in_the_log_without_the_token() {
+    let fixture = fixture_with_env(&[(REQUIRE_MFA_VAR, "true")]);
+    let reason = |decision: Decision| match decision {
+        Decision::Deny(reason) => reason,
+        other => panic!("not a denial: {other:?}"),
+    };
+    let password = access_token_after(&fixture, "ada", Some(AuthMethods::Password));
+    let decision = fixture
+        .authorizer
+        .decide(Some(&format!("Bearer {password}")))
+        .await;
+    assert_eq!(
+        reason(decision),
+        "the token's session passed no second factor"
+    );
+    let bare = access_token_after(&fixture, "ada", None);
+    let decision = fixture
+        .authorizer
+        .decide(Some(&format!("Bearer {bare}")))
+        .await;
+    assert_eq!(
+        reason(decision),
+        "the token has no amr: its second factor is unknown"
+    );
+
+    let (captured, _guard) = CapturedLog::install();
+    let answer = fixture
+        .authorizer
+        .handle(http_api_event(Some(&format!("Bearer {password}"))))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"isAuthorized": false}));
+    let logs = captured.contents();
+    assert!(
+        logs.lines().any(|line| line.contains("refused")
+            && line.contains("the token's session passed no second factor")),
+        "{logs}"
+    );
+    assert!(!logs.contains(&password), "the token reached the log");
+}
+
+#[test]
+fn a_require_mfa_that_is_not_a_switch_stops_the_start_naming_the_variable() {
+    for bad in ["yes please", "1", " "] {
+        let state = AppState::builder(
+            &settings_with(&[]),
+            Stores::separate(
+                Arc::new(InMemoryUserStore::demo()),
+                Arc::new(InMemorySessionStore::default()),
+            ),
+        )
+        .build()
+        .unwrap();
+        let error = Authorizer::new(Arc::new(state), None, |name| {
+            (name == REQUIRE_MFA_VAR).then(|| bad.to_owned())
+        })
+        .err()
+        .unwrap();
+        assert!(matches!(error, AuthorizerError::BadSwitch(_)), "{error}");
+        let message = error.to_string();
+        assert!(message.contains(REQUIRE_MFA_VAR), "{message}");
+        assert!(message.contains("`true` or `false`"), "{message}");
+    }
 }
