@@ -18,6 +18,7 @@ mod dynamodb;
 mod events;
 mod hostile_accounts;
 mod interop;
+mod mfa;
 mod openapi;
 mod oversized;
 mod round_trips;
