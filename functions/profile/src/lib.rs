@@ -18,5 +18,9 @@ async fn profile(state: &AppState, request: &Request) -> Result<Response<Body>, 
     if !user.scopes.is_empty() {
         body.insert("scopes".to_owned(), Value::from(user.scopes.clone()));
     }
+    // Likewise a second factor: said when it is on, and the answer of before without one.
+    if user.account.mfa.is_on() {
+        body.insert("mfa_enabled".to_owned(), Value::Bool(true));
+    }
     Ok(json_response(StatusCode::OK, &body))
 }

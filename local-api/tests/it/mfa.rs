@@ -383,6 +383,34 @@ async fn enrol_confirm_and_log_in_with_a_code_that_works_once(backend: Backend) 
     let codes = confirmed["recovery_codes"].as_array().unwrap();
     assert_eq!(codes.len(), 10);
 
+    // `/profile` says the factor is on (and said nothing of one before).
+    let response = mfa
+        .call(
+            Function::Profile,
+            "GET",
+            "/profile",
+            None,
+            Some(&enrolling.access),
+            HOME,
+        )
+        .await;
+    assert_eq!(json_body(&response)["mfa_enabled"], json!(true));
+    let response = mfa
+        .call(
+            Function::Profile,
+            "GET",
+            "/profile",
+            None,
+            Some(&other_device.access),
+            HOME,
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "its session ended"
+    );
+
     // The other device's session ended; the enrolling one stays.
     let (status, body) = mfa.refresh(&other_device.refresh).await;
     assert_eq!(
@@ -706,6 +734,17 @@ async fn a_user_without_a_factor_logs_in_as_before(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
     assert_eq!(amr(body["access_token"].as_str().unwrap()), json!(["pwd"]));
+    let response = mfa
+        .call(
+            Function::Profile,
+            "GET",
+            "/profile",
+            None,
+            body["access_token"].as_str(),
+            HOME,
+        )
+        .await;
+    assert!(json_body(&response).get("mfa_enabled").is_none());
     let (status, _) = mfa
         .second_step(
             json!({"mfa_token": body["access_token"], "code": "123456"}),
