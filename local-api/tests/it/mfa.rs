@@ -2,9 +2,9 @@
 //! a login that gives no token before its code, codes that work once (a replay, two uses at
 //! once), recovery codes, the lock after wrong codes, an `mfa_token` that expires, is spent,
 //! or came from elsewhere, and a table that holds no secret in clear. Codes are computed as
-//! an app computes them, from the secret enrolment shows (`interop/check_mfa.py` does the
-//! same with pyotp). Over DynamoDB every operation is checked against its function's IAM
-//! policy in `template.yaml`.
+//! an app computes them, from the secret enrolment shows: by pyotp, a TOTP we did not write
+//! (`App`). Over DynamoDB every operation is checked against its function's IAM policy in
+//! `template.yaml`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -260,12 +260,11 @@ impl Mfa {
 
     /// Ann with her factor on: an app holding its secret, her recovery codes, and the tokens
     /// of the session she enrolled in.
-    async fn ann_with_a_factor(&self) -> (Authenticator, Vec<String>, Tokens) {
+    async fn ann_with_a_factor(&self) -> (App, Vec<String>, Tokens) {
         let tokens = self.confirmed_ann().await;
         let (status, enrolment) = self.factor("POST", "/mfa/totp", None, &tokens.access).await;
         assert_eq!(status, StatusCode::OK, "{enrolment}");
-        let app =
-            Authenticator::from_base32(enrolment["secret"].as_str().unwrap(), ANN, "app").unwrap();
+        let app = App::new(enrolment["secret"].as_str().unwrap());
         let (status, confirmed) = self
             .factor(
                 "POST",
@@ -285,7 +284,7 @@ impl Mfa {
     }
 
     /// The code `app` shows now.
-    fn code(&self, app: &Authenticator) -> String {
+    fn code(&self, app: &App) -> String {
         app.code_at(self.now())
     }
 
@@ -299,6 +298,63 @@ impl Mfa {
         self.clock
             .advance(Duration::from_secs((step_at(now) + 1) * STEP_SECS - now));
     }
+}
+
+/// An authenticator app given the secret enrolment showed. Its codes are pyotp's, a TOTP we did
+/// not write, where `.venv` has it (`./scripts/test` installs it: requirements-dev.txt), and
+/// each is checked against ours; without it, ours alone.
+struct App {
+    secret: String,
+    ours: Authenticator,
+}
+
+impl App {
+    fn new(secret: &str) -> Self {
+        Self {
+            secret: secret.to_owned(),
+            ours: Authenticator::from_base32(secret, ANN, "app").unwrap(),
+        }
+    }
+
+    fn code_at(&self, unix_secs: u64) -> String {
+        let ours = self.ours.code_at(unix_secs);
+        if let Some(theirs) = pyotp_code(&self.secret, unix_secs) {
+            assert_eq!(theirs, ours, "pyotp and auth-mfa disagree at {unix_secs}");
+        }
+        ours
+    }
+}
+
+/// pyotp's code of `secret` at `unix_secs`, if `.venv` has pyotp.
+fn pyotp_code(secret: &str, unix_secs: u64) -> Option<String> {
+    static HAS_PYOTP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let run = |script: &str, args: &[&str]| {
+        std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+    };
+    let available = *HAS_PYOTP.get_or_init(|| {
+        let found = run("import pyotp", &[]).is_some();
+        if !found {
+            eprintln!(
+                "pyotp is not in .venv: codes are auth-mfa's alone (./scripts/test installs it)"
+            );
+        }
+        found
+    });
+    if !available {
+        return None;
+    }
+    let output = run(
+        "import sys, pyotp; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
+        &[secret, &unix_secs.to_string()],
+    )?;
+    Some(String::from_utf8(output.stdout).ok()?.trim().to_owned())
 }
 
 fn tokens(body: &Value) -> Tokens {
@@ -353,7 +409,7 @@ async fn enrol_confirm_and_log_in_with_a_code_that_works_once(backend: Backend) 
     let (status, _) = mfa.login_from(HOME).await;
     assert_eq!(status, StatusCode::OK);
 
-    let app = Authenticator::from_base32(secret, ANN, "app").unwrap();
+    let app = App::new(secret);
     let wrong = if mfa.code(&app) == "000000" {
         "111111"
     } else {
