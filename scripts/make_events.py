@@ -215,6 +215,40 @@ ACCOUNT_CASES = {
 }
 CASES.update(ACCOUNT_CASES)
 
+# An mfa_token's shape (43 base64url characters: 256 bits), but no token /login answered.
+UNKNOWN_MFA_TOKEN = base64.urlsafe_b64encode(
+    hashlib.sha256(b"events: an mfa_token no login answered").digest()).rstrip(b"=").decode()
+MFA_TOKEN_INVALID = {"error": "MFA token is invalid or has expired"}
+NO_HEADER = {"msg": "Missing Authorization Header"}
+A_CODE = "123456"
+
+# The second factor's routes (issue 29).
+MFA_CASES = {
+    # The second factor's events answer the same with or without MFA_ENCRYPTION_KEY
+    # (local-env.json has none): no factor is enrolled, and none is checked.
+    "login-mfa-unknown-token": (event("POST", "/login/mfa", JSON, body(mfa_token=UNKNOWN_MFA_TOKEN, code=A_CODE)),
+                                {"statusCode": 401, "body": MFA_TOKEN_INVALID}),
+    "login-mfa-missing-code": (event("POST", "/login/mfa", JSON, body(mfa_token=UNKNOWN_MFA_TOKEN)),
+                               {"statusCode": 400, "body": {"error": {"code": ["Missing data for required field."]}}}),
+    # A code or a recovery code, not both: with recovery_code, code is an unknown field.
+    "login-mfa-both-codes": (event("POST", "/login/mfa", JSON,
+                                     body(mfa_token=UNKNOWN_MFA_TOKEN, code=A_CODE, recovery_code="abcd-efgh-jkmn")),
+                             {"statusCode": 400, "body": {"error": {"code": ["Unknown field."]}}}),
+    "mfa-totp-no-token": (event("POST", "/mfa/totp", JSON),
+                          {"statusCode": 401, "body": NO_HEADER}),
+    # Enrolling needs a token from a login, not from a refresh, as a password change does.
+    "mfa-totp-not-fresh": (event("POST", "/mfa/totp", {**JSON, **bearer(token("access", fresh=False))}),
+                           {"statusCode": 401, "body": {"msg": "Fresh token required"}}),
+    "mfa-totp-confirm-no-token": (event("POST", "/mfa/totp/confirm", JSON, body(code=A_CODE)),
+                                  {"statusCode": 401, "body": NO_HEADER}),
+    # cosmo has no second factor: there is nothing to remove, whatever the code.
+    "mfa-totp-delete-not-on": (event("DELETE", "/mfa/totp", {**JSON, **bearer(token("access"))}, body(code=A_CODE)),
+                               {"statusCode": 409, "body": {"error": "No second factor to act on"}}),
+    "mfa-recovery-codes-no-token": (event("POST", "/mfa/recovery-codes", JSON, body(code=A_CODE)),
+                                    {"statusCode": 401, "body": NO_HEADER}),
+}
+CASES.update(MFA_CASES)
+
 
 def rs256_jwk():
     """The published JWK of the test key, with its RFC 7638 thumbprint as kid."""

@@ -24,16 +24,16 @@ fn path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")
 }
 
-fn document() -> Value {
+pub(crate) fn document() -> Value {
     serde_norway::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap()
 }
 
-fn template() -> Template {
+pub(crate) fn template() -> Template {
     Template::load(&path()).unwrap()
 }
 
 /// The logical id of the function that runs `function`'s binary.
-fn id_of(template: &Template, function: Function) -> String {
+pub(crate) fn id_of(template: &Template, function: Function) -> String {
     template
         .function_ids()
         .into_iter()
@@ -42,7 +42,7 @@ fn id_of(template: &Template, function: Function) -> String {
 }
 
 /// The value under a tag (`!Ref x`), checking the tag.
-fn tagged<'a>(value: &'a Value, tag: &str) -> &'a Value {
+pub(crate) fn tagged<'a>(value: &'a Value, tag: &str) -> &'a Value {
     let Value::Tagged(tagged) = value else {
         panic!("{value:?} is not a {tag}");
     };
@@ -168,7 +168,11 @@ fn calls(list: &[(&str, &str, &[&str])]) -> BTreeSet<(String, String, Vec<String
 /// an address's mail slot `mailslot#<hash>` (claimed by a conditional put, given back by a
 /// delete), a per-address count `count#<route>#<ip>#<window>` (an update); a password change
 /// reads the caller's token's records in one batch as `/profile` does, and counts a wrong
-/// current password in the user's login-throttle window (`login#<username>`).
+/// current password in the user's login-throttle window (`login#<username>`). The second
+/// factor's (`shared/mfa` over `users/mfa.rs` and `sessions/mfa_challenges.rs`): a login's
+/// challenge is `mfa-challenge#<hash>` (put by `/login`, read, counted and taken by
+/// `/login/mfa`), a user's factor lock `mfa#<username>` (a login-throttle window), and every
+/// write of the factor one conditional update of the user's item.
 #[test]
 fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes() {
     let document = document();
@@ -206,7 +210,8 @@ fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes
             ]),
         ),
         (Function::ResetPassword, calls(&taking_a_token)),
-        // The per-address count of /login, beside its throttle windows.
+        // The per-address count of /login, beside its throttle windows; and the challenge of
+        // a user with a second factor, put for /login/mfa to take.
         (
             Function::Login,
             calls(&[
@@ -216,6 +221,32 @@ fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes
                     "sessions",
                     &["login", "login-device", "count"],
                 ),
+                ("PutItem", "sessions", &["mfa-challenge"]),
+            ]),
+        ),
+        // The challenge read, a wrong code counted on it (UpdateItem) and the challenge taken
+        // by one conditional DeleteItem; the user read and the code spent on its item; the
+        // factor's lock (`mfa#<username>`, as `login#` is a login's) and the count.
+        (
+            Function::LoginMfa,
+            calls(&[
+                ("GetItem", "users", &[]),
+                ("UpdateItem", "users", &[]),
+                ("GetItem", "sessions", &["mfa-challenge"]),
+                ("DeleteItem", "sessions", &["mfa-challenge"]),
+                ("UpdateItem", "sessions", &["mfa-challenge", "mfa", "count"]),
+            ]),
+        ),
+        // The caller's token read as `/password` reads it; every change of the factor one
+        // conditional UpdateItem of the user (the other sessions end there too); the lock and
+        // the count.
+        (
+            Function::Mfa,
+            calls(&[
+                ("BatchGetItem", "users", &[]),
+                ("UpdateItem", "users", &[]),
+                ("BatchGetItem", "sessions", &["token", "session"]),
+                ("UpdateItem", "sessions", &["mfa", "count"]),
             ]),
         ),
     ];
@@ -317,7 +348,12 @@ fn the_functions_that_mail_or_take_mailed_tokens_exist_only_with_mail_from() {
     for function in Function::ALL {
         let id = id_of(&template, function);
         let resource = &document["Resources"][id.as_str()];
-        let expected = self_service.contains(&function).then_some("SelfService");
+        let expected = match function {
+            _ if self_service.contains(&function) => Some("SelfService"),
+            // The second factor's, with its key (mfa_template.rs).
+            Function::LoginMfa | Function::Mfa => Some("SecondFactor"),
+            _ => None,
+        };
         assert_eq!(resource["Condition"].as_str(), expected, "{id}");
         // Its log group goes and comes with it.
         let group = tagged(&resource["Properties"]["LoggingConfig"]["LogGroup"], "!Ref")
@@ -387,6 +423,7 @@ fn limited_route(function: Function) -> Option<LimitedRoute> {
         Function::Recover => Some(LimitedRoute::Recover),
         Function::Resend => Some(LimitedRoute::Resend),
         Function::ChangePassword | Function::ResetPassword => Some(LimitedRoute::Password),
+        Function::LoginMfa | Function::Mfa => Some(LimitedRoute::Mfa),
         Function::Refresh
         | Function::Profile
         | Function::Logout
@@ -451,7 +488,7 @@ fn each_function_gets_the_account_settings_it_reads_and_its_limit_is_on_by_defau
     }
 }
 
-fn pattern_of(document: &Value, parameter: &str) -> regex::Regex {
+pub(crate) fn pattern_of(document: &Value, parameter: &str) -> regex::Regex {
     let pattern = document["Parameters"][parameter]["AllowedPattern"]
         .as_str()
         .unwrap_or_else(|| panic!("{parameter} has no AllowedPattern"));
@@ -460,7 +497,7 @@ fn pattern_of(document: &Value, parameter: &str) -> regex::Regex {
 }
 
 /// Whether the functions take `value` for `variable`.
-fn functions_take(variable: &str, value: &str) -> bool {
+pub(crate) fn functions_take(variable: &str, value: &str) -> bool {
     Settings::from_lookup(|name| match name {
         "JWT_SECRET_KEY" => Some("a-secret-of-at-least-thirty-two-bytes!!".to_owned()),
         _ if name == variable => Some(value.to_owned()),
@@ -560,6 +597,7 @@ fn the_self_service_parameters_take_what_the_functions_take() {
             LimitedRoute::Recover => "RecoverIpLimit",
             LimitedRoute::Resend => "ResendIpLimit",
             LimitedRoute::Password => "PasswordIpLimit",
+            LimitedRoute::Mfa => "MfaIpLimit",
         };
         let pattern = document["Parameters"][parameter]["AllowedPattern"].as_str();
         assert_eq!(

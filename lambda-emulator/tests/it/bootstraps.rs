@@ -182,13 +182,16 @@ fn secrets_in_events(all: &[EventFile], env_vars: &Value) -> Vec<String> {
         .collect();
     for event in all {
         let body = event.event["body"].as_str().unwrap_or_default();
-        // Passwords, mailed tokens, and addresses (a log masks them).
+        // Passwords, mailed tokens, addresses (a log masks them), and a login's mfa_token and
+        // recovery codes. (Not a TOTP code: six digits may be in a log by chance.)
         for field in [
             "password",
             "current_password",
             "new_password",
             "token",
             "email",
+            "mfa_token",
+            "recovery_code",
         ] {
             secrets.extend(field_of(body, field));
         }
@@ -208,8 +211,9 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
     assert_eq!(
         functions.len(),
         auth_core::Function::ALL.len(),
-        "login, refresh, profile, logout, discovery, authorizer, and the self-service six \
-         (signup, verify, recover, resend, password, password-reset): {functions:?}"
+        "login, refresh, profile, logout, discovery, authorizer, the self-service six \
+         (signup, verify, recover, resend, password, password-reset) and the second factor's \
+         two (login-mfa, mfa): {functions:?}"
     );
     replay_through_the_bootstraps("events", "local-env.json", true).await;
 }
@@ -725,10 +729,15 @@ fn only_the_functions_that_issue_tokens_get_the_private_key() {
         );
     }
     signers.sort();
-    // Verify answers a confirmed sign-up with a login's tokens.
+    // Verify answers a confirmed sign-up with a login's tokens, LoginMfa a login's second step.
     assert_eq!(
         signers,
-        ["LoginFunction", "RefreshFunction", "VerifyFunction"]
+        [
+            "LoginFunction",
+            "LoginMfaFunction",
+            "RefreshFunction",
+            "VerifyFunction"
+        ]
     );
     // Which is what each function's binary expects of its keys.
     for function in auth_core::Function::ALL {
@@ -752,14 +761,15 @@ async fn a_verifying_function_handed_the_private_key_refuses_to_start() {
         .unwrap()
         .to_owned();
     let template = template();
-    // Every function that only verifies: the four of before and the self-service ones but
-    // VerifyFunction (the mailing ones refuse for the key before they look for MAIL_FROM).
+    // Every function that only verifies: the four of before, the self-service ones but
+    // VerifyFunction (the mailing ones refuse for the key before they look for MAIL_FROM), and
+    // the second factor's own routes (MfaFunction).
     let verifying: Vec<String> = auth_core::Function::ALL
         .into_iter()
         .filter(|function| function.key_use() == auth_core::settings::KeyUse::Verify)
         .map(|function| function_id_of(&template, function.name()))
         .collect();
-    assert_eq!(verifying.len(), 9, "{verifying:?}");
+    assert_eq!(verifying.len(), 10, "{verifying:?}");
     for function in verifying.iter().map(String::as_str) {
         let mut config = template.function(function, &env_vars).unwrap();
         config
@@ -806,7 +816,14 @@ async fn a_signing_function_whose_public_keys_lack_its_own_refuses_to_start() {
     let mut env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
     let stranger = include_str!("../../../interop/keys/stranger-rs256-public.pem");
     env_vars["Parameters"]["JWT_PUBLIC_KEYS"] = json!(stranger);
-    for function in ["LoginFunction", "RefreshFunction", "VerifyFunction"] {
+    let template = template();
+    let signing: Vec<String> = auth_core::Function::ALL
+        .into_iter()
+        .filter(|function| function.key_use() == auth_core::settings::KeyUse::Sign)
+        .map(|function| function_id_of(&template, function.name()))
+        .collect();
+    assert_eq!(signing.len(), 4, "{signing:?}");
+    for function in signing.iter().map(String::as_str) {
         let mut environment = start(function, &env_vars).await;
         let status = environment.wait_for_exit(REPLY_TIMEOUT).await;
         assert!(

@@ -1,7 +1,8 @@
 //! Lambda refuses a function whose environment is over 4 KB (keys and values together): the
 //! template's limits on the key parameters keep an RS256 deployment under it with every other
-//! variable at a realistic worst (cookie mode's domain and path, and the self-service settings,
-//! at their limits), and a real RSA-2048 key with two published keys fits.
+//! variable at a realistic worst (cookie mode's domain and path, the self-service and the
+//! second factor's settings, at their limits), and a real RSA-2048 key with two published keys
+//! fits.
 
 use std::path::PathBuf;
 
@@ -51,8 +52,9 @@ fn environment_size(
         "JWT_AUDIENCE": audience,
         "USERS_TABLE": format!("{stack}-UsersTable-1A2B3C4D5E6F7G8H"),
         "SESSIONS_TABLE": format!("{stack}-SessionsTable-1A2B3C4D5E6F7G8H"),
-        "AWS_ENDPOINT_URL_DYNAMODB": "",
-        "AWS_ENDPOINT_URL_SESV2": "",
+        // Not AWS_ENDPOINT_URL_DYNAMODB or _SESV2: a deployment without DynamoDbEndpoint or
+        // SesEndpoint has neither (Fn::If to AWS::NoValue); an empty one is sam local's, which
+        // has no 4 KB limit.
         // Self-service by mail, as long as the template allows.
         "SIGNUP": "s".repeat(max_length("Signup")),
         "MAIL_FROM": "m".repeat(max_length("MailFrom")),
@@ -63,6 +65,11 @@ fn environment_size(
         "RECOVER_IP_LIMIT": "l".repeat(max_length("RecoverIpLimit")),
         "RESEND_IP_LIMIT": "l".repeat(max_length("ResendIpLimit")),
         "PASSWORD_IP_LIMIT": "l".repeat(max_length("PasswordIpLimit")),
+        // The second factor's, as long as the template allows.
+        "MFA_ENCRYPTION_KEY": "k".repeat(max_length("MfaEncryptionKey")),
+        "MFA_ISSUER": "i".repeat(max_length("MfaIssuer")),
+        "MFA_SCOPE": "s".repeat(max_length("MfaScope")),
+        "MFA_IP_LIMIT": "l".repeat(max_length("MfaIpLimit")),
     }});
     let template = Template::load(&root().join("template.yaml")).unwrap();
     let mut largest = (0, 0);

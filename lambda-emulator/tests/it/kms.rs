@@ -144,11 +144,13 @@ fn only_the_functions_that_issue_tokens_may_sign_in_kms() {
         }
         assert!(!policies.contains("kms:*"), "{function}");
     }
-    // Verify too: a confirmed sign-up answers a login's tokens.
+    // Verify too: a confirmed sign-up answers a login's tokens; and LoginMfa, a login's
+    // second step.
     let signers = BTreeSet::from([
         "LoginFunction".to_owned(),
         "RefreshFunction".to_owned(),
         "VerifyFunction".to_owned(),
+        "LoginMfaFunction".to_owned(),
     ]);
     assert_eq!(with_variable, signers);
     assert_eq!(with_sign, signers);

@@ -12,5 +12,6 @@ mod bootstraps;
 mod cors;
 mod environment_size;
 mod kms;
+mod mfa_template;
 mod operations;
 mod routes;

@@ -358,6 +358,8 @@ fn the_alarms_on_our_metrics_watch_what_the_functions_emit_and_every_function_is
         Event::StoreUnavailable,
         Event::MailFailed,
         Event::SignedUp,
+        // Codes guessed after a right password: the password is known already.
+        Event::MfaFailed,
     ] {
         assert!(
             watched_events.contains(event.name()),

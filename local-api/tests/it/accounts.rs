@@ -84,6 +84,8 @@ fn resource_of(function: Function) -> &'static str {
         Function::Resend => "ResendFunction",
         Function::ChangePassword => "ChangePasswordFunction",
         Function::ResetPassword => "ResetPasswordFunction",
+        Function::LoginMfa => "LoginMfaFunction",
+        Function::Mfa => "MfaFunction",
     }
 }
 

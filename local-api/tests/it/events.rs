@@ -121,6 +121,8 @@ async fn replay(state: AppState, files: Vec<EventFile>) -> Vec<Function> {
             Function::Resend => "resend-",
             Function::ChangePassword => "password-",
             Function::ResetPassword => "password-reset-",
+            Function::LoginMfa => "login-mfa-",
+            Function::Mfa => "mfa-",
         };
         assert!(
             name.starts_with(prefix),
