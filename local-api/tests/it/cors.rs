@@ -59,7 +59,7 @@ fn a_preflight_is_answered_without_a_handler_for_an_allowed_origin() {
         );
         assert_eq!(
             header(&answer, "access-control-allow-methods"),
-            Some("GET,POST")
+            Some("GET,POST,DELETE")
         );
         assert_eq!(
             header(&answer, "access-control-allow-headers"),

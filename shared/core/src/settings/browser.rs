@@ -16,7 +16,8 @@ pub const CORS_ALLOWED_ORIGINS_VAR: &str = "CORS_ALLOWED_ORIGINS";
 
 /// What a page of an allowed origin may send and read, the same on API Gateway (the template's
 /// `CorsConfiguration`, checked against these by a test) and on `local-api`.
-pub const CORS_ALLOWED_METHODS: [&str; 2] = ["GET", "POST"];
+/// DELETE for `DELETE /mfa/totp`, the one route of that method.
+pub const CORS_ALLOWED_METHODS: [&str; 3] = ["GET", "POST", "DELETE"];
 pub const CORS_ALLOWED_HEADERS: [&str; 4] = [
     "authorization",
     "content-type",
