@@ -95,8 +95,9 @@ fn name_and_value(text: &str) -> Result<(String, String), String> {
 /// an unknown address and a resend (`200 {}`, no sooner than `ACCOUNT_MIN_ANSWER_TIME`: their
 /// handler time is that floor), a mailed token nobody was sent (looked up and refused), and a
 /// password change with a refresh's token (the user read, then refused). None can succeed
-/// twice, as logout cannot.
-const CASES: [(&str, &str); 10] = [
+/// twice, as logout cannot. The second factor's: an `mfa_token` no login answered (looked up
+/// and refused), and an enrolment with a refresh's token (refused before the user is read).
+const CASES: [(&str, &str); 12] = [
     ("LoginFunction", "login-ok.json"),
     ("RefreshFunction", "refresh-ok.json"),
     ("ProfileFunction", "profile-ok.json"),
@@ -107,6 +108,8 @@ const CASES: [(&str, &str); 10] = [
     ("ResendFunction", "resend-ok.json"),
     ("ChangePasswordFunction", "password-not-fresh.json"),
     ("ResetPasswordFunction", "password-reset-unknown-token.json"),
+    ("LoginMfaFunction", "login-mfa-unknown-token.json"),
+    ("MfaFunction", "mfa-totp-not-fresh.json"),
 ];
 
 /// `event` as if from the `request`th source address: every route counts its requests per
