@@ -12,6 +12,7 @@ mod bootstraps;
 mod cors;
 mod environment_size;
 mod kms;
+mod mfa;
 mod mfa_template;
 mod operations;
 mod routes;
