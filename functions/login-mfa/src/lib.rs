@@ -4,7 +4,7 @@
 //! body, cookies or both), in the session the password step chose, its tokens carrying how
 //! the user signed in (`amr`). Codes are checked and spent by `auth_mfa::challenge`.
 
-use auth_core::{AppState, accounts::ip_limit::LimitedRoute, mfa::MfaError};
+use auth_core::{AppState, accounts::ip_limit::LimitedRoute, metrics::Event, mfa::MfaError};
 use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
@@ -51,5 +51,6 @@ async fn login_mfa(state: &AppState, request: &Request) -> Result<Response<Body>
     )
     .await
     .map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
+    state.record(Event::LoginSucceeded);
     Ok(granted_response(request, &granted, login_delivery(browser)))
 }

@@ -132,7 +132,9 @@ impl Event {
     pub fn counted_by(self) -> &'static [Function] {
         use Function::*;
         match self {
-            Event::LoginSucceeded | Event::LoginFailed | Event::LoginThrottled => &[Login],
+            // A login with a second factor succeeds at its second step.
+            Event::LoginSucceeded => &[Login, LoginMfa],
+            Event::LoginFailed | Event::LoginThrottled => &[Login],
             Event::RefreshReuseDetected => &[Refresh],
             // Logout revokes without looking a token up (RFC 7009): it never refuses one.
             Event::RevokedTokenPresented => &[Refresh, Profile, Authorizer],
