@@ -65,9 +65,12 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
     if user.account.unconfirmed {
         return Err(ApiError::EmailNotConfirmed);
     }
-    // No token before the second factor: a token for `/login/mfa` alone.
+    let now = wait_until_tokens_are_valid(state.clock(), &user).await;
+    // No token before the second factor: a token for `/login/mfa` alone, of this second (one
+    // of the second the factor was confirmed in would be ended by it).
     if user.account.mfa.is_on() {
-        let mfa_token = auth_mfa::challenge::begin(state, &user, ip_limit::source_ip(request))
+        let source_ip = ip_limit::source_ip(request);
+        let mfa_token = auth_mfa::challenge::begin(state, &user, source_ip, now)
             .await
             .map_err(|error| ApiError::Mfa(ErrorKey::Error, error))?;
         return Ok(json_response(
@@ -75,7 +78,6 @@ async fn login(state: &AppState, request: &Request) -> Result<Response<Body>, Ap
             &json!({"error": MFA_REQUIRED, "mfa_token": mfa_token}),
         ));
     }
-    let now = wait_until_tokens_are_valid(state.clock(), &user).await;
 
     // Signed side by side: with a key in KMS, each signature is a request.
     let (granted, proof) = tokio::join!(

@@ -38,11 +38,13 @@ fn challenges(state: &AppState) -> Result<&dyn MfaChallenges, MfaError> {
     ))
 }
 
-/// Begins `user`'s second step (their password is right, their factor on): the `mfa_token`.
+/// Begins `user`'s second step (their password is right, their factor on) at `now`: the
+/// `mfa_token`.
 pub async fn begin(
     state: &AppState,
     user: &User,
     source_ip: Option<String>,
+    now: i64,
 ) -> Result<String, MfaError> {
     let challenges = challenges(state)?;
     let token = MailToken::generate().map_err(|error| MfaError::Internal(error.to_string()))?;
@@ -51,7 +53,8 @@ pub async fn begin(
         username: user.username.clone(),
         session_id: new_token_id(),
         source_ip,
-        expires_at: state.clock().unix_secs() + settings.challenge_ttl.as_secs() as i64,
+        created_at: now,
+        expires_at: now + settings.challenge_ttl.as_secs() as i64,
         failures: 0,
     };
     challenges.put_challenge(&token.hash, &challenge).await?;
@@ -86,7 +89,11 @@ pub async fn answer(
         .users()
         .find(&challenge.username)
         .await?
-        .filter(|user| !user.disabled && user.account.mfa.is_on())
+        // A password changed, every session ended, or a factor confirmed since the password
+        // was checked ends the login waiting for its code, as it ends the tokens of before.
+        .filter(|user| {
+            !user.disabled && user.account.mfa.is_on() && !user.outlived(Some(challenge.created_at))
+        })
         .ok_or(MfaError::InvalidMfaToken)?;
     let methods = under_lock(state, &user.username, async {
         // Told after the lock: a token that died of wrong codes answers as the lock does
@@ -96,11 +103,17 @@ pub async fn answer(
         }
         match spend(state, &user, answer, Spend::Login).await {
             Err(MfaError::WrongCode) => {
-                if let FailureCount::Counted(count) =
-                    challenges.count_failure(&hash, now, max_failures).await?
-                    && count >= max_failures
-                {
-                    tracing::warn!("an mfa_token died of wrong codes");
+                // The answer stays a wrong code whatever becomes of the token's count: it is
+                // what the user's lock counts, and a store that fails here must not be a way
+                // to guess without it.
+                match challenges.count_failure(&hash, now, max_failures).await {
+                    Ok(FailureCount::Counted(count)) if count >= max_failures => {
+                        tracing::warn!("an mfa_token died of wrong codes");
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(%error, "could not count a wrong code on its mfa_token");
+                    }
                 }
                 Err(MfaError::WrongCode)
             }

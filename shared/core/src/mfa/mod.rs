@@ -134,6 +134,10 @@ pub struct Challenge {
     /// The source address the password step came from, when known: the second step must come
     /// from the same one.
     pub source_ip: Option<String>,
+    /// Seconds since the epoch: when the password was checked. A password change, a logout of
+    /// every session or a second factor confirmed since (`tokens_valid_after`) ends it, as it
+    /// ends tokens issued before.
+    pub created_at: i64,
     /// Seconds since the epoch: a read at or after it finds nothing.
     pub expires_at: i64,
     /// Wrong codes so far.

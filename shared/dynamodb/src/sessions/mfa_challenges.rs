@@ -20,6 +20,7 @@ use crate::client::{is_condition_failure, record_key, store_error};
 const USERNAME: &str = "username";
 const SESSION_ID: &str = "session_id";
 const SOURCE_IP: &str = "source_ip";
+const CREATED_AT: &str = "created_at";
 const FAILURES: &str = "failures";
 
 fn challenge_key(token_hash: &str) -> String {
@@ -43,6 +44,7 @@ fn challenge(item: &HashMap<String, AttributeValue>) -> Result<Challenge, StoreE
             Some(AttributeValue::S(ip)) => Some(ip.clone()),
             Some(_) => return Err(unreadable("source_ip string")),
         },
+        created_at: read_number(item, CREATED_AT).ok_or_else(|| unreadable("created_at number"))?,
         expires_at: read_number(item, EXPIRES_AT).ok_or_else(|| unreadable("expires_at number"))?,
         failures: read_number(item, FAILURES)
             .and_then(|failures| u32::try_from(failures).ok())
@@ -68,6 +70,7 @@ impl MfaChallenges for DynamoSessionStore {
             .item(KEY, text(&challenge_key(token_hash)))
             .item(USERNAME, text(&challenge.username))
             .item(SESSION_ID, text(&challenge.session_id))
+            .item(CREATED_AT, number(challenge.created_at))
             .item(EXPIRES_AT, number(challenge.expires_at))
             .item(FAILURES, number(i64::from(challenge.failures)));
         if let Some(ip) = &challenge.source_ip {
@@ -169,6 +172,7 @@ mod tests {
         let item = HashMap::from([
             (USERNAME.to_owned(), text("cosmo")),
             (SESSION_ID.to_owned(), text("s-1")),
+            (CREATED_AT.to_owned(), number(5)),
             (EXPIRES_AT.to_owned(), number(10)),
         ]);
         assert!(challenge(&item).is_err());
@@ -180,6 +184,7 @@ mod tests {
                 username: "cosmo".into(),
                 session_id: "s-1".into(),
                 source_ip: None,
+                created_at: 5,
                 expires_at: 10,
                 failures: 2,
             }

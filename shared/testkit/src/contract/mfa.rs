@@ -379,6 +379,7 @@ fn challenge(expires_at: i64) -> Challenge {
         username: new_address(),
         session_id: new_token_id(),
         source_ip: Some("203.0.113.7".to_owned()),
+        created_at: expires_at - 300,
         expires_at,
         failures: 0,
     }
