@@ -1,6 +1,8 @@
 // The demo's whole client: log in, show the profile, refresh on a 401 and retry once, log out;
-// and the account screens: sign up, confirm the address from the mailed link, change the
-// password, reset a forgotten one from its mailed link.
+// the account screens: sign up, confirm the address from the mailed link, change the
+// password, reset a forgotten one from its mailed link; and a second factor: turn it on (a QR
+// code and the secret for an authenticator app), a login's second step with a code or a
+// recovery code, new recovery codes, turn it off.
 //
 // It never holds a token. The API sets them as HttpOnly cookies, which the browser keeps and
 // sends with `credentials: "include"`, and which no script (this one, or one an attacker
@@ -100,9 +102,11 @@ async function withRefresh(call) {
 // --- What the page does -----------------------------------------------------------------
 
 async function showProfile() {
+  // A profile asked for before the page changed the second factor says how it was before.
+  const mfaChangesBefore = mfaChanges;
   const reply = await withRefresh(() => callApi("GET", "/profile"));
   if (reply.status === 200) {
-    showLoggedIn(reply.body);
+    showLoggedIn(reply.body, mfaChangesBefore === mfaChanges);
   } else if (reply.status === 401 && hasNoSession(reply)) {
     showLoggedOut("You are logged out");
   } else if (reply.status === 401) {
@@ -119,7 +123,12 @@ async function logIn(event) {
   }));
   if (reply.status === 200) {
     $("password").value = "";
+    sessionMethod = "your password";
     await showProfile();
+  } else if (reply.status === 403 && reply.body && reply.body.error === "mfa_required"
+    && typeof reply.body.mfa_token === "string") {
+    $("password").value = "";
+    showSecondStep(reply.body.mfa_token);
   } else {
     setStatus(`Login failed: ${describe(reply)}`);
   }
@@ -306,6 +315,302 @@ async function changePassword(event) {
   $("password-message").textContent = message;
 }
 
+// --- The second factor: a login's second step, and turning it on and off -------------------
+//
+// The /mfa routes need a *fresh* access token, as POST /password does: no refresh and retry
+// there either. Their answers carry a secret or recovery codes, which the page shows once and
+// forgets at logout; it keeps no copy anywhere else.
+
+// The login waiting for its second step: its mfa_token (one login, a few minutes, from this
+// address only; no session token: it opens nothing but /login/mfa) and whether the form takes
+// a recovery code. Only here, never in the page or a storage.
+let secondStep = null;
+// How this session signed in, as the page saw it (a reload forgets: then it says nothing).
+let sessionMethod = null;
+// The second factor as the page last knew it: on (the profile's `mfa_enabled`), or being
+// turned on (a secret shown, waiting for its first code).
+let mfaOn = false;
+let mfaEnrolling = false;
+// Counts the page's own changes of the factor: a profile asked for before one is stale.
+let mfaChanges = 0;
+
+function showSecondStep(mfaToken) {
+  secondStep = { mfaToken, recovery: false };
+  $("mfa-login-code").value = "";
+  showFieldErrors({ code: "mfa-login-code" }, null);
+  setSecondStepKind(false);
+  showScreen("mfa-login-form");
+  $("mfa-login-code").focus();
+  setStatus("Password accepted: now the second factor");
+}
+
+function setSecondStepKind(recovery) {
+  secondStep.recovery = recovery;
+  $("mfa-login-label").textContent = recovery ? "Recovery code" : "Code";
+  $("mfa-login-code").inputMode = recovery ? "text" : "numeric";
+  $("mfa-login-prompt").textContent = recovery
+    ? "Your password is right. Enter one of the recovery codes you kept when you turned " +
+      "two-factor on: each works once."
+    : "Your password is right. Enter the 6-digit code your authenticator app shows for this " +
+      "account.";
+  $("mfa-login-toggle").textContent = recovery
+    ? "Use a code from the app instead"
+    : "Use a recovery code instead";
+}
+
+async function logInSecondStep(event) {
+  event.preventDefault();
+  if (secondStep === null) {
+    showLoggedOut("Log in first", "problem");
+    return;
+  }
+  const { mfaToken, recovery } = secondStep;
+  const typed = $("mfa-login-code").value;
+  const json = recovery
+    ? { mfa_token: mfaToken, recovery_code: typed }
+    : { mfa_token: mfaToken, code: typed };
+  const reply = await busy(["mfa-login-button", "mfa-login-toggle"], () =>
+    callApi("POST", "/login/mfa", { json }));
+  if (reply.status === 200) {
+    // Like a login: the API set the session's cookies.
+    secondStep = null;
+    $("mfa-login-code").value = "";
+    sessionMethod = recovery
+      ? "your password and a recovery code"
+      : "your password and a code from your authenticator app";
+    await showProfile();
+  } else if (reply.status === 401 && saidBy(reply) !== "Invalid code") {
+    // The mfa_token is dead (expired, used, too many wrong codes): the password again.
+    showLoggedOut(`Login failed (${describe(reply)}): log in again`, "problem");
+  } else {
+    codeFieldError("mfa-login-code", reply);
+    setStatus(`Login failed: ${describe(reply)}`);
+  }
+}
+
+// The body that proves the factor from what was typed: six digits (an app shows `123 456`)
+// are a code, anything else a recovery code.
+function answerOf(typed) {
+  return /^\d{6}$/.test(typed.replace(/\s/g, "")) ? { code: typed } : { recovery_code: typed };
+}
+
+async function beginEnrolment() {
+  $("mfa-message").textContent = "";
+  const reply = await busy("mfa-begin-button", () => callApi("POST", "/mfa/totp", {
+    json: {},
+    csrfCookie: "csrf_access_token",
+  }));
+  if (reply.status !== 200 || !reply.body || typeof reply.body.secret !== "string") {
+    await mfaRefused("Two-factor not turned on", reply, null);
+    return;
+  }
+  const image = typeof reply.body.qr_svg === "string" ? qrImage(reply.body.qr_svg) : null;
+  if (image) {
+    $("mfa-qr").replaceChildren(image);
+  } else {
+    $("mfa-qr").textContent = "(The QR code cannot be shown: type the secret into the app.)";
+  }
+  // Text, never markup; in groups of four, as apps that take it typed show it.
+  $("mfa-secret").textContent = reply.body.secret.replace(/(.{4})(?=.)/g, "$1 ");
+  $("mfa-confirm-code").value = "";
+  showFieldErrors({ code: "mfa-confirm-code" }, null);
+  mfaEnrolling = true;
+  renderMfa();
+  $("mfa-confirm-code").focus();
+}
+
+async function confirmEnrolment(event) {
+  event.preventDefault();
+  $("mfa-message").textContent = "";
+  const reply = await busy("mfa-confirm-button", () => callApi("POST", "/mfa/totp/confirm", {
+    json: { code: $("mfa-confirm-code").value },
+    csrfCookie: "csrf_access_token",
+  }));
+  if (reply.status !== 200 || !reply.body || !Array.isArray(reply.body.recovery_codes)) {
+    await mfaRefused("Two-factor not turned on", reply, "mfa-confirm-code");
+    return;
+  }
+  mfaChanges += 1;
+  mfaOn = true;
+  forgetEnrolment();
+  showRecoveryCodes(reply.body.recovery_codes);
+  $("mfa-message").textContent = "Two-factor is on: logins ask for a code from now on. Your " +
+    "other sessions are logged out; this one goes on.";
+  renderMfa();
+}
+
+function cancelEnrolment() {
+  // The secret stays pending at the API, unused: a new "Turn on" replaces it.
+  forgetEnrolment();
+  renderMfa();
+}
+
+function forgetEnrolment() {
+  mfaEnrolling = false;
+  $("mfa-qr").replaceChildren();
+  $("mfa-secret").textContent = "";
+  $("mfa-confirm-code").value = "";
+  showFieldErrors({ code: "mfa-confirm-code" }, null);
+}
+
+async function turnOff(event) {
+  event.preventDefault();
+  $("mfa-message").textContent = "";
+  const reply = await busy(["mfa-off-button", "mfa-new-codes-button"], () =>
+    callApi("DELETE", "/mfa/totp", {
+      json: answerOf($("mfa-manage-code").value),
+      csrfCookie: "csrf_access_token",
+    }));
+  if (reply.status !== 200) {
+    await mfaRefused("Two-factor not turned off", reply, "mfa-manage-code");
+    return;
+  }
+  mfaChanges += 1;
+  mfaOn = false;
+  forgetManageForm();
+  hideRecoveryCodes();
+  $("mfa-message").textContent = "Two-factor is off: logins take the password alone.";
+  renderMfa();
+}
+
+async function newRecoveryCodes() {
+  $("mfa-message").textContent = "";
+  const reply = await busy(["mfa-off-button", "mfa-new-codes-button"], () =>
+    callApi("POST", "/mfa/recovery-codes", {
+      json: answerOf($("mfa-manage-code").value),
+      csrfCookie: "csrf_access_token",
+    }));
+  if (reply.status !== 200 || !reply.body || !Array.isArray(reply.body.recovery_codes)) {
+    await mfaRefused("No new recovery codes", reply, "mfa-manage-code");
+    return;
+  }
+  forgetManageForm();
+  showRecoveryCodes(reply.body.recovery_codes);
+  $("mfa-message").textContent = "New recovery codes: the ones before no longer work.";
+}
+
+function forgetManageForm() {
+  $("mfa-manage-code").value = "";
+  showFieldErrors({ code: "mfa-manage-code" }, null);
+}
+
+function showRecoveryCodes(codes) {
+  $("mfa-recovery-codes").replaceChildren(...codes.map((code) => {
+    const item = document.createElement("li");
+    const text = document.createElement("code");
+    text.textContent = String(code);
+    item.append(text);
+    return item;
+  }));
+  $("mfa-codes").hidden = false;
+}
+
+function hideRecoveryCodes() {
+  $("mfa-recovery-codes").replaceChildren();
+  $("mfa-codes").hidden = true;
+}
+
+// An /mfa route's refusal, said where it belongs: beside the field for a wrong code or a body
+// the API refused; else in the section's message, with the profile loaded again when the
+// session or the factor is not what the page thought (logged out elsewhere, another tab).
+async function mfaRefused(prefix, reply, inputId) {
+  const said = saidBy(reply);
+  let message = `${prefix}: ${describe(reply)}`;
+  if (inputId !== null && codeFieldError(inputId, reply)) {
+    // Said beside the field, and in the message.
+  } else if (reply.status === 401 && (said === "Fresh token required" || said === "Token has expired")) {
+    message = `${prefix} (${said}): it takes a recent login, and this session's access token ` +
+      "comes from a refresh. Log out and log in again, then try again.";
+  } else if (reply.status === 401 || reply.status === 409) {
+    await showProfile();
+  }
+  $("mfa-message").textContent = message;
+}
+
+// Puts what the API said of a code beside the field `inputId` (`code`, `recovery_code` or the
+// body's errors: one field takes either code); answers whether there was anything to say.
+function codeFieldError(inputId, reply) {
+  const errors = fieldErrorsOf(reply);
+  let messages = null;
+  if (errors) {
+    messages = Object.values(errors).flatMap((problems) => [].concat(problems));
+  } else if (reply.status === 401 && saidBy(reply) === "Invalid code") {
+    messages = ["Invalid code"];
+  }
+  showFieldErrors({ code: inputId }, messages ? { code: messages } : null);
+  return messages !== null;
+}
+
+// The section as the factor stands. `profile`, when given and not `stale`, says whether it is on.
+function renderMfa(profile, stale = false) {
+  if (profile && !stale) {
+    mfaOn = profile.mfa_enabled === true;
+  }
+  if (mfaOn) {
+    mfaEnrolling = false;
+  }
+  $("mfa-state").textContent = `Two-factor: ${mfaOn ? "on" : "off"}`;
+  $("mfa-session-method").textContent = sessionMethod === null ? ""
+    : `This session signed in with ${sessionMethod}.`;
+  $("mfa-session-method").hidden = sessionMethod === null;
+  $("mfa-off").hidden = mfaOn || mfaEnrolling;
+  $("mfa-enrol-form").hidden = mfaOn || !mfaEnrolling;
+  $("mfa-manage-form").hidden = !mfaOn;
+}
+
+// At logout (or a session that ended): nothing of the factor stays on the page.
+function forgetMfa() {
+  secondStep = null;
+  sessionMethod = null;
+  mfaOn = false;
+  forgetEnrolment();
+  forgetManageForm();
+  hideRecoveryCodes();
+  $("mfa-message").textContent = "";
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+// What of the API's QR code is copied, by element: shapes and their colours, nothing that
+// could run, link or load (no script, no href, no style, no event handler).
+const QR_PARTS = {
+  svg: ["viewBox", "width", "height", "shape-rendering"],
+  rect: ["x", "y", "width", "height", "fill"],
+  path: ["d", "fill"],
+};
+// Numbers, path commands, names and colours such as #000: no `url(`, no quote, nothing else.
+const QR_VALUE = /^[#\w .,-]*$/;
+
+// The QR code of `svgText` (the API's qr_svg) as new SVG elements of this page, or null.
+// The page's Content-Security-Policy (default-src 'self', local-api/src/demo.rs) allows no
+// data: image, so it cannot be an <img src="data:image/svg+xml;...">; and the API's text never
+// becomes markup here (no innerHTML). DOMParser reads it as XML (running and loading nothing),
+// and only the shapes of QR_PARTS are copied, attribute by attribute.
+function qrImage(svgText) {
+  const root = new DOMParser().parseFromString(svgText, "image/svg+xml").documentElement;
+  if (root.namespaceURI !== SVG_NS || root.localName !== "svg") {
+    return null;
+  }
+  const copy = (element) => {
+    const made = document.createElementNS(SVG_NS, element.localName);
+    for (const name of QR_PARTS[element.localName]) {
+      const value = element.getAttribute(name);
+      if (value !== null && QR_VALUE.test(value)) {
+        made.setAttribute(name, value);
+      }
+    }
+    return made;
+  };
+  const image = copy(root);
+  for (const child of root.children) {
+    if (child.namespaceURI === SVG_NS && ["rect", "path"].includes(child.localName)) {
+      image.append(copy(child));
+    }
+  }
+  image.setAttribute("role", "img");
+  image.setAttribute("aria-label", "QR code to scan with an authenticator app");
+  return image.querySelector("path") ? image : null;
+}
+
 // --- Showing it ---------------------------------------------------------------------------
 
 let reloadTimer = null;
@@ -324,16 +629,19 @@ function goTo(screenId) {
   if (first) first.focus();
 }
 
-function showLoggedIn(profile) {
+// `mfaCurrent` is false for a profile asked for before the page last changed the second
+// factor: what it says of the factor is out of date.
+function showLoggedIn(profile, mfaCurrent = true) {
   setStatus(`Logged in as ${profile.logged_in_as}`, "ok");
   $("profile").textContent = JSON.stringify(profile, null, 2);
   $("profile-loads").textContent = String(Number($("profile-loads").textContent) + 1);
   // The next login, after a logout, is most likely this user's.
   $("username").value = profile.logged_in_as;
   if ($("session").hidden) {
-    showScreen("session", "password-form");
+    showScreen("session", "password-form", "mfa-section");
     $("password-message").textContent = "";
   }
+  renderMfa(profile, !mfaCurrent);
   // Reload the profile by itself every few seconds: once the access token has expired, the
   // next load gets a 401 and refreshes.
   clearTimeout(reloadTimer);
@@ -343,6 +651,7 @@ function showLoggedIn(profile) {
 function showLoggedOut(message, kind) {
   clearTimeout(reloadTimer);
   setStatus(message, kind);
+  forgetMfa();
   $("profile").textContent = "";
   $("current-password").value = "";
   $("new-password").value = "";
@@ -404,13 +713,15 @@ function showFieldErrors(fields, errors) {
   return first !== null;
 }
 
-// Runs `call` with the button disabled (no second request from a second click).
-async function busy(buttonId, call) {
-  $(buttonId).disabled = true;
+// Runs `call` with the button (or buttons: an id or a list) disabled: no second request from
+// a second click, nor another request of the same form meanwhile.
+async function busy(buttonIds, call) {
+  const buttons = [].concat(buttonIds).map($);
+  for (const button of buttons) button.disabled = true;
   try {
     return await call();
   } finally {
-    $(buttonId).disabled = false;
+    for (const button of buttons) button.disabled = false;
   }
 }
 
@@ -474,6 +785,20 @@ $("logout-button").addEventListener("click", logOut);
 $("signup-form").addEventListener("submit", signUp);
 $("forgot-form").addEventListener("submit", askForReset);
 $("password-form").addEventListener("submit", changePassword);
+$("mfa-login-form").addEventListener("submit", logInSecondStep);
+$("mfa-login-toggle").addEventListener("click", () => {
+  if (secondStep === null) return;
+  setSecondStepKind(!secondStep.recovery);
+  $("mfa-login-code").value = "";
+  showFieldErrors({ code: "mfa-login-code" }, null);
+  $("mfa-login-code").focus();
+});
+$("mfa-begin-button").addEventListener("click", beginEnrolment);
+$("mfa-enrol-form").addEventListener("submit", confirmEnrolment);
+$("mfa-cancel-button").addEventListener("click", cancelEnrolment);
+$("mfa-codes-done").addEventListener("click", hideRecoveryCodes);
+$("mfa-manage-form").addEventListener("submit", turnOff);
+$("mfa-new-codes-button").addEventListener("click", newRecoveryCodes);
 $("show-signup").addEventListener("click", () => goTo("signup-form"));
 $("show-forgot").addEventListener("click", () => {
   // A name that is an address is most likely the one to reset.

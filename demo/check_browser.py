@@ -30,7 +30,15 @@ page can read the API's csrf_* cookies. Then, through the page as a user would:
    first → too short a password, then the reset → the newest password logs in, the one before
    does not, the reset link is dead once used. An address gets one mail a minute, so the
    reset waits for the sign-up mail's minute to end (about a minute of the run);
-9. the browser's console shows no CORS or Content-Security-Policy error.
+9. the second factor, as cosmo on the second server, every code pyotp's from the secret the
+   page shows: "Turn on" shows a QR code (SVG shapes of the page's own, none of the API's text
+   as markup) and the secret → a wrong code says so beside the field → the right one shows ten
+   recovery codes, once → log out; the password alone sets no cookie, the page asks for a
+   code → a used code says so → the next code logs in, and the page says how → a recovery
+   code logs in → new recovery codes → off with a code → the password alone logs in again.
+   No step waits: each code is of the earliest step the API still takes and has not spent
+   (one step of drift either side), so three codes fit in a minute and a half;
+10. the browser's console shows no CORS or Content-Security-Policy error.
 
 Prints each failure, then 'browser: N passed, M failed'; exits non-zero on any failure. A
 failed run saves screenshots, the page's HTML, the browser's console, the servers' and
@@ -79,6 +87,9 @@ ACCOUNT_ROUTES = ("/signup", "/verify", "/recover", "/resend", "/password", "/pa
 MAIL_LINK = re.compile(r"http://\S+[?&]type=(signup|recovery)&token=([A-Za-z0-9_-]+)")
 # A JWT as text: a base64url JSON header (`{"` is `eyJ`), a dot, a payload.
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# A TOTP step, in seconds (RFC 6238's default, which the API uses).
+TOTP_STEP = 30
+RECOVERY_CODE = re.compile(r"^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$")
 
 passed, failures = 0, []
 
@@ -782,6 +793,179 @@ class AccountRun(Run):
                       lambda: self.status().startswith("This reset link does not work"))
 
 
+class MfaRun(AccountRun):
+    """The second factor through the page, as cosmo on the accounts' server (access tokens of
+    the default lifetime: the /mfa routes take a fresh one), every code pyotp's."""
+
+    def __init__(self, run, server):
+        super().__init__(run, server, mail_dir=None)
+        self.totp = None
+        self.last_step = None
+        self.confirm_code = None
+        self.recovery_codes = []
+
+    def usable_code(self, margin=5):
+        """pyotp's code of a step that the API takes for `margin` seconds from now (the
+        current step and one either side) and has not spent (a step's code works once, and a
+        used one spends every step before it): the earliest such step, so that the codes that
+        follow need no wait; waits only when no step is in reach."""
+        while True:
+            now = time.time()
+            earliest = int((now + margin) // TOTP_STEP) - 1
+            step = earliest if self.last_step is None else max(earliest, self.last_step + 1)
+            if step <= int(now // TOTP_STEP) + 1:
+                self.last_step = step
+                return self.totp.at(step * TOTP_STEP)
+            wait = (step - 1) * TOTP_STEP - now + 0.05
+            print(f"(waiting {wait:.0f} s for the next TOTP step: a code works once)", flush=True)
+            time.sleep(wait)
+
+    def wrong_code(self):
+        """Six digits that are no code of the steps around now."""
+        now = time.time()
+        taken = {self.totp.at(now + offset) for offset in (-TOTP_STEP, 0, TOTP_STEP)}
+        return next(code for code in ("000000", "111111", "222222") if code not in taken)
+
+    def mfa_state(self):
+        return self.text("mfa-state")
+
+    def shown_codes(self):
+        from selenium.webdriver.common.by import By
+        return [item.text for item in
+                self.driver.find_elements(By.CSS_SELECTOR, "#mfa-recovery-codes li")]
+
+    def submit_code(self, field, button, code):
+        self.fill({field: code})
+        self.click(button)
+
+    # --- The checks ---------------------------------------------------------------------
+
+    def password_login(self):
+        self.open_page()
+        self.log_in()
+        self.wait_for("'Two-factor: off' and how this session signed in",
+                      lambda: self.mfa_state() == "Two-factor: off"
+                      and self.text("mfa-session-method")
+                      == "This session signed in with your password.")
+        if not self.shown("mfa-begin-button"):
+            raise Failure("no 'Turn on' button beside 'Two-factor: off'")
+
+    def turn_on_shows_qr_and_secret(self):
+        self.click("mfa-begin-button")
+        self.wait_for("the QR code and the secret",
+                      lambda: self.shown("mfa-enrol-form") and self.text("mfa-secret"),
+                      failed=lambda: bool(self.text("mfa-message")))
+        secret = self.text("mfa-secret").replace(" ", "")
+        self.totp = pyotp_totp(secret)
+        qr = self.driver.execute_script("""
+            const svg = document.querySelector("#mfa-qr svg");
+            const box = svg && svg.getBoundingClientRect();
+            return svg && {
+                paths: svg.querySelectorAll("path").length,
+                d: (svg.querySelector("path") || {getAttribute: () => ""}).getAttribute("d").length,
+                elements: Array.from(svg.querySelectorAll("*"), e => e.localName),
+                attributes: Array.from(svg.querySelectorAll("*"), e => e.getAttributeNames()).flat(),
+                width: box.width, height: box.height,
+            };""")
+        if not qr or qr["paths"] != 1 or qr["d"] < 100 or qr["width"] < 150 or qr["height"] < 150:
+            raise Failure(f"the QR code shown: {qr}")
+        allowed = {"x", "y", "width", "height", "fill", "d"}
+        if set(qr["elements"]) - {"rect", "path"} or set(qr["attributes"]) - allowed:
+            raise Failure(f"the QR code has more than shapes: {qr}")
+        if "<?xml" in self.driver.page_source or "otpauth://" in self.driver.page_source:
+            raise Failure("the API's SVG text, or its otpauth URI, is in the page's markup")
+
+    def wrong_then_right_code_turns_on(self):
+        self.submit_code("mfa-confirm-code", "mfa-confirm-button", self.wrong_code())
+        self.wait_for_field_error("mfa-confirm-code", "Invalid code")
+        self.confirm_code = self.usable_code()
+        self.submit_code("mfa-confirm-code", "mfa-confirm-button", self.confirm_code)
+        self.wait_for("ten recovery codes and 'Two-factor: on'",
+                      lambda: len(self.shown_codes()) == 10
+                      and self.mfa_state() == "Two-factor: on",
+                      failed=lambda: bool(self.field_error("mfa-confirm-code")))
+        self.recovery_codes = self.shown_codes()
+        wrong = [code for code in self.recovery_codes if not RECOVERY_CODE.match(code)]
+        if wrong or len(set(self.recovery_codes)) != 10:
+            raise Failure(f"the recovery codes shown: {self.recovery_codes}")
+        if self.shown("mfa-enrol-form") or self.text("mfa-secret"):
+            raise Failure("the secret still shows once the factor is on")
+
+    def recovery_codes_shown_once(self):
+        self.click("mfa-codes-done")
+        self.wait_for("the recovery codes to go", lambda: not self.shown("mfa-codes"))
+        if any(code in self.driver.page_source for code in self.recovery_codes):
+            raise Failure("a recovery code is still in the page")
+        self.click_log_out()
+
+    def login_asks_for_a_code(self):
+        self.fill({"username": USERNAME, "password": PASSWORD})
+        self.click("login-button")
+        self.wait_for("the page to ask for the second factor",
+                      lambda: self.shown("mfa-login-form")
+                      and self.status() == "Password accepted: now the second factor",
+                      failed=lambda: self.status().startswith("Login failed"))
+        held = sorted(set(self.browser_cookies()) & (TOKEN_COOKIES | CSRF_COOKIES))
+        if held:
+            raise Failure(f"the password alone set {held}")
+        if self.text("mfa-login-label") != "Code":
+            raise Failure(f"the field is labelled {self.text('mfa-login-label')!r}")
+
+    def used_code_refused_next_one_logs_in(self):
+        self.submit_code("mfa-login-code", "mfa-login-button", self.confirm_code)
+        self.wait_for_field_error("mfa-login-code", "Invalid code")
+        self.submit_code("mfa-login-code", "mfa-login-button", self.usable_code())
+        self.wait_for(f"'Logged in as {USERNAME}' with the code",
+                      lambda: self.status() == f"Logged in as {USERNAME}",
+                      failed=lambda: self.status().startswith("Login failed"))
+        self.wait_for("'Two-factor: on' and the session's way in",
+                      lambda: self.mfa_state() == "Two-factor: on"
+                      and self.text("mfa-session-method") == "This session signed in with "
+                      "your password and a code from your authenticator app.")
+
+    def recovery_code_logs_in(self):
+        self.click_log_out()
+        self.login_asks_for_a_code()
+        self.click("mfa-login-toggle")
+        self.wait_for("the field to take a recovery code",
+                      lambda: self.text("mfa-login-label") == "Recovery code")
+        self.submit_code("mfa-login-code", "mfa-login-button", self.recovery_codes[0])
+        self.wait_for(f"'Logged in as {USERNAME}' with a recovery code",
+                      lambda: self.status() == f"Logged in as {USERNAME}",
+                      failed=lambda: self.status().startswith("Login failed"))
+        self.wait_for("the session's way in",
+                      lambda: self.text("mfa-session-method")
+                      == "This session signed in with your password and a recovery code.")
+
+    def new_recovery_codes(self):
+        self.submit_code("mfa-manage-code", "mfa-new-codes-button", self.recovery_codes[1])
+        self.wait_for("ten new recovery codes",
+                      lambda: len(self.shown_codes()) == 10
+                      and not set(self.shown_codes()) & set(self.recovery_codes),
+                      failed=lambda: bool(self.field_error("mfa-manage-code")))
+        message = self.text("mfa-message")
+        if message != "New recovery codes: the ones before no longer work.":
+            raise Failure(f"the section says {message!r}")
+
+    def turn_off_with_a_code(self):
+        self.submit_code("mfa-manage-code", "mfa-off-button", self.usable_code())
+        self.wait_for("'Two-factor: off' and a 'Turn on' button again",
+                      lambda: self.mfa_state() == "Two-factor: off"
+                      and self.shown("mfa-begin-button"),
+                      failed=lambda: bool(self.field_error("mfa-manage-code")))
+        if self.shown("mfa-codes") or self.shown_codes():
+            raise Failure("the recovery codes still show with the factor off")
+
+    def password_alone_again(self):
+        self.click_log_out()
+        self.log_in()
+
+
+def pyotp_totp(secret):
+    import pyotp
+    return pyotp.TOTP(secret)
+
+
 def jwt_payload(token):
     part = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
@@ -867,6 +1051,30 @@ def account_steps(accounts):
     ]
 
 
+def mfa_steps(mfa):
+    """The second factor through the page: (name, step, needed later)."""
+    return [
+        ("2FA: a password login says 'Two-factor: off', and how the session signed in",
+         mfa.password_login, True),
+        ("2FA: 'Turn on' shows a QR code (the page's own shapes) and the secret",
+         mfa.turn_on_shows_qr_and_secret, True),
+        ("2FA: a wrong code is refused beside the field; pyotp's code turns it on, ten "
+         "recovery codes shown", mfa.wrong_then_right_code_turns_on, True),
+        ("2FA: the recovery codes go once kept; log out", mfa.recovery_codes_shown_once, True),
+        ("2FA: the password alone sets no cookie: the page asks for a code",
+         mfa.login_asks_for_a_code, True),
+        ("2FA: a used code is refused; the next one logs in, and the page says how",
+         mfa.used_code_refused_next_one_logs_in, True),
+        ("2FA: after the second step, no token is readable by the page", mfa.no_token_readable,
+         False),
+        ("2FA: 'use a recovery code instead' logs in with one", mfa.recovery_code_logs_in, True),
+        ("2FA: new recovery codes, none of the ones before", mfa.new_recovery_codes, False),
+        ("2FA: off with a code; the password alone logs in again", mfa.turn_off_with_a_code,
+         True),
+        ("2FA: the password alone logs in again", mfa.password_alone_again, False),
+    ]
+
+
 def run_steps(run, steps):
     """Each step a check; after a failed one that later ones need, those fail as not run."""
     for index, (name, step, needed_later) in enumerate(steps):
@@ -883,12 +1091,15 @@ def run_steps(run, steps):
                 return
 
 
-def run_checks(run, accounts):
+def run_checks(run, accounts, mfa):
     run_steps(run, cookie_steps(run))
     # Both servers set their cookies on `localhost` (cookies ignore ports): none of the first
     # flow's go to the second server.
     run.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     run_steps(accounts, account_steps(accounts))
+    # Whatever the account screens left, the second factor starts logged out.
+    run.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    run_steps(mfa, mfa_steps(mfa))
     run_steps(run, [("the console shows no CORS, CSP or script error", run.console_clean, False)])
 
 
@@ -916,7 +1127,8 @@ def main():
               f"API {server.api}, access tokens for {ACCESS_SECONDS} s; accounts: page "
               f"{accounts_server.page}, API {accounts_server.api}, mail in {mail_dir}")
         run = Run(driver, server, artifacts)
-        run_checks(run, AccountRun(run, accounts_server, mail_dir))
+        run_checks(run, AccountRun(run, accounts_server, mail_dir),
+                   MfaRun(run, accounts_server))
     except Exception as error:  # noqa: BLE001 - a run that cannot start is one failure
         detail = str(error) if isinstance(error, Failure) else traceback.format_exc()
         check("start local-api with the demo page, and Chromium", False, detail)

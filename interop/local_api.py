@@ -1,7 +1,7 @@
 """The built local-api binary as a child process, for the checks that drive it over HTTP
-(check_jwks.py, check_cookies.py, demo/check_browser.py): on a free port, with only the
-configuration the check gives it, stopped however the check ends, its output kept for a
-failure's report.
+(check_jwks.py, check_cookies.py, check_mfa.py, demo/check_browser.py): on a free port, with
+only the configuration the check gives it, stopped however the check ends, its output kept for
+a failure's report.
 """
 import os
 import pathlib
@@ -14,7 +14,7 @@ BINARY = os.environ.get("LOCAL_API_BIN", str(ROOT / "target" / "debug" / "local-
 # Printed once the socket listens: the server takes requests from then on.
 LISTENING = "JWT auth API listening on "
 # What of the caller's environment would configure the server behind the check's back.
-CONFIGURATION_PREFIXES = ("JWT_", "CORS_", "DEMO_", "UPSTREAM_")
+CONFIGURATION_PREFIXES = ("JWT_", "CORS_", "DEMO_", "UPSTREAM_", "MFA_")
 CONFIGURATION_NAMES = ("PORT", "USERS_TABLE", "SESSIONS_TABLE")
 
 

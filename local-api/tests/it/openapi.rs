@@ -24,7 +24,7 @@ use auth_core::{
 use auth_testkit::{
     bearer_request, json_body,
     mail::{DownMailer, Outbox},
-    request, settings_with, state_builder, state_with,
+    payload_of, request, settings_with, state_builder, state_with,
 };
 use lambda_emulator::events::{self, EventFile};
 use lambda_http::{Body, Request, Response, http::Method};
@@ -346,7 +346,7 @@ async fn every_events_answer_matches_the_description() {
     // The events reach every status of the contract that takes no store failure or flood.
     assert_eq!(
         statuses,
-        BTreeSet::from([200, 400, 401, 404, 415, 422]),
+        BTreeSet::from([200, 400, 401, 404, 409, 415, 422]),
         "the statuses of events/"
     );
 }
@@ -623,6 +623,38 @@ fn answers_the_description_does_not_allow_are_refused() {
             "POST",
             "/recover",
             answer(404, &[json], json!({"error": "Unknown address"})),
+        ),
+        // A second factor's secret that a cache may keep.
+        (
+            "POST",
+            "/mfa/totp",
+            answer(
+                200,
+                &[json],
+                json!({"secret": "JBSWY3DPEHPK3PXP", "otpauth_uri": "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
+                    "qr_svg": "<?xml version=\"1.0\"?><svg ></svg>"}),
+            ),
+        ),
+        // Nine recovery codes.
+        (
+            "POST",
+            "/mfa/totp/confirm",
+            answer(
+                200,
+                &[json, ("cache-control", "no-store")],
+                json!({"recovery_codes": (1..=9).map(|n| format!("7k2m-9qxd-4hw{n}")).collect::<Vec<_>>()}),
+            ),
+        ),
+        // A login's mfa_required with tokens beside it.
+        (
+            "POST",
+            "/login",
+            answer(
+                403,
+                &[json],
+                json!({"error": "mfa_required", "mfa_token": "S1onlUj5wrGdoP-2DyD1tkPxkJWrWTUF6pLTVJRDhsA",
+                    "access_token": "a.b.c"}),
+            ),
         ),
     ];
     for (method, path, answer) in refused {
@@ -1302,4 +1334,509 @@ async fn the_self_service_routes_in_cookie_mode_match_the_description() {
         none.body,
         json!({"msg": "Missing cookie \"access_token_cookie\""})
     );
+}
+
+/// A key of these tests' own for the second factor's secrets (32 bytes in base64).
+const MFA_KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+/// One call of `method path` (a JSON body when given, and `headers`), its answer checked
+/// against the description and its status asserted; a `/mfa` answer must also say
+/// `Cache-Control: no-store`.
+async fn call(
+    description: &Description,
+    state: &AppState,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+    status: u16,
+) -> Answer {
+    let text = body.as_ref().map(Value::to_string);
+    let mut all = headers.to_vec();
+    if text.is_some() && !headers.iter().any(|(name, _)| *name == "content-type") {
+        all.push(("content-type", "application/json"));
+    }
+    let answer = answer(state, request(method.as_str(), path, &all, text.as_deref())).await;
+    let answer = checked(description, method.clone(), path, answer);
+    assert_eq!(
+        answer.status, status,
+        "{method} {path} {text:?}: {}",
+        answer.body
+    );
+    if path.starts_with("/mfa") {
+        assert_eq!(answer.header("cache-control"), Some("no-store"), "{path}");
+    }
+    answer
+}
+
+/// The code an authenticator app shows now for `enrolment`'s secret, on `state`'s clock.
+fn code_now(state: &AppState, enrolment: &Answer) -> String {
+    let secret = enrolment.body["secret"].as_str().unwrap();
+    let app = auth_mfa::Authenticator::from_base32(secret, "cosmo", "an app").unwrap();
+    app.code_at(state.clock().unix_secs() as u64)
+}
+
+/// The second factor's whole story, every answer checked: each `/mfa` route's refusals (no
+/// token, a bad one, a refreshed one, a bad body, no factor to act on, a wrong code) and its
+/// success; a login that answers 403 `mfa_required` and its second step with a code, a code
+/// used already, a recovery code, a wrong `mfa_token`; new recovery codes; the factor off.
+#[tokio::test]
+async fn the_second_factors_answers_match_the_description() {
+    let description = Description::load();
+    let state = accounts_state(
+        &[(auth_core::mfa::key::KEY_VAR, MFA_KEY)],
+        Arc::new(Outbox::new()),
+    );
+    let call = async |method: Method,
+                      path: &str,
+                      headers: &[(&str, &str)],
+                      body: Option<Value>,
+                      status: u16| {
+        call(&description, &state, method, path, headers, body, status).await
+    };
+    let login_body = json!({"username": "cosmo", "password": PASSWORD});
+
+    let login = call(Method::POST, "/login", &[], Some(login_body.clone()), 200).await;
+    let access = login.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = login.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(payload_of(&access)["amr"], json!(["pwd"]));
+    let bearer = format!("Bearer {access}");
+    let fresh: &[(&str, &str)] = &[("authorization", &bearer)];
+
+    // The token first, then the body.
+    let none = call(Method::POST, "/mfa/totp", &[], None, 401).await;
+    assert_eq!(none.body, json!({"msg": "Missing Authorization Header"}));
+    call(
+        Method::POST,
+        "/mfa/totp",
+        &[("authorization", "Bearer not.a.token")],
+        None,
+        422,
+    )
+    .await;
+    let refreshed = answer(&state, bearer_request("POST", "/refresh", &refresh)).await;
+    let stale = format!(
+        "Bearer {}",
+        refreshed.body["access_token"].as_str().unwrap()
+    );
+    for (method, path) in [
+        (Method::POST, "/mfa/totp"),
+        (Method::POST, "/mfa/totp/confirm"),
+        (Method::DELETE, "/mfa/totp"),
+        (Method::POST, "/mfa/recovery-codes"),
+    ] {
+        let not_fresh = call(
+            method,
+            path,
+            &[("authorization", &stale)],
+            Some(json!({"code": "123456"})),
+            401,
+        )
+        .await;
+        assert_eq!(not_fresh.body, json!({"msg": "Fresh token required"}));
+    }
+    let unknown = call(Method::POST, "/mfa/totp", fresh, Some(json!({"x": 1})), 400).await;
+    assert_eq!(unknown.body, json!({"error": {"x": ["Unknown field."]}}));
+    let text = call(
+        Method::POST,
+        "/mfa/totp/confirm",
+        &[("authorization", &bearer), ("content-type", "text/plain")],
+        Some(json!({"code": "123456"})),
+        415,
+    )
+    .await;
+    assert_eq!(text.body["error"], "Content-Type must be application/json");
+
+    // Nothing to act on yet.
+    let not_on = call(
+        Method::POST,
+        "/mfa/totp/confirm",
+        fresh,
+        Some(json!({"code": "123456"})),
+        409,
+    )
+    .await;
+    assert_eq!(not_on.body, json!({"error": "No second factor to act on"}));
+    for (method, path) in [
+        (Method::DELETE, "/mfa/totp"),
+        (Method::POST, "/mfa/recovery-codes"),
+    ] {
+        call(method, path, fresh, Some(json!({"code": "123456"})), 409).await;
+    }
+
+    // Enrolment: with no body or `{}`, the second secret replacing the first.
+    let first = call(Method::POST, "/mfa/totp", fresh, None, 200).await;
+    let enrolment = call(Method::POST, "/mfa/totp", fresh, Some(json!({})), 200).await;
+    assert_ne!(first.body["secret"], enrolment.body["secret"]);
+    let secret = enrolment.body["secret"].as_str().unwrap();
+    assert!(
+        enrolment.body["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("secret={secret}")),
+        "{}",
+        enrolment.body
+    );
+    let old_code = code_now(&state, &first);
+    let code = code_now(&state, &enrolment);
+    for refused in [
+        json!({}),
+        json!({"recovery_code": "7k2m-9qxd-4hwe"}),
+        json!([]),
+    ] {
+        let invalid = call(Method::POST, "/mfa/totp/confirm", fresh, Some(refused), 400).await;
+        assert!(invalid.body["error"].is_object(), "{}", invalid.body);
+    }
+    if old_code != code {
+        let wrong = call(
+            Method::POST,
+            "/mfa/totp/confirm",
+            fresh,
+            Some(json!({"code": old_code})),
+            401,
+        )
+        .await;
+        assert_eq!(wrong.body, json!({"error": "Invalid code"}));
+    }
+    let confirmed = call(
+        Method::POST,
+        "/mfa/totp/confirm",
+        fresh,
+        Some(json!({"code": code})),
+        200,
+    )
+    .await;
+    let recovery_codes: Vec<String> =
+        serde_json::from_value(confirmed.body["recovery_codes"].clone()).unwrap();
+    assert_eq!(recovery_codes.len(), 10);
+    let already = call(Method::POST, "/mfa/totp", fresh, None, 409).await;
+    assert_eq!(
+        already.body,
+        json!({"error": "A second factor is already on: remove it first"})
+    );
+    call(
+        Method::POST,
+        "/mfa/totp/confirm",
+        fresh,
+        Some(json!({"code": code})),
+        409,
+    )
+    .await;
+
+    // A login now: 403 mfa_required, then its second step.
+    let second_step = async |body: Value, status: u16| {
+        call(Method::POST, "/login/mfa", &[], Some(body), status).await
+    };
+    let required = call(Method::POST, "/login", &[], Some(login_body.clone()), 403).await;
+    assert_eq!(required.body["error"], "mfa_required");
+    let mfa_token = required.body["mfa_token"].as_str().unwrap().to_owned();
+    assert_eq!(mfa_token.len(), 43);
+    for refused in [
+        json!({"mfa_token": mfa_token}),
+        json!({"mfa_token": mfa_token, "code": "1", "recovery_code": "2"}),
+        json!({"code": "123456"}),
+        json!("text"),
+    ] {
+        let invalid = second_step(refused, 400).await;
+        assert!(invalid.body["error"].is_object(), "{}", invalid.body);
+    }
+    let unknown = second_step(
+        json!({"mfa_token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M", "code": code}),
+        401,
+    )
+    .await;
+    assert_eq!(
+        unknown.body,
+        json!({"error": "MFA token is invalid or has expired"})
+    );
+    // The confirmation spent this step's code.
+    let used = second_step(json!({"mfa_token": mfa_token, "code": code}), 401).await;
+    assert_eq!(used.body, json!({"error": "Invalid code"}));
+    state.clock().advance(Duration::from_secs(30));
+    let code = code_now(&state, &enrolment);
+    let signed_in = second_step(json!({"mfa_token": mfa_token, "code": code}), 200).await;
+    let access = signed_in.body["access_token"].as_str().unwrap();
+    assert_eq!(payload_of(access)["amr"], json!(["pwd", "otp", "mfa"]));
+    // The token went with its success.
+    second_step(json!({"mfa_token": mfa_token, "code": code}), 401).await;
+
+    // A recovery code, in a login and for new codes; each works once.
+    let required = call(Method::POST, "/login", &[], Some(login_body.clone()), 403).await;
+    let signed_in = second_step(
+        json!({"mfa_token": required.body["mfa_token"], "recovery_code": recovery_codes[0]}),
+        200,
+    )
+    .await;
+    let access = signed_in.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(payload_of(&access)["amr"], json!(["pwd", "mfa"]));
+    let bearer = format!("Bearer {access}");
+    let fresh: &[(&str, &str)] = &[("authorization", &bearer)];
+    let used = call(
+        Method::POST,
+        "/mfa/recovery-codes",
+        fresh,
+        Some(json!({"recovery_code": recovery_codes[0]})),
+        401,
+    )
+    .await;
+    assert_eq!(used.body, json!({"error": "Invalid code"}));
+    let renewed = call(
+        Method::POST,
+        "/mfa/recovery-codes",
+        fresh,
+        Some(json!({"recovery_code": recovery_codes[1]})),
+        200,
+    )
+    .await;
+    let renewed: Vec<String> =
+        serde_json::from_value(renewed.body["recovery_codes"].clone()).unwrap();
+    assert!(renewed.iter().all(|code| !recovery_codes.contains(code)));
+    // The codes of before are dead.
+    call(
+        Method::DELETE,
+        "/mfa/totp",
+        fresh,
+        Some(json!({"recovery_code": recovery_codes[2]})),
+        401,
+    )
+    .await;
+
+    // Off, with a code of a step not spent yet; a login takes the password alone again.
+    call(
+        Method::DELETE,
+        "/mfa/totp",
+        fresh,
+        Some(json!({"code": code, "recovery_code": recovery_codes[3]})),
+        400,
+    )
+    .await;
+    state.clock().advance(Duration::from_secs(30));
+    let off = call(
+        Method::DELETE,
+        "/mfa/totp",
+        fresh,
+        Some(json!({"code": code_now(&state, &enrolment)})),
+        200,
+    )
+    .await;
+    assert_eq!(off.body, json!({}));
+    call(
+        Method::DELETE,
+        "/mfa/totp",
+        fresh,
+        Some(json!({"code": "1"})),
+        409,
+    )
+    .await;
+    call(Method::POST, "/login", &[], Some(login_body), 200).await;
+}
+
+/// The second factor's refusals that take a deployment of their own: the factor locked
+/// after `MFA_MAX_FAILURES` wrong codes (429 with `Retry-After`, at `/mfa` and at
+/// `/login/mfa`), and a route over `MFA_IP_LIMIT` (`msg` at `/mfa`, `error` at `/login/mfa`).
+#[tokio::test]
+async fn the_second_factors_refusals_match_the_description() {
+    let description = Description::load();
+    let strict = accounts_state(
+        &[
+            (auth_core::mfa::key::KEY_VAR, MFA_KEY),
+            ("MFA_MAX_FAILURES", "1"),
+        ],
+        Arc::new(Outbox::new()),
+    );
+    let login_body = json!({"username": "cosmo", "password": PASSWORD});
+    let login = call(
+        &description,
+        &strict,
+        Method::POST,
+        "/login",
+        &[],
+        Some(login_body.clone()),
+        200,
+    )
+    .await;
+    let bearer = format!("Bearer {}", login.body["access_token"].as_str().unwrap());
+    let fresh: &[(&str, &str)] = &[("authorization", &bearer)];
+    let enrolment = call(
+        &description,
+        &strict,
+        Method::POST,
+        "/mfa/totp",
+        fresh,
+        None,
+        200,
+    )
+    .await;
+    let code = code_now(&strict, &enrolment);
+    call(
+        &description,
+        &strict,
+        Method::POST,
+        "/mfa/totp/confirm",
+        fresh,
+        Some(json!({"code": code})),
+        200,
+    )
+    .await;
+    let required = call(
+        &description,
+        &strict,
+        Method::POST,
+        "/login",
+        &[],
+        Some(login_body),
+        403,
+    )
+    .await;
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+    let wrong = json!({"mfa_token": required.body["mfa_token"], "code": wrong_code});
+    for status in [401, 429] {
+        let answer = call(
+            &description,
+            &strict,
+            Method::POST,
+            "/login/mfa",
+            &[],
+            Some(wrong.clone()),
+            status,
+        )
+        .await;
+        if status == 429 {
+            assert_eq!(
+                answer.body,
+                json!({"error": "Too many wrong codes: try again later"})
+            );
+            assert!(answer.header("retry-after").is_some());
+        }
+    }
+    let locked = call(
+        &description,
+        &strict,
+        Method::POST,
+        "/mfa/recovery-codes",
+        fresh,
+        Some(json!({"code": wrong_code})),
+        429,
+    )
+    .await;
+    assert_eq!(
+        locked.body,
+        json!({"error": "Too many wrong codes: try again later"})
+    );
+
+    let limited = accounts_state(
+        &[
+            (auth_core::mfa::key::KEY_VAR, MFA_KEY),
+            ("MFA_IP_LIMIT", "1/1h"),
+        ],
+        Arc::new(Outbox::new()),
+    );
+    let login = answer(&limited, login_request(PASSWORD)).await;
+    let bearer = format!("Bearer {}", login.body["access_token"].as_str().unwrap());
+    let body =
+        json!({"mfa_token": "n56TBiPPD55krFDdTn4e66yU_yiiodhICuLatZwM88M", "code": "123456"});
+    // `/login/mfa` and the `/mfa` routes share one allowance.
+    call(
+        &description,
+        &limited,
+        Method::POST,
+        "/login/mfa",
+        &[],
+        Some(body.clone()),
+        401,
+    )
+    .await;
+    let over = call(
+        &description,
+        &limited,
+        Method::POST,
+        "/login/mfa",
+        &[],
+        Some(body),
+        429,
+    )
+    .await;
+    assert_eq!(
+        over.body,
+        json!({"error": "Too many requests: try again later"})
+    );
+    let over = call(
+        &description,
+        &limited,
+        Method::POST,
+        "/mfa/totp",
+        &[("authorization", &bearer)],
+        None,
+        429,
+    )
+    .await;
+    assert_eq!(
+        over.body,
+        json!({"msg": "Too many requests: try again later"})
+    );
+    assert!(over.header("retry-after").is_some());
+}
+
+/// The second factor in a browser's deployment: the `/mfa` routes take the access cookie with
+/// its CSRF value, and the second step of a login, whose body must be declared JSON, sets the
+/// session's cookies as a login does.
+#[tokio::test]
+async fn the_second_factor_in_cookie_mode_matches_the_description() {
+    let description = Description::load();
+    let state = accounts_state(
+        &[
+            (auth_core::mfa::key::KEY_VAR, MFA_KEY),
+            ("JWT_TOKEN_LOCATION", "cookies"),
+        ],
+        Arc::new(Outbox::new()),
+    );
+    let call = async |method: Method,
+                      path: &str,
+                      headers: &[(&str, &str)],
+                      body: Option<Value>,
+                      status: u16| {
+        call(&description, &state, method, path, headers, body, status).await
+    };
+    let login_body = json!({"username": "cosmo", "password": PASSWORD});
+    let login = call(Method::POST, "/login", &[], Some(login_body.clone()), 200).await;
+    let cookies = set_cookies(&login);
+    let access = format!(
+        "access_token_cookie={}",
+        cookie_of(&cookies, "access_token_cookie")
+    );
+    let csrf = cookie_of(&cookies, "csrf_access_token").to_owned();
+    let no_csrf = call(Method::POST, "/mfa/totp", &[("cookie", &access)], None, 401).await;
+    assert_eq!(no_csrf.body, json!({"msg": "Missing CSRF token"}));
+    let headers = [("cookie", access.as_str()), ("x-csrf-token", csrf.as_str())];
+    let enrolment = call(Method::POST, "/mfa/totp", &headers, None, 200).await;
+    let code = code_now(&state, &enrolment);
+    call(
+        Method::POST,
+        "/mfa/totp/confirm",
+        &headers,
+        Some(json!({"code": code})),
+        200,
+    )
+    .await;
+    let required = call(Method::POST, "/login", &[], Some(login_body), 403).await;
+    assert!(set_cookies(&required).is_empty(), "{:?}", required.headers);
+    state.clock().advance(Duration::from_secs(30));
+    let body =
+        json!({"mfa_token": required.body["mfa_token"], "code": code_now(&state, &enrolment)})
+            .to_string();
+    let undeclared = post_raw(&description, &state, "/login/mfa", &[], &body).await;
+    assert_eq!(undeclared.status, 415, "{}", undeclared.body);
+    let signed_in = post_raw(
+        &description,
+        &state,
+        "/login/mfa",
+        &[("content-type", "application/json")],
+        &body,
+    )
+    .await;
+    assert_eq!(signed_in.body, json!({"msg": "Login successful"}));
+    let cookies = set_cookies(&signed_in);
+    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    let access = cookie_of(&cookies, "access_token_cookie");
+    assert_eq!(payload_of(access)["amr"], json!(["pwd", "otp", "mfa"]));
 }
