@@ -17,6 +17,7 @@ mod deadlines;
 mod dynamodb;
 mod events;
 mod hostile_accounts;
+mod hostile_mfa;
 mod interop;
 mod mfa;
 mod openapi;

@@ -44,16 +44,18 @@ impl TokenService {
     /// signed at once: with a key in KMS, each signature is a request.
     pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantedTokens, SigningError> {
         // A session that passed a second factor carries `MFA_SCOPE` too, for a JWT authorizer
-        // (which reads no store) to require one on a route.
+        // (which reads no store) to require one on a route; any other never does, even for a
+        // user granted a scope of that name.
         let mut scopes: Vec<&str> = grant.user.scopes.iter().map(String::as_str).collect();
-        if let Some(mfa_scope) = self.mfa_scope()
-            && grant
+        if let Some(mfa_scope) = self.mfa_scope() {
+            scopes.retain(|scope| *scope != mfa_scope);
+            if grant
                 .session
                 .and_then(|session| session.methods)
                 .is_some_and(AuthMethods::has_second_factor)
-            && !scopes.contains(&mfa_scope)
-        {
-            scopes.push(mfa_scope);
+            {
+                scopes.push(mfa_scope);
+            }
         }
         let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
         let issue = async |kind, jti: &str| -> Result<IssuedToken, SigningError> {

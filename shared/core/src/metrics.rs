@@ -137,7 +137,7 @@ impl Event {
             Event::LoginFailed | Event::LoginThrottled => &[Login],
             Event::RefreshReuseDetected => &[Refresh],
             // Logout revokes without looking a token up (RFC 7009): it never refuses one.
-            Event::RevokedTokenPresented => &[Refresh, Profile, Authorizer],
+            Event::RevokedTokenPresented => &[Refresh, Profile, Authorizer, ChangePassword, Mfa],
             Event::Logout => &[Logout],
             // Discovery reads no store.
             Event::StoreUnavailable => &[

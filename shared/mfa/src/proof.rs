@@ -5,7 +5,7 @@
 use auth_core::{
     AppState,
     claims::AuthMethods,
-    login_throttle::ThrottleError,
+    login_throttle::{ThrottleError, ThrottleReason},
     metrics::Event,
     mfa::{MfaError, MfaStore, Proof, key::MfaKey},
     sessions::{AttemptBucket, AttemptOutcome},
@@ -74,7 +74,10 @@ pub(crate) async fn under_lock<T>(
         .await
         .map_err(|error| match error {
             ThrottleError::Throttled(throttled) => {
-                state.record(Event::MfaLocked);
+                // Locked by wrong codes; not a refusal for checks in flight, which is load.
+                if throttled.reason == ThrottleReason::Failures {
+                    state.record(Event::MfaLocked);
+                }
                 MfaError::Locked(throttled)
             }
             ThrottleError::Store(error) => MfaError::Store(error),

@@ -41,8 +41,9 @@ pub const VARIABLES: [&str; 6] = [
 #[derive(Clone, Debug)]
 pub struct MfaSettings {
     /// `MFA_ENCRYPTION_KEY`: seals the TOTP secrets and hashes the recovery codes. Without it
-    /// no factor can be enrolled or checked (the routes answer 503); a login still asks a user
-    /// who has a factor for a code.
+    /// no factor can be enrolled or checked (the template deploys no such route; a function
+    /// given none answers 500 and logs why); a login still asks a user who has a factor for a
+    /// code.
     pub key: Option<Arc<MfaKey>>,
     /// `MFA_ISSUER`: the service's name in authenticator apps.
     pub issuer: String,
