@@ -26,8 +26,9 @@ const NEW_PASSWORD: &str = "violet lantern orbit";
 const NEWEST_PASSWORD: &str = "copper meadow signal";
 
 /// A deployment of the functions under the emulator: `local-env.json` over tables of its own
-/// and a sender of its own, each function started once and kept warm.
-struct Deployment {
+/// and a sender of its own, each function started once and kept warm. (The second factor's
+/// story, mfa.rs, runs on it too.)
+pub(crate) struct Deployment {
     env_vars: Value,
     events: Vec<EventFile>,
     users: DynamoUserStore,
@@ -36,7 +37,7 @@ struct Deployment {
 }
 
 impl Deployment {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let users = users_table().await;
         let sessions = auth_testkit::fresh_dynamodb_sessions().await;
         let mut env_vars = env_vars_of("local-env.json", users.table(), sessions.table());
@@ -54,13 +55,18 @@ impl Deployment {
         }
     }
 
+    /// Sets the variable `name` of every function started from now on.
+    pub(crate) fn set(&mut self, name: &str, value: &str) {
+        self.env_vars["Parameters"][name] = json!(value);
+    }
+
     fn sender(&self) -> &str {
         self.env_vars["Parameters"]["MAIL_FROM"].as_str().unwrap()
     }
 
     /// `body` (if any: else the event's own) and `token` (as the bearer) to `function`, in a
     /// request like the event `like` of `events/`: the reply's status and body.
-    async fn call(
+    pub(crate) async fn call(
         &mut self,
         function: &'static str,
         like: &str,
@@ -120,7 +126,7 @@ impl Deployment {
     }
 
     /// Stops every function; each log line is JSON and holds none of `secrets`.
-    async fn stop_and_check_logs(self, secrets: &[String]) {
+    pub(crate) async fn stop_and_check_logs(self, secrets: &[String]) {
         for (function, environment) in self.running {
             let logs = environment.stop_and_read_logs().await;
             for line in logs.lines().filter(|line| !line.trim().is_empty()) {
