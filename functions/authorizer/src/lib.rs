@@ -18,6 +18,7 @@ use auth_core::{
     AppState, StartupError,
     access::Refusal,
     claims::{AuthMethods, TokenKind, VerifiedClaims},
+    settings::parse_switch,
     tokens::{IssuerUnknown, TokenService},
     users::is_valid_scope,
 };
@@ -119,7 +120,10 @@ impl Authorizer {
         // for an empty parameter.
         let require_mfa = match lookup(REQUIRE_MFA_VAR).filter(|text| !text.is_empty()) {
             None => false,
-            Some(text) => parse_switch(&text).ok_or(AuthorizerError::BadSwitch(text))?,
+            Some(text) => match parse_switch(&text) {
+                Ok(switch) => switch,
+                Err(_) => return Err(AuthorizerError::BadSwitch(text)),
+            },
         };
         Ok(Self {
             state,
@@ -305,16 +309,6 @@ fn identity_of(claims: VerifiedClaims) -> Identity {
         scope: claims.scope,
         jti: claims.jti,
         fresh: claims.fresh,
-    }
-}
-
-/// `true` or `false`, in any case, as `auth_core::settings` reads its switches (CloudFormation
-/// parameters are strings; its parser is private to it).
-fn parse_switch(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
     }
 }
 

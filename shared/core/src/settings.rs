@@ -618,7 +618,7 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 /// `true` or `false`, in any case (CloudFormation parameters are strings).
-fn parse_switch(text: &str) -> Result<bool, String> {
+pub fn parse_switch(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
