@@ -4,649 +4,21 @@
 //! computed as an app computes them, from the secret enrolment shows; the clock is the test's.
 //!
 //! Each function answers from a state of its own (its own metrics, as each Lambda has), all
-//! over the same stores and clock.
+//! over the same stores and clock: the harness of `mfa_harness`, which `mfa` shares.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-use async_trait::async_trait;
-use auth_admin::UserAdmin;
-use auth_core::{
-    AppState, Function, Stores,
-    clock::Clock,
-    metrics::{Event, MetricSink, Metrics},
-    mfa::{Challenge, FailureCount, MfaChallenges, MfaStore, Proof},
-    sessions::InMemorySessionStore,
-    store::StoreError,
-    users::{InMemoryUserStore, MfaFields},
-};
-use auth_dynamodb::DynamoUserStore;
-use auth_mfa::{
-    Authenticator,
-    authenticator::{STEP_SECS, step_at},
-};
-use auth_testkit::{
-    fresh_dynamodb_sessions, fresh_dynamodb_store, mail::Outbox, payload_of, request, settings_with,
-};
-use lambda_http::{
-    Body, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext, http::StatusCode,
-    request::RequestContext,
-};
-use local_api::invoke;
+use auth_core::{Function, metrics::Event};
+use auth_mfa::authenticator::{STEP_SECS, step_at};
+use auth_testkit::payload_of;
+use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::Backend;
-
-const ANN: &str = "ann@example.com";
-const BOB: &str = "bob@example.com";
-const PASSWORD: &str = "correct horse battery";
-const NEW_PASSWORD: &str = "violet lantern orbit";
-const HOME: &str = "198.51.100.7";
-const ELSEWHERE: &str = "203.0.113.99";
-const MFA_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
-const INVALID_TOKEN: &str = "MFA token is invalid or has expired";
-const WRONG_CODE: &str = "Invalid code";
-const LOCKED: &str = "Too many wrong codes: try again later";
-
-/// Every function a scenario calls, each with a state of its own.
-const FUNCTIONS: [Function; 10] = [
-    Function::Login,
-    Function::Refresh,
-    Function::Profile,
-    Function::Signup,
-    Function::Verify,
-    Function::Recover,
-    Function::ChangePassword,
-    Function::ResetPassword,
-    Function::LoginMfa,
-    Function::Mfa,
-];
-
-/// The security events the functions counted, as `(function, event)`.
-#[derive(Debug, Default)]
-struct Events(Mutex<Vec<(Function, Event)>>);
-
-impl MetricSink for Events {
-    fn write_line(&self, function: Function, event: Event, _line: &str) {
-        self.0.lock().unwrap().push((function, event));
-    }
-}
-
-/// The store operations a test has made fail (by their trait method's name).
-#[derive(Debug, Default)]
-struct Faults(Mutex<HashSet<&'static str>>);
-
-impl Faults {
-    fn fail(&self, operation: &'static str) {
-        self.0.lock().unwrap().insert(operation);
-    }
-
-    fn heal(&self) {
-        self.0.lock().unwrap().clear();
-    }
-
-    fn check(&self, operation: &'static str) -> Result<(), StoreError> {
-        match self.0.lock().unwrap().contains(operation) {
-            true => Err(StoreError::unavailable(format!(
-                "the test made {operation} fail"
-            ))),
-            false => Ok(()),
-        }
-    }
-}
-
-/// The challenges' store, whose operations fail while the test says so.
-struct FlakyChallenges {
-    inner: Arc<dyn MfaChallenges>,
-    faults: Arc<Faults>,
-}
-
-#[async_trait]
-impl MfaChallenges for FlakyChallenges {
-    async fn put_challenge(
-        &self,
-        token_hash: &str,
-        challenge: &Challenge,
-    ) -> Result<(), StoreError> {
-        self.faults.check("put_challenge")?;
-        self.inner.put_challenge(token_hash, challenge).await
-    }
-
-    async fn find_challenge(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<Challenge>, StoreError> {
-        self.faults.check("find_challenge")?;
-        self.inner.find_challenge(token_hash, now).await
-    }
-
-    async fn count_failure(
-        &self,
-        token_hash: &str,
-        now: i64,
-        max_failures: u32,
-    ) -> Result<FailureCount, StoreError> {
-        self.faults.check("count_failure")?;
-        self.inner
-            .count_failure(token_hash, now, max_failures)
-            .await
-    }
-
-    async fn take_challenge(
-        &self,
-        token_hash: &str,
-        now: i64,
-        max_failures: u32,
-    ) -> Result<bool, StoreError> {
-        self.faults.check("take_challenge")?;
-        self.inner
-            .take_challenge(token_hash, now, max_failures)
-            .await
-    }
-}
-
-/// The factors' store, whose operations fail while the test says so.
-struct FlakyFactors {
-    inner: Arc<dyn MfaStore>,
-    faults: Arc<Faults>,
-}
-
-#[async_trait]
-impl MfaStore for FlakyFactors {
-    async fn begin_enrolment(
-        &self,
-        username: &str,
-        sealed_secret: &str,
-    ) -> Result<bool, StoreError> {
-        self.faults.check("begin_enrolment")?;
-        self.inner.begin_enrolment(username, sealed_secret).await
-    }
-
-    async fn confirm_enrolment(
-        &self,
-        confirmation: &auth_core::mfa::Confirmation<'_>,
-    ) -> Result<bool, StoreError> {
-        self.faults.check("confirm_enrolment")?;
-        self.inner.confirm_enrolment(confirmation).await
-    }
-
-    async fn spend(
-        &self,
-        username: &str,
-        sealed_secret: &str,
-        proof: Proof<'_>,
-    ) -> Result<bool, StoreError> {
-        self.faults.check("spend")?;
-        self.inner.spend(username, sealed_secret, proof).await
-    }
-
-    async fn replace_recovery_codes(
-        &self,
-        username: &str,
-        sealed_secret: &str,
-        proof: Proof<'_>,
-        recovery_codes: &[String],
-    ) -> Result<bool, StoreError> {
-        self.faults.check("replace_recovery_codes")?;
-        self.inner
-            .replace_recovery_codes(username, sealed_secret, proof, recovery_codes)
-            .await
-    }
-
-    async fn remove_factor(
-        &self,
-        username: &str,
-        sealed_secret: &str,
-        proof: Proof<'_>,
-    ) -> Result<bool, StoreError> {
-        self.faults.check("remove_factor")?;
-        self.inner
-            .remove_factor(username, sealed_secret, proof)
-            .await
-    }
-}
-
-/// The users' store as an operator acts on it (the `users` command).
-enum Operator {
-    Memory(Arc<InMemoryUserStore>),
-    DynamoDb(DynamoUserStore),
-}
-
-/// What an answer was: its status, its body (always JSON), its Retry-After.
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    retry_after: Option<String>,
-    cache_control: Option<String>,
-    /// Each `Set-Cookie` header, as sent.
-    set_cookies: Vec<String>,
-}
-
-impl Answer {
-    /// The value of the cookie `name` this answer set.
-    fn cookie(&self, name: &str) -> String {
-        self.set_cookies
-            .iter()
-            .find_map(|header| {
-                let pair = header.split(';').next()?;
-                let (key, value) = pair.split_once('=')?;
-                (key.trim() == name).then(|| value.trim().to_owned())
-            })
-            .unwrap_or_else(|| panic!("no {name} cookie in {:?}", self.set_cookies))
-    }
-
-    fn is(&self, status: StatusCode, error: &str) -> bool {
-        self.status == status && self.body == json!({"error": error})
-    }
-}
-
-/// A user with a factor on: an app with its secret, its recovery codes, and the tokens of
-/// the session that enrolled it.
-struct Enrolled {
-    app: Authenticator,
-    codes: Vec<String>,
-    access: String,
-    refresh: String,
-}
-
-struct Service {
-    states: HashMap<Function, AppState>,
-    outbox: Outbox,
-    clock: Clock,
-    operator: Operator,
-    faults: Arc<Faults>,
-    events: Arc<Events>,
-}
-
-impl Service {
-    async fn new(backend: Backend, extra: &[(&str, &str)]) -> Self {
-        let (mut stores, operator) = match backend {
-            Backend::Memory => {
-                let users = Arc::new(InMemoryUserStore::demo());
-                (
-                    Stores::in_memory(users.clone(), Arc::new(InMemorySessionStore::default())),
-                    Operator::Memory(users),
-                )
-            }
-            Backend::DynamoDb => {
-                let users = fresh_dynamodb_store().await;
-                let sessions = fresh_dynamodb_sessions().await;
-                (
-                    auth_dynamodb::stores(users.client().clone(), users.table(), sessions.table()),
-                    Operator::DynamoDb(users),
-                )
-            }
-        };
-        let faults = Arc::new(Faults::default());
-        stores.challenges = Some(Arc::new(FlakyChallenges {
-            inner: stores.challenges.take().unwrap(),
-            faults: faults.clone(),
-        }));
-        stores.factors = Some(Arc::new(FlakyFactors {
-            inner: stores.factors.take().unwrap(),
-            faults: faults.clone(),
-        }));
-        let outbox = Outbox::new();
-        // At the real time (DynamoDB's records carry real ends); TOTP steps move when the
-        // test says.
-        let clock = Clock::manual_at(Clock::System.now());
-        let mut overrides = vec![
-            ("SIGNUP", "open"),
-            ("APP_URL", "https://app.example/welcome"),
-            ("ACCOUNT_MIN_ANSWER_TIME", "0"),
-            ("MFA_ENCRYPTION_KEY", MFA_KEY),
-            ("LOGIN_IP_LIMIT", "1000/1h"),
-            ("MFA_IP_LIMIT", "1000/1h"),
-        ];
-        overrides.extend_from_slice(extra);
-        let settings = settings_with(&overrides);
-        let events = Arc::new(Events::default());
-        let states = FUNCTIONS
-            .iter()
-            .map(|&function| {
-                let state = AppState::builder(&settings, stores.clone())
-                    .mailer(Arc::new(outbox.clone()))
-                    .clock(clock.clone())
-                    .password_workers(2)
-                    .metrics(Metrics::to(function, events.clone()))
-                    .build()
-                    .unwrap();
-                (function, state)
-            })
-            .collect();
-        Self {
-            states,
-            outbox,
-            clock,
-            operator,
-            faults,
-            events,
-        }
-    }
-
-    /// `method path` of `function` with `body` as it is, from `source_ip`, with `bearer`.
-    async fn raw(
-        &self,
-        function: Function,
-        method: &str,
-        path: &str,
-        body: Option<String>,
-        bearer: Option<&str>,
-        source_ip: &str,
-    ) -> Answer {
-        let authorization = bearer.map(|token| format!("Bearer {token}"));
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(value) = &authorization {
-            headers.push(("authorization", value));
-        }
-        self.send(function, method, path, &headers, body, source_ip)
-            .await
-    }
-
-    /// `method path` of `function` with exactly `headers` and `body`, from `source_ip`.
-    async fn send(
-        &self,
-        function: Function,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<String>,
-        source_ip: &str,
-    ) -> Answer {
-        let mut context = ApiGatewayV2httpRequestContext::default();
-        context.http.source_ip = Some(source_ip.to_owned());
-        context.route_key = Some(format!("{method} {path}"));
-        let request = request(method, path, headers, body.as_deref())
-            .with_request_context(RequestContext::ApiGatewayV2(context));
-        let response = invoke(&self.states[&function], function, request)
-            .await
-            .unwrap();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|value| value.to_str().unwrap().to_owned())
-        };
-        let text = match response.body() {
-            Body::Text(text) => text.clone(),
-            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        };
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| {
-            panic!(
-                "{method} {path} answered {} with a body that is not JSON: {text:?}",
-                response.status()
-            )
-        });
-        Answer {
-            status: response.status(),
-            body,
-            retry_after: header("retry-after"),
-            cache_control: header("cache-control"),
-            set_cookies: response
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .map(|value| value.to_str().unwrap().to_owned())
-                .collect(),
-        }
-    }
-
-    async fn call(
-        &self,
-        function: Function,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        bearer: Option<&str>,
-    ) -> Answer {
-        self.raw(
-            function,
-            method,
-            path,
-            body.map(|body| body.to_string()),
-            bearer,
-            HOME,
-        )
-        .await
-    }
-
-    async fn login(&self, username: &str, password: &str) -> Answer {
-        self.call(
-            Function::Login,
-            "POST",
-            "/login",
-            Some(json!({"username": username, "password": password})),
-            None,
-        )
-        .await
-    }
-
-    /// A password login of `username`, whose factor is on: its `mfa_token`.
-    async fn mfa_token(&self, username: &str) -> String {
-        let answer = self.login(username, PASSWORD).await;
-        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{answer:?}");
-        assert_eq!(answer.body["error"], "mfa_required");
-        assert!(answer.body.get("access_token").is_none());
-        answer.body["mfa_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn second_step(&self, body: Value) -> Answer {
-        let answer = self
-            .call(Function::LoginMfa, "POST", "/login/mfa", Some(body), None)
-            .await;
-        if answer.status == StatusCode::TOO_MANY_REQUESTS {
-            assert!(answer.retry_after.is_some(), "{answer:?}");
-        }
-        answer
-    }
-
-    async fn with_code(&self, mfa_token: &str, code: &str) -> Answer {
-        self.second_step(json!({"mfa_token": mfa_token, "code": code}))
-            .await
-    }
-
-    async fn with_recovery_code(&self, mfa_token: &str, code: &str) -> Answer {
-        self.second_step(json!({"mfa_token": mfa_token, "recovery_code": code}))
-            .await
-    }
-
-    /// A route of the factor's own, with `access`.
-    async fn factor(&self, method: &str, path: &str, body: Option<Value>, access: &str) -> Answer {
-        let answer = self
-            .call(Function::Mfa, method, path, body, Some(access))
-            .await;
-        assert_eq!(
-            answer.cache_control.as_deref(),
-            Some("no-store"),
-            "{answer:?}"
-        );
-        answer
-    }
-
-    async fn refresh(&self, refresh: &str) -> Answer {
-        self.call(Function::Refresh, "POST", "/refresh", None, Some(refresh))
-            .await
-    }
-
-    async fn profile(&self, access: &str) -> Answer {
-        self.call(Function::Profile, "GET", "/profile", None, Some(access))
-            .await
-    }
-
-    /// `username`, signed up and confirmed: the confirmation's tokens (fresh, as a login's).
-    async fn confirmed(&self, username: &str) -> (String, String) {
-        let answer = self
-            .call(
-                Function::Signup,
-                "POST",
-                "/signup",
-                Some(json!({"email": username, "password": PASSWORD})),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-        let token = self.outbox.last_token_to(username);
-        let answer = self
-            .call(
-                Function::Verify,
-                "POST",
-                "/verify",
-                Some(json!({"type": "signup", "token": token, "password": PASSWORD})),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-        (
-            field(&answer.body, "access_token"),
-            field(&answer.body, "refresh_token"),
-        )
-    }
-
-    /// Begins an enrolment with `access`: the app of its secret.
-    async fn begin(&self, username: &str, access: &str) -> (Authenticator, String) {
-        let answer = self.factor("POST", "/mfa/totp", None, access).await;
-        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-        let secret = field(&answer.body, "secret");
-        let app = Authenticator::from_base32(&secret, username, "app").unwrap();
-        (app, secret)
-    }
-
-    /// `username` with a factor on.
-    async fn enrolled(&self, username: &str) -> Enrolled {
-        let (access, refresh) = self.confirmed(username).await;
-        let (app, _) = self.begin(username, &access).await;
-        let answer = self
-            .factor(
-                "POST",
-                "/mfa/totp/confirm",
-                Some(json!({"code": self.code(&app)})),
-                &access,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-        let codes = answer.body["recovery_codes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|code| code.as_str().unwrap().to_owned())
-            .collect();
-        Enrolled {
-            app,
-            codes,
-            access,
-            refresh,
-        }
-    }
-
-    fn now(&self) -> u64 {
-        self.clock.unix_secs() as u64
-    }
-
-    /// The code `app` shows now.
-    fn code(&self, app: &Authenticator) -> String {
-        app.code_at(self.now())
-    }
-
-    /// The code of step `step`.
-    fn code_of_step(app: &Authenticator, step: u64) -> String {
-        app.code_at(step * STEP_SECS)
-    }
-
-    /// A code none of the steps a check now accepts shows.
-    fn wrong_code(&self, app: &Authenticator) -> String {
-        let step = step_at(self.now());
-        let accepted: Vec<String> = (step - 1..=step + 1)
-            .map(|step| Self::code_of_step(app, step))
-            .collect();
-        (0..)
-            .map(|n: u32| format!("{:06}", (123_456 + n * 7919) % 1_000_000))
-            .find(|code| !accepted.contains(code))
-            .unwrap()
-    }
-
-    /// On to the first second of the next step.
-    fn next_step(&self) {
-        let now = self.now();
-        self.clock
-            .advance(Duration::from_secs((step_at(now) + 1) * STEP_SECS - now));
-    }
-
-    fn advance(&self, secs: u64) {
-        self.clock.advance(Duration::from_secs(secs));
-    }
-
-    /// The events counted since the last call.
-    fn events(&self) -> Vec<(Function, Event)> {
-        std::mem::take(&mut *self.events.0.lock().unwrap())
-    }
-
-    /// Whether `username` logs in with the password alone (their factor off).
-    async fn password_alone_logs_in(&self, username: &str) -> bool {
-        let answer = self.login(username, PASSWORD).await;
-        match answer.status {
-            StatusCode::OK => true,
-            StatusCode::FORBIDDEN => false,
-            _ => panic!("a login answered {answer:?}"),
-        }
-    }
-
-    /// `users mfa-reset`: the factor gone, every session ended.
-    async fn operator_mfa_reset(&self, username: &str) {
-        match &self.operator {
-            Operator::Memory(users) => assert!(users.update(username, |user| {
-                user.account.mfa = MfaFields::default();
-                user.tokens_valid_after = Some(auth_admin::sessions_end_now());
-                user.account.kept_session = None;
-                user.account.recovery_token = None;
-            })),
-            Operator::DynamoDb(users) => UserAdmin::of(users).mfa_reset(username).await.unwrap(),
-        }
-    }
-
-    /// `users disable`.
-    async fn operator_disable(&self, username: &str) {
-        match &self.operator {
-            Operator::Memory(users) => assert!(users.update(username, |user| {
-                user.disabled = true;
-                user.tokens_valid_after = Some(auth_admin::sessions_end_now());
-                user.account.kept_session = None;
-                user.account.recovery_token = None;
-            })),
-            Operator::DynamoDb(users) => UserAdmin::of(users)
-                .set_disabled(username, true)
-                .await
-                .unwrap(),
-        }
-    }
-
-    /// The in-memory users' store, for the memory-only scenarios.
-    fn memory_users(&self) -> &InMemoryUserStore {
-        match &self.operator {
-            Operator::Memory(users) => users,
-            Operator::DynamoDb(_) => panic!("a memory-only scenario"),
-        }
-    }
-}
-
-fn field(value: &Value, name: &str) -> String {
-    value[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {value}"))
-        .to_owned()
-}
-
-fn count(answers: &[Answer], status: StatusCode) -> usize {
-    answers
-        .iter()
-        .filter(|answer| answer.status == status)
-        .count()
-}
+use crate::{
+    common::Backend,
+    mfa_harness::{
+        ANN, Answer, App, BOB, ELSEWHERE, HOME, INVALID_TOKEN, LOCKED, NEW_PASSWORD, PASSWORD,
+        Service, WRONG_CODE, count, field,
+    },
+};
 
 over_both_stores!(
     a_used_code_or_recovery_code_is_refused_at_every_route_after,
@@ -693,9 +65,7 @@ async fn a_used_code_or_recovery_code_is_refused_at_every_route_after(backend: B
     let signed_in = service.with_code(&mfa_token, &code).await;
     assert_eq!(signed_in.status, StatusCode::OK, "{signed_in:?}");
     let fresh = field(&signed_in.body, "access_token");
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &code)
-        .await;
+    let answer = service.log_in_with_code(ANN, &code).await;
     assert!(
         answer.is(StatusCode::UNAUTHORIZED, WRONG_CODE),
         "a used code, a new login: {answer:?}"
@@ -721,14 +91,10 @@ async fn a_used_code_or_recovery_code_is_refused_at_every_route_after(backend: B
     // A code of the step before, never used but still in the window, after a newer one.
     service.next_step();
     let step = step_at(service.now());
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&ann.app))
-        .await;
+    let answer = service.log_in_with(ANN, &ann.app).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     let previous = Service::code_of_step(&ann.app, step - 1);
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &previous)
-        .await;
+    let answer = service.log_in_with_code(ANN, &previous).await;
     assert!(
         answer.is(StatusCode::UNAUTHORIZED, WRONG_CODE),
         "the previous step's code after this step's: {answer:?}"
@@ -790,9 +156,7 @@ async fn codes_are_accepted_one_step_either_side_and_no_further(backend: Backend
     assert_eq!(service.now() % STEP_SECS, 0);
     for far in [step - 2, step + 2] {
         let code = Service::code_of_step(&ann.app, far);
-        let answer = service
-            .with_code(&service.mfa_token(ANN).await, &code)
-            .await;
+        let answer = service.log_in_with_code(ANN, &code).await;
         refused(answer, &format!("step {far} at the first second of {step}"));
     }
     // The last second of step N.
@@ -800,16 +164,12 @@ async fn codes_are_accepted_one_step_either_side_and_no_further(backend: Backend
     assert_eq!(step_at(service.now()), step);
     for far in [step - 2, step + 2] {
         let code = Service::code_of_step(&ann.app, far);
-        let answer = service
-            .with_code(&service.mfa_token(ANN).await, &code)
-            .await;
+        let answer = service.log_in_with_code(ANN, &code).await;
         refused(answer, &format!("step {far} at the last second of {step}"));
     }
     for near in [step - 1, step, step + 1] {
         let code = Service::code_of_step(&ann.app, near);
-        let answer = service
-            .with_code(&service.mfa_token(ANN).await, &code)
-            .await;
+        let answer = service.log_in_with_code(ANN, &code).await;
         assert_eq!(
             answer.status,
             StatusCode::OK,
@@ -877,9 +237,7 @@ async fn wrong_codes_count_across_tokens_and_routes_and_the_right_code_does_not_
 
     let right = service.code(&ann.app);
     let locked = [
-        service
-            .with_code(&service.mfa_token(ANN).await, &right)
-            .await,
+        service.log_in_with_code(ANN, &right).await,
         service.with_code(&second, &right).await,
         service
             .with_recovery_code(&service.mfa_token(ANN).await, &ann.codes[0])
@@ -901,9 +259,7 @@ async fn wrong_codes_count_across_tokens_and_routes_and_the_right_code_does_not_
             )
             .await,
         // After all those right answers: still locked.
-        service
-            .with_code(&service.mfa_token(ANN).await, &right)
-            .await,
+        service.log_in_with_code(ANN, &right).await,
     ];
     for (attempt, answer) in locked.iter().enumerate() {
         assert!(
@@ -946,9 +302,7 @@ async fn a_right_code_clears_the_count_only_before_the_lock(backend: Backend) {
                 "round {round}, wrong code {attempt}: {answer:?}"
             );
         }
-        let answer = service
-            .with_code(&service.mfa_token(ANN).await, &service.code(&ann.app))
-            .await;
+        let answer = service.log_in_with(ANN, &ann.app).await;
         assert_eq!(answer.status, StatusCode::OK, "round {round}: {answer:?}");
     }
     service.next_step();
@@ -956,9 +310,7 @@ async fn a_right_code_clears_the_count_only_before_the_lock(backend: Backend) {
     for _ in 0..5 {
         service.with_code(&mfa_token, &wrong).await;
     }
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&ann.app))
-        .await;
+    let answer = service.log_in_with(ANN, &ann.app).await;
     assert!(
         answer.is(StatusCode::TOO_MANY_REQUESTS, LOCKED),
         "{answer:?}"
@@ -1051,9 +403,7 @@ async fn a_burst_of_wrong_codes_at_once_checks_no_more_than_the_lock_allows(back
             "{answer:?}"
         );
     }
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&ann.app))
-        .await;
+    let answer = service.log_in_with(ANN, &ann.app).await;
     assert!(
         answer.is(StatusCode::TOO_MANY_REQUESTS, LOCKED),
         "{answer:?}"
@@ -1104,17 +454,10 @@ async fn a_removal_and_a_login_racing_with_one_code_give_one_success(backend: Ba
 async fn concurrent_confirmations_of_one_enrolment_turn_on_one_factor(backend: Backend) {
     let service = Service::new(backend, &[]).await;
     let (access, _) = service.confirmed(ANN).await;
-    let (app, _) = service.begin(ANN, &access).await;
+    let (app, _) = service.begin(&access).await;
     let code = service.code(&app);
-    let answers = futures_util::future::join_all((0..6).map(|_| {
-        service.factor(
-            "POST",
-            "/mfa/totp/confirm",
-            Some(json!({"code": code})),
-            &access,
-        )
-    }))
-    .await;
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| service.confirm_with(&code, &access))).await;
     assert_eq!(count(&answers, StatusCode::OK), 1, "{answers:?}");
     for answer in answers
         .iter()
@@ -1149,21 +492,14 @@ async fn concurrent_confirmations_of_one_enrolment_turn_on_one_factor(backend: B
 async fn enrolment_cannot_be_confirmed_with_a_replaced_secret_or_twice(backend: Backend) {
     let service = Service::new(backend, &[]).await;
     let (access, _) = service.confirmed(ANN).await;
-    let answer = service
-        .factor(
-            "POST",
-            "/mfa/totp/confirm",
-            Some(json!({"code": "123456"})),
-            &access,
-        )
-        .await;
+    let answer = service.confirm_with("123456", &access).await;
     assert_eq!(
         answer.status,
         StatusCode::CONFLICT,
         "nothing pending: {answer:?}"
     );
 
-    let (first, first_secret) = service.begin(ANN, &access).await;
+    let (first, first_secret) = service.begin(&access).await;
     assert!(
         service.password_alone_logs_in(ANN).await,
         "pending is not on"
@@ -1172,48 +508,22 @@ async fn enrolment_cannot_be_confirmed_with_a_replaced_secret_or_twice(backend: 
     assert_eq!(profile.status, StatusCode::OK);
     assert!(profile.body.get("mfa_enabled").is_none(), "{profile:?}");
     let answer = service
-        .factor(
-            "DELETE",
-            "/mfa/totp",
-            Some(json!({"code": service.code(&first)})),
-            &access,
-        )
+        .factor_with_code("DELETE", "/mfa/totp", &first, &access)
         .await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{answer:?}");
 
-    let (second, second_secret) = service.begin(ANN, &access).await;
+    let (second, second_secret) = service.begin(&access).await;
     assert_ne!(first_secret, second_secret);
-    let answer = service
-        .factor(
-            "POST",
-            "/mfa/totp/confirm",
-            Some(json!({"code": service.code(&first)})),
-            &access,
-        )
-        .await;
+    let answer = service.confirm(&first, &access).await;
     assert!(
         answer.is(StatusCode::UNAUTHORIZED, WRONG_CODE),
         "the replaced secret's code confirmed: {answer:?}"
     );
-    let answer = service
-        .factor(
-            "POST",
-            "/mfa/totp/confirm",
-            Some(json!({"code": service.code(&second)})),
-            &access,
-        )
-        .await;
+    let answer = service.confirm(&second, &access).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
 
     service.next_step();
-    let answer = service
-        .factor(
-            "POST",
-            "/mfa/totp/confirm",
-            Some(json!({"code": service.code(&second)})),
-            &access,
-        )
-        .await;
+    let answer = service.confirm(&second, &access).await;
     assert_eq!(
         answer.status,
         StatusCode::CONFLICT,
@@ -1222,16 +532,12 @@ async fn enrolment_cannot_be_confirmed_with_a_replaced_secret_or_twice(backend: 
     let answer = service.factor("POST", "/mfa/totp", None, &access).await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{answer:?}");
     // The second secret is the factor: its code passes the second step, the first's does not.
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&first))
-        .await;
+    let answer = service.log_in_with(ANN, &first).await;
     assert!(
         answer.is(StatusCode::UNAUTHORIZED, WRONG_CODE),
         "{answer:?}"
     );
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&second))
-        .await;
+    let answer = service.log_in_with(ANN, &second).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
 }
 
@@ -1247,15 +553,8 @@ async fn tokens_of_another_kind_user_or_ended_session_open_nothing(backend: Back
     assert_eq!(earlier.status, StatusCode::OK);
     let earlier_access = field(&earlier.body, "access_token");
     let earlier_refresh = field(&earlier.body, "refresh_token");
-    let (app, _) = service.begin(ANN, &before_access).await;
-    let confirmed = service
-        .factor(
-            "POST",
-            "/mfa/totp/confirm",
-            Some(json!({"code": service.code(&app)})),
-            &before_access,
-        )
-        .await;
+    let (app, _) = service.begin(&before_access).await;
+    let confirmed = service.confirm(&app, &before_access).await;
     assert_eq!(confirmed.status, StatusCode::OK);
     let bob = service.enrolled(BOB).await;
     service.next_step();
@@ -1312,12 +611,7 @@ async fn tokens_of_another_kind_user_or_ended_session_open_nothing(backend: Back
     assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
     let stale = field(&refreshed.body, "access_token");
     let answer = service
-        .factor(
-            "DELETE",
-            "/mfa/totp",
-            Some(json!({"code": service.code(&bob.app)})),
-            &stale,
-        )
+        .factor_with_code("DELETE", "/mfa/totp", &bob.app, &stale)
         .await;
     assert_eq!(
         (answer.status, answer.body),
@@ -1500,9 +794,7 @@ async fn a_challenges_store_outage_answers_503_and_corrupts_nothing(backend: Bac
     );
     // Nothing was locked meanwhile.
     service.next_step();
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&ann.app))
-        .await;
+    let answer = service.log_in_with(ANN, &ann.app).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
 }
 
@@ -1530,9 +822,7 @@ async fn a_wrong_code_counts_against_the_lock_even_when_its_token_count_fails(ba
         );
     }
     service.faults.heal();
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &service.code(&ann.app))
-        .await;
+    let answer = service.log_in_with(ANN, &ann.app).await;
     assert!(
         answer.is(StatusCode::TOO_MANY_REQUESTS, LOCKED),
         "six wrong codes, checked and wrong, did not lock the factor: {answer:?}"
@@ -1564,12 +854,7 @@ async fn a_factors_store_outage_answers_503_and_changes_nothing(backend: Backend
         .await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
     let answer = service
-        .factor(
-            "POST",
-            "/mfa/recovery-codes",
-            Some(json!({"code": service.code(&ann.app)})),
-            &ann.access,
-        )
+        .factor_with_code("POST", "/mfa/recovery-codes", &ann.app, &ann.access)
         .await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
     assert!(answer.body.get("recovery_codes").is_none());
@@ -1769,9 +1054,7 @@ async fn odd_bodies_are_a_400_or_401_in_json_never_a_5xx() {
     assert!(!bodies.is_empty());
 
     // None of it spent the right code or a recovery code, or turned the factor off.
-    let answer = service
-        .with_code(&service.mfa_token(ANN).await, &right)
-        .await;
+    let answer = service.log_in_with_code(ANN, &right).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     let answer = service
         .with_recovery_code(&service.mfa_token(ANN).await, &ann.codes[0])
@@ -1839,23 +1122,11 @@ mod memory_only {
     async fn each_event_is_counted_once_by_a_function_that_declares_it() {
         let service = Service::new(Backend::Memory, &[]).await;
         let (before_access, _) = service.confirmed(ANN).await;
-        let (app, _) = service.begin(ANN, &before_access).await;
+        let (app, _) = service.begin(&before_access).await;
         service.events();
-        let answer = service
-            .factor(
-                "POST",
-                "/mfa/totp/confirm",
-                Some(json!({"code": service.code(&app)})),
-                &before_access,
-            )
-            .await;
+        let answer = service.confirm(&app, &before_access).await;
         assert_eq!(answer.status, StatusCode::OK);
-        let codes: Vec<String> = answer.body["recovery_codes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|code| code.as_str().unwrap().to_owned())
-            .collect();
+        let codes = answer.recovery_codes();
         assert_eq!(service.events(), [(Function::Mfa, Event::MfaEnrolled)]);
 
         service.next_step();
@@ -1872,9 +1143,7 @@ mod memory_only {
             service.events(),
             [(Function::LoginMfa, Event::LoginSucceeded)]
         );
-        service
-            .with_code(&service.mfa_token(ANN).await, &code)
-            .await;
+        service.log_in_with_code(ANN, &code).await;
         assert_eq!(
             service.events(),
             [
@@ -1913,9 +1182,7 @@ mod memory_only {
             ]
             .concat()
         );
-        let answer = service
-            .with_code(&service.mfa_token(ANN).await, &service.code(&app))
-            .await;
+        let answer = service.log_in_with(ANN, &app).await;
         assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
             service.events(),
@@ -1933,9 +1200,7 @@ mod memory_only {
         // The window ends; a removal counts `mfa_removed`.
         service.advance(15 * 60 + 1);
         service.next_step();
-        let answer = service
-            .with_code(&service.mfa_token(ANN).await, &service.code(&app))
-            .await;
+        let answer = service.log_in_with(ANN, &app).await;
         assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
         let fresh = field(&answer.body, "access_token");
         service.events();
@@ -1967,15 +1232,8 @@ mod memory_only {
         let (before_access, _) = service.confirmed(ANN).await;
         let earlier = service.login(ANN, PASSWORD).await;
         let earlier_access = field(&earlier.body, "access_token");
-        let (app, _) = service.begin(ANN, &before_access).await;
-        let answer = service
-            .factor(
-                "POST",
-                "/mfa/totp/confirm",
-                Some(json!({"code": service.code(&app)})),
-                &before_access,
-            )
-            .await;
+        let (app, _) = service.begin(&before_access).await;
+        let answer = service.confirm(&app, &before_access).await;
         assert_eq!(answer.status, StatusCode::OK);
         service.events();
 
@@ -2008,27 +1266,7 @@ mod memory_only {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn in_cookie_mode_the_factors_routes_need_the_csrf_value() {
         let service = Service::new(Backend::Memory, &[("JWT_TOKEN_LOCATION", "cookies")]).await;
-        let answer = service
-            .call(
-                Function::Signup,
-                "POST",
-                "/signup",
-                Some(json!({"email": ANN, "password": PASSWORD})),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK);
-        let token = service.outbox.last_token_to(ANN);
-        let verified = service
-            .call(
-                Function::Verify,
-                "POST",
-                "/verify",
-                Some(json!({"type": "signup", "token": token, "password": PASSWORD})),
-                None,
-            )
-            .await;
-        assert_eq!(verified.status, StatusCode::OK, "{verified:?}");
+        let verified = service.verified(ANN).await;
         let cookie = format!(
             "access_token_cookie={}",
             verified.cookie("access_token_cookie")
@@ -2065,7 +1303,7 @@ mod memory_only {
         );
         let begun = factor("POST", "/mfa/totp", None, true).await;
         assert_eq!(begun.status, StatusCode::OK, "{begun:?}");
-        let app = Authenticator::from_base32(&field(&begun.body, "secret"), ANN, "app").unwrap();
+        let app = App::new(&field(&begun.body, "secret"));
         let forged = factor("POST", "/mfa/totp", None, false).await;
         assert!(forged.status.is_client_error(), "{forged:?}");
         let confirmed = factor(
@@ -2119,23 +1357,11 @@ mod memory_only {
         let mut answers: Vec<Answer> = Vec::new();
         let mut secrets: Vec<String> = Vec::new();
         let (access, _) = service.confirmed(ANN).await;
-        let (app, secret) = service.begin(ANN, &access).await;
+        let (app, secret) = service.begin(&access).await;
         secrets.push(secret.clone());
         let confirming = service.code(&app);
-        let confirmed = service
-            .factor(
-                "POST",
-                "/mfa/totp/confirm",
-                Some(json!({"code": confirming})),
-                &access,
-            )
-            .await;
-        let mut codes: Vec<String> = confirmed.body["recovery_codes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|code| code.as_str().unwrap().to_owned())
-            .collect();
+        let confirmed = service.confirm_with(&confirming, &access).await;
+        let mut codes = confirmed.recovery_codes();
         let mut totp_codes = vec![confirming];
         let mut mfa_tokens = Vec::new();
 
@@ -2196,13 +1422,7 @@ mod memory_only {
                 &fresh,
             )
             .await;
-        codes.extend(
-            renewed.body["recovery_codes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|code| code.as_str().unwrap().to_owned()),
-        );
+        codes.extend(renewed.recovery_codes());
         answers.push(
             service
                 .factor(

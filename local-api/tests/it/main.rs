@@ -20,6 +20,7 @@ mod hostile_accounts;
 mod hostile_mfa;
 mod interop;
 mod mfa;
+mod mfa_harness;
 mod openapi;
 mod oversized;
 mod round_trips;
