@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::{
     common::{Backend, DelayingProxy, StoreOperations},
-    round_trips::assert_allowed,
+    round_trips::{assert_allowed, resource_of},
 };
 
 const ANN: &str = "ann@example.com";
@@ -66,26 +66,6 @@ async fn stores_of(backend: Backend) -> (Stores, Option<StoreOperations>) {
                 Some(operations),
             )
         }
-    }
-}
-
-/// The template's resource of `function`.
-fn resource_of(function: Function) -> &'static str {
-    match function {
-        Function::Login => "LoginFunction",
-        Function::Refresh => "RefreshFunction",
-        Function::Profile => "ProfileFunction",
-        Function::Logout => "LogoutFunction",
-        Function::Discovery => "DiscoveryFunction",
-        Function::Authorizer => "AuthorizerFunction",
-        Function::Signup => "SignupFunction",
-        Function::Verify => "VerifyFunction",
-        Function::Recover => "RecoverFunction",
-        Function::Resend => "ResendFunction",
-        Function::ChangePassword => "ChangePasswordFunction",
-        Function::ResetPassword => "ResetPasswordFunction",
-        Function::LoginMfa => "LoginMfaFunction",
-        Function::Mfa => "MfaFunction",
     }
 }
 

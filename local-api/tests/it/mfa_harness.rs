@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 
 use crate::{
     common::{Backend, DelayingProxy, StoreOperations},
-    round_trips::assert_allowed,
+    round_trips::{assert_allowed, resource_of},
 };
 
 pub(crate) const ANN: &str = "ann@example.com";
@@ -264,26 +264,6 @@ pub(crate) struct Enrolled {
     pub(crate) codes: Vec<String>,
     pub(crate) access: String,
     pub(crate) refresh: String,
-}
-
-/// The template's resource of `function`, whose IAM policy each DynamoDB request must pass.
-fn resource_of(function: Function) -> &'static str {
-    match function {
-        Function::Login => "LoginFunction",
-        Function::Refresh => "RefreshFunction",
-        Function::Profile => "ProfileFunction",
-        Function::Logout => "LogoutFunction",
-        Function::Discovery => "DiscoveryFunction",
-        Function::Authorizer => "AuthorizerFunction",
-        Function::Signup => "SignupFunction",
-        Function::Verify => "VerifyFunction",
-        Function::Recover => "RecoverFunction",
-        Function::Resend => "ResendFunction",
-        Function::ChangePassword => "ChangePasswordFunction",
-        Function::ResetPassword => "ResetPasswordFunction",
-        Function::LoginMfa => "LoginMfaFunction",
-        Function::Mfa => "MfaFunction",
-    }
 }
 
 /// The service as clients reach it. Each function answers from a state of its own (its own

@@ -12,6 +12,7 @@ use crate::{
 };
 use lambda_emulator::Template;
 use lambda_http::http::StatusCode;
+use local_api::Function;
 use serde_json::json;
 
 /// `operations`, which `function` made, are all allowed by its IAM policy.
@@ -247,4 +248,25 @@ async fn the_local_server_over_dynamodb_reads_a_token_in_one_batch_as_a_function
     .unwrap();
     assert_eq!(profile, ["BatchGetItem"]);
     assert_eq!(refresh, ["BatchGetItem"]);
+}
+
+/// The template's resource of `function`, whose IAM policy each of its DynamoDB requests must
+/// pass (`assert_allowed`).
+pub(crate) fn resource_of(function: Function) -> &'static str {
+    match function {
+        Function::Login => "LoginFunction",
+        Function::Refresh => "RefreshFunction",
+        Function::Profile => "ProfileFunction",
+        Function::Logout => "LogoutFunction",
+        Function::Discovery => "DiscoveryFunction",
+        Function::Authorizer => "AuthorizerFunction",
+        Function::Signup => "SignupFunction",
+        Function::Verify => "VerifyFunction",
+        Function::Recover => "RecoverFunction",
+        Function::Resend => "ResendFunction",
+        Function::ChangePassword => "ChangePasswordFunction",
+        Function::ResetPassword => "ResetPasswordFunction",
+        Function::LoginMfa => "LoginMfaFunction",
+        Function::Mfa => "MfaFunction",
+    }
 }
