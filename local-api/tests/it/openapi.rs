@@ -834,6 +834,26 @@ async fn post_raw(
     checked(description, Method::POST, path, answer)
 }
 
+/// A cookie-mode route that logs in (`path` with `body`): refused with 415 while its body is not
+/// declared JSON (login CSRF), then `{"msg": "Login successful"}` and the four cookies (each
+/// token and its CSRF value), which it answers, every answer checked against the description.
+async fn cookie_login(
+    description: &Description,
+    state: &AppState,
+    path: &str,
+    body: &Value,
+) -> Vec<(String, String)> {
+    let body = body.to_string();
+    let undeclared = post_raw(description, state, path, &[], &body).await;
+    assert_eq!(undeclared.status, 415, "{}", undeclared.body);
+    let declared = [("content-type", "application/json")];
+    let signed_in = post_raw(description, state, path, &declared, &body).await;
+    assert_eq!(signed_in.body, json!({"msg": "Login successful"}));
+    let cookies = set_cookies(&signed_in);
+    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    cookies
+}
+
 /// `POST path` with a JSON body (and `headers`), its answer checked; `status` expected.
 async fn post(
     description: &Description,
@@ -1296,21 +1316,8 @@ async fn the_self_service_routes_in_cookie_mode_match_the_description() {
     let signup = json!({"email": ANN, "password": ANN_PASSWORD});
     post(&description, &state, "/signup", &[], signup, 200).await;
     let verify =
-        json!({"type": "signup", "token": outbox.last_token_to(ANN), "password": ANN_PASSWORD})
-            .to_string();
-    let undeclared = post_raw(&description, &state, "/verify", &[], &verify).await;
-    assert_eq!(undeclared.status, 415, "{}", undeclared.body);
-    let confirmed = post_raw(
-        &description,
-        &state,
-        "/verify",
-        &[("content-type", "application/json")],
-        &verify,
-    )
-    .await;
-    assert_eq!(confirmed.body, json!({"msg": "Login successful"}));
-    let cookies = set_cookies(&confirmed);
-    assert_eq!(cookies.len(), 4, "{cookies:?}");
+        json!({"type": "signup", "token": outbox.last_token_to(ANN), "password": ANN_PASSWORD});
+    let cookies = cookie_login(&description, &state, "/verify", &verify).await;
     let access = format!(
         "access_token_cookie={}",
         cookie_of(&cookies, "access_token_cookie")
@@ -1822,21 +1829,8 @@ async fn the_second_factor_in_cookie_mode_matches_the_description() {
     assert!(set_cookies(&required).is_empty(), "{:?}", required.headers);
     state.clock().advance(Duration::from_secs(30));
     let body =
-        json!({"mfa_token": required.body["mfa_token"], "code": code_now(&state, &enrolment)})
-            .to_string();
-    let undeclared = post_raw(&description, &state, "/login/mfa", &[], &body).await;
-    assert_eq!(undeclared.status, 415, "{}", undeclared.body);
-    let signed_in = post_raw(
-        &description,
-        &state,
-        "/login/mfa",
-        &[("content-type", "application/json")],
-        &body,
-    )
-    .await;
-    assert_eq!(signed_in.body, json!({"msg": "Login successful"}));
-    let cookies = set_cookies(&signed_in);
-    assert_eq!(cookies.len(), 4, "{cookies:?}");
+        json!({"mfa_token": required.body["mfa_token"], "code": code_now(&state, &enrolment)});
+    let cookies = cookie_login(&description, &state, "/login/mfa", &body).await;
     let access = cookie_of(&cookies, "access_token_cookie");
     assert_eq!(payload_of(access)["amr"], json!(["pwd", "otp", "mfa"]));
 }
