@@ -13,15 +13,9 @@
 //! flows are `auth_mfa::enrolment`'s. Every answer says `Cache-Control: no-store`: secrets and
 //! codes must not stay in a cache.
 
-use auth_core::{
-    AppState,
-    accounts::ip_limit::LimitedRoute,
-    claims::{TokenKind, VerifiedClaims},
-    mfa::MfaError,
-    users::User,
-};
+use auth_core::{AppState, accounts::ip_limit::LimitedRoute, mfa::MfaError};
 use auth_http::{
-    ApiError, ErrorKey, body::json_body, guard::authorized_user, ip_limit, json_response, respond,
+    ApiError, ErrorKey, body::json_body, guard::fresh_user, ip_limit, json_response, respond,
 };
 use lambda_http::{
     Body, Error, Request, RequestExt, Response,
@@ -78,18 +72,6 @@ fn refused(error: MfaError) -> ApiError {
     ApiError::Mfa(ErrorKey::Msg, error)
 }
 
-/// The caller and their user, from a fresh access token.
-async fn fresh_caller(
-    state: &AppState,
-    request: &Request,
-) -> Result<(VerifiedClaims, User), ApiError> {
-    let (claims, user) = authorized_user(state, request, TokenKind::Access).await?;
-    if !claims.fresh {
-        return Err(refused(MfaError::NotFresh));
-    }
-    Ok((claims, user))
-}
-
 /// The body, or none where the route takes none: `POST /mfa/totp` reads nothing, so an empty
 /// body is as good as `{}`.
 fn body(request: &Request, route: Route) -> Result<Value, ApiError> {
@@ -109,7 +91,7 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
         return Ok(json_response(status, &json!({"msg": "Not Found"})));
     };
     ip_limit::admit(state, request, LimitedRoute::Mfa, ErrorKey::Msg).await?;
-    let (claims, user) = fresh_caller(state, request).await?;
+    let (claims, user) = fresh_user(state, request).await?;
     let body = body(request, route)?;
     let invalid = |errors| refused(MfaError::Invalid(errors));
     match route {

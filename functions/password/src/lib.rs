@@ -4,11 +4,10 @@
 
 use auth_core::{
     AppState,
-    accounts::{AccountError, ip_limit::LimitedRoute, schema},
-    claims::TokenKind,
+    accounts::{ip_limit::LimitedRoute, schema},
 };
 use auth_http::{
-    ApiError, ErrorKey, body::json_body, guard::authorized_user, ip_limit, json_response, respond,
+    ApiError, ErrorKey, body::json_body, guard::fresh_user, ip_limit, json_response, respond,
 };
 use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 use serde_json::json;
@@ -19,10 +18,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 
 async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     ip_limit::admit(state, request, LimitedRoute::Password, ErrorKey::Msg).await?;
-    let (claims, user) = authorized_user(state, request, TokenKind::Access).await?;
-    if !claims.fresh {
-        return Err(ApiError::Account(ErrorKey::Msg, AccountError::NotFresh));
-    }
+    let (claims, user) = fresh_user(state, request).await?;
     let body = json_body(request)?;
     let mut values = schema::fields(&body, &["current_password", "new_password"])
         .map_err(ApiError::Validation)?;

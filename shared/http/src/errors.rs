@@ -164,9 +164,7 @@ impl ApiError {
             ApiError::EmailNotConfirmed => StatusCode::FORBIDDEN,
             ApiError::Mfa(key, error) => match error {
                 MfaError::Invalid(_) => StatusCode::BAD_REQUEST,
-                MfaError::InvalidMfaToken | MfaError::WrongCode | MfaError::NotFresh => {
-                    StatusCode::UNAUTHORIZED
-                }
+                MfaError::InvalidMfaToken | MfaError::WrongCode => StatusCode::UNAUTHORIZED,
                 MfaError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
                 MfaError::AlreadyOn | MfaError::NotOn => StatusCode::CONFLICT,
                 MfaError::Store(error) => ApiError::Store(*key, error.clone()).status(),
@@ -227,7 +225,6 @@ impl ApiError {
                 MfaError::InvalidMfaToken => json!({"error": MFA_TOKEN_INVALID}),
                 MfaError::WrongCode => json!({"error": WRONG_CODE}),
                 MfaError::Locked(_) => json!({"error": TOO_MANY_WRONG_CODES}),
-                MfaError::NotFresh => json!({"msg": FRESH_TOKEN_REQUIRED}),
                 MfaError::AlreadyOn => json!({"error": MFA_ALREADY_ON}),
                 MfaError::NotOn => json!({"error": MFA_NOT_ON}),
                 MfaError::Store(error) => ApiError::Store(*key, error.clone()).body(),

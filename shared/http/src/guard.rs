@@ -4,6 +4,7 @@
 
 use auth_core::{
     AppState,
+    accounts::AccountError,
     claims::{TokenKind, VerifiedClaims},
     users::User,
 };
@@ -24,6 +25,19 @@ pub async fn authorized_user(
 ) -> Result<(VerifiedClaims, User), ApiError> {
     let claims = verified_claims(state, request, kind)?;
     let user = state.user_of(&claims).await?;
+    Ok((claims, user))
+}
+
+/// `authorized_user` for a route that needs a fresh access token (straight from a login, not a
+/// refresh: flask-jwt-extended's `fresh` claim): any other gets `401 Fresh token required`.
+pub async fn fresh_user(
+    state: &AppState,
+    request: &Request,
+) -> Result<(VerifiedClaims, User), ApiError> {
+    let (claims, user) = authorized_user(state, request, TokenKind::Access).await?;
+    if !claims.fresh {
+        return Err(ApiError::Account(ErrorKey::Msg, AccountError::NotFresh));
+    }
     Ok((claims, user))
 }
 

@@ -32,9 +32,6 @@ pub enum MfaError {
     /// Too many wrong codes for the user's factor in the window.
     #[error("second factor locked")]
     Locked(Throttled),
-    /// An access token that did not come straight from a login.
-    #[error("fresh token required")]
-    NotFresh,
     /// `/mfa/totp` for a user whose factor is on: it is removed first.
     #[error("a second factor is already on")]
     AlreadyOn,
