@@ -1,8 +1,12 @@
-//! `cargo run -p users -- add NAME`: manage the users in the DynamoDB table `USERS_TABLE`, with
-//! the same configuration (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`) as the functions.
+//! `cargo run -p users -- add NAME`: manage the users in the DynamoDB table `USERS_TABLE`, their
+//! sessions (`SESSIONS_TABLE`) and read their activity log (`ACTIVITY_TABLE`), with the same
+//! configuration (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`) as the functions. With
+//! `ACTIVITY_TABLE` set, each change an operator makes to a user is written to that user's log.
 //!
 //! Passwords come from a no-echo prompt on a terminal, or from the first line of standard input
 //! otherwise; never from the command line, where `ps` and shell history would keep them.
+
+mod show;
 
 use std::{
     io::{BufRead, IsTerminal},
@@ -10,24 +14,40 @@ use std::{
     time::SystemTime,
 };
 
-use auth_admin::{AdminError, UserAdmin, create_sessions_table};
+use auth_admin::{
+    AdminError, OperatorLog, UserAdmin, create_activity_table, create_sessions_table,
+};
 use auth_core::{
     accounts::{AccountFields, email},
+    activity::{ActivityEvent, detail},
+    clock::Clock,
     passwords,
+    sessions::{MAX_PAGE_SIZE, SessionCursor, SessionQuery, SessionStore},
     settings::{
-        SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED, USERS_TABLE_VAR,
+        ActivitySettings, SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED,
+        USERS_TABLE_VAR, activity,
     },
     store::is_valid_key,
     users::{User, UserStore},
 };
-use auth_dynamodb::DynamoUserStore;
+use auth_dynamodb::{DynamoActivityLog, DynamoSessionStore, DynamoUserStore};
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value};
+
+/// What `activity` and `create-activity-table` say without `ACTIVITY_TABLE`.
+const ACTIVITY_TABLE_REQUIRED: &str = "ACTIVITY_TABLE: is required: the name of the DynamoDB \
+     table of the users' activity log (`users create-activity-table` makes one on a local server)";
+/// The most entries `activity` shows at once.
+const MAX_ACTIVITY_SHOWN: usize = 1000;
 
 #[derive(Parser)]
 #[command(
     name = "users",
-    about = "Manage the users of the DynamoDB table named by USERS_TABLE"
+    about = "Manage the users of the DynamoDB table named by USERS_TABLE",
+    after_help = "Tables: USERS_TABLE (the users), SESSIONS_TABLE (sessions, end-session, \
+                  create-sessions-table), ACTIVITY_TABLE (activity, create-activity-table; when \
+                  set, passwd, disable, enable, end-sessions, end-session and mfa-reset are \
+                  written to the user's activity log, kept for ACTIVITY_RETENTION, default 90d)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -73,6 +93,27 @@ enum Command {
     Disable { username: String },
     /// Sign the user out everywhere: their tokens issued until now stop working.
     EndSessions { username: String },
+    /// List the user's live sessions, newest first (SESSIONS_TABLE): id, started, last
+    /// refresh, source address, sign-in methods (amr) and device, tab-separated. Sessions a
+    /// password change, disable or end-sessions ended are not listed.
+    Sessions { username: String },
+    /// End one of the user's sessions (SESSIONS_TABLE): its refresh tokens die at once, its
+    /// access tokens from the next request. Fails if it is not a live session of the user.
+    EndSession {
+        username: String,
+        /// The session's id, as `sessions` lists it.
+        #[arg(value_name = "ID")]
+        session: String,
+    },
+    /// Show the user's activity log, newest first (ACTIVITY_TABLE): time, event, outcome,
+    /// detail, source address, device and session, tab-separated.
+    Activity {
+        username: String,
+        /// How many entries to show, the newest.
+        #[arg(long, default_value_t = 20, value_name = "N",
+              value_parser = clap::value_parser!(u16).range(1..=MAX_ACTIVITY_SHOWN as i64))]
+        limit: u16,
+    },
     /// Remove the user's second factor and sign them out everywhere, for a user who lost both
     /// their authenticator and their recovery codes.
     ///
@@ -110,8 +151,11 @@ enum Command {
     List,
     /// Create the table (for local DynamoDB-compatible servers; in AWS the SAM template does).
     CreateTable,
-    /// Create the sessions table named by SESSIONS_TABLE, with its TTL (local servers only).
+    /// Create the sessions table named by SESSIONS_TABLE, with its TTL and its user-sessions
+    /// index (local servers only).
     CreateSessionsTable,
+    /// Create the activity table named by ACTIVITY_TABLE, with its TTL (local servers only).
+    CreateActivityTable,
 }
 
 #[tokio::main]
@@ -208,21 +252,119 @@ async fn run(command: Command) -> Result<String, String> {
                 .set_password_hash(&username, &password_hash)
                 .await
                 .map_err(refused)?;
+            log_change(
+                &username,
+                ActivityEvent::AccountChanged,
+                detail::PASSWORD_SET,
+                None,
+            )
+            .await;
             Ok(format!("changed the password of {username}"))
         }
         Command::Disable { username } => {
             let admin = UserAdmin::of(&users().await?);
             admin.set_disabled(&username, true).await.map_err(refused)?;
+            log_change(
+                &username,
+                ActivityEvent::AccountChanged,
+                detail::ACCOUNT_DISABLED,
+                None,
+            )
+            .await;
             Ok(format!("disabled {username}"))
         }
         Command::EndSessions { username } => {
             let admin = UserAdmin::of(&users().await?);
             admin.end_sessions(&username).await.map_err(refused)?;
+            log_change(
+                &username,
+                ActivityEvent::SessionsEnded,
+                detail::BY_OPERATOR,
+                None,
+            )
+            .await;
             Ok(format!("ended every session of {username}"))
+        }
+        Command::Sessions { username } => {
+            let user = users()
+                .await?
+                .find(&username)
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| AdminError::NotFound(username.clone()).to_string())?;
+            let store = sessions().await?;
+            let now = Clock::System.unix_secs();
+            let mut lines = Vec::new();
+            let mut after: Option<SessionCursor> = None;
+            loop {
+                let page = store
+                    .list_sessions(&SessionQuery {
+                        username: &username,
+                        // What the user's tokens_valid_after ended is no session of theirs.
+                        not_before: user.tokens_valid_after,
+                        now,
+                        limit: MAX_PAGE_SIZE,
+                        after: after.as_ref(),
+                    })
+                    .await
+                    .map_err(|error| error.to_string())?;
+                lines.extend(page.sessions.iter().map(show::session_line));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            Ok(lines.join("\n"))
+        }
+        Command::EndSession { username, session } => {
+            let store = sessions().await?;
+            let ended = store
+                .end_session_of(&username, &session, Clock::System.unix_secs())
+                .await
+                .map_err(|error| error.to_string())?;
+            if !ended {
+                return Err(format!(
+                    "{username} has no live session {session}: see `users sessions {username}`"
+                ));
+            }
+            log_change(
+                &username,
+                ActivityEvent::SessionEnded,
+                detail::BY_OPERATOR,
+                Some(&session),
+            )
+            .await;
+            Ok(format!("ended session {session} of {username}"))
+        }
+        Command::Activity { username, limit } => {
+            let log = activity_log().await?;
+            let page = log
+                .log()
+                .list(
+                    &username,
+                    usize::from(limit),
+                    None,
+                    Clock::System.unix_secs(),
+                )
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(page
+                .entries
+                .iter()
+                .map(show::activity_line)
+                .collect::<Vec<_>>()
+                .join("\n"))
         }
         Command::MfaReset { username } => {
             let admin = UserAdmin::of(&users().await?);
             admin.mfa_reset(&username).await.map_err(refused)?;
+            log_change(
+                &username,
+                ActivityEvent::AccountChanged,
+                detail::MFA_RESET,
+                None,
+            )
+            .await;
             Ok(format!(
                 "{username}: second factor removed; every session ended"
             ))
@@ -233,6 +375,13 @@ async fn run(command: Command) -> Result<String, String> {
                 .set_disabled(&username, false)
                 .await
                 .map_err(refused)?;
+            log_change(
+                &username,
+                ActivityEvent::AccountChanged,
+                detail::ACCOUNT_ENABLED,
+                None,
+            )
+            .await;
             Ok(format!("enabled {username}"))
         }
         Command::Grant { username, scopes } => {
@@ -271,6 +420,14 @@ async fn run(command: Command) -> Result<String, String> {
                 .map_err(|error| error.to_string())?;
             Ok(format!("created table {table}"))
         }
+        Command::CreateActivityTable => {
+            let table = table(activity::TABLE_VAR, ACTIVITY_TABLE_REQUIRED)?;
+            auth_dynamodb::client::check_local_target().await?;
+            create_activity_table(&auth_dynamodb::client().await, &table)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(format!("created table {table}"))
+        }
         Command::CreateTable => {
             let admin = UserAdmin::of(&users().await?);
             admin
@@ -294,6 +451,57 @@ async fn users() -> Result<DynamoUserStore, String> {
     let table = table(USERS_TABLE_VAR, USERS_TABLE_REQUIRED)?;
     auth_dynamodb::client::check_local_target().await?;
     Ok(DynamoUserStore::connect(table).await)
+}
+
+async fn sessions() -> Result<DynamoSessionStore, String> {
+    let table = table(SESSIONS_TABLE_VAR, SESSIONS_TABLE_REQUIRED)?;
+    auth_dynamodb::client::check_local_target().await?;
+    Ok(DynamoSessionStore::connect(table).await)
+}
+
+/// The activity log of `ACTIVITY_TABLE`, with `ACTIVITY_RETENTION`; none when the table is
+/// unset.
+async fn operator_log() -> Result<Option<OperatorLog>, String> {
+    let settings =
+        ActivitySettings::read(&|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+            .map_err(|error| error.to_string())?;
+    let Some(table) = settings.table else {
+        return Ok(None);
+    };
+    auth_dynamodb::client::check_local_target().await?;
+    let log = DynamoActivityLog::new(auth_dynamodb::client().await, table);
+    Ok(Some(OperatorLog::new(
+        std::sync::Arc::new(log),
+        settings.retention,
+    )))
+}
+
+/// The activity log, which `activity` needs.
+async fn activity_log() -> Result<OperatorLog, String> {
+    operator_log()
+        .await?
+        .ok_or_else(|| ACTIVITY_TABLE_REQUIRED.to_owned())
+}
+
+/// Writes an operator's change to the user's activity log, when there is one. The change is
+/// made already: a failed write is a warning, never the command's failure.
+async fn log_change(
+    username: &str,
+    event: ActivityEvent,
+    detail: &'static str,
+    session: Option<&str>,
+) {
+    let written = match operator_log().await {
+        Ok(None) => return,
+        Ok(Some(log)) => log
+            .record(username, event, detail, session)
+            .await
+            .map_err(|error| error.to_string()),
+        Err(problem) => Err(problem),
+    };
+    if let Err(problem) = written {
+        eprintln!("users: warning: done, but not written to {username}'s activity log: {problem}");
+    }
 }
 
 /// Any username the login schema takes and a DynamoDB key can hold.

@@ -41,9 +41,17 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_with(args, stdin, &[])
+    }
+
+    /// `run`, with the variables `variables` set too (and the activity log's unset unless
+    /// they set it).
+    fn run_with(&self, args: &[&str], stdin: Option<&str>, variables: &[(&str, &str)]) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_users"))
             .args(args)
             .env("USERS_TABLE", &self.table)
+            .env_remove("ACTIVITY_TABLE")
+            .envs(variables.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -769,5 +777,208 @@ fn a_weak_password_is_refused_with_what_to_do_before_the_store_is_asked() {
             .unwrap();
         assert_eq!(output.status.code(), Some(1));
         assert_eq!(stderr(&output).trim(), said);
+    }
+}
+
+/// An operator lists a user's live sessions, ends one of them (not another user's), and reads
+/// the user's activity log, where each change they made to the user is written.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn sessions_end_session_and_activity_end_to_end() {
+    use auth_core::{
+        claims::AuthMethods,
+        sessions::{SessionStart, SessionStore},
+        tokens::new_token_id,
+    };
+    let cli = Cli::new();
+    let sessions_table = format!("{}-sessions", cli.table);
+    let activity_table = format!("{}-activity", cli.table);
+    let tables = [
+        ("SESSIONS_TABLE", sessions_table.as_str()),
+        ("ACTIVITY_TABLE", activity_table.as_str()),
+    ];
+    let run = |args: &[&str], stdin: Option<&str>| cli.run_with(args, stdin, &tables);
+    for command in ["create-sessions-table", "create-activity-table"] {
+        let created = run(&[command], None);
+        assert!(created.status.success(), "{}", stderr(&created));
+    }
+    // An account from before: its sessions below began after it was created, and before any
+    // change made to it now.
+    let added = run(
+        &["add", "cosmo", "--created-at", "2026-01-31T09:00:00Z"],
+        Some("space-corgi\n"),
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let now = auth_core::clock::Clock::System.unix_secs();
+
+    let store = auth_dynamodb::DynamoSessionStore::connect(sessions_table.clone()).await;
+    let (older, newer, wandas) = (new_token_id(), new_token_id(), new_token_id());
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    for (session, username, started_at) in [
+        (&older, "cosmo", now - 100),
+        (&newer, "cosmo", now - 50),
+        (&wandas, "wanda", now - 70),
+    ] {
+        store
+            .start_session(&SessionStart {
+                session,
+                username,
+                started_at,
+                refresh_until: now + 3600,
+                record_until: now + 3600,
+                source_ip: Some("203.0.113.9"),
+                user_agent: Some(firefox),
+                methods: AuthMethods::Password,
+            })
+            .await
+            .unwrap();
+    }
+    let listed = run(&["sessions", "cosmo"], None);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with(&format!("{newer}\t")), "{lines:?}");
+    assert!(lines[1].starts_with(&format!("{older}\t")), "{lines:?}");
+    assert!(
+        lines[0].ends_with("\t-\t203.0.113.9\tpwd\tFirefox 133 on Linux"),
+        "{lines:?}"
+    );
+
+    let foreign = run(&["end-session", "cosmo", &wandas], None);
+    assert!(!foreign.status.success());
+    assert!(
+        stderr(&foreign).contains(&format!("cosmo has no live session {wandas}")),
+        "{}",
+        stderr(&foreign)
+    );
+    let ended = run(&["end-session", "cosmo", &newer], None);
+    assert!(ended.status.success(), "{}", stderr(&ended));
+    assert_eq!(
+        stdout(&ended).trim(),
+        format!("ended session {newer} of cosmo")
+    );
+    let again = run(&["end-session", "cosmo", &newer], None);
+    assert!(!again.status.success());
+    let listed = run(&["sessions", "cosmo"], None);
+    assert_eq!(stdout(&listed).lines().count(), 1, "{}", stdout(&listed));
+    assert!(stdout(&listed).starts_with(&older));
+
+    for command in ["disable", "enable", "end-sessions", "mfa-reset"] {
+        let done = run(&[command, "cosmo"], None);
+        assert!(done.status.success(), "{command}: {}", stderr(&done));
+        assert!(stderr(&done).is_empty(), "{command}: {}", stderr(&done));
+    }
+    let changed = run(&["passwd", "cosmo"], Some("another-corgi-walk\n"));
+    assert!(changed.status.success(), "{}", stderr(&changed));
+    // Every session began before the operator ended them.
+    let listed = run(&["sessions", "cosmo"], None);
+    assert!(listed.status.success());
+    assert_eq!(stdout(&listed), "");
+
+    let activity = run(&["activity", "cosmo"], None);
+    assert!(activity.status.success(), "{}", stderr(&activity));
+    let read: Vec<Vec<String>> = stdout(&activity)
+        .lines()
+        .map(|line| line.split('\t').map(str::to_owned).collect())
+        .collect();
+    let events: Vec<(&str, &str, &str)> = read
+        .iter()
+        .map(|columns| {
+            (
+                columns[1].as_str(),
+                columns[2].as_str(),
+                columns[3].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("account_changed", "success", "password_set"),
+            ("account_changed", "success", "mfa_reset"),
+            ("sessions_ended", "success", "by_operator"),
+            ("account_changed", "success", "enabled"),
+            ("account_changed", "success", "disabled"),
+            ("session_ended", "success", "by_operator"),
+        ]
+    );
+    assert_eq!(read[5][6], newer, "the session it ended");
+    let limited = run(&["activity", "cosmo", "--limit", "2"], None);
+    assert_eq!(stdout(&limited).lines().count(), 2);
+    assert_eq!(stdout(&run(&["activity", "wanda"], None)), "");
+
+    let unknown = run(&["sessions", "nobody"], None);
+    assert!(!unknown.status.success());
+    assert_eq!(stderr(&unknown).trim(), "users: no user nobody");
+    let absent = run(&["disable", "nobody"], None);
+    assert!(!absent.status.success());
+    let entries = run(&["activity", "nobody"], None);
+    assert_eq!(
+        stdout(&entries),
+        "",
+        "nothing is logged for a user who does not exist"
+    );
+}
+
+/// An activity log that cannot be written never fails the change it would record: the change
+/// is made, and a warning says it was not logged. Without ACTIVITY_TABLE nothing is logged and
+/// `activity` says what it needs.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: ./scripts/test runs it"]
+async fn a_log_that_cannot_be_written_is_a_warning_and_no_table_is_no_log() {
+    let cli = Cli::new();
+    let added = cli.run(&["add", "cosmo"], Some("space-corgi\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let missing = format!("{}-no-such-activity", cli.table);
+    let disabled = cli.run_with(&["disable", "cosmo"], None, &[("ACTIVITY_TABLE", &missing)]);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    assert_eq!(stdout(&disabled).trim(), "disabled cosmo");
+    assert!(
+        stderr(&disabled)
+            .starts_with("users: warning: done, but not written to cosmo's activity log"),
+        "{}",
+        stderr(&disabled)
+    );
+    assert!(
+        cli.store()
+            .await
+            .find("cosmo")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+
+    let enabled = cli.run(&["enable", "cosmo"], None);
+    assert!(enabled.status.success());
+    assert!(stderr(&enabled).is_empty(), "{}", stderr(&enabled));
+    let activity = cli.run(&["activity", "cosmo"], None);
+    assert!(!activity.status.success());
+    assert!(
+        stderr(&activity).contains("ACTIVITY_TABLE: is required"),
+        "{}",
+        stderr(&activity)
+    );
+    let create = cli.run(&["create-activity-table"], None);
+    assert!(stderr(&create).contains("ACTIVITY_TABLE: is required"));
+}
+
+#[test]
+fn the_help_names_the_tables_each_command_needs() {
+    let help = Command::new(env!("CARGO_BIN_EXE_users"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = stdout(&help);
+    for expected in [
+        "sessions",
+        "end-session",
+        "activity",
+        "create-activity-table",
+        "SESSIONS_TABLE",
+        "ACTIVITY_TABLE",
+        "ACTIVITY_RETENTION",
+    ] {
+        assert!(help.contains(expected), "{expected}: {help}");
     }
 }

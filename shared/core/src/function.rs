@@ -33,10 +33,14 @@ pub enum Function {
     /// `POST /mfa/totp/confirm`, `DELETE /mfa/totp` and `POST /mfa/recovery-codes`. One
     /// function for the four: one screen's steps, the same state and the same permissions.
     Mfa,
+    /// What a user sees of their account, with an access token: `GET /sessions`,
+    /// `DELETE /sessions/{id}` and `GET /account/activity`. One function for the three: one
+    /// screen, the same reads and permissions.
+    Sessions,
 }
 
 impl Function {
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 15] = [
         Function::Login,
         Function::Refresh,
         Function::Profile,
@@ -51,6 +55,20 @@ impl Function {
         Function::ResetPassword,
         Function::LoginMfa,
         Function::Mfa,
+        Function::Sessions,
+    ];
+
+    /// The functions that write the activity log (`auth_core::activity`).
+    pub const RECORDING_ACTIVITY: [Function; 9] = [
+        Function::Login,
+        Function::LoginMfa,
+        Function::Refresh,
+        Function::Logout,
+        Function::Verify,
+        Function::ChangePassword,
+        Function::ResetPassword,
+        Function::Mfa,
+        Function::Sessions,
     ];
 
     /// The functions that send mail: only these link the SES client and may call
@@ -75,6 +93,7 @@ impl Function {
             Function::ResetPassword => "password-reset",
             Function::LoginMfa => "login-mfa",
             Function::Mfa => "mfa",
+            Function::Sessions => "sessions",
         }
     }
 
@@ -96,7 +115,8 @@ impl Function {
             | Function::Resend
             | Function::ChangePassword
             | Function::ResetPassword
-            | Function::Mfa => KeyUse::Verify,
+            | Function::Mfa
+            | Function::Sessions => KeyUse::Verify,
         }
     }
 }

@@ -9,12 +9,15 @@
 //! - Accounts: `passwords` (Argon2id), `users`, `sessions`, `mfa` (the second factor's stores),
 //!   `lookup` (a token's records in one read), `login_throttle`, and `access`, the decision
 //!   every token route and the authorizer make: is this token's user still allowed in?
+//! - What users see of their accounts: `activity`, the security activity log (the sessions
+//!   they can list and end are `sessions`' records).
 //! - Running: `clock`, `store` (what every store shares), `metrics` (security events as
 //!   CloudWatch metric lines), `function` (the deployed functions) and `state` (what a cold
 //!   start builds once, with its one builder).
 
 pub mod access;
 pub mod accounts;
+pub mod activity;
 pub mod claims;
 pub mod clock;
 pub mod device_proof;

@@ -213,6 +213,14 @@ impl LoginThrottle {
         self.policy.max_failures > 0
     }
 
+    /// Whether `admission`'s attempt, should it fail, is the failure that locks its bucket:
+    /// what is worth one entry in its user's activity log, where each refusal while locked
+    /// (as many as anyone cares to send) is not.
+    pub fn failure_would_lock(&self, admission: &Admission) -> bool {
+        self.is_on()
+            && admission.held.failures_seen.saturating_add(1) >= u64::from(self.policy.max_failures)
+    }
+
     /// Takes a place in `bucket`'s window for one login attempt, waiting up to `wait_limit`
     /// for checks in flight that hold every place. `None` when throttling is off: there is
     /// nothing to settle.

@@ -67,10 +67,15 @@ pub enum Event {
     MfaEnrolled,
     /// A second factor removed by its user.
     MfaRemoved,
+    /// An activity log entry not written (the store failed, was too slow, or too many writes
+    /// were in flight): the request it recorded was answered all the same.
+    ActivityWriteFailed,
+    /// One of a user's sessions ended by its user (`DELETE /sessions/{id}`).
+    SessionEnded,
 }
 
 impl Event {
-    pub const ALL: [Event; 21] = [
+    pub const ALL: [Event; 23] = [
         Event::LoginSucceeded,
         Event::LoginFailed,
         Event::LoginThrottled,
@@ -92,6 +97,8 @@ impl Event {
         Event::RecoveryCodeUsed,
         Event::MfaEnrolled,
         Event::MfaRemoved,
+        Event::ActivityWriteFailed,
+        Event::SessionEnded,
     ];
 
     /// The event whose metric is `name`.
@@ -123,6 +130,8 @@ impl Event {
             Event::RecoveryCodeUsed => "recovery_code_used",
             Event::MfaEnrolled => "mfa_enrolled",
             Event::MfaRemoved => "mfa_removed",
+            Event::ActivityWriteFailed => "activity_write_failed",
+            Event::SessionEnded => "session_ended",
         }
     }
 
@@ -136,8 +145,17 @@ impl Event {
             Event::LoginSucceeded => &[Login, LoginMfa],
             Event::LoginFailed | Event::LoginThrottled => &[Login],
             Event::RefreshReuseDetected => &[Refresh],
-            // Logout revokes without looking a token up (RFC 7009): it never refuses one.
-            Event::RevokedTokenPresented => &[Refresh, Profile, Authorizer, ChangePassword, Mfa],
+            // Logout revokes without looking a token up (RFC 7009) but for the scopes that end
+            // other sessions too, which need a live token.
+            Event::RevokedTokenPresented => &[
+                Refresh,
+                Profile,
+                Logout,
+                Authorizer,
+                ChangePassword,
+                Mfa,
+                Sessions,
+            ],
             Event::Logout => &[Logout],
             // Discovery reads no store.
             Event::StoreUnavailable => &[
@@ -154,6 +172,7 @@ impl Event {
                 ResetPassword,
                 LoginMfa,
                 Mfa,
+                Sessions,
             ],
             Event::SignedUp => &[Signup],
             Event::SignupConfirmed => &[Verify],
@@ -175,6 +194,8 @@ impl Event {
             Event::MfaChallenged => &[Login],
             Event::MfaFailed | Event::MfaLocked | Event::RecoveryCodeUsed => &[LoginMfa, Mfa],
             Event::MfaEnrolled | Event::MfaRemoved => &[Mfa],
+            Event::ActivityWriteFailed => &Function::RECORDING_ACTIVITY,
+            Event::SessionEnded => &[Sessions],
         }
     }
 }

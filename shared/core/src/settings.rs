@@ -5,10 +5,12 @@ use std::{fmt, sync::Arc, time::Duration};
 use crate::keys::{Asymmetric, KeySet, remote::RemoteSigner};
 
 pub mod accounts;
+pub mod activity;
 pub mod browser;
 pub mod mfa;
 
 pub use accounts::AccountSettings;
+pub use activity::ActivitySettings;
 pub use browser::BrowserSettings;
 pub use mfa::MfaSettings;
 
@@ -79,6 +81,8 @@ pub struct Settings {
     pub accounts: AccountSettings,
     /// The second factor: its key, its name in apps, how long a login waits for a code.
     pub mfa: MfaSettings,
+    /// The activity log: its table and retention.
+    pub activity: ActivitySettings,
 }
 
 /// Refresh-token rotation (RFC 9700 section 4.14.2).
@@ -329,6 +333,7 @@ impl Settings {
             browser: BrowserSettings::read(&read)?,
             accounts: AccountSettings::read(&read)?,
             mfa: MfaSettings::read(&read)?,
+            activity: ActivitySettings::read(&read)?,
         })
     }
 }
@@ -578,6 +583,7 @@ fn reject_non_unicode(
         .into_iter()
         .chain(accounts::VARIABLES)
         .chain(mfa::VARIABLES)
+        .chain(activity::VARIABLES)
         .find(|variable| read(variable).is_some_and(|value| value.to_str().is_none()))
     {
         Some(variable) => Err(SettingsError {

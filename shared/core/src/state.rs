@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     access::{self, Refusal},
     accounts::{AccountRecords, AccountStore, mail::Mailer},
+    activity::{ActivityLog, ActivityRecorder, InMemoryActivityLog},
     claims::VerifiedClaims,
     clock::Clock,
     login_throttle::LoginThrottle,
@@ -55,6 +56,7 @@ pub struct AppState {
     factors: Option<Arc<dyn MfaStore>>,
     challenges: Option<Arc<dyn MfaChallenges>>,
     mfa_settings: MfaSettings,
+    activity: ActivityRecorder,
 }
 
 /// The stores a state reads and writes, and the lookup that reads both for a token's request.
@@ -73,6 +75,8 @@ pub struct Stores {
     pub factors: Option<Arc<dyn MfaStore>>,
     /// Logins waiting for their second factor (the sessions table's store).
     pub challenges: Option<Arc<dyn MfaChallenges>>,
+    /// The users' activity log (its own table); none: nothing is logged.
+    pub activity: Option<Arc<dyn ActivityLog>>,
 }
 
 impl Stores {
@@ -87,14 +91,23 @@ impl Stores {
             records: None,
             factors: None,
             challenges: None,
+            activity: None,
         }
     }
 
-    /// The in-memory stores, the self-service and second-factor ones included.
+    /// The in-memory stores, the self-service and second-factor ones and an activity log
+    /// included.
     pub fn in_memory(users: Arc<InMemoryUserStore>, sessions: Arc<InMemorySessionStore>) -> Self {
         Self::separate(users.clone(), sessions.clone())
             .with_accounts(users.clone(), sessions.clone())
             .with_mfa(users, sessions)
+            .with_activity(Arc::new(InMemoryActivityLog::default()))
+    }
+
+    /// These stores, with the users' activity log.
+    pub fn with_activity(mut self, log: Arc<dyn ActivityLog>) -> Self {
+        self.activity = Some(log);
+        self
     }
 
     /// These stores, with the second factor's writes and the logins waiting for one.
@@ -209,10 +222,10 @@ impl StateBuilder {
             lookup: self.stores.lookup,
             rotation: settings.rotation,
             passwords: self.passwords,
-            clock: self.clock,
+            clock: self.clock.clone(),
             request_budget: self.request_budget,
             browser: settings.browser,
-            metrics: self.metrics,
+            metrics: self.metrics.clone(),
             accounts: self.stores.accounts,
             records: self.stores.records,
             mailer: self.mailer,
@@ -220,6 +233,12 @@ impl StateBuilder {
             factors: self.stores.factors,
             challenges: self.stores.challenges,
             mfa_settings: settings.mfa,
+            activity: ActivityRecorder::new(
+                self.stores.activity,
+                settings.activity.retention,
+                self.metrics.clone(),
+                self.clock.clone(),
+            ),
         })
     }
 }
@@ -324,6 +343,12 @@ impl AppState {
     /// The second factor's key, name and limits.
     pub fn mfa_settings(&self) -> &MfaSettings {
         &self.mfa_settings
+    }
+
+    /// The users' activity log: written without waiting (`ActivityRecorder::record`), read a
+    /// page at a time.
+    pub fn activity(&self) -> &ActivityRecorder {
+        &self.activity
     }
 
     /// Counts `event` now, as a metric line of this function.

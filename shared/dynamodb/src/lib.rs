@@ -6,9 +6,11 @@
 //! - `users`, `sessions`: the stores, each owning its table's item layout, the self-service
 //!   routes' reads and writes included (`AccountStore` over the users table and its `email`
 //!   index, `AccountRecords` in the sessions table);
+//! - `activity`: the users' activity log, in a table of its own;
 //! - `lookup`: a token's records across both tables in one `BatchGetItem`;
 //! - `stores`: all of them over one client, as every deployment that names both tables runs.
 
+pub mod activity;
 pub mod client;
 pub mod lookup;
 pub mod sessions;
@@ -20,9 +22,10 @@ use std::sync::Arc;
 use auth_core::Stores;
 use aws_sdk_dynamodb::Client;
 
+pub use activity::{DynamoActivityLog, activity_log};
 pub use client::{aws_config, client, client_at, client_of};
 pub use lookup::DynamoTokenLookup;
-pub use sessions::DynamoSessionStore;
+pub use sessions::{DynamoSessionStore, USER_SESSIONS_INDEX};
 pub use users::DynamoUserStore;
 
 /// The stores of the users table `users_table` and the sessions table `sessions_table` over
@@ -40,5 +43,8 @@ pub fn stores(client: Client, users_table: &str, sessions_table: &str) -> Stores
         records: Some(sessions.clone()),
         factors: Some(users),
         challenges: Some(sessions),
+        // The activity log is a table of its own, which not every deployment names: see
+        // `Stores::with_activity` and `activity_log`.
+        activity: None,
     }
 }

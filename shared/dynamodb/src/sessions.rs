@@ -2,7 +2,12 @@
 //! since the epoch). Its kinds of item, told apart by the key's prefix:
 //! - `token#<jti>`: a revoked token, until its `exp`;
 //! - `session#<sid>`: a session, `revoked` (BOOL) when ended, and with rotation on its
-//!   `current` and `previous` refresh-token ids and `rotated_at` (N);
+//!   `current` and `previous` refresh-token ids and `rotated_at` (N). A session its login
+//!   recorded (`start_session`) also has `owner` (S, the username) while it is not ended,
+//!   `started_at`, `refresh_until` and, once refreshed, `refreshed_at` (N), `source_ip`,
+//!   `user_agent` and `amr` (S, the `amr` values space-separated): `owner` and `started_at` key
+//!   the sparse index `user-sessions` (`USER_SESSIONS_INDEX`) that lists a user's sessions
+//!   (`listing`);
 //! - `login#<username>` and `login-device#<proof id>`: a login-throttle bucket's window, which
 //!   ends at `expires_at`: `failures` (N) counted in it, and `in_use` (N) places taken, the
 //!   failures and the password checks in flight, and `taken_at` (N) when the last was taken.
@@ -23,6 +28,7 @@
 //! `expires_at` with now: an item at or past its end is read as no item.
 
 mod account_records;
+mod listing;
 mod mfa_challenges;
 
 use std::collections::HashMap;
@@ -37,7 +43,8 @@ use aws_sdk_dynamodb::{
 use auth_core::{
     sessions::{
         AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, MAX_PLACE_HOLD_SECS,
-        Reservation, Rotation, RotationOutcome, SessionStore,
+        Reservation, Rotation, RotationOutcome, SessionPage, SessionQuery, SessionStart,
+        SessionStore,
     },
     store::StoreError,
 };
@@ -54,6 +61,19 @@ const ROTATED_AT: &str = "rotated_at";
 const FAILURES: &str = "failures";
 const IN_USE: &str = "in_use";
 const TAKEN_AT: &str = "taken_at";
+/// The sessions table's index of each user's listed sessions, newest first: partition `owner`
+/// (S), sort `started_at` (N), every attribute projected. Sparse: only a session whose login
+/// recorded it, and that has not been ended, has an `owner`.
+pub const USER_SESSIONS_INDEX: &str = "user-sessions";
+/// The index's partition key: the username of a listed session.
+pub const OWNER: &str = "owner";
+/// The index's sort key: when the session began (its `auth_time`).
+pub const STARTED_AT: &str = "started_at";
+const REFRESHED_AT: &str = "refreshed_at";
+const REFRESH_UNTIL: &str = "refresh_until";
+const SOURCE_IP: &str = "source_ip";
+const USER_AGENT: &str = "user_agent";
+const AMR: &str = "amr";
 /// A window that ends, or a place given back, between a read and a conditional write makes the
 /// write fail; the next try sees the new state. Each try is one more round trip, and it takes
 /// a burst of attempts at one username to need more than a few.
@@ -185,9 +205,12 @@ impl SessionStore for DynamoSessionStore {
         record_until: i64,
         _now: i64,
     ) -> Result<(), StoreError> {
+        // Without an owner the session leaves its user's index: an ended session is listed
+        // nowhere.
         self.update(session_key(session))
-            .update_expression("SET #revoked = :true, #expires = :until")
+            .update_expression("SET #revoked = :true, #expires = :until REMOVE #owner")
             .expression_attribute_names("#revoked", REVOKED)
+            .expression_attribute_names("#owner", OWNER)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":until", number(record_until))
             .send()
@@ -292,12 +315,13 @@ impl SessionStore for DynamoSessionStore {
         // attempt. Revoking is conditional too, so the answer says which.
         let revoked = self
             .update(key.clone())
-            .update_expression("SET #revoked = :true, #expires = :until")
+            .update_expression("SET #revoked = :true, #expires = :until REMOVE #owner")
             .condition_expression(
                 "attribute_not_exists(#revoked) AND \
                  NOT (#current = :replacement AND #previous = :presented)",
             )
             .expression_attribute_names("#revoked", REVOKED)
+            .expression_attribute_names("#owner", OWNER)
             .expression_attribute_names("#current", CURRENT)
             .expression_attribute_names("#previous", PREVIOUS)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
@@ -498,6 +522,32 @@ impl SessionStore for DynamoSessionStore {
             Err(error) if is_condition_failure(&error) => Ok(()),
             Err(error) => Err(store_error(error)),
         }
+    }
+
+    async fn start_session(&self, start: &SessionStart<'_>) -> Result<(), StoreError> {
+        self.record_start(start).await
+    }
+
+    async fn touch_session(
+        &self,
+        session: &str,
+        now: i64,
+        refresh_until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.record_refresh(session, now, refresh_until).await
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery<'_>) -> Result<SessionPage, StoreError> {
+        self.listed_sessions(query).await
+    }
+
+    async fn end_session_of(
+        &self,
+        username: &str,
+        session: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.end_listed_session(username, session, now).await
     }
 }
 

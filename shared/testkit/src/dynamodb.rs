@@ -1,8 +1,8 @@
 //! Stores over a real DynamoDB-compatible server (moto, which `./scripts/test` starts), each
 //! test with tables of its own; and stores over a server that is down or slow.
 
-use auth_admin::{UserAdmin, create_sessions_table};
-use auth_dynamodb::{DynamoSessionStore, DynamoUserStore, client_at};
+use auth_admin::{UserAdmin, create_activity_table, create_sessions_table};
+use auth_dynamodb::{DynamoActivityLog, DynamoSessionStore, DynamoUserStore, client_at};
 
 /// The DynamoDB-compatible server the tests run against (moto, started by `scripts/test`).
 pub fn dynamodb_endpoint() -> String {
@@ -46,4 +46,16 @@ pub async fn fresh_dynamodb_sessions() -> DynamoSessionStore {
 /// A sessions store whose endpoint is `url`, for tests of a server that is down or slow.
 pub async fn dynamodb_sessions_at(url: &str) -> DynamoSessionStore {
     DynamoSessionStore::new(client_at(url).await, "sessions")
+}
+
+/// An activity log over a new, empty table of its own on the test server, made as `users
+/// create-activity-table` makes it.
+pub async fn fresh_dynamodb_activity() -> DynamoActivityLog {
+    let _ = dynamodb_endpoint();
+    let table = format!("activity-test-{}", uuid::Uuid::new_v4());
+    let client = auth_dynamodb::client().await;
+    create_activity_table(&client, &table)
+        .await
+        .expect("the test server creates tables");
+    DynamoActivityLog::new(client, table)
 }

@@ -22,8 +22,8 @@ pub mod metrics;
 pub mod ses;
 
 pub use dynamodb::{
-    dynamodb_endpoint, dynamodb_sessions_at, dynamodb_store_at, fresh_dynamodb_sessions,
-    fresh_dynamodb_store,
+    dynamodb_endpoint, dynamodb_sessions_at, dynamodb_store_at, fresh_dynamodb_activity,
+    fresh_dynamodb_sessions, fresh_dynamodb_store,
 };
 pub use fixtures::*;
 pub use log::CapturedLog;

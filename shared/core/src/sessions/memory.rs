@@ -7,10 +7,12 @@ use async_trait::async_trait;
 
 use super::{
     AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, Reservation, Rotation,
-    RotationOutcome, SessionStore,
+    RotationOutcome, SessionCursor, SessionInfo, SessionPage, SessionQuery, SessionStart,
+    SessionStore,
 };
 use crate::{
     accounts::{AccountRecords, MailTokenRecord, Purpose},
+    claims::AuthMethods,
     store::StoreError,
 };
 
@@ -44,6 +46,40 @@ struct Session {
     revoked: bool,
     /// The record's end.
     until: i64,
+    /// What its login recorded for its user's list; none for a session begun before.
+    listed: Option<Listed>,
+}
+
+#[derive(Debug, Clone)]
+struct Listed {
+    username: String,
+    started_at: i64,
+    refreshed_at: Option<i64>,
+    refresh_until: i64,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    methods: AuthMethods,
+}
+
+impl Session {
+    /// The session as its user's list shows it, if it is listed and live at `now`.
+    fn listed_live(&self, id: &str, now: i64) -> Option<(&Listed, SessionInfo)> {
+        let listed = self.listed.as_ref()?;
+        if self.revoked || listed.refresh_until <= now || self.until <= now {
+            return None;
+        }
+        Some((
+            listed,
+            SessionInfo {
+                id: id.to_owned(),
+                started_at: listed.started_at,
+                refreshed_at: listed.refreshed_at,
+                source_ip: listed.source_ip.clone(),
+                user_agent: listed.user_agent.clone(),
+                methods: Some(listed.methods),
+            },
+        ))
+    }
 }
 
 impl InMemorySessionStore {
@@ -215,6 +251,90 @@ impl SessionStore for InMemorySessionStore {
             if attempts.in_use == 0 && attempts.failures == 0 {
                 state.login_attempts.remove(&key);
             }
+        })
+    }
+
+    async fn start_session(&self, start: &SessionStart<'_>) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(start.started_at);
+            let session = state.sessions.entry(start.session.to_owned()).or_default();
+            session.until = start.record_until;
+            session.listed = Some(Listed {
+                username: start.username.to_owned(),
+                started_at: start.started_at,
+                refreshed_at: None,
+                refresh_until: start.refresh_until,
+                source_ip: start.source_ip.map(str::to_owned),
+                user_agent: start.user_agent.map(str::to_owned),
+                methods: start.methods,
+            });
+        })
+    }
+
+    async fn touch_session(
+        &self,
+        session: &str,
+        now: i64,
+        refresh_until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            if let Some(record) = state.sessions.get_mut(session)
+                && !record.revoked
+                && let Some(listed) = record.listed.as_mut()
+            {
+                listed.refreshed_at = Some(now);
+                if let Some(until) = refresh_until {
+                    listed.refresh_until = until;
+                }
+            }
+        })
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery<'_>) -> Result<SessionPage, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(query.now);
+            let mut found: Vec<SessionInfo> = state
+                .sessions
+                .iter()
+                .filter_map(|(id, session)| session.listed_live(id, query.now))
+                .filter(|(listed, _)| listed.username == query.username)
+                .map(|(_, info)| info)
+                .filter(|info| {
+                    query
+                        .not_before
+                        .is_none_or(|since| info.started_at >= since)
+                })
+                .filter(|info| query.after.is_none_or(|cursor| cursor.precedes(info)))
+                .collect();
+            found.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+            let more = found.len() > query.limit;
+            found.truncate(query.limit);
+            SessionPage {
+                next: found.last().filter(|_| more).map(SessionCursor::after),
+                sessions: found,
+            }
+        })
+    }
+
+    async fn end_session_of(
+        &self,
+        username: &str,
+        session: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with_state(|state| {
+            state.forget_expired(now);
+            let Some(record) = state.sessions.get_mut(session) else {
+                return false;
+            };
+            let owned = record
+                .listed_live(session, now)
+                .is_some_and(|(listed, _)| listed.username == username);
+            if owned {
+                record.revoked = true;
+            }
+            owned
         })
     }
 }

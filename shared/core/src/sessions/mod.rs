@@ -14,10 +14,15 @@
 //!   (`TokenService::session_record_until`).
 
 mod memory;
+mod records;
 
 use async_trait::async_trait;
 
 pub use memory::InMemorySessionStore;
+pub use records::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SessionCursor, SessionInfo, SessionPage, SessionQuery,
+    SessionStart, bounded_source_ip, bounded_user_agent,
+};
 
 use crate::store::StoreError;
 
@@ -187,4 +192,35 @@ pub trait SessionStore: Send + Sync {
         held: HeldAttempt,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError>;
+
+    /// Records a session a login just started, as its user will see it listed: whose it is,
+    /// when and from where it began, how it signed in. Its rotation state, if any, is kept.
+    async fn start_session(&self, start: &SessionStart<'_>) -> Result<(), StoreError>;
+
+    /// Records a refresh of `session` at `now`; `refresh_until` is the end of the refresh token
+    /// the refresh issued, when it issued one (rotation). A session with no record of its start
+    /// (begun before records were kept) or ended already is left as it is: a refresh never
+    /// makes a session listed, nor brings an ended one back.
+    async fn touch_session(
+        &self,
+        session: &str,
+        now: i64,
+        refresh_until: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// A page of the live sessions of `query.username`, newest first: started (and so listed by
+    /// `start_session`), not ended, not started before `query.not_before`, and with a refresh
+    /// token alive at `query.now`. Reads one user's sessions, never the whole table.
+    async fn list_sessions(&self, query: &SessionQuery<'_>) -> Result<SessionPage, StoreError>;
+
+    /// Ends `session` if it is a live session of `username`, as a logout of its refresh token
+    /// does (every token of it is refused from the next request); `false`, and nothing changed,
+    /// for any other id: unknown, another user's, or ended already. One atomic step: of
+    /// concurrent ends of one session, one is `true`.
+    async fn end_session_of(
+        &self,
+        username: &str,
+        session: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 }

@@ -10,6 +10,7 @@
 
 mod account_records;
 mod accounts;
+mod activity;
 mod asymmetric_tokens;
 mod lookup;
 mod mfa;

@@ -54,3 +54,26 @@ async fn login_attempts() {
 async fn ids_of_every_shape() {
     contract::ids_of_every_shape_key_records_of_their_own(&InMemorySessionStore::default()).await;
 }
+
+#[tokio::test]
+async fn listed_sessions() {
+    let store = InMemorySessionStore::default();
+    contract::started_sessions_are_listed_newest_first_as_their_logins_recorded(&store).await;
+    contract::ended_expired_and_superseded_sessions_are_not_listed(&store).await;
+    contract::a_refresh_updates_a_listed_session_and_lists_no_other(&store).await;
+    contract::a_user_ends_their_own_session_once_and_no_one_elses(&store).await;
+    contract::a_started_session_rotates_and_detects_reuse(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_ends_end_once() {
+    contract::concurrent_ends_of_one_session_end_it_once(Arc::new(InMemorySessionStore::default()))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_in_pages() {
+    let store = Arc::new(InMemorySessionStore::default());
+    contract::pages_end_within_a_second_and_between_seconds(store.clone()).await;
+    contract::a_thousand_sessions_list_in_pages_each_once_in_order(store).await;
+}

@@ -10,8 +10,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
+mod activity;
 mod faults;
 mod lookup;
 mod mfa;
 mod sessions;
 mod users;
+mod wire;

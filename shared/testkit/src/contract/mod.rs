@@ -4,6 +4,7 @@
 
 pub mod account_records;
 pub mod accounts;
+pub mod activity;
 pub mod lookup;
 pub mod mfa;
 pub mod sessions;

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use auth_core::{
+    claims::AuthMethods,
     clock::Clock,
     sessions::{
-        AttemptBucket, AttemptOutcome, HeldAttempt, LoginAttempts, MAX_PLACE_HOLD_SECS,
-        Reservation, Rotation, RotationOutcome, SessionStore,
+        AttemptBucket, AttemptOutcome, DEFAULT_PAGE_SIZE, HeldAttempt, LoginAttempts,
+        MAX_PAGE_SIZE, MAX_PLACE_HOLD_SECS, Reservation, Rotation, RotationOutcome, SessionCursor,
+        SessionInfo, SessionQuery, SessionStart, SessionStore,
     },
     tokens::new_token_id,
 };
@@ -669,4 +671,474 @@ pub async fn ids_of_every_shape_key_records_of_their_own(store: &dyn SessionStor
             );
         }
     }
+}
+
+// Listed sessions ("where you're signed in"): `start_session`, `touch_session`,
+// `list_sessions`, `end_session_of`.
+
+/// A username of its own for one check, so that checks sharing a store never see each other's
+/// sessions.
+fn new_username() -> String {
+    format!("user-{}", new_token_id())
+}
+
+/// What a login of `username` records of a new session that began `ago` seconds before now.
+fn start_of<'a>(session: &'a str, username: &'a str, ago: i64) -> SessionStart<'a> {
+    SessionStart {
+        session,
+        username,
+        started_at: now() - ago,
+        refresh_until: later(),
+        record_until: later(),
+        source_ip: Some("203.0.113.9"),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+        methods: AuthMethods::Password,
+    }
+}
+
+/// The session `start` records, as a listing shows it before any refresh.
+fn info_of(start: &SessionStart<'_>) -> SessionInfo {
+    SessionInfo {
+        id: start.session.to_owned(),
+        started_at: start.started_at,
+        refreshed_at: None,
+        source_ip: start.source_ip.map(str::to_owned),
+        user_agent: start.user_agent.map(str::to_owned),
+        methods: Some(start.methods),
+    }
+}
+
+/// A listing of `username`'s sessions at `at`, of up to `limit`.
+fn query_at(username: &str, at: i64, limit: usize) -> SessionQuery<'_> {
+    SessionQuery {
+        username,
+        not_before: None,
+        now: at,
+        limit,
+        after: None,
+    }
+}
+
+/// The ids on the first page of `username`'s sessions at `at` (of up to `MAX_PAGE_SIZE`).
+async fn listed_ids_at(store: &dyn SessionStore, username: &str, at: i64) -> Vec<String> {
+    let page = store
+        .list_sessions(&query_at(username, at, MAX_PAGE_SIZE))
+        .await
+        .unwrap();
+    page.sessions.into_iter().map(|info| info.id).collect()
+}
+
+async fn listed_ids(store: &dyn SessionStore, username: &str) -> Vec<String> {
+    listed_ids_at(store, username, now()).await
+}
+
+/// Three logins of one user are listed newest first, each with what its login recorded; a
+/// session of another user is not among them, nor theirs among the other's.
+pub async fn started_sessions_are_listed_newest_first_as_their_logins_recorded(
+    store: &dyn SessionStore,
+) {
+    let (user, other) = (new_username(), new_username());
+    let ids: Vec<String> = (0..4).map(|_| new_token_id()).collect();
+    let starts = [
+        start_of(&ids[0], &user, 300),
+        SessionStart {
+            source_ip: Some("2001:db8::1"),
+            user_agent: Some("curl/8.5.0"),
+            methods: AuthMethods::PasswordAndOtp,
+            ..start_of(&ids[1], &user, 200)
+        },
+        SessionStart {
+            source_ip: None,
+            user_agent: None,
+            methods: AuthMethods::PasswordAndRecoveryCode,
+            ..start_of(&ids[2], &user, 100)
+        },
+    ];
+    for start in &starts {
+        store.start_session(start).await.unwrap();
+    }
+    store
+        .start_session(&start_of(&ids[3], &other, 150))
+        .await
+        .unwrap();
+    let page = store
+        .list_sessions(&query_at(&user, now(), DEFAULT_PAGE_SIZE))
+        .await
+        .unwrap();
+    let expected: Vec<SessionInfo> = starts.iter().rev().map(info_of).collect();
+    assert_eq!(page.sessions, expected);
+    assert_eq!(page.next, None);
+    assert_eq!(listed_ids(store, &other).await, [ids[3].clone()]);
+    assert!(listed_ids(store, &new_username()).await.is_empty());
+}
+
+/// Only live sessions are listed: not one logged out, ended, reused (so revoked), whose
+/// refresh token has expired, whose record has ended, or begun before the user's
+/// `tokens_valid_after`.
+pub async fn ended_expired_and_superseded_sessions_are_not_listed(store: &dyn SessionStore) {
+    let user = new_username();
+    let ids: Vec<String> = (0..7).map(|_| new_token_id()).collect();
+    let at = now();
+    let refresh_ending = SessionStart {
+        refresh_until: at + 50,
+        ..start_of(&ids[3], &user, 40)
+    };
+    let record_ending = SessionStart {
+        record_until: at + 60,
+        ..start_of(&ids[4], &user, 50)
+    };
+    let oldest = start_of(&ids[5], &user, 500);
+    for start in [
+        start_of(&ids[0], &user, 10),
+        start_of(&ids[1], &user, 20),
+        start_of(&ids[2], &user, 30),
+        refresh_ending,
+        record_ending,
+        oldest,
+        start_of(&ids[6], &user, 5),
+    ] {
+        store.start_session(&start).await.unwrap();
+    }
+    assert_eq!(listed_ids(store, &user).await.len(), 7);
+
+    // A logout, an end by its user, and a replay of a spent refresh token.
+    store.revoke_session(&ids[0], later(), at).await.unwrap();
+    assert!(store.end_session_of(&user, &ids[1], at).await.unwrap());
+    let (first, second) = (new_token_id(), new_token_id());
+    assert_eq!(
+        store
+            .rotate(&rotation(&ids[2], &first, &second))
+            .await
+            .unwrap(),
+        rotated(&second)
+    );
+    assert_eq!(
+        store
+            .rotate(&rotation(&ids[2], &first, &new_token_id()))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused
+    );
+    let live = [&ids[6], &ids[3], &ids[4], &ids[5]].map(|id| id.to_string());
+    assert_eq!(listed_ids_at(store, &user, at).await, live);
+    // A password change ends every session begun before it, without touching them.
+    let page = store
+        .list_sessions(&SessionQuery {
+            not_before: Some(oldest.started_at + 1),
+            ..query_at(&user, at, MAX_PAGE_SIZE)
+        })
+        .await
+        .unwrap();
+    let listed: Vec<&str> = page.sessions.iter().map(|info| info.id.as_str()).collect();
+    assert_eq!(listed, [&ids[6], &ids[3], &ids[4]].map(String::as_str));
+    let page = store
+        .list_sessions(&SessionQuery {
+            not_before: Some(oldest.started_at),
+            ..query_at(&user, at, MAX_PAGE_SIZE)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.sessions.len(),
+        4,
+        "not_before is the first second kept"
+    );
+    // The store forgets records past their end, as a TTL does: look later last.
+    assert_eq!(listed_ids_at(store, &user, at + 49).await, live);
+    // Its refresh token expired; then its record ended.
+    assert_eq!(
+        listed_ids_at(store, &user, at + 50).await,
+        [&ids[6], &ids[4], &ids[5]].map(|id| id.to_string())
+    );
+    assert_eq!(
+        listed_ids_at(store, &user, at + 60).await,
+        [&ids[6], &ids[5]].map(|id| id.to_string())
+    );
+}
+
+/// A refresh moves a listed session's last refresh and, when it issued a new refresh token,
+/// how long it is listed; it never lists a session no login started, nor brings back an ended
+/// one.
+pub async fn a_refresh_updates_a_listed_session_and_lists_no_other(store: &dyn SessionStore) {
+    let user = new_username();
+    let (listed, unstarted, ended) = (new_token_id(), new_token_id(), new_token_id());
+    let at = now();
+    let start = SessionStart {
+        refresh_until: at + 100,
+        ..start_of(&listed, &user, 60)
+    };
+    store.start_session(&start).await.unwrap();
+    store
+        .touch_session(&listed, at + 5, Some(at + 1000))
+        .await
+        .unwrap();
+    let refreshed = |refreshed_at| {
+        vec![SessionInfo {
+            refreshed_at: Some(refreshed_at),
+            ..info_of(&start)
+        }]
+    };
+    let page = store
+        .list_sessions(&query_at(&user, at + 100, MAX_PAGE_SIZE))
+        .await
+        .unwrap();
+    assert_eq!(page.sessions, refreshed(at + 5));
+    // Without a new refresh token, only the time moves.
+    store.touch_session(&listed, at + 6, None).await.unwrap();
+    let page = store
+        .list_sessions(&query_at(&user, at + 999, MAX_PAGE_SIZE))
+        .await
+        .unwrap();
+    assert_eq!(page.sessions, refreshed(at + 6));
+    assert!(listed_ids_at(store, &user, at + 1000).await.is_empty());
+
+    // A session begun before records were kept: refreshed, it stays unlisted and rotates as
+    // the first of a session does.
+    store
+        .touch_session(&unstarted, at, Some(later()))
+        .await
+        .unwrap();
+    assert!(!store.end_session_of(&user, &unstarted, at).await.unwrap());
+    let (first, second) = (new_token_id(), new_token_id());
+    assert_eq!(
+        store
+            .rotate(&rotation(&unstarted, &first, &second))
+            .await
+            .unwrap(),
+        rotated(&second)
+    );
+
+    // An ended session stays ended.
+    store
+        .start_session(&start_of(&ended, &user, 30))
+        .await
+        .unwrap();
+    store.revoke_session(&ended, later(), at).await.unwrap();
+    store
+        .touch_session(&ended, at + 1, Some(later()))
+        .await
+        .unwrap();
+    assert_eq!(listed_ids_at(store, &user, at + 1).await, [listed.as_str()]);
+    assert!(session_revoked_at(store, &ended, at + 1).await);
+}
+
+/// `end_session_of` ends a live session of its user, once: another user's session, an unknown
+/// id and an ended session are all `false`, and change nothing.
+pub async fn a_user_ends_their_own_session_once_and_no_one_elses(store: &dyn SessionStore) {
+    let (user, other) = (new_username(), new_username());
+    let (mine, theirs) = (new_token_id(), new_token_id());
+    store
+        .start_session(&start_of(&mine, &user, 20))
+        .await
+        .unwrap();
+    store
+        .start_session(&start_of(&theirs, &other, 10))
+        .await
+        .unwrap();
+    let at = now();
+    assert!(!store.end_session_of(&user, &theirs, at).await.unwrap());
+    assert!(
+        !store
+            .end_session_of(&user, &new_token_id(), at)
+            .await
+            .unwrap()
+    );
+    assert!(!store.end_session_of(&other, &mine, at).await.unwrap());
+    assert_eq!(listed_ids(store, &other).await, [theirs.as_str()]);
+    assert!(!session_revoked_at(store, &theirs, at).await);
+
+    assert!(store.end_session_of(&user, &mine, at).await.unwrap());
+    assert!(!store.end_session_of(&user, &mine, at).await.unwrap());
+    assert!(session_revoked_at(store, &mine, at).await);
+    assert!(listed_ids(store, &user).await.is_empty());
+    assert_eq!(
+        store
+            .rotate(&rotation(&mine, &new_token_id(), &new_token_id()))
+            .await
+            .unwrap(),
+        RotationOutcome::Revoked
+    );
+    // A session whose refresh token has expired is over, and not one to end.
+    let expired = new_token_id();
+    store
+        .start_session(&SessionStart {
+            refresh_until: at + 5,
+            ..start_of(&expired, &user, 30)
+        })
+        .await
+        .unwrap();
+    assert!(!store.end_session_of(&user, &expired, at + 5).await.unwrap());
+}
+
+/// Twenty ends of one session at once: exactly one ends it.
+pub async fn concurrent_ends_of_one_session_end_it_once(store: Arc<dyn SessionStore>) {
+    let user = new_username();
+    let session = new_token_id();
+    store
+        .start_session(&start_of(&session, &user, 10))
+        .await
+        .unwrap();
+    let ends: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, user, session) = (store.clone(), user.clone(), session.clone());
+            tokio::spawn(async move { store.end_session_of(&user, &session, now()).await })
+        })
+        .collect();
+    let mut ended = 0;
+    for end in ends {
+        ended += usize::from(end.await.unwrap().unwrap());
+    }
+    assert_eq!(ended, 1);
+}
+
+/// The sessions a listing test starts: `count` of them, three to a second (so that pages end
+/// within a second as well as between seconds), started `concurrency` at a time. Their ids in
+/// the listing's order.
+async fn start_many(
+    store: &Arc<dyn SessionStore>,
+    user: &str,
+    count: usize,
+    concurrency: usize,
+) -> Vec<String> {
+    let at = now();
+    let mut started: Vec<(i64, String)> = Vec::with_capacity(count);
+    let mut pending = Vec::new();
+    for index in 0..count {
+        let (store, user, session) = (store.clone(), user.to_owned(), new_token_id());
+        let started_at = at - 3600 + (index / 3) as i64;
+        started.push((started_at, session.clone()));
+        pending.push(tokio::spawn(async move {
+            let start = SessionStart {
+                started_at,
+                ..start_of(&session, &user, 0)
+            };
+            store.start_session(&start).await.unwrap();
+        }));
+        if pending.len() == concurrency {
+            for start in pending.drain(..) {
+                start.await.unwrap();
+            }
+        }
+    }
+    for start in pending {
+        start.await.unwrap();
+    }
+    started.sort_by(|a, b| b.cmp(a));
+    started.into_iter().map(|(_, id)| id).collect()
+}
+
+/// A thousand sessions of one user list in pages of a hundred, following each page's cursor:
+/// every session exactly once, newest first, and no cursor after the last page.
+pub async fn a_thousand_sessions_list_in_pages_each_once_in_order(store: Arc<dyn SessionStore>) {
+    let user = new_username();
+    let expected = start_many(&store, &user, 1000, 32).await;
+    let mut listed = Vec::new();
+    let mut cursor: Option<SessionCursor> = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .list_sessions(&SessionQuery {
+                after: cursor.as_ref(),
+                ..query_at(&user, now(), MAX_PAGE_SIZE)
+            })
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.sessions.len() <= MAX_PAGE_SIZE);
+        listed.extend(page.sessions.into_iter().map(|info| info.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages <= 10, "more pages than sessions allow");
+    }
+    assert_eq!(pages, 10);
+    assert_eq!(listed.len(), expected.len());
+    assert!(
+        listed == expected,
+        "the pages list every session once, in order"
+    );
+}
+
+/// Pages of a few sessions end between sessions of one second and between seconds alike, and
+/// a page that ends the list has no cursor.
+pub async fn pages_end_within_a_second_and_between_seconds(store: Arc<dyn SessionStore>) {
+    let user = new_username();
+    let expected = start_many(&store, &user, 10, 10).await;
+    for limit in [1, 2, 3, 4, 5, 10, 11] {
+        let mut listed = Vec::new();
+        let mut cursor: Option<SessionCursor> = None;
+        loop {
+            let page = store
+                .list_sessions(&SessionQuery {
+                    after: cursor.as_ref(),
+                    ..query_at(&user, now(), limit)
+                })
+                .await
+                .unwrap();
+            assert!(page.sessions.len() <= limit);
+            listed.extend(page.sessions.into_iter().map(|info| info.id));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(listed, expected, "pages of {limit}");
+    }
+}
+
+/// A session its login recorded rotates as before: its first refresh token (the login's)
+/// rotates, a replay of it is detected, and the session leaves the list. A start keeps the
+/// rotation state a session already has.
+pub async fn a_started_session_rotates_and_detects_reuse(store: &dyn SessionStore) {
+    let user = new_username();
+    let session = new_token_id();
+    store
+        .start_session(&start_of(&session, &user, 10))
+        .await
+        .unwrap();
+    let (login, second) = (new_token_id(), new_token_id());
+    assert_eq!(
+        store
+            .rotate(&rotation(&session, &login, &second))
+            .await
+            .unwrap(),
+        rotated(&second)
+    );
+    store
+        .touch_session(&session, now(), Some(later()))
+        .await
+        .unwrap();
+    assert_eq!(listed_ids(store, &user).await, [session.as_str()]);
+    assert_eq!(
+        store
+            .rotate(&rotation(&session, &login, &new_token_id()))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused
+    );
+    assert!(session_revoked_at(store, &session, now()).await);
+    assert!(listed_ids(store, &user).await.is_empty());
+
+    let restarted = new_token_id();
+    let (first, next) = (new_token_id(), new_token_id());
+    assert_eq!(
+        store
+            .rotate(&rotation(&restarted, &first, &next))
+            .await
+            .unwrap(),
+        rotated(&next)
+    );
+    store
+        .start_session(&start_of(&restarted, &user, 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate(&rotation(&restarted, &first, &new_token_id()))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused,
+        "the start kept the session's spent token"
+    );
 }
