@@ -4,11 +4,21 @@
 //! body, cookies or both), in the session the password step chose, its tokens carrying how
 //! the user signed in (`amr`). Codes are checked and spent by `auth_mfa::challenge`.
 
-use auth_core::{AppState, accounts::ip_limit::LimitedRoute, metrics::Event, mfa::MfaError};
+use auth_core::{
+    AppState,
+    accounts::ip_limit::LimitedRoute,
+    activity::{ActivityEvent, ActivityOutcome, detail},
+    claims::AuthMethods,
+    metrics::Event,
+    mfa::MfaError,
+};
 use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
-    grant::{granted_response, login_delivery, sign_session, wait_until_tokens_are_valid},
+    client::activity_of,
+    grant::{
+        granted_response, login_delivery, sign_session, start_session, wait_until_tokens_are_valid,
+    },
     ip_limit,
     issuer::tokens_for,
     respond,
@@ -37,10 +47,27 @@ async fn login_mfa(state: &AppState, request: &Request) -> Result<Response<Body>
     let mfa_token = values.pop().unwrap_or_default();
     ip_limit::admit(state, request, LimitedRoute::Mfa, ErrorKey::Error).await?;
     let source_ip = ip_limit::source_ip(request);
-    let passed = auth_mfa::challenge::answer(state, &mfa_token, &answer, source_ip.as_deref())
-        .await
-        .map_err(refused)?;
+    let passed = auth_mfa::challenge::answer(
+        state,
+        &mfa_token,
+        &answer,
+        source_ip.as_deref(),
+        &activity_of(request),
+    )
+    .await
+    .map_err(refused)?;
     let now = wait_until_tokens_are_valid(state.clock(), &passed.user).await;
+    // The session the password step chose, recorded before any token of it is handed over.
+    start_session(
+        state,
+        request,
+        &passed.user,
+        &passed.session_id,
+        passed.methods,
+        now,
+    )
+    .await
+    .map_err(|error| ApiError::Store(ErrorKey::Error, error))?;
     let granted = sign_session(
         &tokens,
         browser,
@@ -52,5 +79,16 @@ async fn login_mfa(state: &AppState, request: &Request) -> Result<Response<Body>
     .await
     .map_err(|error| ApiError::Signing(ErrorKey::Error, error))?;
     state.record(Event::LoginSucceeded);
+    let activity = activity_of(request).session(Some(&passed.session_id));
+    let activity = match passed.methods {
+        AuthMethods::PasswordAndRecoveryCode => activity.detail(detail::RECOVERY_CODE),
+        _ => activity,
+    };
+    state.activity().record(
+        &passed.user.username,
+        ActivityEvent::SecondFactor,
+        ActivityOutcome::Succeeded,
+        activity,
+    );
     Ok(granted_response(request, &granted, login_delivery(browser)))
 }

@@ -15,12 +15,22 @@
 //! clears every cookie, so the browser keeps nothing of it), which is what a user who logs out
 //! of a page means, and what keeps a refresh cookie, scoped to `/refresh` and so never sent
 //! here, from outliving the logout.
+//!
+//! `?scope=` (Supabase Auth's names) says how much of the user's sign-in ends: `local` (the
+//! default) is the above; `others` ends every other session of the user and keeps the caller's
+//! (its cookies too); `global` ends every session of the user, the caller's with what `local`
+//! ends. The two that reach beyond the request need its tokens live, as `/profile` does (an
+//! expired, revoked or refused token is answered as there, and ends nothing): an expired
+//! token's holder proves no more than that they once were signed in. An unknown scope is a
+//! `400` before anything is read or revoked.
 
 use auth_core::{
     AppState,
+    activity::{ActivityEvent, ActivityOutcome},
     claims::TokenKind,
-    logout_schema,
+    logout_schema::{self, LogoutScope},
     metrics::Event,
+    sessions::{MAX_PAGE_SIZE, SessionQuery},
     settings::browser::{BrowserSettings, TokenLocation},
     store::StoreError,
     tokens::{CheckedToken, TokenError},
@@ -29,14 +39,16 @@ use auth_http::{
     ApiError, ErrorKey,
     bearer::{AuthHeaderError, bearer_token},
     body::json_body,
+    client::activity_of,
     cookies::{ACCESS_COOKIE, CookieWriter, request_cookie, token_cookie},
     csrf::{CsrfError, check_csrf, csrf_proof},
+    grant::session_record_until,
     issuer::tokens_for,
     json_response,
     presented::{NoToken, NotPresented, no_token},
-    respond,
+    query, respond,
 };
-use futures_util::future::join_all;
+use futures_util::{StreamExt, future::try_join_all, stream};
 use lambda_http::{
     Body, Error, Request, Response,
     http::{StatusCode, header::AUTHORIZATION},
@@ -51,16 +63,20 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response<Body>
 
 async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, ApiError> {
     let browser = state.browser();
-    match end_what_the_request_holds(state, request).await {
+    let scope = query::single(request, logout_schema::SCOPE, logout_schema::REPEATED_SCOPE)?;
+    let scope = LogoutScope::of_query(scope.as_deref())
+        .ok_or(ApiError::InvalidQuery(logout_schema::INVALID_SCOPE))?;
+    match end_what_the_request_holds(state, request, scope).await {
         // In cookie mode, cookies that hold no token we can use (none, garbage, signed with a
         // retired key, one without a CSRF claim that no request can ever prove) are cleared all
         // the same, with the refusal: else the browser keeps them, and every later logout fails
         // as this one did. Never on a missing or wrong CSRF value, which is how another site's
-        // request ends, nor on a store failure, which a retry completes.
+        // request ends, nor on a store failure, which a retry completes; nor on an expired
+        // token refused by a scope that needs a live one: a refresh makes it live again.
         Err(
             error
             @ (ApiError::Token(_) | ApiError::NoToken(_) | ApiError::Csrf(CsrfError::NoClaim)),
-        ) if browser.uses_cookies() => {
+        ) if browser.uses_cookies() && !is_expired(&error) => {
             let mut response = error.into_response();
             CookieWriter::for_request(request, &browser.cookies).clear_all(&mut response);
             Ok(response)
@@ -69,9 +85,14 @@ async fn logout(state: &AppState, request: &Request) -> Result<Response<Body>, A
     }
 }
 
+fn is_expired(error: &ApiError) -> bool {
+    matches!(error, ApiError::Token(error) if error.is_expired())
+}
+
 async fn end_what_the_request_holds(
     state: &AppState,
     request: &Request,
+    scope: LogoutScope,
 ) -> Result<Response<Body>, ApiError> {
     let browser = state.browser();
     let (presented, missing) = presented_tokens(request, browser)?;
@@ -114,35 +135,149 @@ async fn end_what_the_request_holds(
         checked.push((revocable, false));
     }
     let mut revocations = Vec::new();
-    for (token, from_cookie) in &checked {
-        // A cookie token ends its whole session: its cookies are cleared by this very answer,
-        // so nothing of the session is left for the browser to use, and a copy of the refresh
-        // cookie (which the browser does not even send here) must not outlive the logout.
-        let ends_session = *from_cookie || token.claims.kind == TokenKind::Refresh;
-        for revocation in revocations_of(state, token, ends_session)? {
-            if !revocations.contains(&revocation) {
-                revocations.push(revocation);
+    if scope != LogoutScope::Others {
+        for (token, from_cookie) in &checked {
+            // A cookie token ends its whole session: its cookies are cleared by this very
+            // answer, so nothing of the session is left for the browser to use, and a copy of
+            // the refresh cookie (which the browser does not even send here) must not outlive
+            // the logout.
+            let ends_session = *from_cookie || token.claims.kind == TokenKind::Refresh;
+            for revocation in revocations_of(state, token, ends_session)? {
+                if !revocations.contains(&revocation) {
+                    revocations.push(revocation);
+                }
             }
         }
     }
-    // Each revocation can be made again without harm, so they go at once, each is made even
-    // if another fails (as much is ended as the store allows), and a retry completes what a
-    // failure left undone.
-    let results = join_all(
-        revocations
-            .iter()
-            .map(|revocation| revoke(state, revocation)),
-    )
-    .await;
+    // Read in full before anything is revoked: a refused token ends nothing.
+    if scope.reaches_other_sessions() {
+        let callers: Vec<&CheckedToken> = checked.iter().map(|(token, _)| token).collect();
+        for ended in sessions_beyond(state, &callers, scope).await? {
+            // A session the request's own tokens end already (`global`) is ended once.
+            let known = revocations.iter().any(|revocation| {
+                matches!(
+                    (revocation, &ended),
+                    (Revocation::Session { id, .. }, Revocation::Session { id: listed, .. })
+                        if id == listed
+                )
+            });
+            if !known {
+                revocations.push(ended);
+            }
+        }
+    }
+    // Each revocation can be made again without harm, so they go at once (a bounded number at
+    // a time: a user may have many sessions), each is made even if another fails (as much is
+    // ended as the store allows), and a retry completes what a failure left undone.
+    // Collected first: over a mapping closure, rustc cannot prove the stream `Send` for every
+    // lifetime, which the boxed handler needs (a known limit of its higher-ranked checks).
+    let pending: Vec<_> = revocations
+        .iter()
+        .map(|revocation| revoke(state, revocation))
+        .collect();
+    let results: Vec<Result<(), StoreError>> = stream::iter(pending)
+        .buffer_unordered(REVOCATIONS_AT_ONCE)
+        .collect()
+        .await;
     for result in results {
         result.map_err(|error| ApiError::Store(ErrorKey::Msg, error))?;
     }
     state.record(Event::Logout);
+    // One entry for each user whose tokens the request held (it may hold two users'), with the
+    // session of the first of them.
+    let mut logged: Vec<&str> = Vec::new();
+    for (token, _) in &checked {
+        let claims = &token.claims;
+        if logged.contains(&claims.subject.as_str()) {
+            continue;
+        }
+        logged.push(&claims.subject);
+        let activity = activity_of(request)
+            .detail(scope.name())
+            .session(claims.session_id());
+        state.activity().record(
+            &claims.subject,
+            ActivityEvent::Logout,
+            ActivityOutcome::Succeeded,
+            activity,
+        );
+    }
     let mut response = json_response(StatusCode::OK, &json!({"msg": LOGGED_OUT}));
-    if browser.uses_cookies() {
+    // The caller's session lives on after `others`: its cookies stay.
+    if browser.uses_cookies() && scope != LogoutScope::Others {
         CookieWriter::for_request(request, &browser.cookies).clear_all(&mut response);
     }
     Ok(response)
+}
+
+/// Revocations made at once.
+const REVOCATIONS_AT_ONCE: usize = 16;
+
+/// The revocations of the sessions `scope` ends beyond what the request holds: every live session of the users
+/// of `callers` (the request's tokens), listed page after page, but for `Others` the ones
+/// `callers` are of. Each token must be live, and pass the lookup as at `/profile` (not
+/// revoked, its user there, enabled, and not signed out since): it is refused otherwise, as
+/// there, and nothing is ended.
+async fn sessions_beyond(
+    state: &AppState,
+    callers: &[&CheckedToken],
+    scope: LogoutScope,
+) -> Result<Vec<Revocation>, ApiError> {
+    if callers.iter().any(|token| token.expired) {
+        return Err(ApiError::Token(TokenError::Expired));
+    }
+    let users = try_join_all(
+        callers
+            .iter()
+            .map(|token| async { state.user_of(&token.claims).await.map_err(ApiError::from) }),
+    )
+    .await?;
+    let kept: Vec<&str> = match scope {
+        LogoutScope::Others => callers
+            .iter()
+            .filter_map(|token| token.claims.session_id())
+            .collect(),
+        LogoutScope::Local | LogoutScope::Global => Vec::new(),
+    };
+    let tokens = state.tokens();
+    let now = state.clock().unix_secs();
+    let mut ended = Vec::new();
+    let mut listed: Vec<&str> = Vec::new();
+    for user in &users {
+        if listed.contains(&user.username.as_str()) {
+            continue;
+        }
+        listed.push(&user.username);
+        let mut after = None;
+        loop {
+            let query = SessionQuery {
+                username: &user.username,
+                not_before: user.tokens_valid_after,
+                now,
+                limit: MAX_PAGE_SIZE,
+                after: after.as_ref(),
+            };
+            let page = state
+                .sessions()
+                .list_sessions(&query)
+                .await
+                .map_err(|error| ApiError::Store(ErrorKey::Msg, error))?;
+            ended.extend(
+                page.sessions
+                    .into_iter()
+                    .filter(|session| !kept.contains(&session.id.as_str()))
+                    .map(|session| Revocation::Session {
+                        record_until: session_record_until(tokens, session.started_at),
+                        id: session.id,
+                    }),
+            );
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(ended)
 }
 
 /// A token the request presents in a place `JWT_TOKEN_LOCATION` names.

@@ -13,9 +13,15 @@
 //! flows are `auth_mfa::enrolment`'s. Every answer says `Cache-Control: no-store`: secrets and
 //! codes must not stay in a cache.
 
-use auth_core::{AppState, accounts::ip_limit::LimitedRoute, mfa::MfaError};
+use auth_core::{
+    AppState,
+    accounts::ip_limit::LimitedRoute,
+    activity::{ActivityEvent, ActivityOutcome},
+    mfa::MfaError,
+};
 use auth_http::{
-    ApiError, ErrorKey, body::json_body, guard::fresh_user, ip_limit, json_response, respond,
+    ApiError, ErrorKey, body::json_body, client::activity_of, guard::fresh_user, ip_limit,
+    json_response, respond,
 };
 use lambda_http::{
     Body, Error, Request, RequestExt, Response,
@@ -94,6 +100,14 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
     let (claims, user) = fresh_user(state, request).await?;
     let body = body(request, route)?;
     let invalid = |errors| refused(MfaError::Invalid(errors));
+    let log = |event| {
+        state.activity().record(
+            &user.username,
+            event,
+            ActivityOutcome::Succeeded,
+            activity_of(request).session(claims.session_id()),
+        );
+    };
     match route {
         Route::Begin => {
             auth_mfa::schema::fields(&body, &[]).map_err(invalid)?;
@@ -117,6 +131,7 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
             let codes = auth_mfa::enrolment::confirm(state, &user, claims.session_id(), &code)
                 .await
                 .map_err(refused)?;
+            log(ActivityEvent::MfaEnabled);
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"recovery_codes": codes}),
@@ -127,6 +142,7 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
             auth_mfa::enrolment::remove(state, &user, &answer)
                 .await
                 .map_err(refused)?;
+            log(ActivityEvent::MfaDisabled);
             Ok(json_response(StatusCode::OK, &json!({})))
         }
         Route::RecoveryCodes => {
@@ -134,6 +150,7 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
             let codes = auth_mfa::enrolment::replace_recovery_codes(state, &user, &answer)
                 .await
                 .map_err(refused)?;
+            log(ActivityEvent::RecoveryCodesReplaced);
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"recovery_codes": codes}),

@@ -4,8 +4,11 @@
 use auth_core::{
     AppState,
     accounts::{ip_limit::LimitedRoute, schema},
+    activity::{ActivityEvent, ActivityOutcome},
 };
-use auth_http::{ApiError, ErrorKey, body::json_body, ip_limit, json_response, respond};
+use auth_http::{
+    ApiError, ErrorKey, body::json_body, client::activity_of, ip_limit, json_response, respond,
+};
 use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 use serde_json::json;
 
@@ -22,8 +25,14 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
         values.pop().unwrap_or_default(),
         values.pop().unwrap_or_default(),
     );
-    auth_accounts::password::reset(state, &token, new)
+    let username = auth_accounts::password::reset(state, &token, new)
         .await
         .map_err(|error| ApiError::Account(ErrorKey::Error, error))?;
+    state.activity().record(
+        &username,
+        ActivityEvent::PasswordReset,
+        ActivityOutcome::Succeeded,
+        activity_of(request),
+    );
     Ok(json_response(StatusCode::OK, &json!({})))
 }

@@ -5,9 +5,11 @@
 use auth_core::{
     AppState,
     accounts::{ip_limit::LimitedRoute, schema},
+    activity::{ActivityEvent, ActivityOutcome},
 };
 use auth_http::{
-    ApiError, ErrorKey, body::json_body, guard::fresh_user, ip_limit, json_response, respond,
+    ApiError, ErrorKey, body::json_body, client::activity_of, guard::fresh_user, ip_limit,
+    json_response, respond,
 };
 use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 use serde_json::json;
@@ -29,5 +31,11 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
     auth_accounts::password::change(state, &user, claims.session_id(), &current, new)
         .await
         .map_err(|error| ApiError::Account(ErrorKey::Msg, error))?;
+    state.activity().record(
+        &user.username,
+        ActivityEvent::PasswordChanged,
+        ActivityOutcome::Succeeded,
+        activity_of(request).session(claims.session_id()),
+    );
     Ok(json_response(StatusCode::OK, &json!({})))
 }

@@ -2,10 +2,13 @@
 //! with `X-CSRF-TOKEN`), a new (non-fresh) access token out, of the same session, back where
 //! the refresh token came from: the JSON body, or the cookies. With rotation on, also a new refresh token, and the one presented
 //! is spent: presenting it again ends the session. No refresh token outlives its session's
-//! cap (`JWT_SESSION_MAX_AGE` from the login), however often it rotates.
+//! cap (`JWT_SESSION_MAX_AGE` from the login), however often it rotates. Each refresh is
+//! recorded in its session's record (for the user's list of sessions) beside the request's
+//! own store requests, and a refresh or a replay in the user's activity log.
 
 use auth_core::{
     AppState,
+    activity::{Activity, ActivityEvent, ActivityOutcome, detail},
     claims::{AuthMethods, TokenKind, VerifiedClaims},
     grant::{Grant, GrantedTokens},
     sessions::{Rotation, RotationOutcome},
@@ -14,6 +17,7 @@ use auth_core::{
 };
 use auth_http::{
     ApiError, ErrorKey,
+    client::activity_of,
     grant::{Delivery, granted_response},
     guard::verified_token,
     issuer::tokens_for,
@@ -33,6 +37,42 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     // Resolved before anything is spent: a rotation must never be left without its token.
     let tokens = tokens_for(state, request, ErrorKey::Msg)?;
     let (claims, carrier) = verified_token(state, request, TokenKind::Refresh)?;
+    let refreshed = refreshed(state, &tokens, &claims).await;
+    let outcome = match &refreshed {
+        Ok(_) => Some((ActivityOutcome::Succeeded, None)),
+        Err(ApiError::Replayed) => Some((ActivityOutcome::Blocked, Some(detail::REUSE_DETECTED))),
+        Err(_) => None,
+    };
+    if let Some((outcome, detail)) = outcome {
+        let activity = Activity {
+            detail,
+            ..activity_of(request).session(claims.session_id())
+        };
+        state
+            .activity()
+            .record(&claims.subject, ActivityEvent::Refresh, outcome, activity);
+    }
+    // Back where the refresh token came from: the body, or the cookies.
+    let from_cookie = carrier == Carrier::Cookie;
+    Ok(granted_response(
+        request,
+        &refreshed?,
+        Delivery {
+            in_body: !from_cookie,
+            in_cookies: from_cookie.then_some(&state.browser().cookies),
+            cookie_message: TOKEN_REFRESHED,
+        },
+    ))
+}
+
+/// The tokens a refresh with the verified refresh token `claims` issues, its user looked up and,
+/// with rotation on, the token spent; each path records the refresh in the session's record
+/// beside its lookup or its rotation (never a round trip of its own).
+async fn refreshed(
+    state: &AppState,
+    tokens: &TokenService,
+    claims: &VerifiedClaims,
+) -> Result<GrantedTokens, ApiError> {
     let now = state.clock().unix_secs();
     let rotation = state.rotation();
     // The new tokens stay in the session, with its start: for a token without `auth_time`
@@ -52,6 +92,24 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
         refresh_jti,
         with_csrf: state.browser().tokens_carry_csrf(),
     };
+    // What the session's record is told: refreshed now, and with rotation, listed until the
+    // end of the refresh token this one is spent for.
+    let touch = || async {
+        let Some(session) = session else {
+            return;
+        };
+        let refresh_until = rotation
+            .enabled
+            .then(|| tokens.expiry(TokenKind::Refresh, now, Some(session.started_at)));
+        if let Err(error) = state
+            .sessions()
+            .touch_session(session.id, now, refresh_until)
+            .await
+        {
+            // Only what the user's list shows is late: the refresh itself stands.
+            tracing::warn!(%error, "could not record a refresh in its session's record");
+        }
+    };
     // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
     // A rotation made for a request that then fails is recoverable: a token refused by the
     // lookup could not be used anyway (it or its session is revoked, or its user is gone,
@@ -60,49 +118,43 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     // token again. Without a grace that retry would be a replay that ends the session, so the
     // lookup must succeed before anything is spent. A key in KMS can fail to sign (throttled,
     // down) for longer than a grace: there the tokens are signed before the presented one is
-    // spent, so that nothing is spent for a request that gets no tokens.
-    let granted = match rotation.enabled {
+    // spent, so that nothing is spent for a request that gets no tokens. The record's touch
+    // goes beside the rotation when there is one (after the lookup, as the rotation), else
+    // beside the lookup; it never revives a session a replay ends (`touch_session`).
+    match rotation.enabled {
         false => {
-            let user = state.user_of(&claims).await?;
-            signed(&tokens, &grant(&user, None)).await?
+            let (user, ()) = tokio::join!(state.user_of(claims), touch());
+            signed(tokens, &grant(&user?, None)).await
         }
         true if tokens.signs_remotely() => {
-            let user = state.user_of(&claims).await?;
+            let user = state.user_of(claims).await?;
             let replacement = new_token_id();
-            let granted = signed(&tokens, &grant(&user, Some(&replacement))).await?;
-            match rotate(state, &claims, now, &replacement).await? {
-                rotated if rotated == replacement => granted,
+            let granted = signed(tokens, &grant(&user, Some(&replacement))).await?;
+            let (rotated, ()) = tokio::join!(rotate(state, claims, now, &replacement), touch());
+            match rotated? {
+                rotated if rotated == replacement => Ok(granted),
                 // A retry within the grace gets the session's current refresh token, signed
                 // anew: this request spent nothing, so its failure here loses nothing.
-                current => signed(&tokens, &grant(&user, Some(&current))).await?,
+                current => signed(tokens, &grant(&user, Some(&current))).await,
             }
         }
         true if rotation.grace.is_zero() => {
-            let user = state.user_of(&claims).await?;
-            let rotated = rotate(state, &claims, now, &new_token_id()).await?;
-            signed(&tokens, &grant(&user, Some(&rotated))).await?
+            let user = state.user_of(claims).await?;
+            let replacement = new_token_id();
+            let (rotated, ()) = tokio::join!(rotate(state, claims, now, &replacement), touch());
+            signed(tokens, &grant(&user, Some(&rotated?))).await
         }
         true => {
             let replacement = new_token_id();
-            let (user, rotated) = tokio::join!(
-                async { state.user_of(&claims).await.map_err(ApiError::from) },
-                rotate(state, &claims, now, &replacement)
+            let (user, rotated, ()) = tokio::join!(
+                async { state.user_of(claims).await.map_err(ApiError::from) },
+                rotate(state, claims, now, &replacement),
+                touch()
             );
             let (user, rotated) = side_by_side(user, rotated)?;
-            signed(&tokens, &grant(&user, Some(&rotated))).await?
+            signed(tokens, &grant(&user, Some(&rotated))).await
         }
-    };
-    // Back where the refresh token came from: the body, or the cookies.
-    let from_cookie = carrier == Carrier::Cookie;
-    Ok(granted_response(
-        request,
-        &granted,
-        Delivery {
-            in_body: !from_cookie,
-            in_cookies: from_cookie.then_some(&state.browser().cookies),
-            cookie_message: TOKEN_REFRESHED,
-        },
-    ))
+    }
 }
 
 /// The tokens of `grant`, signed.

@@ -8,10 +8,13 @@ use auth_accounts::verify::{check_recovery, confirm_signup};
 use auth_core::{
     AppState,
     accounts::{Purpose, ip_limit::LimitedRoute, schema},
+    activity::{ActivityEvent, ActivityOutcome},
+    tokens::new_token_id,
 };
 use auth_http::{
     ApiError, ErrorKey,
     body::{declared_json_body, json_body},
+    client::activity_of,
     grant::new_session,
     ip_limit, json_response, respond,
 };
@@ -44,7 +47,17 @@ async fn answer(state: &AppState, request: &Request) -> Result<Response<Body>, A
             let user = confirm_signup(state, &token, password)
                 .await
                 .map_err(refused)?;
-            new_session(state, request, &user, ErrorKey::Error).await
+            let session_id = new_token_id();
+            let answered = new_session(state, request, &user, &session_id, ErrorKey::Error).await;
+            // Confirmed whatever became of the session: it names it only if it began.
+            let activity = activity_of(request).session(answered.is_ok().then_some(&*session_id));
+            state.activity().record(
+                &user.username,
+                ActivityEvent::SignupConfirmed,
+                ActivityOutcome::Succeeded,
+                activity,
+            );
+            answered
         }
         Purpose::Recovery => {
             check_recovery(state, &token).await.map_err(refused)?;

@@ -16,19 +16,20 @@ use async_trait::async_trait;
 use auth_admin::UserAdmin;
 use auth_core::{
     AppState, Stores,
+    activity::{ActivityLog, InMemoryActivityLog},
     clock::Clock,
     lookup::{TokenLookup, TokenQuery, TokenRecords},
     sessions::{
         AttemptBucket, AttemptOutcome, HeldAttempt, Reservation, Rotation, RotationOutcome,
-        SessionStore,
+        SessionPage, SessionQuery, SessionStart, SessionStore,
     },
     store::StoreError,
     users::{InMemoryUserStore, User, UserStore},
 };
 use auth_dynamodb::{DynamoTokenLookup, DynamoUserStore};
 use auth_testkit::{
-    bearer_request, dynamodb_endpoint, fresh_dynamodb_sessions, fresh_dynamodb_store, json_body,
-    request, settings_with, user_with_password,
+    bearer_request, dynamodb_endpoint, fresh_dynamodb_activity, fresh_dynamodb_sessions,
+    fresh_dynamodb_store, json_body, request, settings_with, user_with_password,
 };
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 use serde_json::{Value, json};
@@ -87,6 +88,9 @@ pub struct Setup<'a> {
     pub request_budget: Option<Duration>,
     /// Password checks at once; the default is one per CPU, as the functions have it.
     pub password_workers: Option<usize>,
+    /// With an activity log (in memory, or a DynamoDB table of its own, reached without the
+    /// proxy: its writes are not among `Service::operations`).
+    pub activity: bool,
 }
 
 impl Default for Setup<'_> {
@@ -97,6 +101,7 @@ impl Default for Setup<'_> {
             store_delay: None,
             request_budget: None,
             password_workers: None,
+            activity: false,
         }
     }
 }
@@ -124,7 +129,7 @@ pub struct Reply {
     pub login_proof: Option<String>,
 }
 
-fn reply(response: Response<Body>) -> Reply {
+pub fn reply(response: Response<Body>) -> Reply {
     Reply {
         status: response.status(),
         body: json_body(&response),
@@ -216,6 +221,13 @@ impl Service {
         let mut stores = Stores::separate(user_store, sessions);
         if let Some(lookup) = lookup {
             stores.lookup = lookup;
+        }
+        if setup.activity {
+            let log: Arc<dyn ActivityLog> = match backend {
+                Backend::Memory => Arc::new(InMemoryActivityLog::default()),
+                Backend::DynamoDb => Arc::new(fresh_dynamodb_activity().await),
+            };
+            stores = stores.with_activity(log);
         }
         stores.lookup = Arc::new(TestLookup {
             inner: stores.lookup,
@@ -328,6 +340,28 @@ impl Service {
         self.logout_raw(&headers, body.as_deref()).await
     }
 
+    /// `POST /logout?scope={scope}` with `bearer` and `body`, as `logout` sends them.
+    pub async fn logout_scoped(
+        &self,
+        scope: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(value) = &authorization {
+            headers.push(("authorization", value));
+        }
+        let body = body.map(|body| body.to_string());
+        let uri = format!("/logout?scope={scope}");
+        let request: Request = request("POST", &uri, &headers, body.as_deref());
+        reply(
+            logout::handle(&self.state, self.deliver(request))
+                .await
+                .unwrap(),
+        )
+    }
+
     /// `POST /logout` with exactly these headers and body.
     pub async fn logout_raw(&self, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
         let request: Request = request("POST", "/logout", headers, body);
@@ -406,6 +440,8 @@ pub struct Faults {
     pub failing_settlements: AtomicUsize,
     /// How many of the next lookups of a token's user and revocations fail.
     pub failing_lookups: AtomicUsize,
+    /// How many of the next records of a session's start fail.
+    pub failing_session_starts: AtomicUsize,
 }
 
 /// Takes one of the failures `counter` holds, if any is left.
@@ -487,6 +523,35 @@ impl SessionStore for TestSessions {
     ) -> Result<(), StoreError> {
         take_failure(&self.faults.failing_settlements)?;
         self.late(self.inner.settle_login_attempt(bucket, held, outcome).await)
+            .await
+    }
+
+    async fn start_session(&self, start: &SessionStart<'_>) -> Result<(), StoreError> {
+        take_failure(&self.faults.failing_session_starts)?;
+        self.late(self.inner.start_session(start).await).await
+    }
+
+    async fn touch_session(
+        &self,
+        session: &str,
+        now: i64,
+        refresh_until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.late(self.inner.touch_session(session, now, refresh_until).await)
+            .await
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery<'_>) -> Result<SessionPage, StoreError> {
+        self.late(self.inner.list_sessions(query).await).await
+    }
+
+    async fn end_session_of(
+        &self,
+        username: &str,
+        session: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.late(self.inner.end_session_of(username, session, now).await)
             .await
     }
 }

@@ -14,10 +14,11 @@ use async_trait::async_trait;
 use auth_admin::UserAdmin;
 use auth_core::{
     AppState, Function, Stores,
+    activity::ActivityEntry,
     clock::Clock,
     metrics::{Event, MetricSink, Metrics},
     mfa::{Challenge, FailureCount, MfaChallenges, MfaStore, Proof},
-    sessions::InMemorySessionStore,
+    sessions::{InMemorySessionStore, MAX_PAGE_SIZE, SessionInfo, SessionQuery},
     store::StoreError,
     users::{InMemoryUserStore, MfaFields},
 };
@@ -27,7 +28,8 @@ use auth_mfa::{
     authenticator::{STEP_SECS, step_at},
 };
 use auth_testkit::{
-    fresh_dynamodb_sessions, fresh_dynamodb_store, mail::Outbox, request, settings_with,
+    fresh_dynamodb_activity, fresh_dynamodb_sessions, fresh_dynamodb_store, mail::Outbox, request,
+    settings_with,
 };
 use lambda_http::{
     Body, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext, http::StatusCode,
@@ -317,6 +319,7 @@ impl Service {
             Backend::DynamoDb => {
                 let users = fresh_dynamodb_store().await;
                 let sessions = fresh_dynamodb_sessions().await;
+                let activity = fresh_dynamodb_activity().await;
                 for function in FUNCTIONS {
                     let recorded = StoreOperations::default();
                     let url = DelayingProxy::start(
@@ -326,7 +329,9 @@ impl Service {
                     )
                     .await;
                     let client = auth_dynamodb::client::client_at(&url).await;
-                    let stores = auth_dynamodb::stores(client, users.table(), sessions.table());
+                    let stores =
+                        auth_dynamodb::stores(client.clone(), users.table(), sessions.table())
+                            .with_activity(auth_dynamodb::activity_log(client, activity.table()));
                     stores_of.insert(function, flaky(stores));
                     operations.insert(function, recorded);
                 }
@@ -689,6 +694,38 @@ impl Service {
             .map(|n: u32| format!("{:06}", (123_456 + n * 7919) % 1_000_000))
             .find(|code| !accepted.contains(code))
             .unwrap()
+    }
+
+    /// `username`'s activity log, oldest first, once every function's writes have ended.
+    pub(crate) async fn activity(&self, username: &str) -> Vec<ActivityEntry> {
+        for state in self.states.values() {
+            state.activity().settled().await;
+        }
+        let state = &self.states[&Function::Login];
+        let log = state.activity().log().unwrap();
+        let page = log
+            .list(username, 100, None, state.clock().unix_secs())
+            .await
+            .unwrap();
+        page.entries.into_iter().rev().collect()
+    }
+
+    /// The listed sessions of `username` now, newest first (one page: a test has few).
+    pub(crate) async fn sessions(&self, username: &str) -> Vec<SessionInfo> {
+        let state = &self.states[&Function::Login];
+        let query = SessionQuery {
+            username,
+            not_before: None,
+            now: state.clock().unix_secs(),
+            limit: MAX_PAGE_SIZE,
+            after: None,
+        };
+        state
+            .sessions()
+            .list_sessions(&query)
+            .await
+            .unwrap()
+            .sessions
     }
 
     /// On to the first second of the next step.

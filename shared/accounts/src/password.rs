@@ -72,8 +72,8 @@ pub async fn change(
 }
 
 /// Sets the password of the recovery `token`'s user to `new`, spending the token and ending
-/// every session of the user.
-pub async fn reset(state: &AppState, token: &str, new: String) -> Result<(), AccountError> {
+/// every session of the user: whose it was.
+pub async fn reset(state: &AppState, token: &str, new: String) -> Result<String, AccountError> {
     let (accounts, records) = stores(state)?;
     let user = verify::check_recovery(state, token).await?;
     // Before the token is spent: a refused password leaves the link working.
@@ -98,7 +98,7 @@ pub async fn reset(state: &AppState, token: &str, new: String) -> Result<(), Acc
     }
     state.record(Event::PasswordReset);
     tracing::info!(user = %mask(&user.username), "password reset: every session of the user ended");
-    Ok(())
+    Ok(user.username)
 }
 
 /// The `tokens_valid_after` that ends every session now: the next whole second, since `iat`

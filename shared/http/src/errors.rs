@@ -128,13 +128,19 @@ pub enum ApiError {
     /// A second-factor request refused (`auth_core::mfa::MfaError`).
     #[error("{1}")]
     Mfa(ErrorKey, MfaError),
+    /// A query parameter the route cannot take, told in fixed words: the value sent is never
+    /// echoed.
+    #[error("query parameter: {0}")]
+    InvalidQuery(&'static str),
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Body(BodyError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Body(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::Body(_) | ApiError::Validation(_) | ApiError::InvalidQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::BadCredentials
             | ApiError::UnknownUser(_)
             | ApiError::DisabledUser
@@ -201,6 +207,7 @@ impl ApiError {
             ApiError::Csrf(error) => json!({"msg": error.to_string()}),
             ApiError::Token(error) => json!({"msg": error.to_string()}),
             ApiError::DisabledUser => json!({"msg": USER_DISABLED}),
+            ApiError::InvalidQuery(message) => json!({"msg": message}),
             ApiError::Revoked | ApiError::Replayed => json!({"msg": TOKEN_REVOKED}),
             ApiError::Throttled(throttled) => json!({"error": match throttled.reason {
                 ThrottleReason::Failures => TOO_MANY_LOGIN_ATTEMPTS,

@@ -11,10 +11,12 @@ use auth_core::{
     claims::{AuthMethods, TokenKind},
     clock::Clock,
     grant::{Grant, GrantedTokens},
+    sessions::{SessionStart, bounded_source_ip, bounded_user_agent},
     settings::{
         BrowserSettings,
         browser::{CookiePolicy, TokenLocation},
     },
+    store::StoreError,
     tokens::{SessionClaims, SigningError, TokenService, new_token_id},
     users::User,
 };
@@ -22,8 +24,10 @@ use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::{
+    client::user_agent,
     cookies::CookieWriter,
     errors::{ApiError, ErrorKey},
+    ip_limit::source_ip,
     issuer::tokens_for,
     response::json_response,
 };
@@ -31,17 +35,23 @@ use crate::{
 /// The body of a login whose tokens went into cookies only.
 pub const LOGIN_SUCCESSFUL: &str = "Login successful";
 
-/// The answer of a new session for `user` (fresh tokens, as a login's), delivered where
-/// `JWT_TOKEN_LOCATION` says: what a confirmed sign-up answers.
+/// The answer of a new session `session_id` for `user` (fresh tokens, as a login's), started
+/// (`start_session`) and delivered where `JWT_TOKEN_LOCATION` says: what a confirmed sign-up
+/// answers.
 pub async fn new_session(
     state: &AppState,
     request: &Request,
     user: &User,
+    session_id: &str,
     key: ErrorKey,
 ) -> Result<Response<Body>, ApiError> {
     let tokens = tokens_for(state, request, key)?;
     let now = state.clock().unix_secs();
-    let granted = sign_new_session(&tokens, state.browser(), user, AuthMethods::Password, now)
+    let methods = AuthMethods::Password;
+    start_session(state, request, user, session_id, methods, now)
+        .await
+        .map_err(|error| ApiError::Store(key, error))?;
+    let granted = sign_session(&tokens, state.browser(), user, session_id, methods, now)
         .await
         .map_err(|error| ApiError::Signing(key, error))?;
     Ok(granted_response(
@@ -51,20 +61,47 @@ pub async fn new_session(
     ))
 }
 
-/// The tokens of a new session for `user`, issued at `now`: fresh, with a refresh token and,
-/// when cookies carry them, their CSRF values. What a login and a confirmed sign-up issue.
-pub async fn sign_new_session(
-    tokens: &TokenService,
-    browser: &BrowserSettings,
+/// Records the session `session_id` that `user` starts at `now` (signed in by `methods`) as
+/// they will see it listed: from where (`request`'s source address and user agent, bounded),
+/// until its refresh token's end; its record lasts as long as a token of it can. Made before
+/// any token of it is handed over: a session its user could neither see nor end is worse than
+/// a login that failed.
+pub async fn start_session(
+    state: &AppState,
+    request: &Request,
     user: &User,
+    session_id: &str,
     methods: AuthMethods,
     now: i64,
-) -> Result<GrantedTokens, SigningError> {
-    sign_session(tokens, browser, user, &new_token_id(), methods, now).await
+) -> Result<(), StoreError> {
+    let tokens = state.tokens();
+    let source_ip = source_ip(request).as_deref().and_then(bounded_source_ip);
+    let user_agent = user_agent(request).and_then(bounded_user_agent);
+    let start = SessionStart {
+        session: session_id,
+        username: &user.username,
+        started_at: now,
+        // What `sign_session` gives the session's refresh token: issued now, in a session of now.
+        refresh_until: tokens.expiry(TokenKind::Refresh, now, Some(now)),
+        record_until: session_record_until(tokens, now),
+        source_ip: source_ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+        methods,
+    };
+    state.sessions().start_session(&start).await
 }
 
-/// `sign_new_session`, for the session `session_id` chosen before (a login's, waiting for its
-/// second factor).
+/// Until when the record of the session that started at `started_at` matters: its end, plus the
+/// life of an access token bought at its last moment. `TokenService::session_record_until`,
+/// for a session known by its start (a listed one) rather than by a token of it.
+pub fn session_record_until(tokens: &TokenService, started_at: i64) -> i64 {
+    tokens.expiry(TokenKind::Access, tokens.session_end(started_at), None)
+}
+
+/// The tokens of a new session `session_id` for `user`, issued at `now`: fresh, with a refresh
+/// token and, when cookies carry them, their CSRF values. What a login and a confirmed sign-up
+/// issue, once the session is started (`start_session`): its id is chosen before, and is the
+/// one its record is under.
 pub async fn sign_session(
     tokens: &TokenService,
     browser: &BrowserSettings,

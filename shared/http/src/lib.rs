@@ -7,6 +7,7 @@
 pub mod access_log;
 pub mod bearer;
 pub mod body;
+pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod deadline;
@@ -18,6 +19,7 @@ pub mod ip_limit;
 pub mod issuer;
 pub mod location;
 pub mod presented;
+pub mod query;
 mod respond;
 mod response;
 

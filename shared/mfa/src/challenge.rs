@@ -12,6 +12,7 @@
 use auth_core::{
     AppState,
     accounts::mail_token::{self, MailToken},
+    activity::Activity,
     claims::AuthMethods,
     metrics::Event,
     mfa::{Challenge, FailureCount, MfaChallenges, MfaError},
@@ -62,12 +63,15 @@ pub async fn begin(
     Ok(token.text)
 }
 
-/// The second step: `answer` for the `mfa_token` `token`, from `source_ip`.
+/// The second step: `answer` for the `mfa_token` `token`, from `source_ip`. A wrong code, and a
+/// refusal of a locked factor, go to the user's activity log as `client`'s (its address and
+/// user agent); a success is the caller's to log, once its session has started.
 pub async fn answer(
     state: &AppState,
     token: &str,
     answer: &Answer,
     source_ip: Option<&str>,
+    client: &Activity,
 ) -> Result<Passed, MfaError> {
     let challenges = challenges(state)?;
     if !mail_token::is_plausible(token) {
@@ -95,7 +99,7 @@ pub async fn answer(
             !user.disabled && user.account.mfa.is_on() && !user.outlived(Some(challenge.created_at))
         })
         .ok_or(MfaError::InvalidMfaToken)?;
-    let methods = under_lock(state, &user.username, async {
+    let methods = under_lock(state, &user.username, Some(client), async {
         // Told after the lock: a token that died of wrong codes answers as the lock does
         // while the lock lasts.
         if challenge.failures >= max_failures {

@@ -72,7 +72,7 @@ pub async fn confirm(
         return Err(MfaError::AlreadyOn);
     }
     let pending = user.account.mfa.pending.as_deref().ok_or(MfaError::NotOn)?;
-    under_lock(state, &user.username, async {
+    under_lock(state, &user.username, None, async {
         let authenticator = authenticator(state, key, user, pending)?;
         let now = state.clock().unix_secs();
         let step = authenticator
@@ -111,6 +111,7 @@ pub async fn remove(state: &AppState, user: &User, answer: &Answer) -> Result<()
     under_lock(
         state,
         &user.username,
+        None,
         spend(state, user, answer, Spend::RemoveFactor),
     )
     .await?;
@@ -135,6 +136,7 @@ pub async fn replace_recovery_codes(
     under_lock(
         state,
         &user.username,
+        None,
         spend(
             state,
             user,

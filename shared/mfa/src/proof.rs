@@ -4,6 +4,7 @@
 
 use auth_core::{
     AppState,
+    activity::{Activity, ActivityEvent, ActivityOutcome, detail},
     claims::AuthMethods,
     login_throttle::{ThrottleError, ThrottleReason},
     metrics::Event,
@@ -59,9 +60,13 @@ pub(crate) fn authenticator(
 
 /// Runs `attempt` in a place of `username`'s lock: refused at once while the factor is
 /// locked; a wrong code counts against it, a right one clears it.
+/// With `client` (a login's second step), each wrong code is written to the user's activity
+/// log; with or without, so is the one that locks the factor. Refusals while locked are not:
+/// anyone holding an `mfa_token` could fill the log with them.
 pub(crate) async fn under_lock<T>(
     state: &AppState,
     username: &str,
+    client: Option<&Activity>,
     attempt: impl Future<Output = Result<T, MfaError>>,
 ) -> Result<T, MfaError> {
     let admission = state
@@ -83,6 +88,27 @@ pub(crate) async fn under_lock<T>(
             ThrottleError::Store(error) => MfaError::Store(error),
         })?;
     let result = attempt.await;
+    let client_given = client.is_some();
+    let locks = admission
+        .as_ref()
+        .is_some_and(|admission| state.mfa_throttle().failure_would_lock(admission));
+    if matches!(result, Err(MfaError::WrongCode)) {
+        let client = client.cloned().unwrap_or_default();
+        let log = |outcome, detail| {
+            state.activity().record(
+                username,
+                ActivityEvent::SecondFactor,
+                outcome,
+                client.clone().detail(detail),
+            );
+        };
+        if client_given {
+            log(ActivityOutcome::Failed, detail::WRONG_CODE);
+        }
+        if locks {
+            log(ActivityOutcome::Blocked, detail::TOO_MANY_ATTEMPTS);
+        }
+    }
     if let Some(admission) = admission {
         let outcome = match &result {
             Ok(_) => AttemptOutcome::Succeeded,

@@ -6,6 +6,7 @@
 // Test code: an unwrap, expect or panic is how a test says where it failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod activity;
 mod kms;
 mod login;
 mod metrics;

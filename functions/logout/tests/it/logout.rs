@@ -218,3 +218,73 @@ async fn in_cookie_mode_a_logout_without_cookies_names_the_access_cookie() {
         )
     );
 }
+
+/// A session of cosmo started (listed) now, its tokens as a cookie-mode login sets them: the
+/// access token and its CSRF value, and the session's id.
+async fn cookie_session(state: &AppState) -> (String, String, String) {
+    let user = auth_core::users::InMemoryUserStore::demo_user();
+    let now = state.clock().unix_secs();
+    let id = new_token_id();
+    let methods = auth_core::claims::AuthMethods::Password;
+    let login = request("POST", "/login", &[], None);
+    auth_http::grant::start_session(state, &login, &user, &id, methods, now)
+        .await
+        .unwrap();
+    let granted =
+        auth_http::grant::sign_session(state.tokens(), state.browser(), &user, &id, methods, now)
+            .await
+            .unwrap();
+    (granted.access.token, granted.access.csrf.unwrap(), id)
+}
+
+async fn cookie_logout(
+    state: &AppState,
+    scope: &str,
+    access: &str,
+    csrf: &str,
+) -> (StatusCode, usize) {
+    let cookie = format!("access_token_cookie={access}");
+    let logout = request(
+        "POST",
+        &format!("/logout?scope={scope}"),
+        &[("cookie", &cookie), ("x-csrf-token", csrf)],
+        None,
+    );
+    let response = logout::handle(state, logout).await.unwrap();
+    (response.status(), set_cookies(&response).len())
+}
+
+/// After `others` the caller is still signed in, cookies and all; after `global` nobody is, and
+/// its cookies go. An expired cookie token ends nothing and keeps its cookies: a refresh makes
+/// the caller's tokens live again.
+#[tokio::test]
+async fn in_cookie_mode_others_keeps_the_callers_cookies_and_global_clears_them() {
+    let state = state_builder(&[("JWT_TOKEN_LOCATION", "cookies")])
+        .clock(Clock::manual())
+        .build()
+        .unwrap();
+    let (access, csrf, own) = cookie_session(&state).await;
+    let (_, _, other) = cookie_session(&state).await;
+    assert_eq!(
+        cookie_logout(&state, "others", &access, &csrf).await,
+        (StatusCode::OK, 0)
+    );
+    assert!(revoked(&state, None, Some(&other)).await);
+    assert!(!revoked(&state, None, Some(&own)).await);
+
+    let (_, _, third) = cookie_session(&state).await;
+    assert_eq!(
+        cookie_logout(&state, "global", &access, &csrf).await,
+        (StatusCode::OK, 4)
+    );
+    assert!(revoked(&state, None, Some(&own)).await);
+    assert!(revoked(&state, None, Some(&third)).await);
+
+    let (expired, expired_csrf, live) = cookie_session(&state).await;
+    state.clock().advance(Duration::from_secs(15 * 60 + 1));
+    assert_eq!(
+        cookie_logout(&state, "others", &expired, &expired_csrf).await,
+        (StatusCode::UNAUTHORIZED, 0)
+    );
+    assert!(!revoked(&state, None, Some(&live)).await);
+}

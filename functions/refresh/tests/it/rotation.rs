@@ -56,6 +56,7 @@ fn rotating(grace: &str) -> (AppState, Arc<InMemorySessionStore>) {
         records: None,
         factors: None,
         challenges: None,
+        activity: None,
     };
     let settings = settings_with(&[
         ("JWT_REFRESH_TOKEN_ROTATION", "true"),
