@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import pathlib
+import urllib.parse
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -52,14 +53,17 @@ def token(kind, sub="cosmo", exp=VALID_UNTIL, secret=SECRET, jti="00000000-0000-
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def event(method, path, headers=None, body=None):
+def event(method, path, headers=None, body=None, query="", route=None, path_parameters=None):
+    """`route` is the route's path when it has parameters (`/sessions/{id}`), whose values
+    `path_parameters` gives as the request's `path` holds them."""
     headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "user-agent": "curl/8.5.0",
                **(headers or {})}
+    route = route or path
     request = {
         "version": "2.0",
-        "routeKey": f"{method} {path}",
+        "routeKey": f"{method} {route}",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012",
@@ -69,13 +73,22 @@ def event(method, path, headers=None, body=None):
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "192.0.2.10", "userAgent": "curl/8.5.0"},
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "routeKey": f"{method} {path}",
+            "routeKey": f"{method} {route}",
             "stage": "$default",
             "time": "29/Nov/2026:00:00:00 +0000",
             "timeEpoch": ISSUED * 1000,
         },
         "isBase64Encoded": False,
     }
+    if query:
+        # API Gateway's own parse, which joins a repeated parameter's values with commas
+        # (lambda_http reads rawQueryString instead).
+        parameters = {}
+        for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+        request["queryStringParameters"] = parameters
+    if path_parameters:
+        request["pathParameters"] = path_parameters
     if body is not None:
         request["body"] = body
     return request
@@ -248,6 +261,44 @@ MFA_CASES = {
                                     {"statusCode": 401, "body": NO_HEADER}),
 }
 CASES.update(MFA_CASES)
+
+# The account's own routes (issue 30): its sessions and its activity log. Which sessions and
+# entries cosmo has depends on the events replayed before (login-ok starts a session and
+# writes the log), so the events document the answers that do not: the refusals.
+SESSION_ID = "00000000-0000-4000-8000-0000000000e1"
+LOGOUT_OTHERS_JTI = "00000000-0000-4000-8000-0000000000e2"
+INVALID_LIMIT = {"msg": "limit must be a whole number from 1 to 100"}
+SESSIONS_CASES = {
+    "sessions-list-no-token": (event("GET", "/sessions"), {"statusCode": 401, "body": NO_HEADER}),
+    # A refresh token is refused as /profile refuses it.
+    "sessions-list-with-refresh-token": (event("GET", "/sessions", bearer(token("refresh"))),
+                                         {"statusCode": 422, "body": {"msg": "Only non-refresh tokens are allowed"}}),
+    "sessions-list-limit-out-of-range": (event("GET", "/sessions", bearer(token("access")), query="limit=0"),
+                                         {"statusCode": 400, "body": INVALID_LIMIT}),
+    "sessions-list-bad-cursor": (event("GET", "/sessions", bearer(token("access")), query="cursor=not-a-cursor"),
+                                 {"statusCode": 400, "body": {"msg": "Invalid cursor"}}),
+    # No session of cosmo has this id: the answer another user's session would get too.
+    "sessions-delete-unknown": (event("DELETE", f"/sessions/{SESSION_ID}", bearer(token("access")),
+                                      route="/sessions/{id}", path_parameters={"id": SESSION_ID}),
+                                {"statusCode": 404, "body": {"msg": "Session not found"}}),
+    "sessions-delete-no-token": (event("DELETE", f"/sessions/{SESSION_ID}", route="/sessions/{id}",
+                                       path_parameters={"id": SESSION_ID}),
+                                 {"statusCode": 401, "body": NO_HEADER}),
+    "sessions-activity-limit-out-of-range": (event("GET", "/account/activity", bearer(token("access")),
+                                                   query="limit=101"),
+                                             {"statusCode": 400, "body": INVALID_LIMIT}),
+    "sessions-activity-with-refresh-token": (event("GET", "/account/activity", bearer(token("refresh"))),
+                                             {"statusCode": 422, "body": {"msg": "Only non-refresh tokens are allowed"}}),
+    # Every other session of cosmo ends; this token, of its own id, lives on, so every replay
+    # answers alike.
+    "logout-scope-others": (event("POST", "/logout", bearer(token("access", jti=LOGOUT_OTHERS_JTI)),
+                                  query="scope=others"),
+                            {"statusCode": 200, "body": {"msg": "Successfully logged out"}}),
+    "logout-unknown-scope": (event("POST", "/logout", bearer(token("access", jti=LOGOUT_OTHERS_JTI)),
+                                   query="scope=everywhere"),
+                             {"statusCode": 400, "body": {"msg": "Invalid logout scope: expected local, others or global"}}),
+}
+CASES.update(SESSIONS_CASES)
 
 
 def rs256_jwk():
@@ -454,6 +505,15 @@ COOKIE_CASES = {
     # are made by an operator, and /signup says so.
     "signup-disabled": (event("POST", "/signup", JSON, body(email=NEW_ADDRESS, password=STRONG_PASSWORD)),
                         {"statusCode": 403, "body": {"error": "Sign-up is disabled"}}),
+    # A GET needs no CSRF value: the cookie alone gets as far as the query's check.
+    "sessions-list-cookie-without-csrf": (with_cookies(event("GET", "/sessions", query="cursor=not-a-cursor"),
+                                                       f"access_token_cookie={token('access', csrf=ACCESS_CSRF)}"),
+                                          {"statusCode": 400, "body": {"msg": "Invalid cursor"}}),
+    # Ending a session changes state: a cookie without its CSRF value ends nothing.
+    "sessions-delete-missing-csrf": (with_cookies(event("DELETE", f"/sessions/{SESSION_ID}", route="/sessions/{id}",
+                                                        path_parameters={"id": SESSION_ID}),
+                                                  f"access_token_cookie={token('access', csrf=ACCESS_CSRF)}"),
+                                     {"statusCode": 401, "body": {"msg": "Missing CSRF token"}}),
     "logout-missing-csrf": (with_cookies(event("POST", "/logout"),
                                          f"access_token_cookie={token('access', jti=COOKIE_LOGOUT_JTI, sid=COOKIE_LOGOUT_SID, csrf=ACCESS_CSRF)}"),
                             {"statusCode": 401, "body": {"msg": "Missing CSRF token"}}),

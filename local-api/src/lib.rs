@@ -3,7 +3,7 @@
 //! Requests are turned into the same `lambda_http::Request` that API Gateway's events become,
 //! so the handlers run unchanged; only the transport differs.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use auth_core::{
     AppState,
@@ -21,7 +21,7 @@ use axum::{
 };
 use lambda_http::{
     Body, Error, Request, RequestExt, Response,
-    aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
+    aws_lambda_events::{apigw::ApiGatewayV2httpRequestContext, query_map::QueryMap},
     http::{HeaderName, HeaderValue, Method, StatusCode},
     request::RequestContext,
 };
@@ -49,7 +49,10 @@ pub const MAX_HEADERS: usize = 100;
 /// The routes of `template.yaml`'s HTTP API, the source of routes: a test
 /// (`lambda-emulator/tests/routes.rs`) fails when these, the template's and the events'
 /// disagree.
-pub const ROUTES: [(Method, &str, Function); 17] = [
+///
+/// A path segment in braces (`{id}`) is a path parameter, as API Gateway's: it matches any one
+/// non-empty segment, and reaches the handler in `pathParameters`.
+pub const ROUTES: [(Method, &str, Function); 20] = [
     (Method::POST, "/login", Function::Login),
     (Method::POST, "/refresh", Function::Refresh),
     (Method::GET, "/profile", Function::Profile),
@@ -67,14 +70,65 @@ pub const ROUTES: [(Method, &str, Function); 17] = [
     (Method::POST, "/mfa/totp/confirm", Function::Mfa),
     (Method::DELETE, "/mfa/totp", Function::Mfa),
     (Method::POST, "/mfa/recovery-codes", Function::Mfa),
+    (Method::GET, "/sessions", Function::Sessions),
+    (Method::DELETE, "/sessions/{id}", Function::Sessions),
+    (Method::GET, "/account/activity", Function::Sessions),
 ];
 
 /// The function API Gateway would invoke for `method` and `path`, if any.
 pub fn function_for(method: &Method, path: &str) -> Option<Function> {
+    route_for(method, path).map(|route| route.function)
+}
+
+/// A route a request matched, as API Gateway tells its function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRoute {
+    /// The route's path as `template.yaml` has it (`/sessions/{id}`): the `routeKey`'s.
+    pub path: &'static str,
+    pub function: Function,
+    /// Each `{name}` of the route's path, with the segment of the request's path it matched,
+    /// as the path has it (percent-encoded; a session's id has nothing to encode).
+    pub parameters: Vec<(&'static str, String)>,
+}
+
+/// The route of `ROUTES` that `method` and `path` match, if any.
+pub fn route_for(method: &Method, path: &str) -> Option<MatchedRoute> {
     ROUTES
         .iter()
-        .find(|(route_method, route_path, _)| route_method == method && *route_path == path)
-        .map(|(_, _, function)| *function)
+        .filter(|(route_method, _, _)| route_method == method)
+        .find_map(|(_, route_path, function)| {
+            Some(MatchedRoute {
+                path: route_path,
+                function: *function,
+                parameters: path_parameters(route_path, path)?,
+            })
+        })
+}
+
+/// The parameters of `template` that `path` gives, if it matches it: segment for segment, each
+/// `{name}` taking any one non-empty segment.
+fn path_parameters(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let (mut templates, mut segments) = (template.split('/'), path.split('/'));
+    let mut parameters = Vec::new();
+    loop {
+        match (templates.next(), segments.next()) {
+            (None, None) => return Some(parameters),
+            (Some(expected), Some(segment)) => {
+                match expected
+                    .strip_prefix('{')
+                    .and_then(|name| name.strip_suffix('}'))
+                {
+                    Some(name) if !segment.is_empty() => {
+                        parameters.push((name, segment.to_owned()))
+                    }
+                    Some(_) => return None,
+                    None if expected == segment => {}
+                    None => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// Runs `function`'s handler, as its Lambda binary would. The authorizer has no route of its
@@ -100,6 +154,7 @@ pub async fn invoke(
         Function::ResetPassword => password_reset::handle(state, request).await,
         Function::LoginMfa => login_mfa::handle(state, request).await,
         Function::Mfa => mfa::handle(state, request).await,
+        Function::Sessions => sessions::handle(state, request).await,
     }
 }
 
@@ -177,7 +232,7 @@ struct Server {
 
 /// Where a request goes.
 enum Target {
-    Function(Function),
+    Function(MatchedRoute),
     /// Through the authorizer's check to the upstream (`upstream`).
     Upstream(Arc<Upstream>),
 }
@@ -201,8 +256,8 @@ async fn serve(
     // The upstream's prefix wins: its paths are the upstream's, whatever they look like.
     let target = match upstream.filter(|upstream| upstream.serves(parts.uri.path())) {
         Some(upstream) => Target::Upstream(upstream),
-        None => match function_for(&parts.method, parts.uri.path()) {
-            Some(function) => Target::Function(function),
+        None => match route_for(&parts.method, parts.uri.path()) {
+            Some(route) => Target::Function(route),
             None => return to_axum(not_found()),
         },
     };
@@ -235,9 +290,9 @@ async fn serve(
             ));
         }
     };
-    let function = match target {
+    let route = match target {
         Target::Upstream(upstream) => return upstream.handle(parts, bytes).await,
-        Target::Function(function) => function,
+        Target::Function(route) => route,
     };
     let body = match String::from_utf8(bytes.to_vec()) {
         _ if bytes.is_empty() => Body::Empty,
@@ -248,9 +303,26 @@ async fn serve(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip().to_string());
-    let context = api_gateway_context(&parts.method, parts.uri.path(), peer);
-    let mut request = Request::from_parts(parts, body).with_request_context(context);
+    let context = api_gateway_context(&parts.method, route.path, parts.uri.path(), peer);
+    // What API Gateway's event carries beside the request: the query string's parameters,
+    // parsed as lambda_http parses `rawQueryString`, and the route's path parameters.
+    let query: QueryMap = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_default();
+    let path_parameters: HashMap<String, String> = route
+        .parameters
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    let mut request = Request::from_parts(parts, body)
+        .with_request_context(context)
+        .with_query_string_parameters(query)
+        .with_path_parameters(path_parameters);
     request.extensions_mut().insert(origin);
+    let function = route.function;
     match logged(request, |request| invoke(&state, function, request)).await {
         Ok(response) => to_axum(response),
         // A handler only fails like this on a bug; API Gateway would answer a bare 500.
@@ -262,11 +334,16 @@ async fn serve(
 }
 
 /// What API Gateway's event would say of the request that the handlers read: the route it
-/// matched (`routeKey`) and where it came from (`sourceIp`, the peer's address: the per-address
-/// limits count it).
-fn api_gateway_context(method: &Method, path: &str, source_ip: Option<String>) -> RequestContext {
+/// matched (`routeKey`, with the route's own path: `DELETE /sessions/{id}`) and where it came
+/// from (`sourceIp`, the peer's address: the per-address limits count it).
+fn api_gateway_context(
+    method: &Method,
+    route_path: &str,
+    path: &str,
+    source_ip: Option<String>,
+) -> RequestContext {
     let mut context = ApiGatewayV2httpRequestContext::default();
-    context.route_key = Some(format!("{method} {path}"));
+    context.route_key = Some(format!("{method} {route_path}"));
     context.http.method = method.clone();
     context.http.path = Some(path.to_owned());
     context.http.source_ip = source_ip;

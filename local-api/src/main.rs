@@ -5,6 +5,7 @@ use std::{net::Ipv4Addr, process::ExitCode, sync::Arc};
 use auth_core::{
     AppState, Stores,
     accounts::{AccountRecords, AccountStore},
+    activity::{ActivityLog, InMemoryActivityLog},
     mfa::key::KEY_VAR as MFA_KEY_VAR,
     mfa::{MfaChallenges, MfaStore},
     sessions::{InMemorySessionStore, SessionStore},
@@ -112,6 +113,9 @@ async fn serve() -> Result<(), Error> {
     println!("JWT auth API listening on {url}");
     println!("Routes: POST {url}/login, POST {url}/refresh, GET {url}/profile, POST {url}/logout");
     println!(
+        "Your account: GET {url}/sessions, DELETE {url}/sessions/{{id}}, GET {url}/account/activity"
+    );
+    println!(
         "Accounts: POST {url}/signup, /verify, /recover, /resend, /password, /password/reset \
          (sign-up {}; mail printed here{}; links open {app_url})",
         match &settings.accounts.signup {
@@ -132,6 +136,10 @@ async fn serve() -> Result<(), Error> {
     match &settings.sessions_table {
         Some(table) => println!("Sessions: DynamoDB table {table}"),
         None => println!("Sessions: in memory (set SESSIONS_TABLE for DynamoDB)"),
+    }
+    match &settings.activity.table {
+        Some(table) => println!("Activity log: DynamoDB table {table}"),
+        None => println!("Activity log: in memory (set ACTIVITY_TABLE for DynamoDB)"),
     }
     if generated_mfa_key.is_some() {
         println!(
@@ -217,11 +225,22 @@ async fn serve() -> Result<(), Error> {
 /// The stores `settings` name, as the functions build them: DynamoDB for a table that is named,
 /// with the one-round-trip lookup of the Lambda functions when both are; else the embedded
 /// demo user, and sessions in memory (gone at a restart, with the random secret's tokens).
+/// The activity log likewise: its DynamoDB table (`ACTIVITY_TABLE`) when named, else in
+/// memory, so that a newcomer reads their activity with no setup.
 async fn stores(settings: &Settings) -> Result<Stores, String> {
-    if settings.users_table.is_some() || settings.sessions_table.is_some() {
+    let tables = [
+        &settings.users_table,
+        &settings.sessions_table,
+        &settings.activity.table,
+    ];
+    if tables.iter().any(|table| table.is_some()) {
         auth_dynamodb::client::check_local_target().await?;
     }
-    Ok(match (&settings.users_table, &settings.sessions_table) {
+    let activity: Arc<dyn ActivityLog> = match &settings.activity.table {
+        Some(table) => auth_dynamodb::activity_log(auth_dynamodb::client().await, table),
+        None => Arc::new(InMemoryActivityLog::default()),
+    };
+    let stores = match (&settings.users_table, &settings.sessions_table) {
         (Some(users), Some(sessions)) => {
             auth_dynamodb::stores(auth_dynamodb::client().await, users, sessions)
         }
@@ -256,7 +275,8 @@ async fn stores(settings: &Settings) -> Result<Stores, String> {
                 .with_accounts(accounts, records)
                 .with_mfa(factors, challenges)
         }
-    })
+    };
+    Ok(stores.with_activity(activity))
 }
 
 /// A second-factor key (32 random bytes) in base64, as `MFA_ENCRYPTION_KEY` takes it.

@@ -8,7 +8,7 @@ use std::{path::PathBuf, time::Duration};
 use auth_core::{AppState, clock::Clock};
 use lambda_emulator::events::{self, EventFile};
 use lambda_http::RequestExt;
-use local_api::{Function, function_for, invoke};
+use local_api::{Function, invoke, route_for};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -101,13 +101,23 @@ async fn replay(state: AppState, files: Vec<EventFile>) -> Vec<Function> {
         assert_eq!(request.raw_http_path(), request.uri().path(), "{name}");
 
         let route_key = file.route_key();
+        let route = route_for(request.method(), request.uri().path())
+            .unwrap_or_else(|| panic!("{name}: no function serves {route_key}"));
+        // The route's own path (`/sessions/{id}`), and each of its parameters as the path has
+        // it, as API Gateway's event says them.
         assert_eq!(
             route_key,
-            format!("{} {}", request.method(), request.uri().path()),
+            format!("{} {}", request.method(), route.path),
             "{name}: routeKey"
         );
-        let function = function_for(request.method(), request.uri().path())
-            .unwrap_or_else(|| panic!("{name}: no function serves {route_key}"));
+        for (parameter, value) in &route.parameters {
+            assert_eq!(
+                request.path_parameters().first(parameter),
+                Some(value.as_str()),
+                "{name}: pathParameters.{parameter}"
+            );
+        }
+        let function = route.function;
         let prefix = match function {
             Function::Login => "login-",
             Function::Refresh => "refresh-",
@@ -123,6 +133,7 @@ async fn replay(state: AppState, files: Vec<EventFile>) -> Vec<Function> {
             Function::ResetPassword => "password-reset-",
             Function::LoginMfa => "login-mfa-",
             Function::Mfa => "mfa-",
+            Function::Sessions => "sessions-",
         };
         assert!(
             name.starts_with(prefix),

@@ -28,7 +28,7 @@ use auth_testkit::{
 };
 use lambda_emulator::events::{self, EventFile};
 use lambda_http::{Body, Request, Response, http::Method};
-use local_api::{function_for, invoke};
+use local_api::{function_for, invoke, route_for};
 use serde_json::{Value, json};
 
 const METHODS: [&str; 8] = [
@@ -65,7 +65,11 @@ impl Answer {
                     )
                 })
                 .collect(),
-            body: json_body(response),
+            // A 204 has no body; every other answer's is JSON.
+            body: match response.body().as_ref().is_empty() {
+                true => Value::Null,
+                false => json_body(response),
+            },
         }
     }
 
@@ -80,6 +84,21 @@ impl Answer {
 /// A JSON pointer's escaping of one path segment (RFC 6901).
 fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON pointer as a URI fragment (RFC 6901 section 6): what a fragment may not hold
+/// (a path parameter's braces, `/sessions/{id}`) percent-encoded.
+fn fragment(pointer: &str) -> String {
+    let mut encoded = String::new();
+    for byte in pointer.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => encoded.push(char::from(byte)),
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' | b':' | b'@' | b'/' | b'?' => encoded.push(char::from(byte)),
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
 }
 
 impl Description {
@@ -126,7 +145,10 @@ impl Description {
     fn validator(&self, pointer: &str) -> jsonschema::Validator {
         let mut schema = self.document.clone();
         let object = schema.as_object_mut().unwrap();
-        object.insert("$ref".into(), Value::String(format!("#{pointer}")));
+        object.insert(
+            "$ref".into(),
+            Value::String(format!("#{}", fragment(pointer))),
+        );
         jsonschema::draft202012::new(&schema)
             .unwrap_or_else(|error| panic!("the schema at {pointer} is not valid: {error}"))
     }
@@ -166,13 +188,23 @@ impl Description {
                 )
             })?;
         let content_type = answer.header("content-type").unwrap_or("");
-        let media = documented["content"].get(content_type).ok_or_else(|| {
-            format!("{method} {path} {status}: content type {content_type:?} is not documented")
-        })?;
-        assert!(media.get("schema").is_some(), "{response}: no schema");
-        let schema = format!("{response}/content/{}/schema", escape(content_type));
-        self.validate(&schema, &answer.body)
-            .map_err(|why| format!("{method} {path} {status}: {why}"))?;
+        // An answer documented without content (a 204) has no body and no content type.
+        if documented.get("content").is_none() {
+            if answer.body != Value::Null || !content_type.is_empty() {
+                return Err(format!(
+                    "{method} {path} {status}: documented without content, answered {content_type:?} {}",
+                    answer.body
+                ));
+            }
+        } else {
+            let media = documented["content"].get(content_type).ok_or_else(|| {
+                format!("{method} {path} {status}: content type {content_type:?} is not documented")
+            })?;
+            assert!(media.get("schema").is_some(), "{response}: no schema");
+            let schema = format!("{response}/content/{}/schema", escape(content_type));
+            self.validate(&schema, &answer.body)
+                .map_err(|why| format!("{method} {path} {status}: {why}"))?;
+        }
         let headers = documented
             .get("headers")
             .and_then(Value::as_object)
@@ -320,7 +352,8 @@ async fn check_events(
     for file in files {
         let request = lambda_http::request::from_str(&file.text)
             .unwrap_or_else(|e| panic!("{}: not an API Gateway event: {e}", file.name));
-        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let method = request.method().clone();
+        let path = described_path(&method, request.uri().path());
         let answer = answer(state, request).await;
         statuses.insert(answer.status);
         if let Err(why) = description.check(method.as_str(), &path, &answer) {
@@ -328,6 +361,14 @@ async fn check_events(
         }
     }
     (failures, statuses)
+}
+
+/// The path the description has for a request's `path`: its route's (`/sessions/{id}`).
+fn described_path(method: &Method, path: &str) -> String {
+    route_for(method, path)
+        .unwrap_or_else(|| panic!("no route of {method} {path}"))
+        .path
+        .to_owned()
 }
 
 async fn answer(state: &AppState, request: Request) -> Answer {
@@ -1347,8 +1388,8 @@ async fn the_self_service_routes_in_cookie_mode_match_the_description() {
 const MFA_KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 
 /// One call of `method path` (a JSON body when given, and `headers`), its answer checked
-/// against the description and its status asserted; a `/mfa` answer must also say
-/// `Cache-Control: no-store`.
+/// against the description and its status asserted; a `/mfa`, `/sessions` or `/account`
+/// answer must also say `Cache-Control: no-store`.
 async fn call(
     description: &Description,
     state: &AppState,
@@ -1364,13 +1405,19 @@ async fn call(
         all.push(("content-type", "application/json"));
     }
     let answer = answer(state, request(method.as_str(), path, &all, text.as_deref())).await;
-    let answer = checked(description, method.clone(), path, answer);
+    // The description's path: the route's (`/sessions/{id}`), without the query.
+    let described = described_path(&method, path.split('?').next().unwrap_or(path));
+    let answer = checked(description, method.clone(), &described, answer);
     assert_eq!(
         answer.status, status,
         "{method} {path} {text:?}: {}",
         answer.body
     );
-    if path.starts_with("/mfa") {
+    let stays_out_of_caches = ["/mfa", "/sessions", "/account"];
+    if stays_out_of_caches
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
         assert_eq!(answer.header("cache-control"), Some("no-store"), "{path}");
     }
     answer
@@ -1833,4 +1880,116 @@ async fn the_second_factor_in_cookie_mode_matches_the_description() {
     let cookies = cookie_login(&description, &state, "/login/mfa", &body).await;
     let access = cookie_of(&cookies, "access_token_cookie");
     assert_eq!(payload_of(access)["amr"], json!(["pwd", "otp", "mfa"]));
+}
+
+/// The account's own routes, every answer checked: two logins from two devices, their sessions
+/// listed (a page at a time: its `next_cursor`), one ended (`204`, no body) and ended again
+/// (`404`), an unknown id, the activity log, and each route's refusals (no token, a refresh
+/// token, a bad `limit` or `cursor`); then the logout scopes, and one that is none.
+#[tokio::test]
+async fn the_accounts_sessions_and_activity_match_the_description() {
+    let description = Description::load();
+    let state = accounts_state(&[], Arc::new(Outbox::new()));
+    let call = async |method: Method,
+                      path: &str,
+                      headers: &[(&str, &str)],
+                      body: Option<Value>,
+                      status: u16| {
+        call(&description, &state, method, path, headers, body, status).await
+    };
+    let login_body = json!({"username": "cosmo", "password": PASSWORD});
+    let firefox = [(
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    )];
+    let curl = [("user-agent", "curl/8.5.0")];
+    let first = call(
+        Method::POST,
+        "/login",
+        &firefox,
+        Some(login_body.clone()),
+        200,
+    )
+    .await;
+    // A second later: the newest is listed first.
+    state.clock().advance(Duration::from_secs(1));
+    let second = call(Method::POST, "/login", &curl, Some(login_body), 200).await;
+    let bearer = format!("Bearer {}", second.body["access_token"].as_str().unwrap());
+    let authorized: &[(&str, &str)] = &[("authorization", &bearer)];
+
+    let listed = call(Method::GET, "/sessions", authorized, None, 200).await;
+    let sessions = listed.body["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "{}", listed.body);
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[0]["device"]["browser"], "curl 8.5");
+    assert_eq!(sessions[1]["device"]["browser"], "Firefox 133");
+    let page = call(Method::GET, "/sessions?limit=1", authorized, None, 200).await;
+    let next = page.body["next_cursor"].as_str().unwrap().to_owned();
+    let last = call(
+        Method::GET,
+        &format!("/sessions?limit=1&cursor={next}"),
+        authorized,
+        None,
+        200,
+    )
+    .await;
+    assert!(last.body.get("next_cursor").is_none(), "{}", last.body);
+
+    let other = format!("/sessions/{}", sessions[1]["id"].as_str().unwrap());
+    let ended = call(Method::DELETE, &other, authorized, None, 204).await;
+    assert_eq!(ended.body, Value::Null);
+    let again = call(Method::DELETE, &other, authorized, None, 404).await;
+    assert_eq!(again.body, json!({"msg": "Session not found"}));
+    call(
+        Method::DELETE,
+        "/sessions/no-such-session",
+        authorized,
+        None,
+        404,
+    )
+    .await;
+
+    state.activity().settled().await;
+    let activity = call(Method::GET, "/account/activity", authorized, None, 200).await;
+    assert_eq!(activity.body["events"][0]["event"], "session_ended");
+
+    // The refusals.
+    for path in ["/sessions", "/account/activity"] {
+        call(Method::GET, path, &[], None, 401).await;
+        let refresh = format!("Bearer {}", first.body["refresh_token"].as_str().unwrap());
+        call(Method::GET, path, &[("authorization", &refresh)], None, 422).await;
+        for query in [
+            "limit=0",
+            "limit=101",
+            "limit=x",
+            "cursor=bad",
+            "limit=1&limit=2",
+        ] {
+            let bad = call(
+                Method::GET,
+                &format!("{path}?{query}"),
+                authorized,
+                None,
+                400,
+            )
+            .await;
+            assert!(bad.body["msg"].is_string(), "{}", bad.body);
+        }
+    }
+    call(Method::DELETE, &other, &[], None, 401).await;
+
+    // The logout scopes: others keeps the caller's session; an unknown scope is refused.
+    let unknown = call(
+        Method::POST,
+        "/logout?scope=everything",
+        authorized,
+        None,
+        400,
+    )
+    .await;
+    assert!(unknown.body["msg"].is_string(), "{}", unknown.body);
+    call(Method::POST, "/logout?scope=others", authorized, None, 200).await;
+    call(Method::GET, "/sessions", authorized, None, 200).await;
+    call(Method::POST, "/logout?scope=global", authorized, None, 200).await;
+    call(Method::GET, "/sessions", authorized, None, 401).await;
 }
