@@ -107,27 +107,39 @@ impl Template {
     /// The actions `function`'s IAM policy statements allow (`Properties.Policies[].Statement[]`
     /// with `Effect: Allow`), whatever their resources and conditions.
     pub fn allowed_actions(&self, function: &str) -> Vec<String> {
+        actions_of(self.allowing_statements(function))
+    }
+
+    /// The actions `function`'s IAM policy statements allow on the resource whose logical id
+    /// is `resource` (a statement's `Resource` of `!GetAtt <resource>.Arn`, or a `!Sub` of
+    /// `${<resource>.Arn}...`, one of a table's indexes), whatever their conditions.
+    pub fn allowed_actions_on(&self, function: &str, resource: &str) -> Vec<String> {
+        let arn = format!("{resource}.Arn");
+        let in_sub = format!("${{{arn}}}");
+        let names = |value: &Value| {
+            tagged_text(value, "!GetAtt") == Some(arn.as_str())
+                || tagged_text(value, "!Sub").is_some_and(|text| text.contains(&in_sub))
+        };
+        let statements =
+            self.allowing_statements(function)
+                .filter(|statement| match &statement["Resource"] {
+                    Value::Sequence(list) => list.iter().any(names),
+                    one => names(one),
+                });
+        actions_of(statements)
+    }
+
+    /// `function`'s IAM policy statements with `Effect: Allow` (those of a policy under an
+    /// `!If` are not read).
+    fn allowing_statements<'a>(&'a self, function: &str) -> impl Iterator<Item = &'a Value> {
         let policies = &self.document["Resources"][function]["Properties"]["Policies"];
-        let statements = policies
+        policies
             .as_sequence()
             .into_iter()
             .flatten()
             .filter_map(|policy| policy["Statement"].as_sequence())
             .flatten()
-            .filter(|statement| statement["Effect"] == "Allow");
-        let mut actions: Vec<String> = statements
-            .flat_map(|statement| match &statement["Action"] {
-                Value::String(action) => vec![action.clone()],
-                Value::Sequence(list) => list
-                    .iter()
-                    .filter_map(|action| action.as_str().map(str::to_owned))
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        actions.sort();
-        actions.dedup();
-        actions
+            .filter(|statement| statement["Effect"] == "Allow")
     }
 
     /// The Cargo binary `sam build` builds for `function` (`Metadata.BuildProperties.Binary`).
@@ -200,8 +212,9 @@ impl Template {
     }
 
     /// A variable's value as CloudFormation would set it with the parameters' defaults:
-    /// literals, `Ref` to a parameter, and `Fn::If` on the template's conditions. `Ref` to a
-    /// resource (a table's name, say) only has a value in a deployed stack.
+    /// literals, `Ref` to a parameter, `Fn::Sub` of a string naming parameters, and `Fn::If` on
+    /// the template's conditions. `Ref` to a resource (a table's name, say) only has a value in
+    /// a deployed stack.
     fn resolve(&self, value: &Value) -> Resolved {
         match value {
             Value::String(text) => Resolved::Value(text.clone()),
@@ -209,13 +222,8 @@ impl Template {
             Value::Bool(flag) => Resolved::Value(flag.to_string()),
             _ => match intrinsic(value) {
                 Some(("Ref", Value::String(name))) if name == "AWS::NoValue" => Resolved::NoValue,
-                Some(("Ref", Value::String(name))) => {
-                    match &self.document["Parameters"][name.as_str()]["Default"] {
-                        Value::String(text) => Resolved::Value(text.clone()),
-                        Value::Number(number) => Resolved::Value(number.to_string()),
-                        _ => Resolved::Unknown,
-                    }
-                }
+                Some(("Ref", Value::String(name))) => self.parameter_default(name),
+                Some(("Sub", Value::String(text))) => self.substitute(text),
                 Some(("If", Value::Sequence(arguments))) if arguments.len() == 3 => {
                     match arguments[0].as_str().and_then(|name| self.condition(name)) {
                         Some(true) => self.resolve(&arguments[1]),
@@ -226,6 +234,43 @@ impl Template {
                 _ => Resolved::Unknown,
             },
         }
+    }
+
+    fn parameter_default(&self, name: &str) -> Resolved {
+        match &self.document["Parameters"][name]["Default"] {
+            Value::String(text) => Resolved::Value(text.clone()),
+            Value::Number(number) => Resolved::Value(number.to_string()),
+            _ => Resolved::Unknown,
+        }
+    }
+
+    /// `Fn::Sub`'s one-string form: each `${Name}` a parameter's value, `${!Literal}` the text
+    /// `${Literal}`. A resource's name or attribute (`${Table}`, `${Table.Arn}`) and a pseudo
+    /// parameter only have a value in a deployed stack.
+    fn substitute(&self, text: &str) -> Resolved {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(length) = rest[start..].find('}') else {
+                return Resolved::Unknown;
+            };
+            let name = &rest[start + 2..start + length];
+            match name.strip_prefix('!') {
+                Some(literal) => {
+                    out.push_str("${");
+                    out.push_str(literal);
+                    out.push('}');
+                }
+                None => match self.parameter_default(name) {
+                    Resolved::Value(value) => out.push_str(&value),
+                    _ => return Resolved::Unknown,
+                },
+            }
+            rest = &rest[start + length + 1..];
+        }
+        out.push_str(rest);
+        Resolved::Value(out)
     }
 
     fn condition(&self, name: &str) -> Option<bool> {
@@ -254,6 +299,31 @@ impl Template {
             }
             _ => None,
         }
+    }
+}
+
+/// The actions of `statements`, sorted, each once.
+fn actions_of<'a>(statements: impl Iterator<Item = &'a Value>) -> Vec<String> {
+    let mut actions: Vec<String> = statements
+        .flat_map(|statement| match &statement["Action"] {
+            Value::String(action) => vec![action.clone()],
+            Value::Sequence(list) => list
+                .iter()
+                .filter_map(|action| action.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+/// The text `value` tags with `tag` (`!GetAtt Table.Arn`: `Table.Arn`), if it is so tagged.
+fn tagged_text<'a>(value: &'a Value, tag: &str) -> Option<&'a str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == tag => tagged.value.as_str(),
+        _ => None,
     }
 }
 
@@ -290,7 +360,16 @@ fn intrinsic(value: &Value) -> Option<(&str, &Value)> {
     }
 }
 
-const KNOWN: [&str; 7] = ["Ref", "If", "Condition", "Equals", "Not", "And", "Or"];
+const KNOWN: [&str; 8] = [
+    "Ref",
+    "If",
+    "Condition",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Sub",
+];
 
 fn arguments_str(expression: &Value) -> Option<&str> {
     intrinsic(expression)?.1.as_str()
@@ -311,6 +390,9 @@ Parameters:
   Endpoint:
     Type: String
     Default: ""
+  Days:
+    Type: Number
+    Default: 90
 Conditions:
   HasEndpoint: !Not [!Equals [!Ref Endpoint, ""]]
   HasTtl: !And [!Not [!Condition HasEndpoint], { "Fn::Equals": [{ Ref: Ttl }, 15m] }]
@@ -328,6 +410,8 @@ Globals:
         PLAIN: text
         ENDPOINT: !If [HasEndpoint, !Ref Endpoint, !Ref AWS::NoValue]
         SHORT: !If [HasTtl, yes, no]
+        RETENTION: !Sub "${Days}d"
+        LITERAL: { "Fn::Sub": "${!Days} is ${Days}" }
 Resources:
   Table:
     Type: AWS::DynamoDB::Table
@@ -364,8 +448,10 @@ Resources:
         });
         let big = template().function("Big", &overrides).unwrap();
         let expected: BTreeMap<String, String> = [
+            ("LITERAL", "${Days} is 90"),
             ("OWN", "15m"),
             ("PLAIN", "text"),
+            ("RETENTION", "90d"),
             ("SECRET", "s3cret"),
             ("SHORT", "yes"),
             ("TABLE", "big-users"),
@@ -393,6 +479,72 @@ Resources:
         assert_eq!(
             local.variables["ENDPOINT"], "http://x",
             "a declared variable is overridden"
+        );
+    }
+
+    #[test]
+    fn the_actions_on_a_resource_are_those_of_the_statements_naming_it_or_its_indexes() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Small:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: dynamodb:GetItem
+              Resource: !GetAtt Table.Arn
+            - Effect: Allow
+              Action: [dynamodb:Query, dynamodb:Scan]
+              Resource: !Sub "${Table.Arn}/index/by-owner"
+            - Effect: Allow
+              Action: dynamodb:PutItem
+              Resource: !GetAtt TableTwo.Arn
+            - Effect: Deny
+              Action: dynamodb:DeleteItem
+              Resource: !GetAtt Table.Arn
+            - Effect: Allow
+              Action: ses:SendEmail
+              Resource:
+                - !Sub "arn:aws:ses:x:y:identity/z"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            template.allowed_actions_on("Small", "Table"),
+            ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+        );
+        assert_eq!(
+            template.allowed_actions_on("Small", "TableTwo"),
+            ["dynamodb:PutItem"]
+        );
+        assert!(template.allowed_actions_on("Small", "Other").is_empty());
+        assert_eq!(template.allowed_actions("Small").len(), 5);
+    }
+
+    /// `${Table}` names a resource, whose name only a deployment has: as unresolved as a
+    /// `Ref` to it.
+    #[test]
+    fn a_sub_naming_a_resource_is_unresolved() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  Small:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          ARN: !Sub "${Table.Arn}/index/x"
+"#,
+        )
+        .unwrap();
+        let error = template.function("Small", &json!({})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Small: ARN has no value: give it one in the overrides"
         );
     }
 

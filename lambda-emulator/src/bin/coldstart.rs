@@ -44,6 +44,10 @@ struct Cli {
     /// The sessions table (revocations, sessions, login counters).
     #[arg(long)]
     sessions_table: String,
+    /// The activity log's table, which the functions that record an event write (made by
+    /// `users create-activity-table`). Without it they record nothing.
+    #[arg(long)]
+    activity_table: Option<String>,
     /// Where the timed binaries are, as `<dir>/<binary>/bootstrap` (cargo lambda's layout).
     #[arg(long, default_value = "target/lambda")]
     bootstraps: PathBuf,
@@ -97,7 +101,10 @@ fn name_and_value(text: &str) -> Result<(String, String), String> {
 /// password change with a refresh's token (the user read, then refused). None can succeed
 /// twice, as logout cannot. The second factor's: an `mfa_token` no login answered (looked up
 /// and refused), and an enrolment with a refresh's token (refused before the user is read).
-const CASES: [(&str, &str); 12] = [
+/// The account's: a listing of sessions with a cursor it did not make (the token and its user
+/// checked, then refused), the same every time, where a listing's answer grows with the
+/// logins timed before it.
+const CASES: [(&str, &str); 13] = [
     ("LoginFunction", "login-ok.json"),
     ("RefreshFunction", "refresh-ok.json"),
     ("ProfileFunction", "profile-ok.json"),
@@ -110,6 +117,7 @@ const CASES: [(&str, &str); 12] = [
     ("ResetPasswordFunction", "password-reset-unknown-token.json"),
     ("LoginMfaFunction", "login-mfa-unknown-token.json"),
     ("MfaFunction", "mfa-totp-not-fresh.json"),
+    ("SessionsFunction", "sessions-list-bad-cursor.json"),
 ];
 
 /// `event` as if from the `request`th source address: every route counts its requests per
@@ -454,6 +462,12 @@ fn env_vars(cli: &Cli) -> Result<Value, Box<dyn std::error::Error>> {
         .ok_or("the env file has no Parameters")?;
     parameters.insert("USERS_TABLE".to_owned(), json!(cli.table));
     parameters.insert("SESSIONS_TABLE".to_owned(), json!(cli.sessions_table));
+    // An empty variable is an unset one to the functions: no activity log.
+    let activity_table = cli.activity_table.as_deref().unwrap_or_else(|| {
+        println!("no --activity-table: the functions record no activity");
+        ""
+    });
+    parameters.insert("ACTIVITY_TABLE".to_owned(), json!(activity_table));
     for (name, value) in &cli.overrides {
         match value.is_empty() {
             true => parameters.remove(name),

@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use auth_dynamodb::DynamoUserStore;
 use auth_testkit::ses::{SentMail, fresh_recipient, mails_to};
 use lambda_emulator::{
-    ExecutionEnvironment,
+    ExecutionEnvironment, Reply,
     events::{self, EventFile},
 };
 use serde_json::{Value, json};
 
 use crate::bootstraps::{
-    env_vars_of, request_like, root, ses_endpoint, start, status_and_body, users_table,
-    with_a_verified_sender,
+    REPLY_TIMEOUT, Tables, env_vars_of, request_like, root, ses_endpoint, start, status_and_body,
+    users_table, with_a_verified_sender,
 };
 
 const PASSWORD: &str = "lunar kettle quilt harbor";
@@ -27,12 +27,13 @@ const NEWEST_PASSWORD: &str = "copper meadow signal";
 
 /// A deployment of the functions under the emulator: `local-env.json` over tables of its own
 /// and a sender of its own, each function started once and kept warm. (The second factor's
-/// story, mfa.rs, runs on it too.)
+/// story, mfa.rs, and the sessions' and activity log's, sessions.rs, run on it too.)
 pub(crate) struct Deployment {
     env_vars: Value,
     events: Vec<EventFile>,
     users: DynamoUserStore,
     sessions_table: String,
+    activity_table: String,
     running: BTreeMap<&'static str, ExecutionEnvironment>,
 }
 
@@ -40,7 +41,13 @@ impl Deployment {
     pub(crate) async fn new() -> Self {
         let users = users_table().await;
         let sessions = auth_testkit::fresh_dynamodb_sessions().await;
-        let mut env_vars = env_vars_of("local-env.json", users.table(), sessions.table());
+        let activity = auth_testkit::fresh_dynamodb_activity().await;
+        let tables = Tables {
+            users: users.table(),
+            sessions: sessions.table(),
+            activity: activity.table(),
+        };
+        let mut env_vars = env_vars_of("local-env.json", tables);
         with_a_verified_sender(&mut env_vars).await;
         assert_eq!(
             env_vars["Parameters"]["SIGNUP"], "open",
@@ -51,8 +58,74 @@ impl Deployment {
             events: events::load(&root().join("events")).unwrap(),
             users,
             sessions_table: sessions.table().to_owned(),
+            activity_table: activity.table().to_owned(),
             running: BTreeMap::new(),
         }
+    }
+
+    /// Adds the user `username` with `password`, an account of a minute ago (so that a token
+    /// issued in this very second is not older than the account).
+    pub(crate) async fn add_user(&self, username: &str, password: &str) {
+        let user = auth_testkit::user_with_password(username, password, json!({}));
+        let a_minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        auth_admin::UserAdmin::of(&self.users)
+            .import(&user, a_minute_ago)
+            .await
+            .unwrap();
+    }
+
+    /// The event `name` of `events/`.
+    pub(crate) fn event(&self, name: &str) -> &EventFile {
+        self.events
+            .iter()
+            .find(|event| event.name == name)
+            .unwrap_or_else(|| panic!("no event {name}"))
+    }
+
+    /// `event` to `function` (started at its first event, then kept warm): the reply.
+    pub(crate) async fn invoke(&mut self, function: &'static str, event: &Value) -> Reply {
+        if !self.running.contains_key(function) {
+            let environment = start(function, &self.env_vars).await;
+            self.running.insert(function, environment);
+        }
+        let environment = self.running.get_mut(function).unwrap();
+        environment
+            .invoke(event, REPLY_TIMEOUT)
+            .await
+            .unwrap_or_else(|error| panic!("{function}: {error}\n{}", environment.logs()))
+            .reply
+    }
+
+    /// `event` to `function`: the reply's status and body.
+    pub(crate) async fn respond(&mut self, function: &'static str, event: &Value) -> (u64, Value) {
+        if !self.running.contains_key(function) {
+            let environment = start(function, &self.env_vars).await;
+            self.running.insert(function, environment);
+        }
+        let environment = self.running.get_mut(function).unwrap();
+        status_and_body(environment, event).await
+    }
+
+    /// Every item of the deployment's three tables, as text: what a grep for a secret reads.
+    pub(crate) async fn stored_items(&self) -> String {
+        let client = self.users.client();
+        let mut text = String::new();
+        for table in [
+            self.users.table(),
+            &self.sessions_table,
+            &self.activity_table,
+        ] {
+            let mut pages = client
+                .scan()
+                .table_name(table)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                text.push_str(&format!("{:?}\n", item.unwrap()));
+            }
+        }
+        text
     }
 
     /// Sets the variable `name` of every function started from now on.
@@ -73,19 +146,10 @@ impl Deployment {
         body: Option<Value>,
         token: Option<&str>,
     ) -> (u64, Value) {
-        let template = self
-            .events
-            .iter()
-            .find(|event| event.name == like)
-            .unwrap_or_else(|| panic!("no event {like}"));
+        let template = self.event(like);
         let body = body.map(|body| body.to_string());
         let event = request_like(template, body.as_deref(), token);
-        if !self.running.contains_key(function) {
-            let environment = start(function, &self.env_vars).await;
-            self.running.insert(function, environment);
-        }
-        let environment = self.running.get_mut(function).unwrap();
-        status_and_body(environment, &event).await
+        self.respond(function, &event).await
     }
 
     /// The mail moto took for `address`, checked to be from this deployment's sender.

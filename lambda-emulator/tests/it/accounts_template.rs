@@ -1,7 +1,7 @@
 //! What `template.yaml` lets the self-service functions do, held to what their code does: only
-//! the three that mail may call `ses:SendEmail`, from `MailFrom`'s identity only; each may make
-//! exactly the DynamoDB calls its flow makes (`auth_dynamodb`'s stores, `auth_accounts`'
-//! flows), on the items its keys name; the five that mail or take a mailed token exist only
+//! the three that mail may call `ses:SendEmail`, from `MailFrom`'s identity only; each function
+//! (the self-service ones and every other) may make exactly the DynamoDB calls its flow makes
+//! (`auth_dynamodb`'s stores, `auth_accounts`' flows), on the items its keys name; the five that mail or take a mailed token exist only
 //! with `MailFrom` (condition `SelfService`), so that a deployment of before does not change;
 //! each function gets the account settings it reads and no other, and the parameters take
 //! what the functions take.
@@ -74,7 +74,8 @@ fn actions(statement: &Value) -> Vec<String> {
     }
 }
 
-/// Which table a DynamoDB statement is on: `users`, `users/index/email` or `sessions`.
+/// Which table a DynamoDB statement is on: `users`, `users/index/email`, `sessions`,
+/// `sessions/index/user-sessions` or `activity`.
 fn table_of(function: &str, resource: &Value) -> String {
     let Value::Tagged(tagged) = resource else {
         panic!(
@@ -84,11 +85,16 @@ fn table_of(function: &str, resource: &Value) -> String {
     match (tagged.tag.to_string().as_str(), tagged.value.as_str()) {
         ("!GetAtt", Some("UsersTable.Arn")) => "users".to_owned(),
         ("!GetAtt", Some("SessionsTable.Arn")) => "sessions".to_owned(),
+        ("!GetAtt", Some("ActivityTable.Arn")) => "activity".to_owned(),
         ("!Sub", Some(text)) => {
-            let index = text
-                .strip_prefix("${UsersTable.Arn}/index/")
-                .unwrap_or_else(|| panic!("{function}: {text}"));
-            format!("users/index/{index}")
+            let (table, index) = [
+                ("users", "${UsersTable.Arn}/index/"),
+                ("sessions", "${SessionsTable.Arn}/index/"),
+            ]
+            .into_iter()
+            .find_map(|(table, prefix)| Some((table, text.strip_prefix(prefix)?)))
+            .unwrap_or_else(|| panic!("{function}: {text}"));
+            format!("{table}/index/{index}")
         }
         other => panic!("{function}: a DynamoDB statement on {other:?}"),
     }
@@ -163,7 +169,8 @@ fn calls(list: &[(&str, &str, &[&str])]) -> BTreeSet<(String, String, Vec<String
 }
 
 /// What each flow calls (`shared/dynamodb/src/{users,sessions}/*.rs` under the flows of
-/// `shared/accounts`): a user by address is a `Query` of the `email` index then a `GetItem`;
+/// `shared/accounts`): a token's records (the user, its revocation and its session) are one
+/// `BatchGetItem` over both tables; a user by address is a `Query` of the `email` index then a `GetItem`;
 /// a mailed token's record is `mailtoken#<hash>` (put, read, taken by a conditional delete),
 /// an address's mail slot `mailslot#<hash>` (claimed by a conditional put, given back by a
 /// delete), a per-address count `count#<route>#<ip>#<window>` (an update); a password change
@@ -172,11 +179,22 @@ fn calls(list: &[(&str, &str, &[&str])]) -> BTreeSet<(String, String, Vec<String
 /// factor's (`shared/mfa` over `users/mfa.rs` and `sessions/mfa_challenges.rs`): a login's
 /// challenge is `mfa-challenge#<hash>` (put by `/login`, read, counted and taken by
 /// `/login/mfa`), a user's factor lock `mfa#<username>` (a login-throttle window), and every
-/// write of the factor one conditional update of the user's item.
+/// write of the factor one conditional update of the user's item. A session's record
+/// (`session#<sid>`) is started by the login that issues its first tokens (an update),
+/// refreshed, rotated and ended by updates, and a user's sessions are listed by a `Query` of
+/// the `user-sessions` index (`shared/dynamodb/src/sessions/listing.rs`); the activity log
+/// (`shared/dynamodb/src/activity.rs`) is added to by `PutItem` where an event is recorded
+/// (`Function::RECORDING_ACTIVITY`) and read by `Query`, never updated or deleted.
 #[test]
-fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes() {
+fn each_function_may_make_exactly_the_dynamodb_calls_its_flow_makes() {
     let document = document();
     let template = template();
+    let recording = ("PutItem", "activity", &[][..]);
+    let reading_a_token = [
+        ("BatchGetItem", "users", &[][..]),
+        ("BatchGetItem", "sessions", &["token", "session"]),
+    ];
+    let listing_sessions = ("Query", "sessions/index/user-sessions", &[][..]);
     let mailing = [
         ("GetItem", "users", &[][..]),
         ("UpdateItem", "users", &[]),
@@ -195,23 +213,34 @@ fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes
         ("DeleteItem", "sessions", &["mailtoken"]),
         ("UpdateItem", "sessions", &["count"]),
     ];
+    // A confirmed sign-up logs in: it starts the session's record, as a login does.
+    let mut verify = taking_a_token.to_vec();
+    verify.retain(|call| call.0 != "UpdateItem" || call.1 != "sessions");
+    verify.extend([
+        ("UpdateItem", "sessions", &["count", "session"][..]),
+        recording,
+    ]);
+    let mut reset_password = taking_a_token.to_vec();
+    reset_password.push(recording);
     let expected = [
         (Function::Signup, calls(&signup)),
-        (Function::Verify, calls(&taking_a_token)),
+        (Function::Verify, calls(&verify)),
         (Function::Recover, calls(&mailing)),
         (Function::Resend, calls(&mailing)),
         (
             Function::ChangePassword,
             calls(&[
-                ("BatchGetItem", "users", &[]),
+                reading_a_token[0],
+                reading_a_token[1],
                 ("UpdateItem", "users", &[]),
-                ("BatchGetItem", "sessions", &["token", "session"]),
                 ("UpdateItem", "sessions", &["login", "count"]),
+                recording,
             ]),
         ),
-        (Function::ResetPassword, calls(&taking_a_token)),
-        // The per-address count of /login, beside its throttle windows; and the challenge of
-        // a user with a second factor, put for /login/mfa to take.
+        (Function::ResetPassword, calls(&reset_password)),
+        // The per-address count of /login, beside its throttle windows, and the record of the
+        // session it starts; and the challenge of a user with a second factor, put for
+        // /login/mfa to take.
         (
             Function::Login,
             calls(&[
@@ -219,14 +248,16 @@ fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes
                 (
                     "UpdateItem",
                     "sessions",
-                    &["login", "login-device", "count"],
+                    &["login", "login-device", "count", "session"],
                 ),
                 ("PutItem", "sessions", &["mfa-challenge"]),
+                recording,
             ]),
         ),
         // The challenge read, a wrong code counted on it (UpdateItem) and the challenge taken
         // by one conditional DeleteItem; the user read and the code spent on its item; the
-        // factor's lock (`mfa#<username>`, as `login#` is a login's) and the count.
+        // factor's lock (`mfa#<username>`, as `login#` is a login's), the count, and the
+        // record of the session it starts.
         (
             Function::LoginMfa,
             calls(&[
@@ -234,7 +265,12 @@ fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes
                 ("UpdateItem", "users", &[]),
                 ("GetItem", "sessions", &["mfa-challenge"]),
                 ("DeleteItem", "sessions", &["mfa-challenge"]),
-                ("UpdateItem", "sessions", &["mfa-challenge", "mfa", "count"]),
+                (
+                    "UpdateItem",
+                    "sessions",
+                    &["mfa-challenge", "mfa", "count", "session"],
+                ),
+                recording,
             ]),
         ),
         // The caller's token read as `/password` reads it; every change of the factor one
@@ -243,17 +279,75 @@ fn each_self_service_function_may_make_exactly_the_dynamodb_calls_its_flow_makes
         (
             Function::Mfa,
             calls(&[
-                ("BatchGetItem", "users", &[]),
+                reading_a_token[0],
+                reading_a_token[1],
                 ("UpdateItem", "users", &[]),
-                ("BatchGetItem", "sessions", &["token", "session"]),
                 ("UpdateItem", "sessions", &["mfa", "count"]),
+                recording,
+            ]),
+        ),
+        // A token's records in one batch; a rotation (and its session's refresh noted) by a
+        // conditional update, a failed one read back.
+        (
+            Function::Refresh,
+            calls(&[
+                reading_a_token[0],
+                ("BatchGetItem", "sessions", &["token", "session"]),
+                ("GetItem", "sessions", &["token", "session"]),
+                ("UpdateItem", "sessions", &["session"]),
+                recording,
+            ]),
+        ),
+        (Function::Profile, calls(&reading_a_token)),
+        (Function::Authorizer, calls(&reading_a_token)),
+        // The keys alone: no store.
+        (Function::Discovery, calls(&[])),
+        // Revocations put and sessions ended, reading nothing; the scopes that end the
+        // user's other sessions (others, global) read the token and list the sessions first.
+        (
+            Function::Logout,
+            calls(&[
+                reading_a_token[0],
+                reading_a_token[1],
+                ("PutItem", "sessions", &["token"]),
+                ("UpdateItem", "sessions", &["session"]),
+                listing_sessions,
+                recording,
+            ]),
+        ),
+        // The caller's token; their sessions listed, one ended (the condition of its update
+        // says whose); their activity log read, and a session's end recorded in it.
+        (
+            Function::Sessions,
+            calls(&[
+                reading_a_token[0],
+                reading_a_token[1],
+                listing_sessions,
+                ("UpdateItem", "sessions", &["session"]),
+                ("Query", "activity", &[]),
+                recording,
             ]),
         ),
     ];
+    let covered: BTreeSet<&str> = expected
+        .iter()
+        .map(|(function, _)| function.name())
+        .collect();
+    assert_eq!(covered.len(), Function::ALL.len(), "every function is here");
     for (function, calls) in expected {
         let id = id_of(&template, function);
         assert_eq!(dynamodb_calls(&document, &id), calls, "{id}");
+        // The activity log is written where an event is recorded, and nowhere else.
+        assert_eq!(
+            calls.contains(&calls_one(recording)),
+            Function::RECORDING_ACTIVITY.contains(&function),
+            "{id}"
+        );
     }
+}
+
+fn calls_one(call: (&str, &str, &[&str])) -> (String, String, Vec<String>) {
+    calls(&[call]).into_iter().next().unwrap()
 }
 
 /// The two resources `ses:SendEmail` may name: `MailFrom`'s identity as an address, and as
@@ -428,7 +522,8 @@ fn limited_route(function: Function) -> Option<LimitedRoute> {
         | Function::Profile
         | Function::Logout
         | Function::Discovery
-        | Function::Authorizer => None,
+        | Function::Authorizer
+        | Function::Sessions => None,
     }
 }
 
@@ -438,6 +533,7 @@ fn overrides() -> serde_json::Value {
         "JWT_SECRET_KEY": "a-secret-of-at-least-thirty-two-bytes!!",
         "USERS_TABLE": "users",
         "SESSIONS_TABLE": "sessions",
+        "ACTIVITY_TABLE": "activity",
         "SIGNUP": "open",
         "MAIL_FROM": "no-reply@example.com",
         "APP_URL": "https://app.example.com/account",

@@ -69,21 +69,37 @@ pub(crate) fn template() -> Template {
     Template::load(&root().join("template.yaml")).unwrap()
 }
 
+/// The test's own tables, by name.
+#[derive(Clone, Copy)]
+pub(crate) struct Tables<'a> {
+    pub(crate) users: &'a str,
+    pub(crate) sessions: &'a str,
+    pub(crate) activity: &'a str,
+}
+
+/// Names for tests that resolve the template but reach no store.
+pub(crate) const UNUSED_TABLES: Tables<'static> = Tables {
+    users: "users",
+    sessions: "sessions",
+    activity: "activity",
+};
+
 /// `local-env.json`, what `sam local invoke --env-vars` reads, with the test's own tables.
-fn env_vars(users_table: &str, sessions_table: &str) -> Value {
-    env_vars_of("local-env.json", users_table, sessions_table)
+fn env_vars(tables: Tables) -> Value {
+    env_vars_of("local-env.json", tables)
 }
 
 /// `env_file` (an `--env-vars` file) with the test's own tables.
-pub(crate) fn env_vars_of(env_file: &str, users_table: &str, sessions_table: &str) -> Value {
+pub(crate) fn env_vars_of(env_file: &str, tables: Tables) -> Value {
     let text = std::fs::read_to_string(root().join(env_file)).unwrap();
     let mut env_vars: Value = serde_json::from_str(&text).unwrap();
-    env_vars["Parameters"]["USERS_TABLE"] = json!(users_table);
-    env_vars["Parameters"]["SESSIONS_TABLE"] = json!(sessions_table);
+    env_vars["Parameters"]["USERS_TABLE"] = json!(tables.users);
+    env_vars["Parameters"]["SESSIONS_TABLE"] = json!(tables.sessions);
+    env_vars["Parameters"]["ACTIVITY_TABLE"] = json!(tables.activity);
     env_vars
 }
 
-/// `env_vars` over fresh tables: users holding `cosmo`, and an empty sessions table.
+/// `env_vars` over fresh tables: users holding `cosmo`, and empty sessions and activity tables.
 async fn env_vars_with_fresh_tables() -> Value {
     env_file_with_fresh_tables("local-env.json").await
 }
@@ -91,7 +107,13 @@ async fn env_vars_with_fresh_tables() -> Value {
 pub(crate) async fn env_file_with_fresh_tables(env_file: &str) -> Value {
     let users = users_table().await;
     let sessions = auth_testkit::fresh_dynamodb_sessions().await;
-    let mut env_vars = env_vars_of(env_file, users.table(), sessions.table());
+    let activity = auth_testkit::fresh_dynamodb_activity().await;
+    let tables = Tables {
+        users: users.table(),
+        sessions: sessions.table(),
+        activity: activity.table(),
+    };
+    let mut env_vars = env_vars_of(env_file, tables);
     with_a_verified_sender(&mut env_vars).await;
     env_vars
 }
@@ -212,8 +234,8 @@ async fn every_event_gets_its_documented_reply_from_the_bootstrap() {
         functions.len(),
         auth_core::Function::ALL.len(),
         "login, refresh, profile, logout, discovery, authorizer, the self-service six \
-         (signup, verify, recover, resend, password, password-reset) and the second factor's \
-         two (login-mfa, mfa): {functions:?}"
+         (signup, verify, recover, resend, password, password-reset), the second factor's \
+         two (login-mfa, mfa) and the account's sessions and activity (sessions): {functions:?}"
     );
     replay_through_the_bootstraps("events", "local-env.json", true).await;
 }
@@ -367,7 +389,7 @@ async fn every_authorizer_event_gets_its_documented_answer_from_the_bootstrap() 
 #[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_function_without_its_secret_reports_an_init_error_and_exits() {
     // CloudFormation passes an unset parameter as an empty string.
-    let mut env_vars = env_vars("users", "sessions");
+    let mut env_vars = env_vars(UNUSED_TABLES);
     env_vars["Parameters"]["JWT_SECRET_KEY"] = json!("");
     let mut environment = start("ProfileFunction", &env_vars).await;
     let status = environment
@@ -716,7 +738,7 @@ pub(crate) fn function_id_of(template: &Template, binary: &str) -> String {
 #[test]
 fn only_the_functions_that_issue_tokens_get_the_private_key() {
     let template = template();
-    let env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
+    let env_vars = env_vars_of("local-env-rs256.json", UNUSED_TABLES);
     let mut signers = Vec::new();
     for function in template.function_ids() {
         let variables = template.function(&function, &env_vars).unwrap().variables;
@@ -755,21 +777,22 @@ fn only_the_functions_that_issue_tokens_get_the_private_key() {
 #[tokio::test]
 #[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_verifying_function_handed_the_private_key_refuses_to_start() {
-    let env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
+    let env_vars = env_vars_of("local-env-rs256.json", UNUSED_TABLES);
     let private_key = env_vars["Parameters"]["JWT_PRIVATE_KEY"]
         .as_str()
         .unwrap()
         .to_owned();
     let template = template();
     // Every function that only verifies: the four of before, the self-service ones but
-    // VerifyFunction (the mailing ones refuse for the key before they look for MAIL_FROM), and
-    // the second factor's own routes (MfaFunction).
+    // VerifyFunction (the mailing ones refuse for the key before they look for MAIL_FROM), the
+    // second factor's own routes (MfaFunction), and the account's sessions and activity
+    // (SessionsFunction).
     let verifying: Vec<String> = auth_core::Function::ALL
         .into_iter()
         .filter(|function| function.key_use() == auth_core::settings::KeyUse::Verify)
         .map(|function| function_id_of(&template, function.name()))
         .collect();
-    assert_eq!(verifying.len(), 10, "{verifying:?}");
+    assert_eq!(verifying.len(), 11, "{verifying:?}");
     for function in verifying.iter().map(String::as_str) {
         let mut config = template.function(function, &env_vars).unwrap();
         config
@@ -813,7 +836,7 @@ async fn a_verifying_function_handed_the_private_key_refuses_to_start() {
 #[tokio::test]
 #[ignore = "needs the bootstraps built and a DynamoDB-compatible server: ./scripts/test runs it"]
 async fn a_signing_function_whose_public_keys_lack_its_own_refuses_to_start() {
-    let mut env_vars = env_vars_of("local-env-rs256.json", "users", "sessions");
+    let mut env_vars = env_vars_of("local-env-rs256.json", UNUSED_TABLES);
     let stranger = include_str!("../../../interop/keys/stranger-rs256-public.pem");
     env_vars["Parameters"]["JWT_PUBLIC_KEYS"] = json!(stranger);
     let template = template();

@@ -28,15 +28,23 @@ fn max_length(parameter: &str) -> usize {
         .unwrap_or_else(|| panic!("{parameter} has no MaxLength")) as usize
 }
 
+/// A number parameter's `MaxValue`.
+fn max_value(parameter: &str) -> u64 {
+    let document: serde_norway::Value = serde_norway::from_str(&template_text()).unwrap();
+    document["Parameters"][parameter]["MaxValue"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{parameter} has no MaxValue"))
+}
+
 /// The biggest environment the template gives a function with these keys, `issuer` and
 /// `audience`, the tables as CloudFormation names them, and cookie mode with its domain and
-/// refresh path as long as the template allows.
+/// refresh path as long as the template allows: its size in bytes, as JSON, and the function.
 fn environment_size(
     private_key: &str,
     public_keys: &str,
     issuer: &str,
     audience: &str,
-) -> (usize, usize) {
+) -> (usize, usize, String) {
     let stack = "jwt-auth-service-production";
     let overrides = json!({"Parameters": {
         "JWT_TOKEN_LOCATION": "headers,cookies",
@@ -52,6 +60,9 @@ fn environment_size(
         "JWT_AUDIENCE": audience,
         "USERS_TABLE": format!("{stack}-UsersTable-1A2B3C4D5E6F7G8H"),
         "SESSIONS_TABLE": format!("{stack}-SessionsTable-1A2B3C4D5E6F7G8H"),
+        // The activity log's, in the functions that record (its retention at its longest).
+        "ACTIVITY_TABLE": format!("{stack}-ActivityTable-1A2B3C4D5E6F7G8H"),
+        "ACTIVITY_RETENTION": format!("{}d", max_value("ActivityRetentionDays")),
         // Not AWS_ENDPOINT_URL_DYNAMODB or _SESV2: a deployment without DynamoDbEndpoint or
         // SesEndpoint has neither (Fn::If to AWS::NoValue); an empty one is sam local's, which
         // has no 4 KB limit.
@@ -72,9 +83,13 @@ fn environment_size(
         "MFA_IP_LIMIT": "l".repeat(max_length("MfaIpLimit")),
     }});
     let template = Template::load(&root().join("template.yaml")).unwrap();
-    let mut largest = (0, 0);
+    let mut largest = (0, 0, String::new());
     for function in template.function_ids() {
-        let variables = template.function(&function, &overrides).unwrap().variables;
+        let mut variables = template.function(&function, &overrides).unwrap().variables;
+        // An RS256 deployment has no HS256 secret (`!If [IsHs256, ..., AWS::NoValue]`): the
+        // resolver, which decides conditions on the parameters' defaults (HS256), would count
+        // its name beside the keys that replace it.
+        assert_eq!(variables.remove("JWT_SECRET_KEY").as_deref(), Some(""));
         let bytes: usize = variables
             .iter()
             .filter(|(_, value)| !value.is_empty())
@@ -82,9 +97,11 @@ fn environment_size(
             .sum();
         // As JSON (what the API takes), escapes counted: the stricter reading of the limit.
         let json = serde_json::to_string(&variables).unwrap().len();
-        largest = largest.max((bytes, json));
+        println!("{function}: {bytes} bytes, {json} as JSON");
+        largest = largest.max((json, bytes, function));
     }
-    largest
+    let (json, bytes, function) = largest;
+    (bytes, json, function)
 }
 
 #[test]
@@ -95,14 +112,16 @@ fn keys_at_the_templates_maximum_lengths_fit_in_lambdas_environment() {
             .map(|i| if i % 65 == 64 { '\n' } else { 'k' })
             .collect::<String>()
     };
-    let (bytes, json) = environment_size(
+    let (bytes, json, function) = environment_size(
         &filled(max_length("JwtPrivateKey")),
         &filled(max_length("JwtPublicKeys")),
         &"i".repeat(max_length("JwtIssuer")),
         &"a".repeat(max_length("JwtAudience")),
     );
-    println!("environment at the parameters' maximum lengths: {bytes} bytes, {json} as JSON");
-    assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{json} bytes");
+    println!(
+        "environment at the parameters' maximum lengths: {function}'s, {bytes} bytes, {json} as JSON"
+    );
+    assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{function}: {json} bytes");
 }
 
 #[test]
@@ -115,12 +134,62 @@ fn an_rsa_2048_key_and_two_published_keys_fit_in_the_templates_limits() {
     let one_line = |pem: &str| pem.replace('\n', "\\n");
     assert!(one_line(&private).len() <= max_length("JwtPrivateKey"));
     assert!(one_line(&public).len() <= max_length("JwtPublicKeys"));
-    let (bytes, json) = environment_size(
+    let (bytes, json, function) = environment_size(
         &private,
         &public,
         "https://authentication.platform.example-corporation.com/identity/v1",
         "https://api.platform.example-corporation.com/reports",
     );
-    println!("RSA-2048 key and two published keys: {bytes} bytes, {json} as JSON");
-    assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{json} bytes");
+    println!("RSA-2048 key and two published keys: {function}'s, {bytes} bytes, {json} as JSON");
+    assert!(json <= LAMBDA_ENVIRONMENT_LIMIT, "{function}: {json} bytes");
+}
+
+/// The settings only some functions read reach only those, since every byte of an environment
+/// counts (LoginMfaFunction's, at the parameters' longest, has little to spare): rotation is
+/// read by the refresh alone (`AppState::rotation`); the login throttle by the login and the
+/// password change, where a wrong current password counts as a failed login
+/// (`AppState::login_throttle`); its window also by the second factor's lock
+/// (`AppState::mfa_throttle`, login-mfa and mfa).
+#[test]
+fn the_settings_only_some_functions_read_reach_those_alone() {
+    use auth_core::Function;
+    let template = Template::load(&root().join("template.yaml")).unwrap();
+    let overrides = json!({"Parameters": {
+        "JWT_SECRET_KEY": "a-secret-of-at-least-thirty-two-bytes!!",
+        "USERS_TABLE": "users",
+        "SESSIONS_TABLE": "sessions",
+        "ACTIVITY_TABLE": "activity",
+    }});
+    let readers: [(&str, &[Function]); 4] = [
+        ("JWT_REFRESH_TOKEN_ROTATION", &[Function::Refresh]),
+        ("JWT_REFRESH_TOKEN_ROTATION_GRACE", &[Function::Refresh]),
+        (
+            "LOGIN_MAX_FAILURES",
+            &[Function::Login, Function::ChangePassword],
+        ),
+        (
+            "LOGIN_FAILURE_WINDOW",
+            &[
+                Function::Login,
+                Function::ChangePassword,
+                Function::LoginMfa,
+                Function::Mfa,
+            ],
+        ),
+    ];
+    for (variable, expected) in readers {
+        let mut given: Vec<&str> = Function::ALL
+            .into_iter()
+            .filter(|function| {
+                let id = crate::bootstraps::function_id_of(&template, function.name());
+                let config = template.function(&id, &overrides).unwrap();
+                config.variables.contains_key(variable)
+            })
+            .map(Function::name)
+            .collect();
+        let mut expected: Vec<&str> = expected.iter().map(|function| function.name()).collect();
+        given.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(given, expected, "{variable}");
+    }
 }

@@ -124,6 +124,7 @@ fn only_the_functions_that_issue_tokens_may_sign_in_kms() {
         "JWT_PUBLIC_KEYS": "-----BEGIN PUBLIC KEY-----",
         "USERS_TABLE": "users",
         "SESSIONS_TABLE": "sessions",
+        "ACTIVITY_TABLE": "activity",
     }});
     let (mut with_variable, mut with_sign) = (BTreeSet::new(), BTreeSet::new());
     for function in template.function_ids() {

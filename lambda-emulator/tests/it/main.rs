@@ -1,4 +1,4 @@
-//! The release bootstraps under the Runtime API emulator, and the template's routes, CORS, environment size and operations checked against the code.
+//! The release bootstraps under the Runtime API emulator, and the template's routes, CORS, environment size, operations, and sessions and activity log checked against the code.
 //!
 //! One test binary for the crate, its files modules of it: one link instead of one per
 //! file (kanidm's layout). Add a module here rather than a file under tests/.
@@ -16,3 +16,5 @@ mod mfa;
 mod mfa_template;
 mod operations;
 mod routes;
+mod sessions;
+mod sessions_template;

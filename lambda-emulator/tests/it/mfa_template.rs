@@ -90,6 +90,7 @@ fn overrides() -> serde_json::Value {
         "JWT_SECRET_KEY": "a-secret-of-at-least-thirty-two-bytes!!",
         "USERS_TABLE": "users",
         "SESSIONS_TABLE": "sessions",
+        "ACTIVITY_TABLE": "activity",
         "MFA_ENCRYPTION_KEY": KEY,
         "MFA_SCOPE": "mfa",
     }})

@@ -161,10 +161,9 @@ fn every_function_has_the_timeout_the_local_server_budgets_for() {
     let template = Template::load(&root().join("template.yaml")).unwrap();
     let functions = template.function_ids();
     assert!(!functions.is_empty());
-    // The tables' names, which only a deployment resolves, as sam local invoke is given them.
-    let env_vars: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("local-env.json")).unwrap())
-            .unwrap();
+    // The tables' names, which only a deployment resolves, given as sam local invoke is.
+    let env_vars =
+        crate::bootstraps::env_vars_of("local-env.json", crate::bootstraps::UNUSED_TABLES);
     for function in functions {
         let config = template.function(&function, &env_vars).unwrap();
         assert_eq!(

@@ -140,11 +140,12 @@ fn builder_over_dynamodb(
         .sessions_table
         .clone()
         .ok_or(StartupError::NoSessionsTable)?;
-    let stores = auth_dynamodb::stores(
-        auth_dynamodb::client_of(config),
-        &users_table,
-        &sessions_table,
-    );
+    let client = auth_dynamodb::client_of(config);
+    let mut stores = auth_dynamodb::stores(client.clone(), &users_table, &sessions_table);
+    // Only the functions that record or read it are given the table (template.yaml).
+    if let Some(table) = &settings.activity.table {
+        stores = stores.with_activity(auth_dynamodb::activity_log(client, table));
+    }
     Ok(AppState::builder(settings, stores).metrics(Metrics::stdout(function)))
 }
 
