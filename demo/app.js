@@ -2,7 +2,9 @@
 // the account screens: sign up, confirm the address from the mailed link, change the
 // password, reset a forgotten one from its mailed link; and a second factor: turn it on (a QR
 // code and the secret for an authenticator app), a login's second step with a code or a
-// recovery code, new recovery codes, turn it off.
+// recovery code, new recovery codes, turn it off; where the user is signed in (each session,
+// with a button that signs it out, and "sign out everywhere else"), and the account's recent
+// security activity.
 //
 // It never holds a token. The API sets them as HttpOnly cookies, which the browser keeps and
 // sends with `credentials: "include"`, and which no script (this one, or one an attacker
@@ -10,7 +12,7 @@
 //
 // What it does read is a CSRF value: the API also sets `csrf_access_token` and
 // `csrf_refresh_token`, readable cookies, and wants the matching one back in an X-CSRF-TOKEN
-// header on every POST that a token cookie authorises. A page of another site can make the
+// header on every POST (and DELETE) that a token cookie authorises. A page of another site can make the
 // browser send the token cookies, but cannot read these values, so it cannot add the header.
 "use strict";
 
@@ -611,6 +613,337 @@ function qrImage(svgText) {
   return image.querySelector("path") ? image : null;
 }
 
+// --- Where you're signed in, and what happened to the account -----------------------------
+//
+// GET /sessions and GET /account/activity answer a page at a time, newest first, with an
+// opaque next_cursor while there may be more: "More" asks for the next page and adds it below.
+// Every value in them comes from the API and, through it, from whoever sent it a request: a
+// device is parsed from a User-Agent header that any client writes as it likes. So each goes
+// into the page as text (textContent, or an attribute), never as markup.
+
+// Items a page: a few, so that "More" shows with a handful of devices.
+const SESSIONS_PAGE_SIZE = 5;
+const ACTIVITY_PAGE_SIZE = 10;
+
+// A list as shown: the cursor of its next page (null: none), the ids it shows (a page may
+// repeat one that moved since the page before), and a count of its loads, so that the answer
+// of a load that a newer one superseded (a reload while "More" was on its way, a logout) is
+// dropped rather than shown.
+function newList() {
+  return { cursor: null, shown: new Set(), loads: 0 };
+}
+const sessionsList = newList();
+const activityList = newList();
+// Element ids of the session items (for their buttons' descriptions): a counter, never the
+// API's ids.
+let sessionItems = 0;
+
+// `?limit=…`, and the cursor when there is one.
+function pageQuery(limit, cursor) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== null) query.set("cursor", cursor);
+  return `?${query}`;
+}
+
+// Loads the first page of the user's sessions (the list shows that page alone), or with
+// `more` the next page, added below what the list shows. A reload drops the answer of any
+// load before it; "More" drops none (its answer is dropped if the list is reloaded meanwhile).
+async function loadSessions(more = false) {
+  const list = sessionsList;
+  if (more && list.cursor === null) return;
+  const load = more ? list.loads : ++list.loads;
+  const path = `/sessions${pageQuery(SESSIONS_PAGE_SIZE, more ? list.cursor : null)}`;
+  const reply = await busy(more ? "sessions-more" : "sessions-reload", () =>
+    withRefresh(() => callApi("GET", path)));
+  if (load !== list.loads) return;
+  const sessions = reply.body && reply.body.sessions;
+  if (reply.status !== 200 || !Array.isArray(sessions)) {
+    await listRefused("sessions-message", "Sessions not loaded", reply);
+    return;
+  }
+  if (!more) {
+    $("sessions-list").replaceChildren();
+    list.shown.clear();
+  }
+  for (const session of sessions) {
+    if (session && typeof session.id === "string" && !list.shown.has(session.id)) {
+      list.shown.add(session.id);
+      $("sessions-list").append(sessionItem(session));
+    }
+  }
+  showPaging(list, reply.body.next_cursor, sessions.length, "sessions-more", "sessions-count",
+    ["session", "sessions"]);
+}
+
+async function loadActivity(more = false) {
+  const list = activityList;
+  if (more && list.cursor === null) return;
+  const load = more ? list.loads : ++list.loads;
+  const path = `/account/activity${pageQuery(ACTIVITY_PAGE_SIZE, more ? list.cursor : null)}`;
+  const reply = await busy(more ? "activity-more" : "activity-reload", () =>
+    withRefresh(() => callApi("GET", path)));
+  if (load !== list.loads) return;
+  const events = reply.body && reply.body.events;
+  if (reply.status !== 200 || !Array.isArray(events)) {
+    await listRefused("activity-message", "Activity not loaded", reply);
+    return;
+  }
+  if (!more) {
+    $("activity-list").replaceChildren();
+    list.shown.clear();
+  }
+  for (const entry of events) {
+    if (entry && typeof entry.id === "string" && !list.shown.has(entry.id)) {
+      list.shown.add(entry.id);
+      $("activity-list").append(activityRow(entry));
+    }
+  }
+  showPaging(list, events.length ? reply.body.next_cursor : null, events.length,
+    "activity-more", "activity-count", ["event", "events"]);
+}
+
+// After a page: its "More" button shows while the API says there may be more (an empty page
+// says there is none, whatever its cursor), and the count says how many the list shows.
+function showPaging(list, nextCursor, pageLength, moreId, countId, [one, many]) {
+  list.cursor = typeof nextCursor === "string" && nextCursor && pageLength > 0 ? nextCursor : null;
+  $(moreId).hidden = list.cursor === null;
+  const count = list.shown.size;
+  $(countId).textContent = `${count} ${count === 1 ? one : many} shown` +
+    (list.cursor === null ? "." : ", and maybe more: see “More”.");
+}
+
+// A list that the API would not give: a 401 (after the refresh and retry) means the session
+// is over, which the profile then shows; anything else is said in the section's message.
+async function listRefused(messageId, prefix, reply) {
+  if (reply.status === 401) {
+    await showProfile();
+  }
+  // Logged out, the page shows nothing of the session any more.
+  if (!$(messageId).closest(".screen").hidden) {
+    $(messageId).textContent = `${prefix}: ${describe(reply)}`;
+  }
+}
+
+// One session of GET /sessions as an item of the list: the device, "This device" for the
+// caller's own, where and when it signed in, how, and a button that signs it out.
+function sessionItem(session) {
+  const current = session.current === true;
+  const item = document.createElement("li");
+  item.className = current ? "entry current" : "entry";
+  item.dataset.sessionId = session.id;
+  if (current) item.setAttribute("aria-current", "true");
+
+  const title = document.createElement("p");
+  title.className = "entry-title";
+  title.id = `session-item-${++sessionItems}`;
+  const device = document.createElement("strong");
+  device.className = "device";
+  device.textContent = deviceName(session.device);
+  title.append(device);
+  if (current) {
+    const mark = document.createElement("span");
+    mark.className = "this-device";
+    mark.textContent = "This device";
+    title.append(" ", mark);
+  }
+
+  const facts = document.createElement("dl");
+  facts.className = "facts";
+  addFact(facts, "ip", "IP address", textOr(session.ip_address, "unknown"));
+  addFact(facts, "started", "Signed in", timeElement(session.started_at));
+  addFact(facts, "refreshed", "Last refreshed", session.last_refreshed_at == null
+    ? "not yet" : timeElement(session.last_refreshed_at));
+  addFact(facts, "amr", "Signed in with", signInMethod(session.amr));
+
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "sign-out";
+  button.textContent = current ? "Sign out this device" : "Sign out";
+  // Its accessible name is the action; the device is its description.
+  button.setAttribute("aria-describedby", title.id);
+  button.addEventListener("click", () => signOutSession(session, button));
+
+  item.append(title, facts, button);
+  return item;
+}
+
+// A term and its value (a string or a node) in `list`; `name` becomes the pair's class.
+function addFact(list, name, term, value) {
+  const wrapper = document.createElement("div");
+  wrapper.className = `fact-${name}`;
+  const dt = document.createElement("dt");
+  dt.textContent = term;
+  const dd = document.createElement("dd");
+  dd.append(value);
+  wrapper.append(dt, dd);
+  list.append(wrapper);
+}
+
+// DELETE /sessions/{id}. The caller's own session is a logout: its tokens are refused from
+// now on, but the browser still holds their cookies, which only the API can clear (HttpOnly):
+// POST /logout does, and answers 200 for a session that has ended already.
+async function signOutSession(session, button) {
+  $("sessions-message").textContent = "";
+  const path = `/sessions/${encodeURIComponent(session.id)}`;
+  const reply = await busy(button, () => withRefresh(() =>
+    callApi("DELETE", path, { csrfCookie: "csrf_access_token" })));
+  if (reply.status === 204 && session.current === true) {
+    await logOut();
+    return;
+  }
+  if (reply.status === 204) {
+    $("sessions-message").textContent = `Signed out: ${deviceName(session.device)}.`;
+  } else if (reply.status === 404) {
+    // Ended meanwhile (elsewhere, by an operator, by its own logout): the list was old.
+    $("sessions-message").textContent = "That session had ended already.";
+  } else {
+    await listRefused("sessions-message", "Not signed out", reply);
+    return;
+  }
+  await Promise.all([loadSessions(), loadActivity()]);
+}
+
+// POST /logout?scope=others: every session of the user but this one ends.
+async function signOutOthers() {
+  $("sessions-message").textContent = "";
+  const reply = await busy("sessions-others", () => withRefresh(() =>
+    callApi("POST", "/logout?scope=others", { csrfCookie: "csrf_access_token" })));
+  if (reply.status !== 200) {
+    await listRefused("sessions-message", "Not signed out", reply);
+    return;
+  }
+  $("sessions-message").textContent = "Signed out everywhere else: this session goes on.";
+  await Promise.all([loadSessions(), loadActivity()]);
+}
+
+// One entry of GET /account/activity as a row of the table.
+function activityRow(entry) {
+  const row = document.createElement("tr");
+  row.dataset.eventId = entry.id;
+  const cell = (name, ...content) => {
+    const td = document.createElement("td");
+    td.className = name;
+    td.append(...content);
+    row.append(td);
+    return td;
+  };
+  cell("when", timeElement(entry.at));
+  cell("event", ...labelled(ACTIVITY_EVENTS, entry.event));
+  const outcome = cell("outcome", ...labelled(ACTIVITY_OUTCOMES, entry.outcome));
+  // A class of the page's own for the colour, never one the API names.
+  if (Object.hasOwn(ACTIVITY_OUTCOMES, entry.outcome)) {
+    outcome.classList.add(`outcome-${entry.outcome}`);
+  }
+  cell("detail", ...(entry.detail == null ? ["—"] : labelled(ACTIVITY_DETAILS, entry.detail)));
+  cell("ip", textOr(entry.ip_address, "unknown"));
+  cell("device", deviceName(entry.device));
+  return row;
+}
+
+// What the activity log's names mean, for a person. A name not here shows as it came.
+const ACTIVITY_EVENTS = {
+  login: "Log in",
+  login_second_factor: "Second step of a login",
+  refresh: "Session refreshed",
+  logout: "Log out",
+  session_ended: "Session signed out",
+  sessions_ended: "Every session signed out",
+  password_changed: "Password changed",
+  password_reset: "Password reset",
+  signup_confirmed: "Address confirmed",
+  mfa_enabled: "Two-factor turned on",
+  mfa_disabled: "Two-factor turned off",
+  recovery_codes_replaced: "New recovery codes",
+  account_changed: "Account changed",
+};
+const ACTIVITY_OUTCOMES = {
+  success: "Success",
+  failure: "Failed",
+  blocked: "Blocked",
+};
+const ACTIVITY_DETAILS = {
+  wrong_password: "wrong password",
+  email_not_confirmed: "address not confirmed",
+  too_many_attempts: "too many attempts",
+  second_factor_required: "second factor asked for",
+  wrong_code: "wrong code",
+  recovery_code: "with a recovery code",
+  reuse_detected: "a used refresh token came back: its session was ended",
+  local: "this session",
+  others: "every other session",
+  global: "every session",
+  by_user: "by you",
+  by_operator: "by an operator",
+  disabled: "disabled by an operator",
+  enabled: "enabled by an operator",
+  password_set: "password set by an operator",
+  mfa_reset: "two-factor reset by an operator",
+};
+
+// A name of the API as its meaning and, beside it, the name itself: [text, <code>].
+function labelled(meanings, name) {
+  const raw = textOr(name, "?");
+  const code = document.createElement("code");
+  code.className = "raw";
+  code.textContent = raw;
+  const meaning = Object.hasOwn(meanings, raw) ? meanings[raw] : null;
+  return meaning === null ? [code] : [`${meaning} `, code];
+}
+
+// "Firefox 133 on Linux" from the API's {"browser", "os"}.
+function deviceName(device) {
+  const part = (value) => textOr(value, "Unknown");
+  const browser = part(device && device.browser);
+  const os = part(device && device.os);
+  return browser === "Unknown" && os === "Unknown" ? "Unknown device" : `${browser} on ${os}`;
+}
+
+// How a session signed in, from its `amr` (RFC 8176's names), and the names themselves.
+function signInMethod(amr) {
+  const methods = Array.isArray(amr) ? amr.filter((method) => typeof method === "string") : [];
+  const names = methods.length ? ` (${methods.join(" ")})` : "";
+  if (methods.includes("otp")) return `password and an authenticator app's code${names}`;
+  if (methods.includes("mfa")) return `password and a recovery code${names}`;
+  if (methods.includes("pwd")) return `password${names}`;
+  return methods.length ? methods.join(" ") : "unknown";
+}
+
+// A <time> of an RFC 3339 instant, in the reader's own time zone; an instant the browser
+// cannot read shows as it came.
+function timeElement(instant) {
+  const element = document.createElement("time");
+  const when = typeof instant === "string" ? new Date(instant) : null;
+  if (when === null || Number.isNaN(when.getTime())) {
+    element.textContent = textOr(instant, "unknown");
+    return element;
+  }
+  element.dateTime = when.toISOString();
+  element.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return element;
+}
+
+// `value` when it is a non-empty string, else `otherwise`.
+function textOr(value, otherwise) {
+  return typeof value === "string" && value.trim() !== "" ? value : otherwise;
+}
+
+// At logout: nothing of the user's sessions or activity stays, and answers on their way are
+// dropped (each list's load count moves on).
+function forgetSessionsAndActivity() {
+  for (const [list, listId, moreId, countId, messageId] of [
+    [sessionsList, "sessions-list", "sessions-more", "sessions-count", "sessions-message"],
+    [activityList, "activity-list", "activity-more", "activity-count", "activity-message"],
+  ]) {
+    list.loads += 1;
+    list.cursor = null;
+    list.shown.clear();
+    $(listId).replaceChildren();
+    $(moreId).hidden = true;
+    $(countId).textContent = "";
+    $(messageId).textContent = "";
+  }
+}
+
 // --- Showing it ---------------------------------------------------------------------------
 
 let reloadTimer = null;
@@ -638,8 +971,12 @@ function showLoggedIn(profile, mfaCurrent = true) {
   // The next login, after a logout, is most likely this user's.
   $("username").value = profile.logged_in_as;
   if ($("session").hidden) {
-    showScreen("session", "password-form", "mfa-section");
+    showScreen("session", "password-form", "mfa-section", "sessions-section", "activity-section");
     $("password-message").textContent = "";
+    // Loaded once a login shows them (and at each user's request): not with every reload of
+    // the profile, which would undo "More".
+    loadSessions();
+    loadActivity();
   }
   renderMfa(profile, !mfaCurrent);
   // Reload the profile by itself every few seconds: once the access token has expired, the
@@ -652,6 +989,7 @@ function showLoggedOut(message, kind) {
   clearTimeout(reloadTimer);
   setStatus(message, kind);
   forgetMfa();
+  forgetSessionsAndActivity();
   $("profile").textContent = "";
   $("current-password").value = "";
   $("new-password").value = "";
@@ -713,10 +1051,10 @@ function showFieldErrors(fields, errors) {
   return first !== null;
 }
 
-// Runs `call` with the button (or buttons: an id or a list) disabled: no second request from
-// a second click, nor another request of the same form meanwhile.
+// Runs `call` with the button (or buttons: an id, an element, or a list) disabled: no second
+// request from a second click, nor another request of the same form meanwhile.
 async function busy(buttonIds, call) {
-  const buttons = [].concat(buttonIds).map($);
+  const buttons = [].concat(buttonIds).map((button) => typeof button === "string" ? $(button) : button);
   for (const button of buttons) button.disabled = true;
   try {
     return await call();
@@ -799,6 +1137,17 @@ $("mfa-cancel-button").addEventListener("click", cancelEnrolment);
 $("mfa-codes-done").addEventListener("click", hideRecoveryCodes);
 $("mfa-manage-form").addEventListener("submit", turnOff);
 $("mfa-new-codes-button").addEventListener("click", newRecoveryCodes);
+$("sessions-reload").addEventListener("click", () => {
+  $("sessions-message").textContent = "";
+  loadSessions();
+});
+$("sessions-more").addEventListener("click", () => loadSessions(true));
+$("sessions-others").addEventListener("click", signOutOthers);
+$("activity-reload").addEventListener("click", () => {
+  $("activity-message").textContent = "";
+  loadActivity();
+});
+$("activity-more").addEventListener("click", () => loadActivity(true));
 $("show-signup").addEventListener("click", () => goTo("signup-form"));
 $("show-forgot").addEventListener("click", () => {
   // A name that is an address is most likely the one to reset.

@@ -38,7 +38,20 @@ page can read the API's csrf_* cookies. Then, through the page as a user would:
    code logs in → new recovery codes → off with a code → the password alone logs in again.
    No step waits: each code is of the earliest step the API still takes and has not spent
    (one step of drift either side), so three codes fit in a minute and a half;
-10. the browser's console shows no CORS or Content-Security-Policy error.
+10. where you're signed in, and the activity log, against a third server, as cosmo beside
+   devices that log in from here (HTTP with their own User-Agent, their cookies kept): a wrong
+   password, then a login through the page lists this device alone (its IP, start, "not yet"
+   refreshed, signed in with a password) → two more logins (Firefox on Linux; an iPhone, which
+   refreshes) → "Reload sessions" lists three, exactly one "This device", each as GET /sessions
+   says → DELETE /sessions/{id} and POST /logout?scope=others without X-CSRF-TOKEN are refused
+   → "Sign out" on Firefox's: two listed, its refresh token `401 Token has been revoked`, the
+   iPhone's still good, a second DELETE 404 → a login whose User-Agent is markup (`<img
+   src=x onerror=alert(1)>`) shows as the API's text: no element made, no alert → six sessions,
+   five a page: "More sessions" shows the sixth → "Sign out everywhere else": this device alone,
+   every other refresh token revoked, the page still logged in → the activity list, paged with
+   "More activity", shows the story's events in order with their outcome, detail and device, as
+   GET /account/activity says → "Sign out this device" logs out and clears every cookie;
+11. the browser's console shows no CORS or Content-Security-Policy error.
 
 Prints each failure, then 'browser: N passed, M failed'; exits non-zero on any failure. A
 failed run saves screenshots, the page's HTML, the browser's console, the servers' and
@@ -60,6 +73,7 @@ import tempfile
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -90,6 +104,16 @@ JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # A TOTP step, in seconds (RFC 6238's default, which the API uses).
 TOTP_STEP = 30
 RECOVERY_CODE = re.compile(r"^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$")
+# The page's page sizes (app.js SESSIONS_PAGE_SIZE, ACTIVITY_PAGE_SIZE).
+SESSIONS_PAGE, ACTIVITY_PAGE = 5, 10
+# The other devices' User-Agent headers; the last is markup that must stay text on the page.
+FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+                  "Gecko) Chrome/131.0.0.0 Safari/537.36")
+HOSTILE_MARKUP = "<img src=x onerror=alert(1)>"
+HOSTILE_USER_AGENT = f"{HOSTILE_MARKUP}/1.0 ({HOSTILE_MARKUP}) Firefox/{HOSTILE_MARKUP}"
 
 passed, failures = 0, []
 
@@ -961,6 +985,491 @@ class MfaRun(AccountRun):
         self.log_in()
 
 
+class Device:
+    """A client elsewhere signed in as the user: HTTP from here, not the page, with a
+    User-Agent of its own. It keeps the cookies the API sets and sends their values as a Cookie
+    header (a cookie jar would keep the Secure ones from plain HTTP), the CSRF value beside."""
+
+    def __init__(self, server, user_agent):
+        self.server = server
+        self.user_agent = user_agent
+        self.cookies = {}
+        self.session_id = None
+
+    def send(self, method, path, cookie=None, csrf=None, body=None):
+        """(status, JSON body or None); takes the Set-Cookies of the answer."""
+        headers = {"User-Agent": self.user_agent}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if cookie is not None:
+            headers["Cookie"] = f"{cookie}={self.cookies[cookie]}"
+        if csrf is not None:
+            headers["X-CSRF-TOKEN"] = self.cookies[csrf]
+        request = urllib.request.Request(
+            self.server.api + path, method=method, headers=headers,
+            data=None if body is None else json.dumps(body).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer_headers, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer_headers, raw = error.code, error.headers, error.read()
+        for header in answer_headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if value:
+                self.cookies[name.strip()] = value
+            else:
+                self.cookies.pop(name.strip(), None)
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def log_in(self):
+        reply = self.send("POST", "/login", body={"username": USERNAME, "password": PASSWORD})
+        if reply[0] != 200 or "access_token_cookie" not in self.cookies:
+            raise Failure(f"POST /login as {self.user_agent!r}: {reply}")
+        self.session_id = jwt_payload(self.cookies["access_token_cookie"])["sid"]
+        return self
+
+    def refresh(self):
+        return self.send("POST", "/refresh", cookie="refresh_token_cookie",
+                         csrf="csrf_refresh_token")
+
+    def sessions(self):
+        """Every page of GET /sessions, as this device's access token sees them."""
+        found, cursor = [], None
+        while True:
+            query = urllib.parse.urlencode({"limit": 100, **({"cursor": cursor} if cursor else {})})
+            status, body = self.send("GET", f"/sessions?{query}", cookie="access_token_cookie")
+            if status != 200:
+                raise Failure(f"GET /sessions as {self.user_agent!r}: {status} {body}")
+            found += body["sessions"]
+            cursor = body.get("next_cursor")
+            if not cursor or not body["sessions"]:
+                return found
+
+
+def device_name(device):
+    """The page's words for the API's {"browser", "os"} (app.js, deviceName)."""
+    browser = device.get("browser") or "Unknown"
+    os_name = device.get("os") or "Unknown"
+    if browser == "Unknown" and os_name == "Unknown":
+        return "Unknown device"
+    return f"{browser} on {os_name}"
+
+
+class SessionsRun(AccountRun):
+    """Where you're signed in, and the activity log, through the page against a third server
+    (access tokens of the default lifetime: no refresh of its own muddles the log), as cosmo,
+    beside other devices signed in as cosmo from here (`Device`)."""
+
+    def __init__(self, run, server):
+        super().__init__(run, server, mail_dir=None)
+        self.devices = {}
+        self.device_names = {}
+        self.page_session = None
+        self.more_clicks = 0
+
+    # --- Reading the page -------------------------------------------------------------
+
+    def session_items(self):
+        """What the page's list shows of each session, top to bottom."""
+        return self.driver.execute_script("""
+            const text = (item, selector) => {
+                const found = item.querySelector(selector);
+                return found ? found.textContent : null;
+            };
+            return Array.from(document.querySelectorAll("#sessions-list > li"), item => ({
+                id: item.dataset.sessionId,
+                device: text(item, ".device"),
+                thisDevice: text(item, ".this-device"),
+                ariaCurrent: item.getAttribute("aria-current"),
+                ip: text(item, ".fact-ip dd"),
+                started: (item.querySelector(".fact-started time") || {}).dateTime || null,
+                refreshed: (item.querySelector(".fact-refreshed time") || {}).dateTime || null,
+                refreshedText: text(item, ".fact-refreshed dd"),
+                amr: text(item, ".fact-amr dd"),
+                button: text(item, "button.sign-out"),
+                describedBy: (document.getElementById(
+                    item.querySelector("button.sign-out").getAttribute("aria-describedby"))
+                    || {}).textContent || null,
+            }));""")
+
+    def activity_rows(self):
+        return self.driver.execute_script("""
+            const raw = (row, name) => {
+                const code = row.querySelector(`td.${name} code.raw`);
+                return code ? code.textContent : null;
+            };
+            return Array.from(document.querySelectorAll("#activity-list > tr"), row => ({
+                id: row.dataset.eventId,
+                at: (row.querySelector("td.when time") || {}).dateTime || null,
+                event: raw(row, "event"),
+                outcome: raw(row, "outcome"),
+                detail: raw(row, "detail"),
+                detailText: row.querySelector("td.detail").textContent,
+                ip: row.querySelector("td.ip").textContent,
+                device: row.querySelector("td.device").textContent,
+            }));""")
+
+    def session_button(self, session_id):
+        button = self.driver.execute_script("""
+            const item = Array.from(document.querySelectorAll("#sessions-list > li"))
+                .find(item => item.dataset.sessionId === arguments[0]);
+            return item ? item.querySelector("button.sign-out") : null;""", session_id)
+        if button is None:
+            raise Failure(f"no item of session {session_id} in the list: {self.session_items()}")
+        return button
+
+    def answers(self, request):
+        """How many answers to `request` ("GET /sessions?limit=5") the page's log shows: the
+        same line again only counts up (×2), so lines alone would miss a repeat."""
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll("#log li"))
+                .filter(li => li.dataset.line.startsWith(arguments[0] + " "))
+                .reduce((sum, li) => sum + Number(li.dataset.count), 0);""", request)
+
+    def reload_sessions(self, wanted_count):
+        """Clicks "Reload sessions"; the items once the answer shows `wanted_count` of them."""
+        request = f"GET /sessions?limit={SESSIONS_PAGE}"
+        before = self.answers(request)
+        self.click("sessions-reload")
+        self.wait_for(f"the list of {wanted_count} sessions after a reload",
+                      lambda: self.answers(request) > before
+                      and len(self.session_items()) == wanted_count)
+        return self.session_items()
+
+    def page_cookie_session(self):
+        return jwt_payload(self.browser_cookies()["access_token_cookie"]["value"])["sid"]
+
+    def log_in_from(self, name, user_agent):
+        """Logs in from a new device; keeps the page's words for it, from what GET /sessions
+        says of its own session."""
+        device = Device(self.server, user_agent).log_in()
+        self.devices[name] = device
+        own = [session for session in device.sessions() if session["id"] == device.session_id]
+        if len(own) != 1 or own[0].get("current") is not True:
+            raise Failure(f"GET /sessions as {user_agent!r} lists its own session as {own}")
+        self.device_names[name] = device_name(own[0]["device"])
+        return device
+
+    def revoked(self, *names):
+        """Each named device's refresh answered 401 Token has been revoked, or a Failure."""
+        replies = {name: self.devices[name].refresh() for name in names}
+        wanted = (401, {"msg": "Token has been revoked"})
+        wrong = {name: reply for name, reply in replies.items() if reply != wanted}
+        if wrong:
+            raise Failure(f"refreshes that should be refused with {wanted}: {wrong}")
+
+    def items_match_the_api(self, items):
+        """The page shows exactly what GET /sessions answers: the same sessions in the same
+        order, each value as the API's text."""
+        listed = self.api_sessions()
+        shown = [(item["id"], item["device"], item["ip"], item["thisDevice"] is not None)
+                 for item in items]
+        wanted = [(session["id"], device_name(session["device"]), session["ip_address"],
+                   session["id"] == self.page_session) for session in listed]
+        if shown != wanted:
+            raise Failure(f"the page shows {shown}; GET /sessions answers {wanted}")
+
+    def api_sessions(self):
+        """GET /sessions from the page's own cookies (a fetch of its own, outside the page's
+        code), every page."""
+        found, path = [], "/sessions?limit=100"
+        while True:
+            status, body = self.page_fetch("GET", path)
+            if status != 200:
+                raise Failure(f"GET {path} with the page's cookies: {status} {body}")
+            found += body["sessions"]
+            if not body.get("next_cursor") or not body["sessions"]:
+                return found
+            path = "/sessions?" + urllib.parse.urlencode({"limit": 100, "cursor": body["next_cursor"]})
+
+    def no_markup_injected(self):
+        from selenium.common.exceptions import NoAlertPresentException
+        try:
+            alert = self.driver.switch_to.alert
+            text = alert.text
+            alert.dismiss()
+            raise Failure(f"an alert opened: {text!r}")
+        except NoAlertPresentException:
+            pass
+        found = self.driver.execute_script("""
+            const tags = (selector) => Array.from(document.querySelectorAll(selector),
+                element => element.localName);
+            return {
+                img: document.querySelectorAll("img, script:not([src]), iframe, object, embed").length,
+                sessions: tags("#sessions-list *"),
+                activity: tags("#activity-list *"),
+                handlers: Array.from(document.querySelectorAll("#sessions-list *, #activity-list *"))
+                    .flatMap(element => element.getAttributeNames())
+                    .filter(name => name.startsWith("on")),
+            };""")
+        allowed_sessions = {"li", "p", "strong", "span", "dl", "div", "dt", "dd", "time", "button"}
+        allowed_activity = {"tr", "td", "time", "code"}
+        problems = []
+        if found["img"]:
+            problems.append(f"{found['img']} img/script/iframe element(s) in the page")
+        if set(found["sessions"]) - allowed_sessions:
+            problems.append(f"the sessions list holds {sorted(set(found['sessions']) - allowed_sessions)}")
+        if set(found["activity"]) - allowed_activity:
+            problems.append(f"the activity list holds {sorted(set(found['activity']) - allowed_activity)}")
+        if found["handlers"]:
+            problems.append(f"event handler attributes {found['handlers']}")
+        if problems:
+            raise Failure("; ".join(problems))
+
+    # --- The checks ---------------------------------------------------------------------
+
+    def page_login_lists_one_session(self):
+        self.open_page()
+        self.fill({"username": USERNAME, "password": "not-the-password"})
+        self.click("login-button")
+        self.wait_for("'Login failed: Bad username or password'",
+                      lambda: self.status() == "Login failed: Bad username or password")
+        self.log_in()
+        self.page_session = self.page_cookie_session()
+        self.wait_for("the sessions list: this device alone",
+                      lambda: len(self.session_items()) == 1)
+        item = self.session_items()[0]
+        wanted = {"id": self.page_session, "thisDevice": "This device", "ariaCurrent": "true",
+                  "ip": "127.0.0.1", "refreshed": None, "refreshedText": "not yet",
+                  "amr": "password (pwd)", "button": "Sign out this device"}
+        seen = {key: item[key] for key in wanted}
+        if seen != wanted:
+            raise Failure(f"the item shows {seen}, wanted {wanted}")
+        if not item["started"] or not item["describedBy"] or item["device"] not in item["describedBy"]:
+            raise Failure(f"the item's start, or its button's description: {item}")
+        self.device_names["page"] = item["device"]
+        self.items_match_the_api(self.session_items())
+        if not self.shown("activity-section"):
+            raise Failure("no activity section beside the sessions")
+
+    def other_devices_listed(self):
+        self.log_in_from("firefox", FIREFOX_LINUX)
+        self.log_in_from("iphone", SAFARI_IPHONE)
+        refreshed = self.devices["iphone"].refresh()
+        if refreshed != (200, {"msg": "Token refreshed"}):
+            raise Failure(f"the iPhone's POST /refresh: {refreshed}")
+        items = self.reload_sessions(3)
+        ids = {item["id"] for item in items}
+        wanted_ids = {self.page_session, self.devices["firefox"].session_id,
+                      self.devices["iphone"].session_id}
+        if ids != wanted_ids:
+            raise Failure(f"the page lists sessions {ids}, wanted {wanted_ids}")
+        marked = [item["id"] for item in items if item["thisDevice"] or item["ariaCurrent"]]
+        if marked != [self.page_session]:
+            raise Failure(f"marked as this device: {marked}, wanted only {self.page_session}")
+        by_id = {item["id"]: item for item in items}
+        iphone, firefox = by_id[self.devices["iphone"].session_id], by_id[self.devices["firefox"].session_id]
+        if not iphone["refreshed"] or firefox["refreshedText"] != "not yet":
+            raise Failure(f"last refreshed: the iPhone's {iphone}, Firefox's {firefox}")
+        if [item["button"] for item in items].count("Sign out") != 2:
+            raise Failure(f"the buttons: {[item['button'] for item in items]}")
+        starts = [item["started"] for item in items]
+        if starts != sorted(starts, reverse=True):
+            raise Failure(f"not newest first: {starts}")
+        self.items_match_the_api(items)
+        if not firefox["device"].startswith("Firefox"):
+            raise Failure(f"Firefox on Linux shows as {firefox['device']!r}")
+
+    def delete_needs_csrf(self):
+        target = self.devices["firefox"].session_id
+        missing = self.page_fetch("DELETE", f"/sessions/{target}")
+        if missing != (401, {"msg": "Missing CSRF token"}):
+            raise Failure(f"DELETE /sessions/{{id}} without X-CSRF-TOKEN: {missing}")
+        others = self.page_fetch("POST", "/logout?scope=others")
+        if others != (401, {"msg": "Missing CSRF token"}):
+            raise Failure(f"POST /logout?scope=others without X-CSRF-TOKEN: {others}")
+        if len(self.api_sessions()) != 3:
+            raise Failure(f"a request without X-CSRF-TOKEN ended a session: {self.api_sessions()}")
+
+    def sign_out_one_other(self):
+        target = self.devices["firefox"].session_id
+        start = len(self.log_lines())
+        self.session_button(target).click()
+        self.wait_for("the list without the signed-out session",
+                      lambda: len(self.session_items()) == 2
+                      and self.text("sessions-message").startswith("Signed out: "),
+                      failed=lambda: self.text("sessions-message").startswith("Not signed out"))
+        if f"DELETE /sessions/{target} → 204" not in self.log_lines()[start:]:
+            raise Failure(f"the requests: {self.log_lines()[start:]}")
+        ids = {item["id"] for item in self.session_items()}
+        if ids != {self.page_session, self.devices["iphone"].session_id}:
+            raise Failure(f"the list after signing Firefox out: {self.session_items()}")
+        self.revoked("firefox")
+        alive = self.devices["iphone"].refresh()
+        if alive[0] != 200:
+            raise Failure(f"the iPhone's refresh after Firefox was signed out: {alive}")
+        if self.status() != f"Logged in as {USERNAME}":
+            raise Failure(f"status: {self.status()!r}")
+        again = self.page_fetch("DELETE", f"/sessions/{target}",
+                                {"X-CSRF-TOKEN": self.browser_cookies()["csrf_access_token"]["value"]})
+        if again != (404, {"msg": "Session not found"}):
+            raise Failure(f"DELETE of the session ended already: {again}")
+
+    def hostile_user_agent_shown_as_text(self):
+        hostile = self.log_in_from("hostile", HOSTILE_USER_AGENT)
+        items = self.reload_sessions(3)
+        item = next((item for item in items if item["id"] == hostile.session_id), None)
+        listed = next(session for session in hostile.sessions() if session["id"] == hostile.session_id)
+        if item is None or item["device"] != device_name(listed["device"]):
+            raise Failure(f"the hostile login shows as {item}; the API says {listed['device']}")
+        self.items_match_the_api(items)
+        self.no_markup_injected()
+
+    def renderers_keep_markup_as_text(self):
+        # The API shows nothing of a user agent but a known product's name and version digits
+        # (auth-devices), so markup never reaches the page through it. The page must not
+        # depend on that: its own items, made from values that are all markup, hold them as
+        # text. Made apart from the document; an <img> made from markup would still load, and
+        # its onerror run, there.
+        made = self.driver.execute_script("""
+            const hostile = arguments[0];
+            const item = sessionItem({
+                id: hostile, started_at: hostile, last_refreshed_at: hostile,
+                ip_address: hostile, device: {browser: hostile, os: hostile},
+                amr: [hostile], current: true,
+            });
+            const table = document.createElement("table");
+            const body = document.createElement("tbody");
+            body.append(activityRow({
+                id: hostile, event: hostile, outcome: hostile, detail: hostile, at: hostile,
+                ip_address: hostile, device: {browser: hostile, os: hostile},
+                session_id: hostile,
+            }));
+            table.append(body);
+            const elements = (root) => Array.from(root.querySelectorAll("*"), e => e.localName);
+            return {
+                item: elements(item), row: elements(table),
+                itemText: item.textContent, rowText: table.textContent,
+                itemId: item.dataset.sessionId,
+            };""", HOSTILE_MARKUP)
+        problems = []
+        if "img" in made["item"] + made["row"]:
+            problems.append(f"elements made: {made['item']}, {made['row']}")
+        for part in ("itemText", "rowText"):
+            if made[part].count(HOSTILE_MARKUP) < 4:
+                problems.append(f"{part} does not hold the markup as text: {made[part]!r}")
+        if made["itemId"] != HOSTILE_MARKUP:
+            problems.append(f"the item's data-session-id is {made['itemId']!r}")
+        if problems:
+            raise Failure("; ".join(problems))
+        self.no_markup_injected()
+
+    def sessions_paged(self):
+        for name in ("tablet", "laptop", "phone"):
+            self.log_in_from(name, CHROME_WINDOWS)
+        first_page = [item["id"] for item in self.reload_sessions(SESSIONS_PAGE)]
+        if not self.shown("sessions-more"):
+            raise Failure(f"5 of 6 sessions shown, and no 'More sessions': {self.text('sessions-count')!r}")
+        start = len(self.log_lines())
+        self.click("sessions-more")
+        self.wait_for("the sixth session under the first five",
+                      lambda: len(self.session_items()) == 6 and not self.shown("sessions-more"))
+        more = f"GET /sessions?limit={SESSIONS_PAGE}&cursor="
+        if not any(line.startswith(more) for line in self.log_lines()[start:]):
+            raise Failure(f"the requests of 'More': {self.log_lines()[start:]}")
+        items = self.session_items()
+        if [item["id"] for item in items[:SESSIONS_PAGE]] != first_page:
+            raise Failure(f"'More' changed the first page: {first_page}, then {items}")
+        self.items_match_the_api(items)
+        if self.text("sessions-count") != "6 sessions shown.":
+            raise Failure(f"the count says {self.text('sessions-count')!r}")
+
+    def sign_out_everywhere_else(self):
+        start = len(self.log_lines())
+        self.click("sessions-others")
+        self.wait_for("this device alone in the list",
+                      lambda: len(self.session_items()) == 1
+                      and self.text("sessions-message")
+                      == "Signed out everywhere else: this session goes on.",
+                      failed=lambda: self.text("sessions-message").startswith("Not signed out"))
+        if "POST /logout?scope=others → 200 (Successfully logged out)" not in self.log_lines()[start:]:
+            raise Failure(f"the requests: {self.log_lines()[start:]}")
+        item = self.session_items()[0]
+        if item["id"] != self.page_session or item["thisDevice"] != "This device":
+            raise Failure(f"the one left: {item}")
+        self.revoked("iphone", "hostile", "tablet", "laptop", "phone")
+        held = set(self.browser_cookies()) & (TOKEN_COOKIES | CSRF_COOKIES)
+        if held != TOKEN_COOKIES | CSRF_COOKIES:
+            raise Failure(f"the page's cookies after 'everywhere else': {sorted(held)}")
+        start = len(self.log_lines())
+        self.click("reload-button")
+        self.wait_for("the profile loaded again",
+                      lambda: "GET /profile → 200" in self.log_lines()[start:],
+                      failed=lambda: self.status() != f"Logged in as {USERNAME}")
+
+    def activity_tells_the_story(self):
+        wanted = [  # oldest first: (event, outcome, detail, who)
+            ("login", "failure", "wrong_password", "page"),
+            ("login", "success", None, "page"),
+            ("login", "success", None, "firefox"),
+            ("login", "success", None, "iphone"),
+            ("refresh", "success", None, "iphone"),
+            ("session_ended", "success", "by_user", "page"),
+            ("login", "success", None, "hostile"),
+            ("login", "success", None, "tablet"),
+            ("logout", "success", "others", "page"),
+        ]
+        devices = self.device_names
+
+        def story_in(rows):
+            story = iter(reversed(rows))
+            return all(any((row["event"], row["outcome"], row["detail"]) == step[:3]
+                           and row["device"] == devices[step[3]] for row in story)
+                       for step in wanted)
+
+        def all_pages():
+            request = f"GET /account/activity?limit={ACTIVITY_PAGE}"
+            before = self.answers(request)
+            self.click("activity-reload")
+            self.wait_for("the first page of activity",
+                          lambda: self.answers(request) > before and self.activity_rows())
+            while self.shown("activity-more"):
+                before = len(self.activity_rows())
+                self.click("activity-more")
+                self.more_clicks += 1
+                self.wait_for("the next page of activity",
+                              lambda: len(self.activity_rows()) > before
+                              or not self.shown("activity-more"))
+            return story_in(self.activity_rows())
+
+        # The log is written without waiting: an entry may land a moment after its answer.
+        self.wait_for("the story's events in the activity list, in order", all_pages, timeout=20)
+        rows = self.activity_rows()
+        if self.more_clicks < 1 or len(rows) <= ACTIVITY_PAGE:
+            raise Failure(f"{len(rows)} events, 'More activity' clicked {self.more_clicks} times")
+        times = [row["at"] for row in rows]
+        if times != sorted(times, reverse=True):
+            raise Failure(f"not newest first: {times}")
+        status, body = self.page_fetch("GET", "/account/activity?limit=100")
+        if status != 200 or [event["id"] for event in body["events"]] != [row["id"] for row in rows]:
+            raise Failure(f"the page shows {[row['id'] for row in rows]}; the API: {status} {body}")
+        ended = next(row for row in rows if row["event"] == "session_ended")
+        if ended["detailText"] != "by you by_user" or ended["ip"] != "127.0.0.1":
+            raise Failure(f"the session_ended row: {ended}")
+        self.no_markup_injected()
+
+    def sign_out_this_device(self):
+        start = len(self.log_lines())
+        self.session_button(self.page_session).click()
+        self.wait_for("the page to say it is logged out",
+                      lambda: self.status() == "You are logged out")
+        lines = self.log_lines()[start:]
+        for wanted in (f"DELETE /sessions/{self.page_session} → 204",
+                       "POST /logout → 200 (Successfully logged out)"):
+            if wanted not in lines:
+                raise Failure(f"no {wanted!r} in the requests: {lines}")
+        left = sorted(set(self.browser_cookies()) & (TOKEN_COOKIES | CSRF_COOKIES))
+        if left:
+            raise Failure(f"the browser still holds {left}")
+        if self.shown("sessions-section") or self.shown("activity-section") \
+                or self.session_items() or self.activity_rows():
+            raise Failure("the sessions or the activity still show once logged out")
+
+
 def pyotp_totp(secret):
     import pyotp
     return pyotp.TOTP(secret)
@@ -1075,6 +1584,33 @@ def mfa_steps(mfa):
     ]
 
 
+def sessions_steps(sessions):
+    """Where you're signed in, and the activity log, through the page: (name, step, needed
+    later)."""
+    return [
+        ("sessions: a wrong password, then a login through the page: this device listed alone",
+         sessions.page_login_lists_one_session, True),
+        ("sessions: two more logins from other devices: three listed, exactly one this device, "
+         "as GET /sessions says", sessions.other_devices_listed, True),
+        ("sessions: DELETE /sessions/{id} and POST /logout?scope=others need X-CSRF-TOKEN",
+         sessions.delete_needs_csrf, False),
+        ("sessions: 'Sign out' of another device: two listed, its refresh token revoked",
+         sessions.sign_out_one_other, True),
+        ("sessions: a User-Agent of markup shows as the API's text: no element, no alert",
+         sessions.hostile_user_agent_shown_as_text, True),
+        ("sessions, activity: the page's items hold markup from the API as text",
+         sessions.renderers_keep_markup_as_text, False),
+        ("sessions: six sessions, five a page: 'More sessions' shows the sixth",
+         sessions.sessions_paged, True),
+        ("sessions: 'Sign out everywhere else': this device alone, every other refresh token "
+         "revoked, the page still logged in", sessions.sign_out_everywhere_else, True),
+        ("activity: the story's events in order, paged, as GET /account/activity says",
+         sessions.activity_tells_the_story, False),
+        ("sessions: 'Sign out this device': logged out, every cookie cleared",
+         sessions.sign_out_this_device, False),
+    ]
+
+
 def run_steps(run, steps):
     """Each step a check; after a failed one that later ones need, those fail as not run."""
     for index, (name, step, needed_later) in enumerate(steps):
@@ -1091,7 +1627,7 @@ def run_steps(run, steps):
                 return
 
 
-def run_checks(run, accounts, mfa):
+def run_checks(run, accounts, mfa, sessions):
     run_steps(run, cookie_steps(run))
     # Both servers set their cookies on `localhost` (cookies ignore ports): none of the first
     # flow's go to the second server.
@@ -1100,6 +1636,8 @@ def run_checks(run, accounts, mfa):
     # Whatever the account screens left, the second factor starts logged out.
     run.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     run_steps(mfa, mfa_steps(mfa))
+    run.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    run_steps(sessions, sessions_steps(sessions))
     run_steps(run, [("the console shows no CORS, CSP or script error", run.console_clean, False)])
 
 
@@ -1113,7 +1651,7 @@ def main():
     driver_log = artifacts / "chromedriver.log"
     started = time.monotonic()
     mail_dir = artifacts / "mail"
-    server = accounts_server = driver = run = None
+    server = accounts_server = sessions_server = driver = run = None
     try:
         for path, what in ((LOCAL_API_BIN, "cargo build -p local-api"),
                            (CHROMIUM, "apt-get install chromium"),
@@ -1122,13 +1660,15 @@ def main():
                 raise Failure(f"{path} is missing: {what}")
         server = Server("the demo page", access_seconds=ACCESS_SECONDS)
         accounts_server = Server("the demo page's accounts", mail_dir=mail_dir)
+        sessions_server = Server("the demo page's sessions")
         driver = start_browser(driver_log)
         print(f"Chromium {driver.capabilities.get('browserVersion')}, page {server.page}, "
               f"API {server.api}, access tokens for {ACCESS_SECONDS} s; accounts: page "
-              f"{accounts_server.page}, API {accounts_server.api}, mail in {mail_dir}")
+              f"{accounts_server.page}, API {accounts_server.api}, mail in {mail_dir}; sessions: "
+              f"page {sessions_server.page}, API {sessions_server.api}")
         run = Run(driver, server, artifacts)
         run_checks(run, AccountRun(run, accounts_server, mail_dir),
-                   MfaRun(run, accounts_server))
+                   MfaRun(run, accounts_server), SessionsRun(run, sessions_server))
     except Exception as error:  # noqa: BLE001 - a run that cannot start is one failure
         detail = str(error) if isinstance(error, Failure) else traceback.format_exc()
         check("start local-api with the demo page, and Chromium", False, detail)
@@ -1143,9 +1683,11 @@ def main():
                 (artifacts / "local-api.log").write_text(server.output())
             if accounts_server is not None:
                 (artifacts / "local-api-accounts.log").write_text(accounts_server.output())
+            if sessions_server is not None:
+                (artifacts / "local-api-sessions.log").write_text(sessions_server.output())
         if driver is not None:
             driver.quit()
-        for running in (server, accounts_server):
+        for running in (server, accounts_server, sessions_server):
             if running is not None:
                 running.stop()
     for failure in failures:
