@@ -22,12 +22,12 @@ use auth_core::{
     activity::{ActivityEvent, detail},
     clock::Clock,
     passwords,
-    sessions::{MAX_PAGE_SIZE, SessionCursor, SessionQuery, SessionStore},
+    sessions::{MAX_PAGE_SIZE, SessionCursor, SessionInfo, SessionQuery, SessionStore},
     settings::{
         ActivitySettings, SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED,
         USERS_TABLE_VAR, activity,
     },
-    store::is_valid_key,
+    store::{StoreError, is_valid_key},
     users::{User, UserStore},
 };
 use auth_dynamodb::{DynamoActivityLog, DynamoSessionStore, DynamoUserStore};
@@ -293,27 +293,10 @@ async fn run(command: Command) -> Result<String, String> {
                 .map_err(|error| error.to_string())?
                 .ok_or_else(|| AdminError::NotFound(username.clone()).to_string())?;
             let store = sessions().await?;
-            let now = Clock::System.unix_secs();
-            let mut lines = Vec::new();
-            let mut after: Option<SessionCursor> = None;
-            loop {
-                let page = store
-                    .list_sessions(&SessionQuery {
-                        username: &username,
-                        // What the user's tokens_valid_after ended is no session of theirs.
-                        not_before: user.tokens_valid_after,
-                        now,
-                        limit: MAX_PAGE_SIZE,
-                        after: after.as_ref(),
-                    })
-                    .await
-                    .map_err(|error| error.to_string())?;
-                lines.extend(page.sessions.iter().map(show::session_line));
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+            let listed = live_sessions(&store, &user, Clock::System.unix_secs())
+                .await
+                .map_err(|error| error.to_string())?;
+            let lines: Vec<String> = listed.iter().map(show::session_line).collect();
             Ok(lines.join("\n"))
         }
         Command::EndSession { username, session } => {
@@ -504,6 +487,42 @@ async fn log_change(
     }
 }
 
+/// Every live session of `user` at `now`, newest first, page after page, as `GET /sessions`
+/// lists them to the user.
+async fn live_sessions(
+    store: &dyn SessionStore,
+    user: &User,
+    now: i64,
+) -> Result<Vec<SessionInfo>, StoreError> {
+    // What the user's tokens_valid_after ended is no session of theirs; but the session a
+    // password change kept began before it and goes on: then every session is read and those
+    // the change ended are left out here, else the operator could not see (nor end) the one
+    // session a password change left signed in.
+    let kept = user.account.kept_session.is_some();
+    let mut listed = Vec::new();
+    let mut after: Option<SessionCursor> = None;
+    loop {
+        let page = store
+            .list_sessions(&SessionQuery {
+                username: &user.username,
+                not_before: user.tokens_valid_after.filter(|_| !kept),
+                now,
+                limit: MAX_PAGE_SIZE,
+                after: after.as_ref(),
+            })
+            .await?;
+        listed.extend(
+            page.sessions
+                .into_iter()
+                .filter(|session| !user.outlived_in(Some(session.started_at), Some(&session.id))),
+        );
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(listed),
+        }
+    }
+}
+
 /// Any username the login schema takes and a DynamoDB key can hold.
 fn check_username(username: String) -> Result<String, String> {
     if !is_valid_key(&username) {
@@ -612,6 +631,45 @@ mod tests {
                 "{command} without a scope"
             );
         }
+    }
+
+    /// A password change keeps the caller's session, begun before the user's
+    /// `tokens_valid_after`: the operator sees it, as its user does, and not the sessions the
+    /// change ended.
+    #[tokio::test]
+    async fn sessions_lists_the_session_a_password_change_kept_and_none_it_ended() {
+        use auth_core::{
+            claims::AuthMethods,
+            sessions::{InMemorySessionStore, SessionStart},
+        };
+        let store = InMemorySessionStore::default();
+        let now = Clock::System.unix_secs();
+        for (session, started_at) in [("ended", now - 20), ("kept", now - 10), ("later", now)] {
+            store
+                .start_session(&SessionStart {
+                    session,
+                    username: "cosmo",
+                    started_at,
+                    refresh_until: now + 3_600,
+                    record_until: now + 7_200,
+                    source_ip: None,
+                    user_agent: None,
+                    methods: AuthMethods::Password,
+                })
+                .await
+                .unwrap();
+        }
+        let mut user = auth_testkit::contract::users::user_named("cosmo");
+        user.tokens_valid_after = Some(now - 5);
+        user.account.kept_session = Some("kept".to_owned());
+        let listed = live_sessions(&store, &user, now).await.unwrap();
+        let ids: Vec<&str> = listed.iter().map(|session| session.id.as_str()).collect();
+        assert_eq!(ids, ["later", "kept"]);
+        // Without a kept session, what the change ended is not listed.
+        user.account.kept_session = None;
+        let listed = live_sessions(&store, &user, now).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, "later");
     }
 
     #[test]

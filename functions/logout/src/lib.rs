@@ -23,12 +23,17 @@
 //! expired, revoked or refused token is answered as there, and ends nothing): an expired
 //! token's holder proves no more than that they once were signed in. An unknown scope is a
 //! `400` before anything is read or revoked.
+//!
+//! A logout goes to its user's activity log when it ends something still in force: a token or
+//! a session revoked or expired already, which a logout answers 200 all the same and anyone
+//! holding an old one may send for ever, is read first (one batch a token) and not logged.
 
 use auth_core::{
     AppState,
     activity::{ActivityEvent, ActivityOutcome},
     claims::TokenKind,
     logout_schema::{self, LogoutScope},
+    lookup::{TokenQuery, TokenRecords},
     metrics::Event,
     sessions::{MAX_PAGE_SIZE, SessionQuery},
     settings::browser::{BrowserSettings, TokenLocation},
@@ -48,7 +53,11 @@ use auth_http::{
     presented::{NoToken, NotPresented, no_token},
     query, respond,
 };
-use futures_util::{StreamExt, future::try_join_all, stream};
+use futures_util::{
+    StreamExt,
+    future::{join_all, try_join_all},
+    stream,
+};
 use lambda_http::{
     Body, Error, Request, Response,
     http::{StatusCode, header::AUTHORIZATION},
@@ -149,6 +158,15 @@ async fn end_what_the_request_holds(
             }
         }
     }
+    // Which of the tokens still had something to end, read before anything is revoked. A
+    // token that is revoked or expired already is answered 200 all the same (RFC 7009), and
+    // anyone who holds an old one may send it again and again: a logout is written to its
+    // user's log only when it ends something live, else each replay would add an entry, with
+    // no end. `others` and `global` refuse a token that is not live (`sessions_beyond`).
+    let live = match scope {
+        LogoutScope::Local => still_live(state, &checked).await,
+        LogoutScope::Others | LogoutScope::Global => vec![true; checked.len()],
+    };
     // Read in full before anything is revoked: a refused token ends nothing.
     if scope.reaches_other_sessions() {
         let callers: Vec<&CheckedToken> = checked.iter().map(|(token, _)| token).collect();
@@ -186,7 +204,7 @@ async fn end_what_the_request_holds(
     // One entry for each user whose tokens the request held (it may hold two users'), with the
     // session of the first of them.
     let mut logged: Vec<&str> = Vec::new();
-    for (token, _) in &checked {
+    for ((token, _), _) in checked.iter().zip(&live).filter(|(_, live)| **live) {
         let claims = &token.claims;
         if logged.contains(&claims.subject.as_str()) {
             continue;
@@ -212,6 +230,52 @@ async fn end_what_the_request_holds(
 
 /// Revocations made at once.
 const REVOCATIONS_AT_ONCE: usize = 16;
+
+/// For each of `checked` (a token, and whether it came in a cookie), whether a local logout of
+/// it ends something still in force: the token itself (not expired, not revoked), or the
+/// session it ends (not revoked), of a user that exists (only a user that exists has a log).
+/// Read as `/profile` reads a token, one batch each (the function's policy allows it for the
+/// scopes already); the session only when the token is not in force. A token whose records
+/// cannot be read counts as live: a real logout's entry is not lost to a failed read.
+async fn still_live(state: &AppState, checked: &[(CheckedToken, bool)]) -> Vec<bool> {
+    let reads = checked.iter().map(|(token, from_cookie)| async move {
+        let ends_session = *from_cookie || token.claims.kind == TokenKind::Refresh;
+        let revocations = revocations_of(state, token, ends_session).unwrap_or_default();
+        let claims = &token.claims;
+        let ends_token = revocations
+            .iter()
+            .any(|revocation| matches!(revocation, Revocation::Token { .. }));
+        if ends_token && in_force(state, &claims.subject, claims.jti.as_deref(), None).await {
+            return true;
+        }
+        let ends_its_session = revocations
+            .iter()
+            .any(|revocation| matches!(revocation, Revocation::Session { .. }));
+        ends_its_session && in_force(state, &claims.subject, None, claims.session_id()).await
+    });
+    join_all(reads).await
+}
+
+/// Whether the token `jti`, or the session `session`, of `username` is in force: not revoked,
+/// of a user that exists; in force when it cannot be read.
+async fn in_force(
+    state: &AppState,
+    username: &str,
+    jti: Option<&str>,
+    session: Option<&str>,
+) -> bool {
+    let query = TokenQuery {
+        username,
+        jti,
+        session,
+        now: state.clock().unix_secs(),
+    };
+    match state.lookup().look_up(&query).await {
+        Ok(TokenRecords::Revoked) => false,
+        Ok(TokenRecords::Live(user)) => user.is_some(),
+        Err(_) => true,
+    }
+}
 
 /// The revocations of the sessions `scope` ends beyond what the request holds: every live session of the users
 /// of `callers` (the request's tokens), listed page after page, but for `Others` the ones
@@ -241,6 +305,11 @@ async fn sessions_beyond(
     };
     let tokens = state.tokens();
     let now = state.clock().unix_secs();
+    // A session whose refresh token has expired is no longer listed at `now`, yet the access
+    // token its last refresh bought lives on for an access token's life: the sessions are read
+    // as of that long ago, so that none with a token still good is left out.
+    let access_life = tokens.expiry(TokenKind::Access, 0, None);
+    let listed_at = now.saturating_sub(access_life);
     let mut ended = Vec::new();
     let mut listed: Vec<&str> = Vec::new();
     for user in &users {
@@ -250,10 +319,15 @@ async fn sessions_beyond(
         listed.push(&user.username);
         let mut after = None;
         loop {
+            // Sessions begun before the user's `tokens_valid_after` are over, but for the one
+            // a password change kept, which goes on (and `GET /sessions` lists): then every
+            // session is read and those the change ended are left out below, else `others`
+            // or `global` from a later session would leave the kept one alive.
+            let kept_by_change = user.account.kept_session.is_some();
             let query = SessionQuery {
                 username: &user.username,
-                not_before: user.tokens_valid_after,
-                now,
+                not_before: user.tokens_valid_after.filter(|_| !kept_by_change),
+                now: listed_at,
                 limit: MAX_PAGE_SIZE,
                 after: after.as_ref(),
             };
@@ -266,6 +340,9 @@ async fn sessions_beyond(
                 page.sessions
                     .into_iter()
                     .filter(|session| !kept.contains(&session.id.as_str()))
+                    .filter(|session| {
+                        !user.outlived_in(Some(session.started_at), Some(&session.id))
+                    })
                     .map(|session| Revocation::Session {
                         record_until: session_record_until(tokens, session.started_at),
                         id: session.id,

@@ -18,6 +18,7 @@ mod dynamodb;
 mod events;
 mod hostile_accounts;
 mod hostile_mfa;
+mod hostile_sessions;
 mod interop;
 mod mfa;
 mod mfa_harness;

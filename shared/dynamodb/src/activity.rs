@@ -33,8 +33,9 @@ const SESSION: &str = "session";
 const SOURCE_IP: &str = "source_ip";
 const USER_AGENT: &str = "user_agent";
 const AT_MS: &str = "at_ms";
-/// The most items one `Query` of a listing reads: a page and one more, to tell whether there
-/// is a next; more pages are read only when the TTL's filter drops some.
+/// The most items one `Query` of a listing reads. The first reads a page and one more, to tell
+/// whether there is a next; more are read, this many at a time, only when the TTL's filter
+/// drops some.
 const MAX_ITEMS_PER_QUERY: usize = 1000;
 /// DynamoDB's limit on a sort key's value, in bytes.
 const MAX_SORT_KEY_BYTES: usize = 1024;
@@ -169,8 +170,7 @@ impl ActivityLog for DynamoActivityLog {
             .filter_expression("#expires > :now")
             .scan_index_forward(false)
             // What was just recorded is listed: a user who has just signed in looks for it.
-            .consistent_read(true)
-            .limit((limit + 1).min(MAX_ITEMS_PER_QUERY) as i32);
+            .consistent_read(true);
         request = match before {
             // A cursor DynamoDB would refuse as a key is none of ours (an entry's id has 25
             // bytes): nothing comes after it, rather than a refused call. An empty one has
@@ -186,9 +186,11 @@ impl ActivityLog for DynamoActivityLog {
         };
         let mut found = Vec::new();
         let mut start_key = None;
+        let mut items_per_read = (limit + 1).min(MAX_ITEMS_PER_QUERY);
         loop {
             let output = request
                 .clone()
+                .limit(items_per_read as i32)
                 .set_exclusive_start_key(start_key.take())
                 .send()
                 .await
@@ -198,6 +200,12 @@ impl ActivityLog for DynamoActivityLog {
                 Some(key) if found.len() <= limit => start_key = Some(key),
                 _ => break,
             }
+            // What the first read found short of a page was dropped by the filter: entries past
+            // their end that the TTL has not deleted yet (it takes days). There may be many
+            // (a busy week three months ago), so the rest is read in the largest reads; a
+            // page's worth at a time, a page of one would take hundreds, past the request's
+            // time.
+            items_per_read = MAX_ITEMS_PER_QUERY;
         }
         let more = found.len() > limit;
         found.truncate(limit);
