@@ -442,11 +442,20 @@ async fn sessions_and_activity_through_the_bootstraps() {
     assert_eq!(status, 200, "{refreshed}");
     let windows_spent = windows.refresh.clone();
     let windows_refresh = text(&refreshed, "refresh_token");
-    let listed = story.listed(&firefox.access, FIREFOX_ON_LINUX).await;
-    let shown = listed
-        .iter()
-        .find(|shown| shown["id"] == *windows.id)
-        .unwrap();
+    // The refresh writes it without its answer waiting: it is listed once it is there.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let shown = loop {
+        let listed = story.listed(&firefox.access, FIREFOX_ON_LINUX).await;
+        let shown = listed
+            .iter()
+            .find(|shown| shown["id"] == *windows.id)
+            .unwrap()
+            .clone();
+        if shown["last_refreshed_at"].is_string() || Instant::now() >= deadline {
+            break shown;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(shown["last_refreshed_at"].is_string(), "{shown}");
 
     // Ending another session: its refresh token is refused at once, its access token at

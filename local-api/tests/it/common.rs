@@ -312,13 +312,17 @@ impl Service {
         )
     }
 
+    /// A refresh, once its writes that the answer does not wait for (the session's record,
+    /// the activity log) have ended, so that what a test reads next sees them.
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
         let request = bearer_request("POST", "/refresh", refresh_token);
-        reply(
+        let refreshed = reply(
             refresh::handle(&self.state, self.deliver(request))
                 .await
                 .unwrap(),
-        )
+        );
+        self.state.activity().settled().await;
+        refreshed
     }
 
     pub async fn profile(&self, access_token: &str) -> Reply {

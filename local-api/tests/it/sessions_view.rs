@@ -276,6 +276,8 @@ impl Account {
     }
 
     async fn list(&self, access: &str) -> Answer {
+        // What refreshes and logins wrote without their answers waiting is listed too.
+        self.settled().await;
         self.account(Method::GET, "/sessions", access).await
     }
 

@@ -271,6 +271,12 @@ impl AppState {
         self.sessions.as_ref()
     }
 
+    /// The same store, owned, for a write that outlives the request's borrow
+    /// (`ActivityRecorder::write_in_background`).
+    pub fn shared_sessions(&self) -> Arc<dyn SessionStore> {
+        self.sessions.clone()
+    }
+
     /// What a token's request reads of both stores, in one round trip where they allow it.
     pub fn lookup(&self) -> &dyn TokenLookup {
         self.lookup.as_ref()

@@ -21,6 +21,7 @@ use super::{Activity, ActivityEntry, ActivityEvent, ActivityLog, ActivityOutcome
 use crate::{
     clock::Clock,
     metrics::{Event, Metrics},
+    store::StoreError,
 };
 
 /// The longest a write may take before it is given up (and counted).
@@ -118,6 +119,35 @@ impl ActivityRecorder {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => recorder.dropped(event, &error.to_string()),
                 Err(_) => recorder.dropped(event, "the write timed out"),
+            }
+            recorder.finished();
+        });
+    }
+
+    /// Runs `write`, another write no answer need wait for (a session's last refresh, in its
+    /// record), the same way: not waited for, given up after `WRITE_TIMEOUT`, dropped when
+    /// `MAX_WRITES_IN_FLIGHT` writes are going, and each failure logged (as `what`), never the
+    /// request's. `settled` waits for it too.
+    pub fn write_in_background(
+        &self,
+        what: &'static str,
+        write: impl Future<Output = Result<(), StoreError>> + Send + 'static,
+    ) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(what, "not written: no runtime to write it on");
+            return;
+        };
+        if self.in_flight.writes.fetch_add(1, Ordering::AcqRel) >= MAX_WRITES_IN_FLIGHT {
+            self.finished();
+            tracing::warn!(what, "not written: too many writes in flight");
+            return;
+        }
+        let recorder = self.clone();
+        runtime.spawn(async move {
+            match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(what, %error, "not written"),
+                Err(_) => tracing::warn!(what, "not written: the write timed out"),
             }
             recorder.finished();
         });
