@@ -43,6 +43,9 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
         Err(ApiError::Replayed) => Some((ActivityOutcome::Blocked, Some(detail::REUSE_DETECTED))),
         Err(_) => None,
     };
+    if refreshed.is_ok() {
+        touch_session(state, &tokens, &claims);
+    }
     if let Some((outcome, detail)) = outcome {
         let activity = Activity {
             detail,
@@ -65,9 +68,32 @@ async fn refresh(state: &AppState, request: &Request) -> Result<Response<Body>, 
     ))
 }
 
+/// Tells the session's record of a refresh that succeeded: refreshed now, and with rotation,
+/// listed until the end of the refresh token it issued. Written once the answer is known and
+/// without the answer waiting for it, as the activity log is: only what the user's list shows
+/// depends on it (a failure is logged, the refresh stands). Beside the lookup it was free on
+/// DynamoDB but not on a store that answers one request at a time (scripts/session-latency:
+/// +6.5 ms a refresh on moto). It never revives a session a replay ends (`touch_session`).
+fn touch_session(state: &AppState, tokens: &TokenService, claims: &VerifiedClaims) {
+    let Some(id) = claims.session_id() else {
+        return;
+    };
+    let now = state.clock().unix_secs();
+    let started_at = claims.session_started_at().unwrap_or(now);
+    let refresh_until = state
+        .rotation()
+        .enabled
+        .then(|| tokens.expiry(TokenKind::Refresh, now, Some(started_at)));
+    let (store, id) = (state.shared_sessions(), id.to_owned());
+    state
+        .activity()
+        .write_in_background("a refresh in its session's record", async move {
+            store.touch_session(&id, now, refresh_until).await
+        });
+}
+
 /// The tokens a refresh with the verified refresh token `claims` issues, its user looked up and,
-/// with rotation on, the token spent; each path records the refresh in the session's record
-/// beside its lookup or its rotation (never a round trip of its own).
+/// with rotation on, the token spent.
 async fn refreshed(
     state: &AppState,
     tokens: &TokenService,
@@ -92,23 +118,6 @@ async fn refreshed(
         refresh_jti,
         with_csrf: state.browser().tokens_carry_csrf(),
     };
-    // What the session's record is told: refreshed now, and with rotation, listed until the
-    // end of the refresh token this one is spent for. Written without the answer waiting for
-    // it, as the activity log is: only what the user's list shows depends on it (a failure is
-    // logged, the refresh stands), and a write beside the lookup, free on DynamoDB, is not on
-    // every store (scripts/session-latency: +6.5 ms a refresh on moto, which answers one
-    // request at a time). It never revives a session a replay ends (`touch_session`).
-    if let Some(session) = session {
-        let refresh_until = rotation
-            .enabled
-            .then(|| tokens.expiry(TokenKind::Refresh, now, Some(session.started_at)));
-        let (store, id) = (state.shared_sessions(), session.id.to_owned());
-        state
-            .activity()
-            .write_in_background("a refresh in its session's record", async move {
-                store.touch_session(&id, now, refresh_until).await
-            });
-    }
     // With rotation and a grace, the rotation goes beside the lookup: one round trip, not two.
     // A rotation made for a request that then fails is recoverable: a token refused by the
     // lookup could not be used anyway (it or its session is revoked, or its user is gone,
