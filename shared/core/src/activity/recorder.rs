@@ -100,28 +100,12 @@ impl ActivityRecorder {
         };
         let expires_at =
             i64::try_from(now.saturating_add(self.retention).as_secs()).unwrap_or(i64::MAX);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.dropped(event, "no runtime to write it on");
-            return;
-        };
-        if self.in_flight.writes.fetch_add(1, Ordering::AcqRel) >= MAX_WRITES_IN_FLIGHT {
-            self.finished();
-            self.dropped(event, "too many writes in flight");
-            return;
-        }
-        let recorder = self.clone();
         let username = username.to_owned();
-        runtime.spawn(async move {
-            let written =
-                tokio::time::timeout(WRITE_TIMEOUT, log.append(&username, &entry, expires_at))
-                    .await;
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => recorder.dropped(event, &error.to_string()),
-                Err(_) => recorder.dropped(event, "the write timed out"),
-            }
-            recorder.finished();
-        });
+        let recorder = self.clone();
+        self.spawn_bounded(
+            async move { log.append(&username, &entry, expires_at).await },
+            move |why| recorder.dropped(event, why),
+        );
     }
 
     /// Runs `write`, another write no answer need wait for (a session's last refresh, in its
@@ -133,21 +117,32 @@ impl ActivityRecorder {
         what: &'static str,
         write: impl Future<Output = Result<(), StoreError>> + Send + 'static,
     ) {
+        self.spawn_bounded(write, move |why| tracing::warn!(what, why, "not written"));
+    }
+
+    /// The one way both kinds of write run: on a task of its own, counted in flight (none
+    /// started beyond `MAX_WRITES_IN_FLIGHT`), given up after `WRITE_TIMEOUT`; `not_written`
+    /// hears why, whenever a write is not made.
+    fn spawn_bounded(
+        &self,
+        write: impl Future<Output = Result<(), StoreError>> + Send + 'static,
+        not_written: impl FnOnce(&str) + Send + 'static,
+    ) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(what, "not written: no runtime to write it on");
+            not_written("no runtime to write it on");
             return;
         };
         if self.in_flight.writes.fetch_add(1, Ordering::AcqRel) >= MAX_WRITES_IN_FLIGHT {
             self.finished();
-            tracing::warn!(what, "not written: too many writes in flight");
+            not_written("too many writes in flight");
             return;
         }
         let recorder = self.clone();
         runtime.spawn(async move {
             match tokio::time::timeout(WRITE_TIMEOUT, write).await {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(what, %error, "not written"),
-                Err(_) => tracing::warn!(what, "not written: the write timed out"),
+                Ok(Err(error)) => not_written(&error.to_string()),
+                Err(_) => not_written("the write timed out"),
             }
             recorder.finished();
         });
