@@ -22,7 +22,7 @@ use auth_core::{
     activity::{ActivityEvent, detail},
     clock::Clock,
     passwords,
-    sessions::{MAX_PAGE_SIZE, SessionCursor, SessionInfo, SessionQuery, SessionStore},
+    sessions::{MAX_PAGE_SIZE, SessionCursor, SessionInfo, SessionStore, live_sessions_page},
     settings::{
         ActivitySettings, SESSIONS_TABLE_REQUIRED, SESSIONS_TABLE_VAR, USERS_TABLE_REQUIRED,
         USERS_TABLE_VAR, activity,
@@ -494,28 +494,13 @@ async fn live_sessions(
     user: &User,
     now: i64,
 ) -> Result<Vec<SessionInfo>, StoreError> {
-    // What the user's tokens_valid_after ended is no session of theirs; but the session a
-    // password change kept began before it and goes on: then every session is read and those
-    // the change ended are left out here, else the operator could not see (nor end) the one
-    // session a password change left signed in.
-    let kept = user.account.kept_session.is_some();
+    // As `GET /sessions` lists them, the session a password change kept included: else the
+    // operator could not see (nor end) the one session a password change left signed in.
     let mut listed = Vec::new();
     let mut after: Option<SessionCursor> = None;
     loop {
-        let page = store
-            .list_sessions(&SessionQuery {
-                username: &user.username,
-                not_before: user.tokens_valid_after.filter(|_| !kept),
-                now,
-                limit: MAX_PAGE_SIZE,
-                after: after.as_ref(),
-            })
-            .await?;
-        listed.extend(
-            page.sessions
-                .into_iter()
-                .filter(|session| !user.outlived_in(Some(session.started_at), Some(&session.id))),
-        );
+        let page = live_sessions_page(store, user, now, MAX_PAGE_SIZE, after.as_ref()).await?;
+        listed.extend(page.sessions);
         match page.next {
             Some(next) => after = Some(next),
             None => return Ok(listed),

@@ -35,7 +35,7 @@ use auth_core::{
     logout_schema::{self, LogoutScope},
     lookup::{TokenQuery, TokenRecords},
     metrics::Event,
-    sessions::{MAX_PAGE_SIZE, SessionQuery},
+    sessions::{MAX_PAGE_SIZE, live_sessions_page},
     settings::browser::{BrowserSettings, TokenLocation},
     store::StoreError,
     tokens::{CheckedToken, TokenError},
@@ -319,30 +319,21 @@ async fn sessions_beyond(
         listed.push(&user.username);
         let mut after = None;
         loop {
-            // Sessions begun before the user's `tokens_valid_after` are over, but for the one
-            // a password change kept, which goes on (and `GET /sessions` lists): then every
-            // session is read and those the change ended are left out below, else `others`
-            // or `global` from a later session would leave the kept one alive.
-            let kept_by_change = user.account.kept_session.is_some();
-            let query = SessionQuery {
-                username: &user.username,
-                not_before: user.tokens_valid_after.filter(|_| !kept_by_change),
-                now: listed_at,
-                limit: MAX_PAGE_SIZE,
-                after: after.as_ref(),
-            };
-            let page = state
-                .sessions()
-                .list_sessions(&query)
-                .await
-                .map_err(|error| ApiError::Store(ErrorKey::Msg, error))?;
+            // As `GET /sessions` lists them: the session a password change kept included,
+            // else `others` or `global` from a later session would leave it alive.
+            let page = live_sessions_page(
+                state.sessions(),
+                user,
+                listed_at,
+                MAX_PAGE_SIZE,
+                after.as_ref(),
+            )
+            .await
+            .map_err(|error| ApiError::Store(ErrorKey::Msg, error))?;
             ended.extend(
                 page.sessions
                     .into_iter()
                     .filter(|session| !kept.contains(&session.id.as_str()))
-                    .filter(|session| {
-                        !user.outlived_in(Some(session.started_at), Some(&session.id))
-                    })
                     .map(|session| Revocation::Session {
                         record_until: session_record_until(tokens, session.started_at),
                         id: session.id,

@@ -25,7 +25,7 @@ use auth_core::{
     activity::{self, ActivityEvent, ActivityOutcome},
     claims::{TokenKind, VerifiedClaims},
     metrics::Event,
-    sessions::{self, SessionCursor, SessionQuery},
+    sessions::{self, SessionCursor, live_sessions_page},
     users::User,
 };
 use auth_http::{ApiError, ErrorKey, client, guard::authorized_user, json_response, respond};
@@ -168,27 +168,15 @@ async fn list_sessions(
         sessions::DEFAULT_PAGE_SIZE,
         sessions::MAX_PAGE_SIZE,
     )?;
-    // The sessions a password change or an operator ended are those started before the
-    // user's `tokens_valid_after`; the store leaves them out by itself. But for the session a
-    // password change kept (the caller's, which goes on): then they are left out here, and a
-    // page may hold fewer than `limit` with more to come.
-    let kept = user.account.kept_session.as_deref();
-    let query = SessionQuery {
-        username: &user.username,
-        not_before: user.tokens_valid_after.filter(|_| kept.is_none()),
-        now: state.clock().unix_secs(),
+    let page = live_sessions_page(
+        state.sessions(),
+        user,
+        state.clock().unix_secs(),
         limit,
-        after: after.as_ref(),
-    };
-    let mut page = state
-        .sessions()
-        .list_sessions(&query)
-        .await
-        .map_err(store_error)?;
-    if kept.is_some() {
-        page.sessions
-            .retain(|session| !user.outlived_in(Some(session.started_at), Some(&session.id)));
-    }
+        after.as_ref(),
+    )
+    .await
+    .map_err(store_error)?;
     let current = claims.session_id();
     let listed: Vec<Value> = page
         .sessions

@@ -14,11 +14,13 @@
 //!   (`TokenService::session_record_until`).
 
 mod memory;
+mod of_user;
 mod records;
 
 use async_trait::async_trait;
 
 pub use memory::InMemorySessionStore;
+pub use of_user::live_sessions_page;
 pub use records::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SessionCursor, SessionInfo, SessionPage, SessionQuery,
     SessionStart, bounded_source_ip, bounded_user_agent,
