@@ -300,9 +300,16 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(lines.join("\n"))
         }
         Command::EndSession { username, session } => {
+            let user = users()
+                .await?
+                .find(&username)
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| AdminError::NotFound(username.clone()).to_string())?;
             let store = sessions().await?;
+            let not_before = user.sessions_not_before(&session);
             let ended = store
-                .end_session_of(&username, &session, Clock::System.unix_secs())
+                .end_session_of(&username, &session, not_before, Clock::System.unix_secs())
                 .await
                 .map_err(|error| error.to_string())?;
             if !ended {

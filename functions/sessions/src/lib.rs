@@ -199,9 +199,11 @@ async fn end_session(
     let id = session_id_of(request)
         .filter(|id| is_session_id(id))
         .ok_or(Refused::SessionNotFound)?;
+    // One a password change or an operator ended is no longer live: the same 404.
+    let not_before = user.sessions_not_before(&id);
     let ended = state
         .sessions()
-        .end_session_of(&user.username, &id, state.clock().unix_secs())
+        .end_session_of(&user.username, &id, not_before, state.clock().unix_secs())
         .await
         .map_err(store_error)?;
     if !ended {

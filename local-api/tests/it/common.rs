@@ -553,10 +553,13 @@ impl SessionStore for TestSessions {
         &self,
         username: &str,
         session: &str,
+        not_before: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        self.late(self.inner.end_session_of(username, session, now).await)
-            .await
+        let ended = self
+            .inner
+            .end_session_of(username, session, not_before, now);
+        self.late(ended.await).await
     }
 }
 

@@ -16,12 +16,11 @@
 //!   hundreds of reads; and a page of the activity log behind entries past their retention
 //!   (which DynamoDB's TTL deletes days late) read them a page's worth at a time: past the
 //!   function's time (a 503) at `limit=1`;
-//! - `users sessions` left out the session a password change kept (tested in `users`).
-//!
-//! Found, not mended (it needs `SessionStore::end_session_of` to take the user's
-//! `tokens_valid_after`, in every store and the contract suite): `DELETE /sessions/{id}` of a
-//! session a password change or `users end-sessions` ended answers 204 and logs
-//! `session_ended`, where the docs promise the 404 of an unknown id.
+//! - `users sessions` left out the session a password change kept (tested in `users`);
+//! - `DELETE /sessions/{id}` of a session a password change had ended answered 204 and logged
+//!   `session_ended`, where an ended session is the 404 of an unknown id (the store ended only
+//!   sessions it had not marked ended itself, and a password change marks none: it moves the
+//!   user's `tokens_valid_after`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -66,6 +65,7 @@ over_both_stores!(
     a_flood_of_sessions_in_one_second_lists_and_ends_in_a_few_reads_a_page,
     a_log_behind_a_thousand_entries_past_their_retention_lists_in_a_few_reads,
     no_session_id_tells_an_unknown_from_another_users_or_an_ended_one,
+    a_session_a_password_change_ended_is_not_found_and_the_kept_one_ends,
     a_forged_cursor_is_a_400_or_a_page_of_the_callers_own_never_a_500,
     a_hostile_user_agent_is_stored_bounded_and_no_entry_holds_a_secret,
     unauthenticated_replays_write_a_bounded_number_of_entries,
@@ -775,6 +775,56 @@ async fn no_session_id_tells_an_unknown_from_another_users_or_an_ended_one(backe
         // Cosmo ended one of his own; nobody else ended anything.
         assert_eq!(ended, usize::from(username == COSMO), "{username}");
     }
+}
+
+/// A password change from one session ends the user's others; `DELETE` of one of those is the
+/// 404 of any ended session, byte for byte, and logs nothing. The session the change kept is
+/// live, and a later session ends it as any other.
+async fn a_session_a_password_change_ended_is_not_found_and_the_kept_one_ends(backend: Backend) {
+    let account = Account::new(backend, &[]).await;
+    let kept = account.login(COSMO, FIREFOX).await;
+    let ended = account.login(COSMO, CURL).await;
+    account.advance(Duration::from_secs(1));
+    account.change_password(&kept.access).await;
+    account.advance(Duration::from_secs(1));
+    let reference = account
+        .end("00000000-0000-4000-8000-0000000000e1", &kept.access)
+        .await;
+    assert!(
+        reference.is(StatusCode::NOT_FOUND, NOT_FOUND),
+        "{reference:?}"
+    );
+    let answer = account.end(&ended.session, &kept.access).await;
+    assert_eq!(
+        (answer.status, &answer.text),
+        (reference.status, &reference.text),
+        "a session the password change ended"
+    );
+
+    let later = account.login_with(COSMO, NEW_PASSWORD, CURL).await;
+    assert_eq!(
+        account.end(&kept.session, &later.access).await.status,
+        StatusCode::NO_CONTENT,
+        "the kept session is live until ended"
+    );
+    assert!(
+        account
+            .refresh(&kept.refresh)
+            .await
+            .is(StatusCode::UNAUTHORIZED, REVOKED)
+    );
+    assert_eq!(
+        ids(account.list(&later.access).await.sessions()),
+        [later.session.as_str()]
+    );
+    let ended_entries: Vec<Option<String>> = account
+        .stored_entries(COSMO)
+        .await
+        .into_iter()
+        .filter(|entry| entry.event == ActivityEvent::SessionEnded)
+        .map(|entry| entry.session)
+        .collect();
+    assert_eq!(ended_entries, [Some(kept.session.clone())]);
 }
 
 fn cursor_of(json: &str) -> String {

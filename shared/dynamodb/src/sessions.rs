@@ -54,7 +54,7 @@ use crate::client::{self, is_condition_failure, record_key, store_error};
 pub const KEY: &str = "pk";
 /// The TTL attribute.
 pub const EXPIRES_AT: &str = "expires_at";
-const REVOKED: &str = "revoked";
+pub(crate) const REVOKED: &str = "revoked";
 const CURRENT: &str = "current";
 const PREVIOUS: &str = "previous";
 const ROTATED_AT: &str = "rotated_at";
@@ -545,9 +545,11 @@ impl SessionStore for DynamoSessionStore {
         &self,
         username: &str,
         session: &str,
+        not_before: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        self.end_listed_session(username, session, now).await
+        self.end_listed_session(username, session, not_before, now)
+            .await
     }
 }
 

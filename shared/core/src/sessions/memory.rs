@@ -321,6 +321,7 @@ impl SessionStore for InMemorySessionStore {
         &self,
         username: &str,
         session: &str,
+        not_before: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
         self.with_state(|state| {
@@ -328,9 +329,10 @@ impl SessionStore for InMemorySessionStore {
             let Some(record) = state.sessions.get_mut(session) else {
                 return false;
             };
-            let owned = record
-                .listed_live(session, now)
-                .is_some_and(|(listed, _)| listed.username == username);
+            let owned = record.listed_live(session, now).is_some_and(|(listed, _)| {
+                listed.username == username
+                    && not_before.is_none_or(|oldest| listed.started_at >= oldest)
+            });
             if owned {
                 record.revoked = true;
             }

@@ -217,12 +217,15 @@ pub trait SessionStore: Send + Sync {
 
     /// Ends `session` if it is a live session of `username`, as a logout of its refresh token
     /// does (every token of it is refused from the next request); `false`, and nothing changed,
-    /// for any other id: unknown, another user's, or ended already. One atomic step: of
-    /// concurrent ends of one session, one is `true`.
+    /// for any other id: unknown, another user's, or ended already, by its own end or, when it
+    /// began before `not_before`, by the user's (a password change's, an operator's:
+    /// `User::sessions_not_before`). One atomic step: of concurrent ends of one session, one is
+    /// `true`.
     async fn end_session_of(
         &self,
         username: &str,
         session: &str,
+        not_before: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError>;
 }

@@ -82,6 +82,14 @@ impl User {
         !kept && self.outlived(issued_at)
     }
 
+    /// The oldest start a live session of this user can have (`SessionStore::end_session_of`):
+    /// those begun before the user's `tokens_valid_after` were ended by it, but the session a
+    /// password change kept, which has no such bound.
+    pub fn sessions_not_before(&self, session: &str) -> Option<i64> {
+        let kept = self.account.kept_session.as_deref() == Some(session);
+        self.tokens_valid_after.filter(|_| !kept)
+    }
+
     /// The record a client may see: the profile fields, the username and the address, never
     /// the hash or a token's.
     pub fn public_record(&self) -> Map<String, Value> {

@@ -62,6 +62,7 @@ async fn listed_sessions() {
     contract::ended_expired_and_superseded_sessions_are_not_listed(&store).await;
     contract::a_refresh_updates_a_listed_session_and_lists_no_other(&store).await;
     contract::a_user_ends_their_own_session_once_and_no_one_elses(&store).await;
+    contract::a_session_older_than_the_users_cut_off_is_not_ended_again(&store).await;
     contract::a_started_session_rotates_and_detects_reuse(&store).await;
 }
 

@@ -151,20 +151,28 @@ impl DynamoSessionStore {
     }
 
     /// `SessionStore::end_session_of`: one conditional update that revokes the session and
-    /// takes it out of the index, if it is a live listed session of `username`.
+    /// takes it out of the index, if it is a live listed session of `username` that began at
+    /// `not_before` or later.
     pub(super) async fn end_listed_session(
         &self,
         username: &str,
         session: &str,
+        not_before: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let ended = self
+        let live = "#owner = :owner AND attribute_not_exists(#revoked) AND #expires > :now AND \
+                    #refresh_until > :now";
+        let mut update = self
             .update(session_key(session))
-            .update_expression("SET #revoked = :true REMOVE #owner")
-            .condition_expression(
-                "#owner = :owner AND attribute_not_exists(#revoked) AND #expires > :now AND \
-                 #refresh_until > :now",
-            )
+            .update_expression("SET #revoked = :true REMOVE #owner");
+        update = match not_before {
+            Some(oldest) => update
+                .condition_expression(format!("{live} AND #started >= :oldest"))
+                .expression_attribute_names("#started", STARTED_AT)
+                .expression_attribute_values(":oldest", number(oldest)),
+            None => update.condition_expression(live),
+        };
+        let ended = update
             .expression_attribute_names("#owner", OWNER)
             .expression_attribute_names("#revoked", REVOKED)
             .expression_attribute_names("#refresh_until", REFRESH_UNTIL)

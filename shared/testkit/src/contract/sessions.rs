@@ -803,7 +803,12 @@ pub async fn ended_expired_and_superseded_sessions_are_not_listed(store: &dyn Se
 
     // A logout, an end by its user, and a replay of a spent refresh token.
     store.revoke_session(&ids[0], later(), at).await.unwrap();
-    assert!(store.end_session_of(&user, &ids[1], at).await.unwrap());
+    assert!(
+        store
+            .end_session_of(&user, &ids[1], None, at)
+            .await
+            .unwrap()
+    );
     let (first, second) = (new_token_id(), new_token_id());
     assert_eq!(
         store
@@ -898,7 +903,12 @@ pub async fn a_refresh_updates_a_listed_session_and_lists_no_other(store: &dyn S
         .touch_session(&unstarted, at, Some(later()))
         .await
         .unwrap();
-    assert!(!store.end_session_of(&user, &unstarted, at).await.unwrap());
+    assert!(
+        !store
+            .end_session_of(&user, &unstarted, None, at)
+            .await
+            .unwrap()
+    );
     let (first, second) = (new_token_id(), new_token_id());
     assert_eq!(
         store
@@ -936,19 +946,24 @@ pub async fn a_user_ends_their_own_session_once_and_no_one_elses(store: &dyn Ses
         .await
         .unwrap();
     let at = now();
-    assert!(!store.end_session_of(&user, &theirs, at).await.unwrap());
     assert!(
         !store
-            .end_session_of(&user, &new_token_id(), at)
+            .end_session_of(&user, &theirs, None, at)
             .await
             .unwrap()
     );
-    assert!(!store.end_session_of(&other, &mine, at).await.unwrap());
+    assert!(
+        !store
+            .end_session_of(&user, &new_token_id(), None, at)
+            .await
+            .unwrap()
+    );
+    assert!(!store.end_session_of(&other, &mine, None, at).await.unwrap());
     assert_eq!(listed_ids(store, &other).await, [theirs.as_str()]);
     assert!(!session_revoked_at(store, &theirs, at).await);
 
-    assert!(store.end_session_of(&user, &mine, at).await.unwrap());
-    assert!(!store.end_session_of(&user, &mine, at).await.unwrap());
+    assert!(store.end_session_of(&user, &mine, None, at).await.unwrap());
+    assert!(!store.end_session_of(&user, &mine, None, at).await.unwrap());
     assert!(session_revoked_at(store, &mine, at).await);
     assert!(listed_ids(store, &user).await.is_empty());
     assert_eq!(
@@ -967,7 +982,43 @@ pub async fn a_user_ends_their_own_session_once_and_no_one_elses(store: &dyn Ses
         })
         .await
         .unwrap();
-    assert!(!store.end_session_of(&user, &expired, at + 5).await.unwrap());
+    assert!(
+        !store
+            .end_session_of(&user, &expired, None, at + 5)
+            .await
+            .unwrap()
+    );
+}
+
+/// A session begun before `not_before` was ended by its user's cut-off (a password change, an
+/// operator): not one to end again, so `false` and untouched, as for an unknown id; one begun
+/// at `not_before` or later ends as any other.
+pub async fn a_session_older_than_the_users_cut_off_is_not_ended_again(store: &dyn SessionStore) {
+    let user = new_username();
+    let (older, newer) = (new_token_id(), new_token_id());
+    store
+        .start_session(&start_of(&older, &user, 20))
+        .await
+        .unwrap();
+    store
+        .start_session(&start_of(&newer, &user, 10))
+        .await
+        .unwrap();
+    let (at, cut_off) = (now(), now() - 10);
+    assert!(
+        !store
+            .end_session_of(&user, &older, Some(cut_off), at)
+            .await
+            .unwrap()
+    );
+    assert!(!session_revoked_at(store, &older, at).await);
+    assert!(
+        store
+            .end_session_of(&user, &newer, Some(cut_off), at)
+            .await
+            .unwrap()
+    );
+    assert!(session_revoked_at(store, &newer, at).await);
 }
 
 /// Twenty ends of one session at once: exactly one ends it.
@@ -981,7 +1032,7 @@ pub async fn concurrent_ends_of_one_session_end_it_once(store: Arc<dyn SessionSt
     let ends: Vec<_> = (0..20)
         .map(|_| {
             let (store, user, session) = (store.clone(), user.clone(), session.clone());
-            tokio::spawn(async move { store.end_session_of(&user, &session, now()).await })
+            tokio::spawn(async move { store.end_session_of(&user, &session, None, now()).await })
         })
         .collect();
     let mut ended = 0;
