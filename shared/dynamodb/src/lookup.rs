@@ -6,7 +6,7 @@ use std::{collections::HashMap, time::Duration};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, KeysAndAttributes},
+    types::{AttributeValue, KeysAndAttributes, builders::KeysAndAttributesBuilder},
 };
 
 use auth_core::{
@@ -83,15 +83,22 @@ impl DynamoTokenLookup {
 }
 
 /// A strongly consistent read of the items whose key attribute `key` has the values `values`.
-fn consistent_read(key: &str, values: Vec<String>) -> Result<KeysAndAttributes, StoreError> {
+fn consistent_read(key: &str, values: Vec<String>) -> KeysAndAttributesBuilder {
     values
         .into_iter()
         .fold(KeysAndAttributes::builder(), |builder, value| {
             builder.keys(HashMap::from([(key.to_owned(), AttributeValue::S(value))]))
         })
         .consistent_read(true)
-        .build()
-        .map_err(build_error)
+}
+
+/// The attributes of a token's and a session's items a lookup decides by: not a session's
+/// record (user agent, source IP, times), which would only make every answer longer.
+fn revocation_attributes(keys: KeysAndAttributesBuilder) -> KeysAndAttributesBuilder {
+    keys.projection_expression("#key, #expires_at, #revoked")
+        .expression_attribute_names("#key", sessions::KEY)
+        .expression_attribute_names("#expires_at", sessions::EXPIRES_AT)
+        .expression_attribute_names("#revoked", sessions::REVOKED)
 }
 
 #[async_trait]
@@ -100,15 +107,18 @@ impl TokenLookup for DynamoTokenLookup {
         let mut request = HashMap::new();
         // A name no user can have is not asked for (DynamoDB would refuse the whole batch).
         if is_valid_key(query.username) {
-            let keys = consistent_read(users::USERNAME, vec![query.username.to_owned()])?;
-            request.insert(self.users_table.clone(), keys);
+            let keys = consistent_read(users::USERNAME, vec![query.username.to_owned()]);
+            request.insert(self.users_table.clone(), keys.build().map_err(build_error)?);
         }
         let token_key = query.jti.map(sessions::token_key);
         let session_key = query.session.map(sessions::session_key);
         let session_keys: Vec<String> = token_key.iter().chain(&session_key).cloned().collect();
         if !session_keys.is_empty() {
-            let keys = consistent_read(sessions::KEY, session_keys)?;
-            request.insert(self.sessions_table.clone(), keys);
+            let keys = revocation_attributes(consistent_read(sessions::KEY, session_keys));
+            request.insert(
+                self.sessions_table.clone(),
+                keys.build().map_err(build_error)?,
+            );
         }
         if request.is_empty() {
             return Ok(TokenRecords::Live(None));
@@ -142,9 +152,28 @@ mod tests {
     /// strongly consistent (moto, which the other tests use, reads consistently either way).
     #[test]
     fn every_read_of_the_batch_is_strongly_consistent() {
-        let keys =
-            consistent_read("pk", vec!["token#a".to_owned(), "session#b".to_owned()]).unwrap();
+        let keys = consistent_read("pk", vec!["token#a".to_owned(), "session#b".to_owned()])
+            .build()
+            .unwrap();
         assert_eq!(keys.consistent_read(), Some(true));
         assert_eq!(keys.keys().len(), 2);
+    }
+
+    /// A session's record (user agent, source IP, times) is not read back by every request
+    /// that shows a token: only what says whether the token is in force.
+    #[test]
+    fn tokens_and_sessions_are_read_for_their_revocation_only() {
+        let keys = revocation_attributes(consistent_read("pk", vec!["session#b".to_owned()]))
+            .build()
+            .unwrap();
+        assert_eq!(
+            keys.projection_expression(),
+            Some("#key, #expires_at, #revoked")
+        );
+        let names = keys.expression_attribute_names().unwrap();
+        let mut read: Vec<&str> = names.values().map(String::as_str).collect();
+        read.sort_unstable();
+        assert_eq!(read, ["expires_at", "pk", "revoked"]);
+        assert!(keys.consistent_read().unwrap());
     }
 }
