@@ -1000,11 +1000,10 @@ pub async fn a_session_older_than_the_users_cut_off_is_not_ended_again(store: &d
         .start_session(&start_of(&older, &user, 20))
         .await
         .unwrap();
-    store
-        .start_session(&start_of(&newer, &user, 10))
-        .await
-        .unwrap();
-    let (at, cut_off) = (now(), now() - 10);
+    let newer_start = start_of(&newer, &user, 10);
+    store.start_session(&newer_start).await.unwrap();
+    // The cut-off is the newer session's own start: one begun at it is live.
+    let (at, cut_off) = (now(), newer_start.started_at);
     assert!(
         !store
             .end_session_of(&user, &older, Some(cut_off), at)
