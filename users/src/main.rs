@@ -286,12 +286,7 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(format!("ended every session of {username}"))
         }
         Command::Sessions { username } => {
-            let user = users()
-                .await?
-                .find(&username)
-                .await
-                .map_err(|error| error.to_string())?
-                .ok_or_else(|| AdminError::NotFound(username.clone()).to_string())?;
+            let user = existing_user(&username).await?;
             let store = sessions().await?;
             let listed = live_sessions(&store, &user, Clock::System.unix_secs())
                 .await
@@ -300,12 +295,7 @@ async fn run(command: Command) -> Result<String, String> {
             Ok(lines.join("\n"))
         }
         Command::EndSession { username, session } => {
-            let user = users()
-                .await?
-                .find(&username)
-                .await
-                .map_err(|error| error.to_string())?
-                .ok_or_else(|| AdminError::NotFound(username.clone()).to_string())?;
+            let user = existing_user(&username).await?;
             let store = sessions().await?;
             let not_before = user.sessions_not_before(&session);
             let ended = store
@@ -441,6 +431,16 @@ async fn users() -> Result<DynamoUserStore, String> {
     let table = table(USERS_TABLE_VAR, USERS_TABLE_REQUIRED)?;
     auth_dynamodb::client::check_local_target().await?;
     Ok(DynamoUserStore::connect(table).await)
+}
+
+/// The user `username` of `USERS_TABLE`, or the sentence that says there is none.
+async fn existing_user(username: &str) -> Result<User, String> {
+    users()
+        .await?
+        .find(username)
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| AdminError::NotFound(username.to_owned()).to_string())
 }
 
 async fn sessions() -> Result<DynamoSessionStore, String> {
