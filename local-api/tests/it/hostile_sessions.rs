@@ -933,28 +933,22 @@ async fn a_forged_cursor_is_a_400_or_a_page_of_the_callers_own_never_a_500(backe
         }
     }
     // Each listing's cursor is none of the other's.
-    let crossed = account
-        .account(
-            Method::GET,
-            &format!("/account/activity?cursor={of_wanda}"),
-            &caller.access,
-        )
-        .await;
-    assert!(
-        crossed.is(StatusCode::BAD_REQUEST, "Invalid cursor"),
-        "{crossed:?}"
-    );
-    let crossed = account
-        .account(
-            Method::GET,
-            &format!("/sessions?cursor={activity_of_wanda}"),
-            &caller.access,
-        )
-        .await;
-    assert!(
-        crossed.is(StatusCode::BAD_REQUEST, "Invalid cursor"),
-        "{crossed:?}"
-    );
+    for (path, cursor) in [
+        ("/account/activity", &of_wanda),
+        ("/sessions", &activity_of_wanda),
+    ] {
+        let crossed = account
+            .account(
+                Method::GET,
+                &format!("{path}?cursor={cursor}"),
+                &caller.access,
+            )
+            .await;
+        assert!(
+            crossed.is(StatusCode::BAD_REQUEST, "Invalid cursor"),
+            "{path}: {crossed:?}"
+        );
+    }
     for limit in [
         "0",
         "101",
