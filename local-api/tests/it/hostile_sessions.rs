@@ -871,33 +871,28 @@ async fn a_forged_cursor_is_a_400_or_a_page_of_the_callers_own_never_a_500(backe
         // serde reads a struct from an array too: the same cursor, spelt otherwise.
         cursor_of(r#"[1,"a"]"#),
     ];
-    for cursor in &session_cursors {
-        let answer = account
-            .account(
-                Method::GET,
-                &format!("/sessions?cursor={cursor}"),
-                &caller.access,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{cursor}: {answer:?}");
-        assert!(!wandas(&answer), "{cursor}: {answer:?}");
-    }
     let activity_cursors = [
         activity_of_wanda.clone(),
         cursor_of(r#"{"b":"9999999999999999#ffffffff"}"#),
         cursor_of(r#"{"b":"0000000000000000#00000000"}"#),
         cursor_of(r#"{"b":"9999999999999999#FFFFFFFF"}"#),
     ];
-    for cursor in &activity_cursors {
-        let answer = account
-            .account(
-                Method::GET,
-                &format!("/account/activity?cursor={cursor}"),
-                &caller.access,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{cursor}: {answer:?}");
-        assert!(!wandas(&answer), "{cursor}: {answer:?}");
+    let listed = [
+        ("/sessions", &session_cursors[..]),
+        ("/account/activity", &activity_cursors[..]),
+    ];
+    for (path, cursors) in listed {
+        for cursor in cursors {
+            let answer = account
+                .account(
+                    Method::GET,
+                    &format!("{path}?cursor={cursor}"),
+                    &caller.access,
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{path} {cursor}: {answer:?}");
+            assert!(!wandas(&answer), "{path} {cursor}: {answer:?}");
+        }
     }
     let refused = [
         cursor_of(r#"{"t":1e30,"s":"a"}"#),
